@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh clone: `make run` and `make test`.
+# Installation output goes to stderr so that `printf '/latest\n' | make run` prints only the chat.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck unit locales bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit("psgbot needs Python 3.11 or newer; run make PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 1>&2
+	@$(BIN)/pybabel compile --domain psgbot --directory psgbot/locales --use-fuzzy 1>&2 2>/dev/null
+	@touch $@
+
+install: $(STAMP)
+
+run: install
+	@$(BIN)/psgbot run
+
+test: lint typecheck unit
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy psgbot
+
+unit: install
+	$(BIN)/pytest -q
+
+# Refreshes the message catalog after user-facing strings change.
+locales: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _ --keywords ngettext:1,2 \
+		--project psgbot --output-file psgbot/locales/psgbot.pot psgbot
+	$(BIN)/pybabel update --domain psgbot --input-file psgbot/locales/psgbot.pot \
+		--output-dir psgbot/locales --no-fuzzy-matching
+	$(BIN)/pybabel compile --domain psgbot --directory psgbot/locales
+
+bench: install
+	$(BIN)/python bench/fanout.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

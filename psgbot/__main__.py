@@ -1,0 +1,3 @@
+from psgbot.cli import main
+
+raise SystemExit(main())

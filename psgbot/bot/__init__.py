@@ -1,0 +1,1 @@
+"""Chat-facing features, one module each; every module exposes ``handlers()``."""

@@ -1,0 +1,23 @@
+"""The public commands: one list feeds both the Telegram command menu and ``/help``."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+
+from psgbot.i18n import _
+
+PUBLIC_COMMANDS: list[tuple[str, str]] = [
+    ("start", _("Welcome and main menu")),
+    ("latest", _("Latest news: /latest, /latest 10, /latest mining")),
+    ("topics", _("The topics news is tagged with")),
+    ("events", _("Upcoming PSG events")),
+    ("aims", _("What the Peru Support Group works for")),
+    ("history", _("Peru's recent history in brief")),
+    ("humanrights", _("Human rights in Peru")),
+    ("join", _("Why and how to join the PSG")),
+    ("help", _("Every command, one line each")),
+]
+
+
+def menu_commands() -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in PUBLIC_COMMANDS]

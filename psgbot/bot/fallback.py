@@ -1,0 +1,71 @@
+"""What the bot says to anything it does not understand, and to its own failures.
+
+Registered last: a handler here only sees updates no feature claimed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from psgbot.i18n import _
+
+log = logging.getLogger(__name__)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Names the commands that exist instead of staying silent."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    command = message.text.split()[0].split("@")[0]
+    await message.reply_text(
+        _("I don't know {command}. Try /latest for the news, or /help for every command.").format(
+            command=html.escape(command[:64], quote=False)
+        )
+    )
+
+
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat, points a supporter who typed words at the commands."""
+    if update.effective_message:
+        await update.effective_message.reply_text(
+            _("I answer commands. Try /latest for the news, /events, or /help for the full list.")
+        )
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answers presses of buttons no feature knows (old keyboards, forged data)."""
+    if update.callback_query:
+        await update.callback_query.answer(
+            _("This button is no longer active. Send /start for a fresh menu.")
+        )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs the failure for developers and tells the user, without internal details."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await update.effective_chat.send_message(
+                _("Sorry, something went wrong on our side. Please try again in a moment.")
+            )
+        except Exception:  # the apology is best effort; the error is already logged
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        MessageHandler(filters.COMMAND, unknown_command),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text),
+        CallbackQueryHandler(stale_button),
+    ]

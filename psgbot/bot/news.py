@@ -1,0 +1,90 @@
+"""/latest and /topics."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+
+from psgbot.i18n import _
+from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
+from psgbot.render import latest_messages, topics_message, unknown_topic_message
+from psgbot.services import get_services
+from psgbot.topics import Taxonomy, Topic
+
+
+class CountOutOfRange(ValueError):
+    """A count outside 1 to MAX_LATEST was asked for."""
+
+
+class UnknownTopic(ValueError):
+    """No topic has the name the user typed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def parse_latest_args(args: list[str], taxonomy: Taxonomy) -> tuple[int, Topic | None]:
+    """Reads ``/latest [topic] [count]`` in either order: "10", "mining", "mining 10"."""
+    words = list(args)
+    count = DEFAULT_LATEST
+    number = next((word for word in words if word.lstrip("+-").isdigit()), None)
+    if number is not None:
+        words.remove(number)
+        count = int(number)
+        if not 1 <= count <= MAX_LATEST:
+            raise CountOutOfRange(number)
+    if not words:
+        return count, None
+    name = " ".join(words)
+    topic = taxonomy.resolve(name)
+    if topic is None:
+        raise UnknownTopic(name)
+    return count, topic
+
+
+async def send_latest(
+    chat_id: int,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    count: int = DEFAULT_LATEST,
+    topic: Topic | None = None,
+) -> None:
+    services = get_services(context)
+    async with services.sessions() as session:
+        items = await latest_items(session, limit=count, topic=topic.slug if topic else None)
+        messages = latest_messages(items, services.taxonomy, services.settings.zone, topic)
+    for message in messages:
+        await context.bot.send_message(chat_id, message)
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows the newest items: all, a number of them, or one topic's."""
+    if update.effective_chat is None:
+        return
+    taxonomy = get_services(context).taxonomy
+    try:
+        count, topic = parse_latest_args(context.args or [], taxonomy)
+    except CountOutOfRange:
+        await update.effective_chat.send_message(
+            _("I can show 1 to {max} items at a time. Try /latest {max}.").format(max=MAX_LATEST)
+        )
+        return
+    except UnknownTopic as exc:
+        await update.effective_chat.send_message(unknown_topic_message(exc.name, taxonomy))
+        return
+    await send_latest(update.effective_chat.id, context, count=count, topic=topic)
+
+
+async def send_topics(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await context.bot.send_message(chat_id, topics_message(get_services(context).taxonomy))
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lists the topics with one line on each."""
+    if update.effective_chat:
+        await send_topics(update.effective_chat.id, context)
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [CommandHandler("latest", latest), CommandHandler("topics", topics)]

@@ -1,0 +1,153 @@
+"""The ``psgbot`` command: run the bot, ingest feeds, manage the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from psgbot import __version__
+from psgbot.config import ConfigError, Settings, load_settings
+from psgbot.logs import configure_logging
+
+log = logging.getLogger("psgbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"psgbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    handler = args.handler
+    result: int = handler(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="psgbot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"psgbot {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="start the bot (offline console without a token)")
+    run.set_defaults(handler=_run)
+
+    ingest = commands.add_parser("ingest", help="fetch, parse and classify feeds")
+    ingest.add_argument("sources", nargs="+", metavar="SOURCE", help="feed URL or file path")
+    mode = ingest.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print one JSON object per item")
+    mode.add_argument("--store", action="store_true", help="store the items in the database")
+    ingest.set_defaults(handler=_ingest)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_upgrade = db_commands.add_parser("upgrade", help="apply the migrations")
+    db_upgrade.set_defaults(handler=_db_upgrade)
+    return parser
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from psgbot.app import build_application
+    from psgbot.services import Services
+
+    secrets = [settings.token.get_secret_value()] if settings.token else []
+    level = settings.log_level_number
+    if settings.offline and "log_level" not in settings.model_fields_set:
+        # The terminal is the chat: routine log lines would drown the conversation.
+        level = logging.WARNING
+    configure_logging(level, secrets=secrets)
+    services = Services.create(settings)
+    if settings.offline:
+        from psgbot.console import run_console
+
+        asyncio.run(run_console(services))
+        return 0
+    log.info("starting psgbot %s with long polling", __version__)
+    build_application(services).run_polling(
+        allowed_updates=["message", "callback_query", "my_chat_member", "chat_member"]
+    )
+    return 0
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    # Failures are reported on stderr one line per source; log lines would repeat them.
+    configure_logging(logging.CRITICAL)
+    return asyncio.run(_ingest_async(settings, args.sources, store=args.store))
+
+
+async def _ingest_async(settings: Settings, sources: list[str], *, store: bool) -> int:
+    if store:
+        return await _ingest_and_store(settings, sources)
+    from psgbot.feeds.fetch import http_client
+    from psgbot.feeds.ingest import SourceError, read_source
+    from psgbot.topics import Taxonomy
+
+    taxonomy = Taxonomy.load(settings.data_dir / "topics.yaml")
+    failed = False
+    async with http_client() as client:
+        for source in sources:
+            try:
+                fetched = await read_source(source, client)
+            except SourceError as exc:
+                print(f"{source}: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            for item in fetched.feed.items if fetched.feed else []:
+                record = {
+                    "source": source,
+                    "guid": item.guid,
+                    "title": item.title,
+                    "link": item.link,
+                    "published": item.published.isoformat() if item.published else None,
+                    "summary": item.summary,
+                    "topics": taxonomy.classify(item.title, item.summary, item.categories),
+                }
+                print(json.dumps(record, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+async def _ingest_and_store(settings: Settings, sources: list[str]) -> int:
+    """Stores through the bot's own poll path, so the CLI and the bot store alike."""
+    from psgbot.app import prepare_storage
+    from psgbot.feeds.poll import poll_source
+    from psgbot.services import Services
+
+    services = Services.create(settings)
+    failed = False
+    try:
+        await prepare_storage(services)
+        for source in sources:
+            outcome = await poll_source(services, source)
+            if outcome.error:
+                print(f"{source}: {outcome.error}", file=sys.stderr)
+                failed = True
+            else:
+                print(
+                    f"{source}: {outcome.seen} items, {outcome.new} new, {outcome.updated} updated"
+                )
+    finally:
+        await services.close()
+    return 1 if failed else 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from psgbot.db.engine import create_engine
+    from psgbot.db.migrate import current_revision, upgrade
+
+    configure_logging(settings.log_level_number)
+
+    async def go() -> str | None:
+        engine = create_engine(settings.sqlalchemy_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"database at revision {asyncio.run(go())}")
+    return 0

@@ -1,0 +1,140 @@
+"""Every ``PSGBOT_*`` setting, validated once at start-up.
+
+Settings come from the environment or a ``.env`` file. Each has a safe default so that a fresh
+clone runs offline with no configuration at all; a bad value stops start-up with one line that
+names the variable and what it expects (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
+SAMPLE_FEED_NAME = "sample/psg-news.xml"
+
+
+class ConfigError(Exception):
+    """A setting has a value the bot cannot run with; the message is meant for the operator."""
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """The bot's configuration; field names map to ``PSGBOT_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PSGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    token: SecretStr | None = Field(
+        default=None, description="Bot token from BotFather; unset runs the offline console"
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default a SQLite file under ./var/"
+    )
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated feed URLs or file paths"
+    )
+    poll_interval: int = Field(default=300, ge=5, le=86_400, description="seconds between polls")
+    admins: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="comma-separated Telegram user ids of the owners"
+    )
+    timezone: str = Field(default="Europe/London", description="the PSG's time zone (IANA name)")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    api_base_url: str | None = Field(
+        default=None, description="self-hosted Bot API server, e.g. http://localhost:8081/bot"
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
+    var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")
+
+    @field_validator("feeds", "admins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as Europe/London, not {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http(s) URL such as http://localhost:8081/bot")
+        return value or None
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        bot_id, _, secret = value.get_secret_value().partition(":")
+        if not bot_id.isdigit() or len(secret) < 20:
+            raise ValueError("a token from BotFather, shaped like 123456:ABC-DEF...")
+        return value
+
+    @property
+    def offline(self) -> bool:
+        """Without a token the bot talks to the terminal instead of Telegram."""
+        return self.token is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def feed_sources(self) -> list[str]:
+        """The feeds to poll: the configured ones, else the sample offline or the PSG's own."""
+        if self.feeds:
+            return list(self.feeds)
+        if self.offline:
+            return [str(self.data_dir / SAMPLE_FEED_NAME)]
+        return [PRODUCTION_FEED]
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / 'psgbot.db'}"
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings, turning a validation failure into one readable line per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "PSGBOT_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: expected {message}")
+        raise ConfigError("; ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Storage: the typed models, the engine and session factory, and the Alembic migrations."""

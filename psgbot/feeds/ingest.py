@@ -1,0 +1,46 @@
+"""One source from fetch to stored items, with failures reported instead of raised.
+
+Shared by ``psgbot ingest`` and the bot's poller so both read feeds the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+import httpx
+
+from psgbot.feeds.fetch import FetchError, FetchResult, fetch_source
+from psgbot.feeds.parse import FeedParseError, ParsedFeed, parse_feed
+
+
+class SourceError(Exception):
+    """A source could not be read or parsed; the message is one line for logs and stderr."""
+
+
+@dataclass(frozen=True)
+class FetchedFeed:
+    source: str
+    fetch: FetchResult
+    feed: ParsedFeed | None  # None when the server answered 304 Not Modified
+
+
+async def read_source(
+    source: str,
+    client: httpx.AsyncClient,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchedFeed:
+    """Fetches and parses one source; feedparser runs in a worker thread, off the event loop."""
+    try:
+        fetched = await fetch_source(source, client, etag=etag, last_modified=last_modified)
+    except FetchError as exc:
+        raise SourceError(f"cannot read: {exc}") from exc
+    if fetched.body is None:
+        return FetchedFeed(source=source, fetch=fetched, feed=None)
+    try:
+        parsed = await anyio.to_thread.run_sync(parse_feed, fetched.body, fetched.content_type)
+    except FeedParseError as exc:
+        raise SourceError(f"cannot parse: {exc}") from exc
+    return FetchedFeed(source=source, fetch=fetched, feed=parsed)

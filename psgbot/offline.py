@@ -1,0 +1,320 @@
+"""An in-process stand-in for Telegram's Bot API server, and updates as Telegram would send them.
+
+python-telegram-bot talks to Telegram through a ``BaseRequest``; replacing only that object keeps
+everything else (Application, handlers, Bot, serialisation) the real code path. The console
+prints what arrives here; the tests record it, check it against the Bot API reference, and inject
+Telegram's errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+from telegram import Update
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, RequestData
+
+JSON = dict[str, Any]
+
+BOT_USER: JSON = {
+    "id": 1000000,
+    "is_bot": True,
+    "first_name": "PSG News",
+    "username": "psg_news_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+# Methods that send something into a chat and return the sent Message.
+SENDING_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVenue",
+        "sendLocation",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+EDITING_METHODS = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"}
+)
+
+
+class ApiError(Exception):
+    """An error answer from the (simulated) Bot API, e.g. 403 "bot was blocked by the user"."""
+
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+@dataclass
+class ApiCall:
+    """One call the bot made: the method name and its parameters as sent."""
+
+    method: str
+    params: JSON
+    result: Any = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def chat_id(self) -> int | str | None:
+        value = self.params.get("chat_id")
+        return value if isinstance(value, int | str) else None
+
+    @property
+    def text(self) -> str | None:
+        value = self.params.get("text", self.params.get("caption"))
+        return value if isinstance(value, str) else None
+
+
+class OfflineBotApi(BaseRequest):
+    """Answers Bot API calls in-process, as Telegram would when every call succeeds.
+
+    Subclasses observe calls in :meth:`on_call` and may raise :class:`ApiError` from
+    :meth:`answer` to simulate Telegram's failures.
+    """
+
+    def __init__(self) -> None:
+        self._message_ids = itertools.count(1)
+        self.chat_types: dict[int, str] = {}
+        self.chat_members: dict[tuple[int, int], str] = {}
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params: JSON = dict(request_data.parameters) if request_data else {}
+        call = ApiCall(api_method, params)
+        try:
+            call.result = await self.answer(call)
+        except ApiError as error:
+            body: JSON = {"ok": False, "error_code": error.status, "description": error.description}
+            if error.parameters:
+                body["parameters"] = error.parameters
+            self.on_error(call, error)
+            return error.status, json.dumps(body).encode()
+        self.on_call(call)
+        return 200, json.dumps({"ok": True, "result": call.result}).encode()
+
+    def on_call(self, call: ApiCall) -> None:
+        """Sees every successful call; the console prints it, tests record it."""
+
+    def on_error(self, call: ApiCall, error: ApiError) -> None:
+        """Sees every call answered with an error."""
+
+    async def answer(self, call: ApiCall) -> Any:
+        """The ``result`` Telegram would return for ``call``."""
+        if call.method == "getMe":
+            return BOT_USER
+        if call.method == "getUpdates":
+            return []
+        if call.method in SENDING_METHODS:
+            return self.sent_message(call)
+        if call.method in EDITING_METHODS:
+            if "inline_message_id" in call.params:
+                return True
+            return self.sent_message(call, message_id=int(call.params["message_id"]))
+        if call.method == "getChatMember":
+            user_id = int(call.params["user_id"])
+            status = self.chat_members.get((int(call.params["chat_id"]), user_id), "member")
+            return {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "U"}}
+        if call.method == "getChat":
+            chat_id = int(call.params["chat_id"])
+            return self.chat_json(chat_id) | {"accent_color_id": 0, "max_reaction_count": 11}
+        return True
+
+    def chat_json(self, chat_id: int | str) -> JSON:
+        numeric = int(chat_id)
+        kind = self.chat_types.get(numeric) or ("private" if numeric > 0 else "group")
+        chat: JSON = {"id": numeric, "type": kind}
+        if kind == "private":
+            chat["first_name"] = "Supporter"
+        else:
+            chat["title"] = f"Group {numeric}"
+        return chat
+
+    def sent_message(self, call: ApiCall, *, message_id: int | None = None) -> JSON:
+        params = call.params
+        chat_id = params.get("chat_id") or params.get("from_chat_id") or 0
+        message: JSON = {
+            "message_id": message_id or next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat_json(chat_id),
+            "from": BOT_USER,
+        }
+        if "text" in params:
+            message["text"] = _visible_text(str(params["text"]), params.get("parse_mode"))
+        if "caption" in params:
+            message["caption"] = _visible_text(str(params["caption"]), params.get("parse_mode"))
+        if (
+            isinstance(params.get("reply_markup"), dict)
+            and "inline_keyboard" in (params["reply_markup"])
+        ):
+            message["reply_markup"] = params["reply_markup"]
+        if call.method == "sendDocument":
+            message["document"] = {"file_id": "doc-1", "file_unique_id": "doc-1"}
+        if call.method == "sendPhoto":
+            message["photo"] = [
+                {"file_id": "photo-1", "file_unique_id": "p1", "width": 1, "height": 1}
+            ]
+        if call.method == "sendVenue":
+            message["venue"] = {
+                "location": {"latitude": params["latitude"], "longitude": params["longitude"]},
+                "title": params["title"],
+                "address": params["address"],
+            }
+        return message
+
+
+def _visible_text(text: str, parse_mode: object) -> str:
+    return html_to_text(text) if parse_mode == "HTML" else text
+
+
+class _TelegramHtmlToText(HTMLParser):
+    """Telegram HTML for a terminal: bold and italic as ANSI styles, links as "text (url)"."""
+
+    STYLES: ClassVar[dict[str, str]] = {
+        "b": "1",
+        "strong": "1",
+        "i": "3",
+        "em": "3",
+        "u": "4",
+        "ins": "4",
+        "code": "36",
+        "pre": "36",
+    }
+
+    def __init__(self, color: bool) -> None:
+        super().__init__(convert_charrefs=True)
+        self.color = color
+        self.out: list[str] = []
+        self._links: list[tuple[str, int]] = []
+        self._styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self.out)))
+        elif tag in self.STYLES and self.color:
+            self._styles.append(self.STYLES[tag])
+            self.out.append(f"\033[{';'.join(self._styles)}m")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links:
+            href, start = self._links.pop()
+            label = "".join(part for part in self.out[start:] if not part.startswith("\033"))
+            if href and href != label.strip():
+                self.out.append(f" ({href})")
+        elif tag in self.STYLES and self.color and self._styles:
+            self._styles.pop()
+            self.out.append("\033[0m" + (f"\033[{';'.join(self._styles)}m" if self._styles else ""))
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+
+def html_to_text(markup: str, *, color: bool = False) -> str:
+    """What a reader sees of a Telegram HTML message; with ``color``, ANSI styles for bold etc."""
+    parser = _TelegramHtmlToText(color)
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.out)
+
+
+class UpdateFactory:
+    """Builds updates as Telegram delivers them (JSON, decoded by PTB): commands, button presses."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1_000_000)
+
+    def message(
+        self,
+        text: str,
+        *,
+        chat_id: int = 4242,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "Ana",
+    ) -> Update:
+        message: JSON = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat_json(chat_id, chat_type, first_name),
+            "from": _user_json(user_id or abs(chat_id), first_name),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self.decode({"update_id": next(self._update_ids), "message": message})
+
+    def button_press(
+        self,
+        data: str,
+        *,
+        message_id: int = 1,
+        chat_id: int = 4242,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "Ana",
+        text: str = "…",
+    ) -> Update:
+        message: JSON = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _chat_json(chat_id, chat_type, first_name),
+            "from": BOT_USER,
+            "text": text,
+        }
+        query: JSON = {
+            "id": str(next(self._update_ids)),
+            "from": _user_json(user_id or abs(chat_id), first_name),
+            "chat_instance": str(chat_id),
+            "message": message,
+            "data": data,
+        }
+        return self.decode({"update_id": next(self._update_ids), "callback_query": query})
+
+    def decode(self, data: JSON) -> Update:
+        update = Update.de_json(data, self.bot)
+        assert update is not None
+        return update
+
+
+def _user_json(user_id: int, first_name: str) -> JSON:
+    return {"id": user_id, "is_bot": False, "first_name": first_name}
+
+
+def _chat_json(chat_id: int, chat_type: str, first_name: str) -> JSON:
+    if chat_type == "private":
+        return {"id": chat_id, "type": chat_type, "first_name": first_name}
+    return {"id": chat_id, "type": chat_type, "title": f"Group {chat_id}"}

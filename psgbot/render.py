@@ -1,0 +1,183 @@
+"""Items, events and texts to Telegram HTML: the only place the bot builds HTML.
+
+Everything that comes from outside (feed titles, summaries, links, event fields, admin texts) is
+escaped here, and every message is kept within Telegram's 4096-character limit, so a hostile feed
+cannot break a message or make Telegram refuse it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+from psgbot.db.models import Event, Item
+from psgbot.events import EventListing
+from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.texts import StandingText
+from psgbot.topics import Taxonomy, Topic
+
+MESSAGE_LIMIT = 4096
+TITLE_LIMIT = 250
+SHORT_SUMMARY_LIMIT = 220  # about two lines on a phone
+
+
+def escape(text: str) -> str:
+    """Escapes text for a Telegram HTML body (only <, > and & are special there)."""
+    return html.escape(text, quote=False)
+
+
+def link(label: str, url: str | None) -> str:
+    """A link when ``url`` is a web address; otherwise just the escaped label."""
+    if url and url.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>'
+    return escape(label)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cuts ``text`` to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def long_date(moment: datetime, zone: ZoneInfo) -> str:
+    return format_date(moment.astimezone(zone).date(), "d MMMM y", locale=BABEL_LOCALE)
+
+
+def topic_tags(slugs: Iterable[str], taxonomy: Taxonomy) -> str:
+    topics = [topic for slug in slugs if (topic := taxonomy.get(slug))]
+    return " ".join(topic.hashtag for topic in topics)
+
+
+def item_block(item: Item, taxonomy: Taxonomy, zone: ZoneInfo) -> str:
+    """One headline: bold linked title, date and topic tags, a two-line summary."""
+    title = shorten(item.title, TITLE_LIMIT)
+    lines = [f"<b>{link(title, item.link)}</b>"]
+    meta = [long_date(item.published_at, zone)] if item.published_at else []
+    if tags := topic_tags(item.topic_slugs, taxonomy):
+        meta.append(tags)
+    if meta:
+        lines.append(" · ".join(meta))
+    if item.summary:
+        lines.append(escape(shorten(item.summary, SHORT_SUMMARY_LIMIT)))
+    return "\n".join(lines)
+
+
+def latest_messages(
+    items: Sequence[Item], taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None = None
+) -> list[str]:
+    """The ``/latest`` reply, split into as many messages as Telegram's limit needs."""
+    if not items:
+        if topic:
+            return [
+                _("Nothing yet on {topic}. Try /latest for all the news, or /topics.").format(
+                    topic=f"<b>{escape(topic.name)}</b>"
+                )
+            ]
+        return [_("Nothing yet: no news has arrived. Please check again a little later.")]
+    heading = (
+        _("📰 <b>Latest on {topic}</b>").format(topic=escape(topic.name))
+        if topic
+        else _("📰 <b>Latest news from the Peru Support Group</b>")
+    )
+    return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
+
+
+def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Joins blocks with blank lines into as few messages as fit ``limit`` characters each.
+
+    Blocks are never split (each is built well under the limit), so HTML tags always close.
+    """
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        current = block[:limit]
+    if current:
+        messages.append(current)
+    return messages
+
+
+def topics_message(taxonomy: Taxonomy) -> str:
+    lines = [_("🗂 <b>Topics</b>"), ""]
+    for topic in taxonomy.topics:
+        lines.append(
+            f"{topic.emoji} <b>{escape(topic.name)}</b> (<code>{escape(topic.slug)}</code>): "
+            f"{escape(topic.description)}"
+        )
+    lines += ["", _("See one with /latest &lt;topic&gt;, for example /latest extractives.")]
+    return "\n".join(lines)
+
+
+def unknown_topic_message(name: str, taxonomy: Taxonomy) -> str:
+    names = ", ".join(f"<code>{escape(topic.slug)}</code>" for topic in taxonomy.topics)
+    return _(
+        "I don't know the topic “{name}”. Topics are: {names}.\n"
+        "Try /latest mining, or /latest 10 for the ten newest items."
+    ).format(name=escape(shorten(name, 60)), names=names)
+
+
+def standing_text_message(text: StandingText) -> str:
+    parts = [f"<b>{escape(text.title)}</b>", ""]
+    parts += [escape(line) for line in text.body.splitlines()]
+    if text.link_label and text.link_url:
+        parts += ["", "👉 " + link(text.link_label, text.link_url)]
+    return "\n".join(parts).strip()[:MESSAGE_LIMIT]
+
+
+def event_when(event: Event) -> str:
+    """Date and time in the event's own zone, with the zone named, e.g. "10:00 GMT"."""
+    zone = ZoneInfo(event.timezone)
+    start = event.starts_at.astimezone(zone)
+    day = format_date(start.date(), "EEEE d MMMM y", locale=BABEL_LOCALE)
+    if event.all_day:
+        return _("{day} (all day; time to be announced, {zone} time)").format(
+            day=day, zone=event.timezone
+        )
+    when = f"{day}, {format_time(start.time(), 'HH:mm', locale=BABEL_LOCALE)}"
+    if event.ends_at:
+        end = event.ends_at.astimezone(zone)
+        if end.date() == start.date():
+            when += "–" + format_time(end.time(), "HH:mm", locale=BABEL_LOCALE)
+    return f"{when} {start.tzname()} ({event.timezone})"
+
+
+def event_block(event: Event, *, past: bool = False) -> str:
+    title = escape(event.title)
+    lines = [f"<b>{title}</b>" + (_(" (past event)") if past else "")]
+    if event.subtitle:
+        lines.append(f"<i>{escape(event.subtitle)}</i>")
+    lines.append("🗓 " + escape(event_when(event)))
+    if event.venue or event.address:
+        place = ", ".join(part for part in (event.venue, event.address) if part)
+        lines.append("📍 " + escape(place))
+    if event.online_url:
+        lines.append("💻 " + link(_("Join online"), event.online_url))
+    if event.registration_url:
+        lines.append("✍️ " + link(_("Register"), event.registration_url))
+    return "\n".join(lines)
+
+
+def events_message(listing: EventListing) -> str:
+    if not listing.events:
+        return _("No events are planned just now. Follow the PSG topic to hear of new ones.")
+    if listing.past:
+        heading = _("🗓 <b>No upcoming events just now.</b> The most recent ones:")
+    else:
+        heading = _("🗓 <b>Upcoming events</b>")
+    blocks = [event_block(event, past=listing.past) for event in listing.events]
+    return pack([heading, *blocks])[0]

@@ -1,0 +1,57 @@
+"""What every handler and job shares, created once per process and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext
+
+from psgbot.config import Settings
+from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.feeds.fetch import http_client
+from psgbot.texts import StandingText, load_texts
+from psgbot.topics import Taxonomy
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    taxonomy: Taxonomy
+    texts: dict[str, StandingText]
+    http: httpx.AsyncClient
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        engine = create_engine(settings.sqlalchemy_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            taxonomy=Taxonomy.load(settings.data_dir / "topics.yaml"),
+            texts=load_texts(settings.data_dir / "texts.yaml"),
+            http=http_client(),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    return cast(Services, application.bot_data[SERVICES_KEY])
+
+
+def get_services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
+    """The process's services, from handlers and jobs alike."""
+    return services_of(context.application)
+
+
+def attach(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    application.bot_data[SERVICES_KEY] = services
