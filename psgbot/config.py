@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     """The bot's configuration; field names map to ``PSGBOT_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PSGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="PSGBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     token: SecretStr | None = Field(

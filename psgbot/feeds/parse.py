@@ -78,11 +78,17 @@ def _raw_item(entry: Any) -> _RawItem:
     return _RawItem(
         guid=(entry.get("id") or "").strip() or None,
         title=plain_text(entry.get("title")),
-        link=(entry.get("link") or "").strip() or None,
+        link=_web_link(entry.get("link")),
         published=_published(entry),
         summary=plain_text(summary_html),
         categories=categories,
     )
+
+
+def _web_link(value: object) -> str | None:
+    """Only http(s) links: feedparser also offers RSS guids as links, which may be mere ids."""
+    link = str(value or "").strip()
+    return link if link.startswith(("http://", "https://")) else None
 
 
 def _published(entry: Any) -> datetime | None:

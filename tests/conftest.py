@@ -1,0 +1,111 @@
+"""Fixtures: settings on a temp database, the running bot on the recording transport, servers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.feed_server import FeedServer
+from support.harness import BotHarness
+from support.postgres import PostgresServer
+from support.transport import RecordingBotApi
+
+from psgbot.app import build_application, prepare_storage, running
+from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
+from psgbot.feeds.poll import poll_all
+from psgbot.offline import UpdateFactory
+from psgbot.services import Services
+
+SAMPLE_FEED = DEFAULT_DATA_DIR / "sample" / "psg-news.xml"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keeps a developer's PSGBOT_* variables and .env out of the tests."""
+    for name in list(os.environ):
+        if name.startswith("PSGBOT_") and name != "PSGBOT_REQUIRE_POSTGRES":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        if os.environ.get("PSGBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PSGBOT_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the session's server."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'psgbot.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return await server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'psgbot.db'}"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "feeds": [str(SAMPLE_FEED)],
+        "poll_interval": 3600,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url)
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    services = Services.create(settings)
+    await prepare_storage(services)
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
+    """The real Application on the recording transport, storage ready, the sample feed stored.
+
+    The polling job is removed so tests decide when feeds are read.
+    """
+    api = RecordingBotApi()
+    app = build_application(Services.create(settings), request=api)
+    async with running(app):
+        assert app.job_queue is not None
+        for job in app.job_queue.jobs():
+            job.schedule_removal()
+        harness = BotHarness(app, api, UpdateFactory(app.bot))
+        await poll_all(harness.services)
+        yield harness
+    assert api.violations == [], api.violations
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer().start()
+    yield server
+    server.stop()

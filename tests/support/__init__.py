@@ -1,0 +1,1 @@
+"""Test machinery: the recording Bot API transport, the HTML validator, local servers."""

@@ -1,0 +1,37 @@
+"""Drives the real Application with updates and reads back what the bot sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psgbot.app import BotApplication
+from psgbot.offline import ApiCall, UpdateFactory
+from psgbot.services import Services, services_of
+from support.transport import RecordingBotApi
+
+
+@dataclass
+class BotHarness:
+    app: BotApplication
+    api: RecordingBotApi
+    updates: UpdateFactory
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.app)
+
+    async def send(self, text: str, **kwargs: Any) -> list[ApiCall]:
+        """Delivers a message as Telegram would; returns the calls the bot made in answer."""
+        before = len(self.api.calls)
+        await self.app.process_update(self.updates.message(text, **kwargs))
+        return self.api.calls[before:]
+
+    async def press(self, data: str, **kwargs: Any) -> list[ApiCall]:
+        before = len(self.api.calls)
+        await self.app.process_update(self.updates.button_press(data, **kwargs))
+        return self.api.calls[before:]
+
+    async def reply_texts(self, text: str, **kwargs: Any) -> list[str]:
+        calls = await self.send(text, **kwargs)
+        return [call.text or "" for call in calls if call.text is not None]

@@ -1,0 +1,170 @@
+"""The public commands, through the real Application and the recording transport."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from support.harness import BotHarness
+
+from psgbot.bot.commands import PUBLIC_COMMANDS
+from psgbot.db.models import Item
+
+NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
+
+
+async def test_start_welcomes_with_main_menu(bot: BotHarness) -> None:
+    (call,) = await bot.send("/start")
+    assert "Peru Support Group" in (call.text or "")
+    buttons = [
+        b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert buttons == ["menu:latest", "menu:topics", "menu:events", "menu:aims", "menu:join"]
+
+
+async def test_help_lists_every_public_command(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/help")
+    for name, _description in PUBLIC_COMMANDS:
+        assert f"/{name}" in text
+
+
+async def test_command_menu_is_set_on_start(bot: BotHarness) -> None:
+    menus = [call for call in bot.api.calls if call.method == "setMyCommands"]
+    assert menus, "setMyCommands was not called"
+    names = [command["command"] for command in menus[-1].params["commands"]]
+    assert names == [name for name, _ in PUBLIC_COMMANDS]
+
+
+async def test_latest_shows_five_newest_first(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/latest")
+    assert text.count("<b><a href=") == 5
+    first_title = text.split("<b><a href=")[1]
+    assert NEWEST_SEED_TITLE in first_title
+    assert "29 September 2018" in text
+    assert "#justice" in text
+
+
+async def test_latest_with_count(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/latest 10")
+    assert text.count("<b><a href=") == 10
+    (text,) = await bot.reply_texts("/latest 1")
+    assert text.count("<b><a href=") == 1
+
+
+async def test_latest_by_topic_alias(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/latest mining")
+    assert "Mining, oil and gas" in text
+    assert "Lower copper prices take their toll" in text
+    assert "Chavarry fights back" not in text
+
+
+async def test_latest_topic_and_count_in_either_order(bot: BotHarness) -> None:
+    (first,) = await bot.reply_texts("/latest justice 2")
+    (second,) = await bot.reply_texts("/latest 2 Justice")
+    assert first == second
+    assert first.count("<b><a href=") == 2
+
+
+async def test_latest_unknown_topic_names_the_right_command(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/latest abc")
+    assert "abc" in text and "/latest mining" in text and "extractives" in text
+
+
+async def test_latest_count_out_of_range(bot: BotHarness) -> None:
+    for argument in ("500", "0", "-3"):
+        (text,) = await bot.reply_texts(f"/latest {argument}")
+        assert "1 to 20" in text and "/latest 20" in text
+
+
+async def test_latest_with_nothing_stored_says_nothing_yet(bot: BotHarness) -> None:
+    async with bot.services.sessions.begin() as session:
+        await session.execute(delete(Item))
+    (text,) = await bot.reply_texts("/latest")
+    assert "Nothing yet" in text
+
+
+async def test_topics_lists_every_topic(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/topics")
+    for slug in bot.services.taxonomy.slugs:
+        assert f"<code>{slug}</code>" in text
+
+
+async def test_standing_texts_come_from_the_seed(bot: BotHarness) -> None:
+    expectations = {
+        "/aims": ("PSG Aims", "promote social inclusion, sustainable development"),
+        "/history": ("Historical Overview", "nearly 70,000 people died"),
+        "/humanrights": ("Human Rights", "armed conflict in 1980"),
+        "/join": ("Why join the PSG?", "Become a member"),
+    }
+    for command, fragments in expectations.items():
+        (text,) = await bot.reply_texts(command)
+        for fragment in fragments:
+            assert fragment in text, (command, fragment)
+    (join,) = await bot.reply_texts("/join")
+    assert '<a href="https://perusupportgroup.org.uk/">Become a member</a>' in join
+
+
+async def test_events_shows_the_conference_as_past(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/events")
+    assert "Peru Support Group Annual Conference" in text
+    assert "15 December 2018" in text
+    assert "UCL Global Governance Institute" in text
+    assert "Tavistock Square" in text
+    assert "past" in text
+    assert "Europe/London" in text
+
+
+async def test_unknown_command_names_help(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/frobnicate now")
+    assert "/frobnicate" in text and "/help" in text
+
+
+async def test_plain_text_in_private_chat_points_to_commands(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("what is new?")
+    assert "/latest" in text and "/help" in text
+
+
+async def test_plain_text_in_group_is_ignored(bot: BotHarness) -> None:
+    calls = await bot.send("hello everyone", chat_id=-100123, chat_type="supergroup", user_id=7)
+    assert calls == []
+
+
+async def test_command_addressed_to_the_bot_in_a_group(bot: BotHarness) -> None:
+    texts = await bot.reply_texts(
+        "/latest@psg_news_bot 1", chat_id=-100123, chat_type="supergroup", user_id=7
+    )
+    assert len(texts) == 1 and NEWEST_SEED_TITLE in texts[0]
+
+
+async def test_menu_buttons_run_their_commands(bot: BotHarness) -> None:
+    calls = await bot.press("menu:latest")
+    assert calls[0].method == "answerCallbackQuery"
+    assert NEWEST_SEED_TITLE in (calls[1].text or "")
+    calls = await bot.press("menu:join")
+    assert "Why join the PSG?" in (calls[1].text or "")
+
+
+async def test_stale_or_forged_button_gets_an_answer(bot: BotHarness) -> None:
+    for data in ("menu:nonsense", "zz:1", "x" * 64):
+        (call,) = await bot.press(data)
+        assert call.method == "answerCallbackQuery"
+        assert "no longer active" in call.params["text"]
+
+
+async def test_undated_item_sorts_by_when_first_seen(bot: BotHarness) -> None:
+    async with bot.services.sessions.begin() as session:
+        feed_id = (await session.get(Item, 1)).feed_id  # type: ignore[union-attr]
+        now = datetime.now(UTC)
+        session.add(
+            Item(
+                feed_id=feed_id,
+                key="hash:x",
+                title="Undated but new",
+                summary="",
+                first_seen_at=now,
+                sort_at=now,
+                updated_at=now,
+            )
+        )
+    (text,) = await bot.reply_texts("/latest 2")
+    assert text.index("Undated but new") < text.index(NEWEST_SEED_TITLE)

@@ -1,0 +1,75 @@
+"""Settings: safe defaults, list parsing, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from psgbot.config import PRODUCTION_FEED, ConfigError, load_settings
+
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+
+
+def test_defaults_run_offline_on_sqlite_and_the_sample_feed() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.offline
+    assert settings.sqlalchemy_url.startswith("sqlite+aiosqlite:///")
+    assert settings.feed_sources[0].endswith("data/sample/psg-news.xml")
+    assert settings.poll_interval == 300 and settings.timezone == "Europe/London"
+
+
+def test_with_a_token_the_default_feed_is_the_psg_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSGBOT_TOKEN", TOKEN)
+    settings = load_settings(_env_file=None)
+    assert not settings.offline
+    assert settings.feed_sources == [PRODUCTION_FEED]
+    assert TOKEN not in repr(settings)
+
+
+def test_comma_separated_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSGBOT_FEEDS", "https://a.example/feed, /tmp/b.xml,")
+    monkeypatch.setenv("PSGBOT_ADMINS", "12, 34")
+    settings = load_settings(_env_file=None)
+    assert settings.feed_sources == ["https://a.example/feed", "/tmp/b.xml"]
+    assert settings.admins == [12, 34]
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("PSGBOT_POLL_INTERVAL=60\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().poll_interval == 60
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PSGBOT_POLL_INTERVAL", "soon"),
+        ("PSGBOT_TIMEZONE", "Mars/Olympus"),
+        ("PSGBOT_ADMINS", "alice"),
+        ("PSGBOT_LOG_LEVEL", "LOUD"),
+        ("PSGBOT_TOKEN", "nonsense"),
+        ("PSGBOT_API_BASE_URL", "localhost:8081"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert name in message and "\n" not in message
+    if name == "PSGBOT_TOKEN":
+        assert value not in message
+
+
+def test_env_example_lists_every_setting() -> None:
+    from psgbot.config import PROJECT_ROOT, Settings
+
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for field in Settings.model_fields:
+        variable = f"PSGBOT_{field.upper()}"
+        assert variable in example, variable
+        assert variable in readme, variable

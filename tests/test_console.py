@@ -1,0 +1,69 @@
+"""The offline console: ``psgbot run`` without a token, driven through a pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_console(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "psgbot", "run"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_piped_session_answers_every_line(tmp_path: Path) -> None:
+    result = run_console("/start\n/latest\n/aims\n/events\n/latest abc\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "\033[" not in out, "no colour when not on a terminal"
+    assert "you>" not in out, "no prompt when not on a terminal"
+    welcome, latest, aims, events, bad = (
+        out.index("Peru Support Group, the UK network"),
+        out.index("Latest news from the Peru Support Group"),
+        out.index("PSG Aims"),
+        out.index("Peru Support Group Annual Conference (past event)"),
+        out.index("I don't know the topic “abc”"),
+    )
+    assert welcome < latest < aims < events < bad
+    headlines = out[latest:aims]
+    assert headlines.count("(https://perusupportgroup.org.uk/news.php)") == 5
+    first = headlines.splitlines()[2]
+    assert first.startswith("Fujimoristas vote may save Hinostroza from prosecution")
+    assert "15 December 2018" in out[events:bad]
+    assert "UCL Global Governance Institute" in out[events:bad]
+    assert "Tavistock Square" in out[events:bad]
+    assert "[1] 📰 Latest news" in out
+
+
+def test_buttons_are_pressed_by_number(tmp_path: Path) -> None:
+    result = run_console("/start\n5\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Why join the PSG?" in result.stdout
+    assert "Become a member (https://perusupportgroup.org.uk/)" in result.stdout
+
+
+def test_bad_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env["PSGBOT_POLL_INTERVAL"] = "often"
+    result = subprocess.run(
+        [sys.executable, "-m", "psgbot", "run"],
+        input="",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "PSGBOT_POLL_INTERVAL" in result.stderr
