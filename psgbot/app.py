@@ -16,18 +16,21 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from psgbot.bot import events, fallback, info, menu, news
+from psgbot.alerts.dispatcher import Dispatcher
+from psgbot.alerts.limits import FloodLimiter
+from psgbot.bot import events, fallback, info, menu, news, subscribe
 from psgbot.bot.commands import menu_commands
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
-from psgbot.feeds.poll import poll_all
+from psgbot.feeds.poll import first_poll_delay, poll_source
 from psgbot.services import Services, attach, get_services, services_of
 
 log = logging.getLogger(__name__)
 
 # PTB insists on a token; offline, the console transport answers for Telegram and ignores it.
 OFFLINE_TOKEN = "1000000:offline-console-token-not-a-secret"
-POLL_JOB = "poll-feeds"
+POLL_JOB_PREFIX = "poll:"
+DISPATCHER_KEY = "dispatcher"
 
 BotApplication = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
@@ -45,8 +48,15 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
                 tzinfo=settings.zone,
             )
         )
+        .rate_limiter(
+            FloodLimiter(
+                overall_per_second=settings.rate_limit,
+                paid_per_second=1000 if settings.rate_limit else 0,
+            )
+        )
         .post_init(on_start)
-        .post_shutdown(on_stop)
+        .post_stop(on_stop)
+        .post_shutdown(on_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -55,7 +65,7 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
     application = builder.build()
     attach(application, services)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
-    for module in (menu, news, info, events, fallback):
+    for module in (menu, subscribe, news, info, events, fallback):
         application.add_handlers(module.handlers())
     application.add_error_handler(fallback.on_error)
     return application
@@ -71,26 +81,48 @@ async def prepare_storage(services: Services) -> None:
         log.info("loaded %d events from data/events.yaml", added)
 
 
-async def poll_feeds_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await poll_all(get_services(context))
+async def poll_feed_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One feed's scheduled poll; skipped inside while the feed backs off or its cache holds."""
+    assert context.job is not None
+    await poll_source(get_services(context), str(context.job.data), force=False)
 
 
-async def on_start(application: BotApplication) -> None:
-    """Runs once the Application is initialised: storage, command menu, polling schedule."""
-    services = services_of(application)
-    await prepare_storage(services)
-    await application.bot.set_my_commands(menu_commands())
-    if application.job_queue is not None:
+def schedule_polls(application: BotApplication, services: Services) -> None:
+    """One repeating job per feed, first runs spread over a few seconds, never overlapping."""
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    interval = services.settings.effective_poll_interval
+    for source in services.settings.feed_sources:
         application.job_queue.run_repeating(
-            poll_feeds_job,
-            interval=services.settings.poll_interval,
-            first=1,
-            name=POLL_JOB,
-            job_kwargs={"max_instances": 1, "coalesce": True},
+            poll_feed_job,
+            interval=interval,
+            first=first_poll_delay(interval),
+            data=source,
+            name=f"{POLL_JOB_PREFIX}{source}",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
 
 
+async def on_start(application: BotApplication) -> None:
+    """Runs once the Application is initialised: storage, command menu, polls, dispatcher."""
+    services = services_of(application)
+    await prepare_storage(services)
+    await application.bot.set_my_commands(menu_commands())
+    schedule_polls(application, services)
+    dispatcher = Dispatcher(services, application.bot)
+    application.bot_data[DISPATCHER_KEY] = dispatcher
+    services.wake_dispatcher = dispatcher.wake
+    dispatcher.start()
+
+
 async def on_stop(application: BotApplication) -> None:
+    """Stops the dispatcher first: in-flight sends finish, unsent rows wait for next start."""
+    dispatcher = application.bot_data.pop(DISPATCHER_KEY, None)
+    if isinstance(dispatcher, Dispatcher):
+        await dispatcher.stop()
+
+
+async def on_shutdown(application: BotApplication) -> None:
     await services_of(application).close()
 
 
@@ -109,6 +141,8 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
         yield application
     finally:
         await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

@@ -8,6 +8,7 @@ names the variable and what it expects (see :func:`load_settings`).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,15 @@ class Settings(BaseSettings):
         default_factory=list, description="comma-separated feed URLs or file paths"
     )
     poll_interval: int = Field(default=300, ge=5, le=86_400, description="seconds between polls")
+    alert_max_age: timedelta = Field(
+        default=timedelta(days=3), description="older items are stored but not alerted"
+    )
+    rate_limit: int = Field(
+        default=30, ge=0, le=1000, description="messages per second overall (0: no limit)"
+    )
+    paid_broadcast: bool = Field(
+        default=False, description="send with allow_paid_broadcast, up to 1000 messages/s"
+    )
     admins: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="comma-separated Telegram user ids of the owners"
     )
@@ -106,6 +116,14 @@ class Settings(BaseSettings):
     def offline(self) -> bool:
         """Without a token the bot talks to the terminal instead of Telegram."""
         return self.token is None
+
+    @property
+    def effective_poll_interval(self) -> int:
+        """The offline console polls every few seconds unless told otherwise, so a newcomer
+        editing the sample feed sees the alert arrive."""
+        if self.offline and "poll_interval" not in self.model_fields_set:
+            return 5
+        return self.poll_interval
 
     @property
     def zone(self) -> ZoneInfo:

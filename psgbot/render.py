@@ -181,3 +181,45 @@ def events_message(listing: EventListing) -> str:
         heading = _("🗓 <b>Upcoming events</b>")
     blocks = [event_block(event, past=listing.past) for event in listing.events]
     return pack([heading, *blocks])[0]
+
+
+ALERT_SUMMARY_LIMIT = 500
+DIGEST_TITLE_LIMIT = 150
+
+
+def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None) -> str:
+    """One new item for a subscriber: topic mark, bold linked title, date, summary, tags."""
+    mark = topic.emoji if topic else "📰"
+    lines = [f"{mark} <b>{link(shorten(item.title, TITLE_LIMIT), item.link)}</b>"]
+    if item.published_at:
+        lines.append("🗓 " + long_date(item.published_at, zone))
+    if item.summary:
+        lines += ["", escape(shorten(item.summary, ALERT_SUMMARY_LIMIT))]
+    if tags := topic_tags(item.topic_slugs, taxonomy):
+        lines += ["", tags]
+    return "\n".join(lines)
+
+
+def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
+    """Several new items at once, as headlines grouped by topic, instead of a burst of alerts."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        slug = item.topic_slugs[0] if item.topic_slugs else ""
+        groups.setdefault(slug, []).append(item)
+    blocks = [_("📰 <b>{count} new items</b>").format(count=len(items))]
+    for slug, members in groups.items():
+        topic = taxonomy.get(slug)
+        heading = f"{topic.emoji} <b>{escape(topic.name)}</b>" if topic else _("<b>Other news</b>")
+        lines = [heading]
+        lines += [
+            f"• {link(shorten(item.title, DIGEST_TITLE_LIMIT), item.link)}" for item in members
+        ]
+        blocks.append("\n".join(lines))
+    message = ""
+    for shown, block in enumerate(blocks):
+        candidate = f"{message}\n\n{block}" if message else block
+        if len(candidate) > MESSAGE_LIMIT - 100:
+            rest = sum(len(group) for group in list(groups.values())[shown - 1 :])
+            return message + "\n\n" + _("…and {count} more: see /latest").format(count=rest)
+        message = candidate
+    return message

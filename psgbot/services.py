@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
@@ -26,6 +28,13 @@ class Services:
     taxonomy: Taxonomy
     texts: dict[str, StandingText]
     http: httpx.AsyncClient
+    # Polls of one feed never overlap (scheduled job, /poll, CLI in the same process).
+    feed_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Called after outbox rows are committed, so an idle dispatcher sends them at once.
+    wake_dispatcher: Callable[[], None] = lambda: None
+
+    def feed_lock(self, source: str) -> asyncio.Lock:
+        return self.feed_locks.setdefault(source, asyncio.Lock())
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

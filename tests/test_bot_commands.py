@@ -19,7 +19,14 @@ async def test_start_welcomes_with_main_menu(bot: BotHarness) -> None:
     buttons = [
         b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row
     ]
-    assert buttons == ["menu:latest", "menu:topics", "menu:events", "menu:aims", "menu:join"]
+    assert buttons == [
+        "menu:latest",
+        "menu:topics",
+        "menu:events",
+        "menu:aims",
+        "menu:subscribe",
+        "menu:join",
+    ]
 
 
 async def test_help_lists_every_public_command(bot: BotHarness) -> None:

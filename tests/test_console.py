@@ -46,7 +46,7 @@ def test_piped_session_answers_every_line(tmp_path: Path) -> None:
 
 
 def test_buttons_are_pressed_by_number(tmp_path: Path) -> None:
-    result = run_console("/start\n5\n", tmp_path)
+    result = run_console("/start\n6\n", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Why join the PSG?" in result.stdout
     assert "Become a member (https://perusupportgroup.org.uk/)" in result.stdout

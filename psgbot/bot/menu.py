@@ -5,9 +5,11 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot import events, info, news
+from psgbot.bot import events, info, news, subscribe
 from psgbot.bot.commands import PUBLIC_COMMANDS
+from psgbot.chats import ensure_chat
 from psgbot.i18n import _
+from psgbot.services import get_services
 
 MENU_PREFIX = "menu:"
 
@@ -23,7 +25,10 @@ def main_menu() -> InlineKeyboardMarkup:
                 InlineKeyboardButton(_("🗓 Events"), callback_data="menu:events"),
                 InlineKeyboardButton(_("🎯 Our aims"), callback_data="menu:aims"),
             ],
-            [InlineKeyboardButton(_("🤝 Join the PSG"), callback_data="menu:join")],
+            [
+                InlineKeyboardButton(_("🔔 Get alerts"), callback_data="menu:subscribe"),
+                InlineKeyboardButton(_("🤝 Join the PSG"), callback_data="menu:join"),
+            ],
         ]
     )
 
@@ -43,8 +48,8 @@ def welcome_text(first_name: str | None) -> str:
             ),
             "",
             _(
-                "Here you can read our latest news, by topic if you like, find our events, and "
-                "learn about our aims and how to join us."
+                "Here you can read our latest news, get alerts on the topics you care about as "
+                "soon as we publish, find our events, and learn about our aims and how to join us."
             ),
             "",
             _("Choose below, or send /help for every command."),
@@ -59,11 +64,16 @@ def help_text() -> str:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greets the supporter and offers the main actions as buttons."""
-    if update.effective_chat is None:
+    """Greets the supporter and offers the main actions; ``/start topic-<slug>`` subscribes."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with get_services(context).sessions.begin() as session:
+        await ensure_chat(session, chat)
+    if context.args and await subscribe.deep_link(update, context, context.args[0]):
         return
     user = update.effective_user
-    await update.effective_chat.send_message(
+    await chat.send_message(
         welcome_text(user.first_name if user else None), reply_markup=main_menu()
     )
 
@@ -80,6 +90,7 @@ MENU_ACTIONS = {
     "events": events.send_events,
     "aims": info.send_aims,
     "join": info.send_join,
+    "subscribe": subscribe.send_keyboard,
 }
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.render import latest_messages, topics_message, unknown_topic_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic
+
+LATEST_PREFIX = "latest:"
 
 
 class CountOutOfRange(ValueError):
@@ -49,10 +51,14 @@ async def send_latest(
     *,
     count: int = DEFAULT_LATEST,
     topic: Topic | None = None,
+    topics: set[str] | None = None,
 ) -> None:
+    """Sends the newest items: all, one topic's, or those of any of ``topics``."""
     services = get_services(context)
     async with services.sessions() as session:
-        items = await latest_items(session, limit=count, topic=topic.slug if topic else None)
+        items = await latest_items(
+            session, limit=count, topic=topic.slug if topic else None, topics=topics
+        )
         messages = latest_messages(items, services.taxonomy, services.settings.zone, topic)
     for message in messages:
         await context.bot.send_message(chat_id, message)
@@ -86,5 +92,22 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_topics(update.effective_chat.id, context)
 
 
+async def latest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "See the latest" button under a subscription: one topic's newest items."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return
+    topic = get_services(context).taxonomy.get((query.data or "").removeprefix(LATEST_PREFIX))
+    if topic is None:
+        await query.answer(_("This button is no longer active. Try /latest."))
+        return
+    await query.answer()
+    await send_latest(update.effective_chat.id, context, topic=topic)
+
+
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    return [CommandHandler("latest", latest), CommandHandler("topics", topics)]
+    return [
+        CommandHandler("latest", latest),
+        CommandHandler("topics", topics),
+        CallbackQueryHandler(latest_button, pattern=f"^{LATEST_PREFIX}"),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -40,6 +41,16 @@ class Feed(Base):
     source: Mapped[str] = mapped_column(String(2000), unique=True)
     title: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Conditional GET validators from the last 200 answer.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    # Health: a feed's first successful fetch sets `initialized` (its items are not alerted).
+    initialized: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     items: Mapped[list[Item]] = relationship(back_populates="feed")
 
@@ -111,3 +122,73 @@ class Event(Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+ALL_NEWS = "*"
+"""The subscription topic that stands for every item, tagged or not."""
+
+
+class Chat(Base):
+    """A private chat, group or channel the bot talks to; inactive once it blocks or drops us."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Subscription.topic"
+    )
+
+    @property
+    def is_group(self) -> bool:
+        return self.type in {"group", "supergroup", "channel"}
+
+
+class Subscription(Base):
+    """A chat follows a topic (or ``ALL_NEWS``)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_topic", "topic", "chat_id"),)
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One message owed to one chat: the outbox every alert, notice and broadcast goes through.
+
+    Rows move pending -> sending (claimed by a dispatcher, with a lease) -> sent | failed |
+    cancelled. ``due_at`` delays a row (retries, scheduled sends). An alert row is unique per
+    (chat, item), so however often an item is seen, a chat gets it once.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
+        Index("ix_deliveries_due", "status", "due_at"),
+        Index("ix_deliveries_chat_status", "chat_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # alert | notice
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    text: Mapped[str | None] = mapped_column(Text)  # notices carry their own HTML
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,19 +1,32 @@
-"""Polling: read every configured feed and store what is new.
+"""Polling one feed: conditional fetch, store, alert, and the feed's health and backoff.
 
-One feed's failure is logged and never stops the others.
+A feed's failure is recorded on that feed alone (with exponential backoff, up to six hours) and
+never delays another. Admins hear once when a feed starts failing and once when it recovers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from psgbot.feeds.ingest import SourceError, read_source
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psgbot.alerts.outbox import enqueue_alerts, enqueue_notice
+from psgbot.db.models import Feed
+from psgbot.db.types import utcnow
+from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
 from psgbot.feeds.store import get_or_create_feed, store_items
+from psgbot.i18n import _
+from psgbot.render import escape
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+MAX_CACHE_HINT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -22,33 +35,150 @@ class PollOutcome:
     seen: int = 0
     new: int = 0
     updated: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    skipped: bool = False
     error: str | None = None
 
 
-async def poll_source(services: Services, source: str) -> PollOutcome:
-    """Fetches, parses and stores one source in one transaction."""
-    try:
-        fetched = await read_source(source, services.http)
-    except SourceError as exc:
-        log.warning("feed %s: %s", source, exc)
-        return PollOutcome(source=source, error=str(exc))
-    if fetched.feed is None:
-        return PollOutcome(source=source)
+def backoff_delay(failures: int, interval: float) -> timedelta:
+    """Exponential: one interval after the first failure, doubling, capped at six hours."""
+    seconds = interval * 2 ** max(0, failures - 1)
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def next_interval(interval: float, fetched: FetchedFeed) -> timedelta:
+    """The configured interval, lengthened (never shortened) by the feed's cache hints."""
+    hints = [fetched.fetch.max_age, fetched.feed.ttl_seconds if fetched.feed else None]
+    longest = max([interval, *(hint for hint in hints if hint)])
+    return max(timedelta(seconds=interval), min(timedelta(seconds=longest), MAX_CACHE_HINT))
+
+
+async def poll_source(
+    services: Services, source: str, *, force: bool = True, now: datetime | None = None
+) -> PollOutcome:
+    """Polls one feed now (``force``) or only if its next poll is due (the scheduled job)."""
+    async with services.feed_lock(source):
+        return await _poll_locked(services, source, force=force, now=now or utcnow())
+
+
+async def _poll_locked(
+    services: Services, source: str, *, force: bool, now: datetime
+) -> PollOutcome:
+    settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
-        if fetched.feed.title and feed.title != fetched.feed.title:
-            feed.title = fetched.feed.title
-        result = await store_items(session, feed, fetched.feed.items, services.taxonomy)
-    outcome = PollOutcome(
-        source=source, seen=result.seen, new=len(result.new_items), updated=result.updated
-    )
+        if not force and feed.next_poll_at and feed.next_poll_at > now:
+            return PollOutcome(source=source, skipped=True)
+        etag, last_modified = feed.etag, feed.last_modified
+    try:
+        fetched = await read_source(source, services.http, etag=etag, last_modified=last_modified)
+    except SourceError as exc:
+        await _record_failure(services, source, str(exc), now)
+        return PollOutcome(source=source, error=str(exc))
+
+    interval = settings.effective_poll_interval
+    async with services.sessions.begin() as session:
+        feed = await get_or_create_feed(session, source)
+        recovered = feed.failures > 0
+        feed.failures = 0
+        feed.last_success_at = now
+        feed.next_poll_at = now + next_interval(interval, fetched)
+        feed.etag = fetched.fetch.etag
+        feed.last_modified = fetched.fetch.last_modified
+        if recovered:
+            await _notify_admins(
+                session,
+                services,
+                _("✅ Feed {source} has recovered.").format(
+                    source=f"<code>{escape(source)}</code>"
+                ),
+                now,
+            )
+        if fetched.feed is None:
+            outcome = PollOutcome(source=source, not_modified=True)
+        else:
+            outcome = await _store(session, services, feed, fetched, now)
+    if outcome.alerts or recovered:
+        services.wake_dispatcher()
     log.info(
-        "feed %s: %d items, %d new, %d updated", source, outcome.seen, outcome.new, outcome.updated
+        "feed %s: %d items, %d new, %d updated, %d alerts%s",
+        source,
+        outcome.seen,
+        outcome.new,
+        outcome.updated,
+        outcome.alerts,
+        " (not modified)" if outcome.not_modified else "",
     )
     return outcome
 
 
-async def poll_all(services: Services) -> list[PollOutcome]:
-    """Polls every configured feed concurrently."""
+async def _store(
+    session: AsyncSession, services: Services, feed: Feed, fetched: FetchedFeed, now: datetime
+) -> PollOutcome:
+    """Stores the items and, in the same transaction, the alert rows for the new ones.
+
+    A feed's first successful fetch alerts nothing (its items are history, not news), nor does
+    an item published longer than PSGBOT_ALERT_MAX_AGE ago.
+    """
+    assert fetched.feed is not None
+    if fetched.feed.title and feed.title != fetched.feed.title:
+        feed.title = fetched.feed.title[:500]
+    result = await store_items(session, feed, fetched.feed.items, services.taxonomy, now=now)
+    alerts = 0
+    if feed.initialized:
+        oldest = now - services.settings.alert_max_age
+        fresh = [
+            item.id
+            for item in result.new_items
+            if item.published_at is None or item.published_at >= oldest
+        ]
+        alerts = await enqueue_alerts(session, fresh, now)
+    feed.initialized = True
+    return PollOutcome(
+        source=feed.source,
+        seen=result.seen,
+        new=len(result.new_items),
+        updated=result.updated,
+        alerts=alerts,
+    )
+
+
+async def _record_failure(services: Services, source: str, error: str, now: datetime) -> None:
+    log.warning("feed %s: %s", source, error)
+    interval = services.settings.effective_poll_interval
+    async with services.sessions.begin() as session:
+        feed = await get_or_create_feed(session, source)
+        feed.failures += 1
+        feed.last_error = error[:2000]
+        feed.last_error_at = now
+        feed.next_poll_at = now + backoff_delay(feed.failures, interval)
+        if feed.failures == 1:
+            await _notify_admins(
+                session,
+                services,
+                _("⚠️ Feed {source} is failing: {error}\nI will keep retrying, less often.").format(
+                    source=f"<code>{escape(source)}</code>", error=escape(error)
+                ),
+                now,
+            )
+    services.wake_dispatcher()
+
+
+async def _notify_admins(
+    session: AsyncSession, services: Services, text: str, now: datetime
+) -> None:
+    await enqueue_notice(session, services.settings.admins, text, now)
+
+
+async def poll_all(services: Services, *, force: bool = True) -> list[PollOutcome]:
+    """Polls every configured feed concurrently; one's failure never holds up another."""
     sources = services.settings.feed_sources
-    return list(await asyncio.gather(*(poll_source(services, source) for source in sources)))
+    return list(
+        await asyncio.gather(*(poll_source(services, source, force=force) for source in sources))
+    )
+
+
+def first_poll_delay(interval: float) -> float:
+    """Spreads the first polls over a few seconds so feeds do not all start at once."""
+    return random.uniform(1.0, max(1.0, min(10.0, interval / 2)))

@@ -1,0 +1,1 @@
+"""Delivery: the outbox (every alert, notice and broadcast), the dispatcher, flood limits."""

@@ -1,0 +1,125 @@
+"""Telegram's flood limits, applied to every message the bot sends.
+
+python-telegram-bot's AIORateLimiter falls short in two ways here: it has no limit per private
+chat (Telegram asks for about one message a second), and its leaky buckets let a fresh bucket
+burst to twice the rate within one second. This limiter keeps exact sliding windows instead:
+never more than ``overall`` messages in any second, ``group`` per minute in any group or
+channel, one a second in any private chat. A RetryAfter from Telegram pauses every send for the
+time asked.
+
+The one-a-second limit for private chats applies to outbox sends (alerts, broadcasts), which
+pass ``rate_limit_args``; a reply to a supporter's own command goes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+JSONDict = dict[str, Any]
+_SENDING_PREFIXES = ("send", "copy", "forward", "edit")
+_TRACKED_CHATS = 10_000
+
+
+class SlidingWindow:
+    """At most ``limit`` acquisitions in any ``period`` seconds (0 means no limit)."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self._times: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        if self.limit <= 0:
+            return
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._times and now - self._times[0] >= self.period:
+                    self._times.popleft()
+                if len(self._times) < self.limit:
+                    self._times.append(now)
+                    return
+                await asyncio.sleep(self.period - (now - self._times[0]))
+
+
+class FloodLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        *,
+        overall_per_second: int = 30,
+        group_per_minute: int = 20,
+        private_per_second: int = 1,
+        paid_per_second: int = 1000,
+    ) -> None:
+        self.overall = SlidingWindow(overall_per_second, 1.0)
+        self.paid = SlidingWindow(paid_per_second, 1.0)
+        self.group_per_minute = group_per_minute
+        self.private_per_second = private_per_second
+        self._chats: OrderedDict[int | str, SlidingWindow] = OrderedDict()
+        self._resume_at = 0.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def pause(self, seconds: float) -> None:
+        """Holds every send for ``seconds`` (Telegram's retry_after)."""
+        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def _chat_window(self, chat_id: int | str) -> SlidingWindow:
+        window = self._chats.get(chat_id)
+        if window is None:
+            is_group = isinstance(chat_id, str) or chat_id < 0
+            window = (
+                SlidingWindow(self.group_per_minute, 60.0)
+                if is_group
+                else SlidingWindow(self.private_per_second, 1.0)
+            )
+            self._chats[chat_id] = window
+            if len(self._chats) > _TRACKED_CHATS:
+                self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(chat_id)
+        return window
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        chat_id = data.get("chat_id")
+        if chat_id is not None and endpoint.startswith(_SENDING_PREFIXES):
+            if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+                chat_id = int(chat_id)
+            is_group = isinstance(chat_id, str) or chat_id < 0
+            # Replies to a person's own command are not held back; outbox sends
+            # (rate_limit_args set) and everything to groups are.
+            if is_group or rate_limit_args is not None:
+                await self._chat_window(chat_id).acquire()
+            # A pause can be extended while we wait, hence the re-check.
+            while (delay := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            await (self.paid if data.get("allow_paid_broadcast") else self.overall).acquire()
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            self.pause(
+                exc.retry_after
+                if isinstance(exc.retry_after, int | float)
+                else exc.retry_after.total_seconds()
+            )
+            raise

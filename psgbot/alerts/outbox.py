@@ -1,0 +1,210 @@
+"""The outbox: rows written in the same transaction as what causes them, claimed and settled in
+batches by dispatchers.
+
+Writing alert rows in the transaction that stores the item means a crash can never lose an alert:
+either the item and its rows are committed together, or neither is (and the item is new again on
+the next poll). Claims carry a lease, so rows held by a dispatcher that died are taken over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psgbot.db.engine import dialect_insert, is_postgres
+from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscription
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+
+
+async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
+    """Writes one alert row per (active subscribed chat, item) with a single INSERT … SELECT.
+
+    A chat matches an item when it follows one of the item's topics or all news. Rows that
+    exist already are skipped, so enqueueing twice is harmless.
+    """
+    if not item_ids:
+        return 0
+    follows_item = or_(
+        Subscription.topic == ALL_NEWS,
+        exists().where(ItemTopic.item_id == Item.id, ItemTopic.topic == Subscription.topic),
+    )
+    rows = (
+        select(
+            Subscription.chat_id,
+            literal("alert"),
+            Item.id,
+            literal(PENDING),
+            literal(now, type_=Delivery.due_at.type),
+            literal(0),
+            literal(now, type_=Delivery.created_at.type),
+        )
+        .select_from(Item)
+        .join(Subscription, follows_item)
+        .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+        .where(Item.id.in_(item_ids))
+        .distinct()
+    )
+    columns = ["chat_id", "kind", "item_id", "status", "due_at", "attempts", "created_at"]
+    statement = (
+        dialect_insert(session)(Delivery)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["chat_id", "item_id"])
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def enqueue_notice(
+    session: AsyncSession, chat_ids: Sequence[int], text: str, now: datetime
+) -> None:
+    """Queues the same HTML text for several chats (feed health notices to admins, …)."""
+    if chat_ids:
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "chat_id": chat_id,
+                    "kind": "notice",
+                    "text": text,
+                    "status": PENDING,
+                    "due_at": now,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for chat_id in chat_ids
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, detached from the session: what the dispatcher needs to send it."""
+
+    id: int
+    chat_id: int
+    kind: str
+    item_id: int | None
+    text: str | None
+    attempts: int
+
+
+async def claim_due(
+    session: AsyncSession, worker: str, limit: int, now: datetime, lease: timedelta
+) -> list[Claimed]:
+    """Marks up to ``limit`` due rows as this worker's, oldest first, and returns them.
+
+    Due rows are pending ones whose time has come, and rows another dispatcher claimed longer
+    than ``lease`` ago (it died mid-send). On PostgreSQL the candidate rows are locked with
+    SKIP LOCKED, so concurrent dispatchers each take different rows without waiting; SQLite
+    serialises writers, which gives the same guarantee.
+    """
+    due = or_(
+        and_(Delivery.status == PENDING, Delivery.due_at <= now),
+        and_(Delivery.status == SENDING, Delivery.claimed_at < now - lease),
+    )
+    candidates = select(Delivery.id).where(due).order_by(Delivery.due_at, Delivery.id).limit(limit)
+    if is_postgres(session):
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()))
+        .values(status=SENDING, claimed_by=worker, claimed_at=now)
+        .returning(
+            Delivery.id,
+            Delivery.chat_id,
+            Delivery.kind,
+            Delivery.item_id,
+            Delivery.text,
+            Delivery.attempts,
+        )
+    )
+    rows = await session.execute(statement, execution_options={"synchronize_session": False})
+    return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claimed row ended: sent (with Telegram's message id), retried later, or over."""
+
+    delivery_id: int
+    status: str
+    message_id: int | None = None
+    error: str | None = None
+    due_at: datetime | None = None
+    attempts: int | None = None
+
+
+async def settle(
+    session: AsyncSession, worker: str, outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Records a batch of outcomes in one executemany.
+
+    Only rows still claimed by this worker are touched: if its lease ran out and another
+    dispatcher took a row over, that one's record wins.
+    """
+    if not outcomes:
+        return
+    params = [
+        {
+            "b_id": outcome.delivery_id,
+            "b_status": outcome.status,
+            "b_message_id": outcome.message_id,
+            "b_error": outcome.error,
+            "b_sent_at": now if outcome.status == SENT else None,
+            "b_due_at": outcome.due_at or now,
+            "b_attempts": outcome.attempts,
+        }
+        for outcome in outcomes
+    ]
+    # Core table, not the ORM entity: this is a plain executemany with a WHERE of its own.
+    table = cast(Table, Delivery.__table__)
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"), table.c.claimed_by == worker, table.c.status == SENDING
+        )
+        .values(
+            status=bindparam("b_status"),
+            message_id=bindparam("b_message_id"),
+            error=bindparam("b_error"),
+            sent_at=bindparam("b_sent_at"),
+            due_at=bindparam("b_due_at"),
+            attempts=func.coalesce(bindparam("b_attempts", type_=Integer), table.c.attempts),
+            claimed_by=None,
+            claimed_at=None,
+        )
+    )
+    await session.execute(statement, params)
+
+
+async def cancel_pending(session: AsyncSession, chat_id: int, reason: str) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
+        .values(status=CANCELLED, error=reason)
+    )
+
+
+async def outbox_depth(session: AsyncSession) -> int:
+    depth = await session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status.in_([PENDING, SENDING]))
+    )
+    return int(depth or 0)
