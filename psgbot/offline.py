@@ -145,7 +145,7 @@ class OfflineBotApi(BaseRequest):
         if call.method == "getChatMember":
             user_id = int(call.params["user_id"])
             status = self.chat_members.get((int(call.params["chat_id"]), user_id), "member")
-            return {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "U"}}
+            return _member({"user": _user_json(user_id, "Member")}, status)
         if call.method == "getChat":
             chat_id = int(call.params["chat_id"])
             return self.chat_json(chat_id) | {"accent_color_id": 0, "max_reaction_count": 11}
@@ -304,10 +304,46 @@ class UpdateFactory:
         }
         return self.decode({"update_id": next(self._update_ids), "callback_query": query})
 
+    def membership_change(
+        self, chat_id: int, *, old: str, new: str, chat_type: str = "private", user_id: int = 1
+    ) -> Update:
+        """The my_chat_member update Telegram sends when the bot is blocked, kicked or added."""
+        bot_member = {"user": BOT_USER}
+        change: JSON = {
+            "chat": _chat_json(chat_id, chat_type, "Ana"),
+            "from": _user_json(user_id, "Ana"),
+            "date": int(time.time()),
+            "old_chat_member": _member(bot_member, old),
+            "new_chat_member": _member(bot_member, new),
+        }
+        return self.decode({"update_id": next(self._update_ids), "my_chat_member": change})
+
     def decode(self, data: JSON) -> Update:
         update = Update.de_json(data, self.bot)
         assert update is not None
         return update
+
+
+def _member(base: JSON, status: str) -> JSON:
+    member = dict(base, status=status)
+    if status == "kicked":
+        member["until_date"] = 0
+    if status == "administrator":
+        member.update(
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=False,
+            can_manage_video_chats=False,
+            can_restrict_members=False,
+            can_promote_members=False,
+            can_change_info=False,
+            can_invite_users=False,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+        )
+    return member
 
 
 def _user_json(user_id: int, first_name: str) -> JSON:

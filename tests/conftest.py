@@ -17,7 +17,7 @@ from support.harness import BotHarness
 from support.postgres import PostgresServer
 from support.transport import RecordingBotApi
 
-from psgbot.app import build_application, prepare_storage, running
+from psgbot.app import DISPATCHER_KEY, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
 from psgbot.feeds.poll import poll_all
 from psgbot.offline import UpdateFactory
@@ -67,6 +67,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "feeds": [str(SAMPLE_FEED)],
         "poll_interval": 3600,
+        "rate_limit": 0,
         "_env_file": None,
     }
     values.update(overrides)
@@ -88,9 +89,10 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
-    """The real Application on the recording transport, storage ready, the sample feed stored.
+    """The real Application on the recording transport, storage ready, the feeds polled once.
 
-    The polling job is removed so tests decide when feeds are read.
+    The polling jobs and the background dispatcher are stopped so that tests decide when feeds
+    are read and when the outbox is sent (``harness.dispatcher.drain()``).
     """
     api = RecordingBotApi()
     app = build_application(Services.create(settings), request=api)
@@ -98,6 +100,7 @@ async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
         assert app.job_queue is not None
         for job in app.job_queue.jobs():
             job.schedule_removal()
+        await app.bot_data[DISPATCHER_KEY].stop()
         harness = BotHarness(app, api, UpdateFactory(app.bot))
         await poll_all(harness.services)
         yield harness

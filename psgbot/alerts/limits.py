@@ -65,6 +65,8 @@ class FloodLimiter(BaseRateLimiter[int]):
         self.private_per_second = private_per_second
         self._chats: OrderedDict[int | str, SlidingWindow] = OrderedDict()
         self._resume_at = 0.0
+        # No overall limit means no limits at all (tests, a self-hosted Bot API server).
+        self.enabled = overall_per_second > 0
 
     async def initialize(self) -> None:
         return None
@@ -102,7 +104,7 @@ class FloodLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         chat_id = data.get("chat_id")
-        if chat_id is not None and endpoint.startswith(_SENDING_PREFIXES):
+        if chat_id is not None and self.enabled and endpoint.startswith(_SENDING_PREFIXES):
             if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
                 chat_id = int(chat_id)
             is_group = isinstance(chat_id, str) or chat_id < 0

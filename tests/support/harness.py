@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.app import BotApplication
 from psgbot.offline import ApiCall, UpdateFactory
 from psgbot.services import Services, services_of
@@ -20,6 +21,18 @@ class BotHarness:
     @property
     def services(self) -> Services:
         return services_of(self.app)
+
+    def dispatcher(self, **kwargs: Any) -> Dispatcher:
+        """A dispatcher on the bot, for tests to drive batch by batch."""
+        kwargs.setdefault("worker", "test")
+        kwargs.setdefault("idle_wait", 0.01)
+        return Dispatcher(self.services, self.app.bot, **kwargs)
+
+    async def deliver(self, **kwargs: Any) -> list[ApiCall]:
+        """Sends everything due in the outbox; returns the calls made."""
+        before = len(self.api.calls)
+        await self.dispatcher(**kwargs).drain()
+        return self.api.calls[before:]
 
     async def send(self, text: str, **kwargs: Any) -> list[ApiCall]:
         """Delivers a message as Telegram would; returns the calls the bot made in answer."""

@@ -1,0 +1,172 @@
+"""Every send error has its policy: Telegram's answers injected through the test transport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from support.feed_server import FeedServer, Response
+from support.feeds import HISTORY, FeedItem, recent, rss
+from support.harness import BotHarness
+
+from psgbot.chats import followed_topics
+from psgbot.db.models import Chat, Delivery
+from psgbot.feeds.poll import poll_source
+from psgbot.offline import ApiCall, ApiError
+
+ITEMS = [
+    FeedItem(f"e{n}", f"Court ruling {n}", "A ruling.", f"https://n.example/e{n}", recent())
+    for n in range(2)
+]
+
+
+async def setup_alerts(
+    bot: BotHarness, server: FeedServer, chats: list[int], items: list[FeedItem] = ITEMS[:1]
+) -> None:
+    for chat_id in chats:
+        await bot.send("/subscribe justice", chat_id=chat_id)
+    server.routes["/feed"] = Response(rss(items + HISTORY))
+    await poll_source(bot.services, server.url("/feed"))
+    bot.api.clear()
+
+
+def fail_for(chat_id: int, error: ApiError, times: int = 1) -> Callable[[ApiCall], None]:
+    remaining = [times]
+
+    def fault(call: ApiCall) -> None:
+        if call.method == "sendMessage" and call.chat_id == chat_id and remaining[0] > 0:
+            remaining[0] -= 1
+            raise error
+
+    return fault
+
+
+async def statuses(bot: BotHarness) -> dict[int, tuple[str, str | None, int]]:
+    async with bot.services.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.status, Delivery.error, Delivery.attempts)
+        )
+        return {chat_id: (status, error, attempts) for chat_id, status, error, attempts in rows}
+
+
+async def test_retry_after_pauses_then_resends_the_same_alert(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1, 2])
+    bot.api.faults.append(
+        fail_for(1, ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1}))
+    )
+    calls = await bot.deliver()
+    assert sorted(call.chat_id for call in calls) == [1, 2]
+    assert len(bot.api.failed_calls) == 1
+    assert (await statuses(bot))[1][0] == "sent"
+
+
+async def test_network_errors_retry_with_backoff_then_fail(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1])
+    bot.api.faults.append(fail_for(1, ApiError(502, "Bad Gateway"), times=2))
+    assert await bot.deliver() == []
+    status, error, attempts = (await statuses(bot))[1]
+    assert (status, attempts) == ("pending", 1) and "Bad Gateway" in (error or "")
+    assert await bot.deliver() == [], "not due before its backoff"
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    assert await bot.deliver(clock=lambda: later) == []
+    even_later = later + timedelta(minutes=10)
+    (sent,) = await bot.deliver(clock=lambda: even_later)
+    assert sent.chat_id == 1 and (await statuses(bot))[1][0] == "sent"
+
+
+async def test_network_errors_give_up_after_max_attempts(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1])
+    bot.api.faults.append(fail_for(1, ApiError(500, "Internal Server Error"), times=99))
+    start = datetime.now(UTC)
+    for hours in range(1, 6):
+        moment = start + timedelta(hours=hours)
+        await bot.deliver(clock=lambda moment=moment: moment, max_attempts=3)
+    status, error, attempts = (await statuses(bot))[1]
+    assert status == "failed" and attempts == 3 and "gave up after 3 attempts" in (error or "")
+
+
+async def test_blocked_chat_is_deactivated_and_its_rows_cancelled(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1, 2], items=ITEMS)
+    bot.api.faults.append(fail_for(1, ApiError(403, "Forbidden: bot was blocked by the user")))
+    calls = await bot.deliver(batch_size=1)
+    assert {call.chat_id for call in calls} == {2}
+    async with bot.services.sessions() as session:
+        chat = await session.get(Chat, 1)
+        assert chat is not None and not chat.active and "blocked" in (chat.inactive_reason or "")
+        rows = list(
+            await session.execute(
+                select(Delivery.status).where(Delivery.chat_id == 1).order_by(Delivery.id)
+            )
+        )
+    assert sorted(status for (status,) in rows) == ["cancelled", "failed"]
+
+
+async def test_chat_not_found_is_deactivated(bot: BotHarness, feed_server: FeedServer) -> None:
+    await setup_alerts(bot, feed_server, [1])
+    bot.api.faults.append(fail_for(1, ApiError(400, "Bad Request: chat not found")))
+    await bot.deliver()
+    async with bot.services.sessions() as session:
+        chat = await session.get(Chat, 1)
+    assert chat is not None and not chat.active
+
+
+async def test_migrated_group_moves_and_gets_the_alert(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    group, supergroup = -555, -100555
+    bot.api.chat_members[(group, 8)] = "administrator"
+    await bot.send("/subscribe justice", chat_id=group, chat_type="group", user_id=8)
+    feed_server.routes["/feed"] = Response(rss(ITEMS[:1] + HISTORY))
+    await poll_source(bot.services, feed_server.url("/feed"))
+    bot.api.faults.append(
+        fail_for(
+            group,
+            ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": supergroup},
+            ),
+        )
+    )
+    calls = await bot.deliver()
+    assert [call.chat_id for call in calls] == [supergroup]
+    async with bot.services.sessions() as session:
+        assert await followed_topics(session, supergroup) == {"justice"}
+        old = await session.get(Chat, group)
+        assert old is not None and not old.active
+
+
+async def test_html_parse_error_resends_as_plain_text(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1])
+    bot.api.faults.append(
+        fail_for(1, ApiError(400, "Bad Request: can't parse entities: unsupported start tag"))
+    )
+    (call,) = await bot.deliver()
+    assert call.params.get("parse_mode") is None
+    assert "<b>" not in (call.text or "") and "Court ruling 0" in (call.text or "")
+
+
+async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await setup_alerts(bot, feed_server, [1, 2])
+
+    def explode(call: ApiCall) -> None:
+        if call.chat_id == 1:
+            raise RuntimeError("socket exploded")
+
+    bot.api.faults.append(explode)
+    calls = await bot.deliver()
+    assert [call.chat_id for call in calls] == [2]
+    assert (await statuses(bot))[1][0] == "pending"

@@ -1,0 +1,158 @@
+"""Subscribing by topic in chat: keyboard toggles, commands, deep links, groups, membership."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from support.harness import BotHarness
+
+from psgbot.chats import followed_topics
+from psgbot.db.models import ALL_NEWS, Chat
+
+GROUP = -100200300
+
+
+async def followed(bot: BotHarness, chat_id: int = 4242) -> set[str]:
+    async with bot.services.sessions() as session:
+        return await followed_topics(session, chat_id)
+
+
+def keyboard_of(call_params: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [
+        (button["text"], button.get("callback_data", ""))
+        for row in call_params["reply_markup"]["inline_keyboard"]
+        for button in row
+    ]
+
+
+async def test_subscribe_shows_every_topic_with_all_news_and_done(bot: BotHarness) -> None:
+    (call,) = await bot.send("/subscribe")
+    buttons = keyboard_of(call.params)
+    data = [callback for _text, callback in buttons]
+    assert data == [f"sub:t:{slug}" for slug in bot.services.taxonomy.slugs] + [
+        "sub:all",
+        "sub:done",
+    ]
+    assert not any(text.startswith("✓") for text, _ in buttons)
+
+
+async def test_subscribe_toggles_topic(bot: BotHarness) -> None:
+    calls = await bot.press("sub:t:justice", message_id=77)
+    assert [call.method for call in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    marked = [text for text, data in keyboard_of(calls[1].params) if text.startswith("✓")]
+    assert marked == ["✓ ⚖️ Justice"]
+    assert await followed(bot) == {"justice"}
+    await bot.press("sub:t:justice", message_id=77)
+    assert await followed(bot) == set()
+
+
+async def test_all_news_and_done(bot: BotHarness) -> None:
+    await bot.press("sub:all")
+    await bot.press("sub:t:women")
+    calls = await bot.press("sub:done")
+    assert await followed(bot) == {ALL_NEWS, "women"}
+    edit = calls[-1]
+    assert edit.method == "editMessageText"
+    assert "all news" in (edit.text or "") and "Women" in (edit.text or "")
+    assert keyboard_of(edit.params) == [("📰 See the latest now", "sub:latest")]
+    latest = await bot.press("sub:latest")
+    assert "Fujimoristas vote" in (latest[-1].text or "")
+
+
+async def test_subscribe_by_name_is_accent_and_case_insensitive(bot: BotHarness) -> None:
+    (call,) = await bot.send("/subscribe MINERÍA")
+    assert await followed(bot) == {"extractives"}
+    assert "Mining, oil and gas" in (call.text or "")
+    assert keyboard_of(call.params) == [("📰 See the latest now", "latest:extractives")]
+    calls = await bot.press("latest:extractives")
+    assert "Lower copper prices" in (calls[-1].text or "")
+
+
+async def test_subscribe_unknown_topic_lists_valid_ones(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/subscribe basketball")
+    assert "basketball" in text and "extractives" in text and "/subscribe mining" in text
+    assert await followed(bot) == set()
+
+
+async def test_unsubscribe_one_and_all_and_mysubs(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    await bot.send("/subscribe economy")
+    (text,) = await bot.reply_texts("/mysubs")
+    assert "Justice" in text and "Economy" in text
+    (text,) = await bot.reply_texts("/unsubscribe justice")
+    assert "Unsubscribed from <b>Justice</b>" in text and "Economy" in text
+    assert await followed(bot) == {"economy"}
+    await bot.send("/unsubscribe all")
+    assert await followed(bot) == set()
+    (text,) = await bot.reply_texts("/mysubs")
+    assert "No subscriptions yet" in text
+
+
+async def test_unsubscribe_without_topic_shows_keyboard(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    (call,) = await bot.send("/unsubscribe")
+    assert ("✓ ⚖️ Justice", "sub:t:justice") in keyboard_of(call.params)
+
+
+async def test_stop_asks_first(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    (call,) = await bot.send("/stop")
+    assert [data for _t, data in keyboard_of(call.params)] == ["stop:yes", "stop:no"]
+    await bot.press("stop:no")
+    assert await followed(bot) == {"justice"}
+    calls = await bot.press("stop:yes")
+    assert "All alerts stopped" in (calls[-1].text or "")
+    assert await followed(bot) == set()
+
+
+async def test_deep_link_subscribes_on_start(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("/start topic-mining")
+    assert "Subscribed to <b>Mining, oil and gas</b>" in text
+    assert await followed(bot) == {"extractives"}
+
+
+async def test_group_members_who_are_not_admins_are_refused(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    (text,) = await bot.reply_texts(
+        "/subscribe justice", chat_id=GROUP, chat_type="supergroup", user_id=7
+    )
+    assert "Only this group's administrators" in text
+    calls = await bot.press("sub:t:justice", chat_id=GROUP, chat_type="supergroup", user_id=7)
+    assert calls[-1].method == "answerCallbackQuery"
+    assert "Only this group's administrators" in calls[-1].params["text"]
+    assert await followed(bot, GROUP) == set()
+    assert any(call.method == "getChatMember" for call in bot.api.calls)
+
+
+async def test_group_admins_may_subscribe_the_group(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    await bot.send("/subscribe justice", chat_id=GROUP, chat_type="supergroup", user_id=8)
+    assert await followed(bot, GROUP) == {"justice"}
+
+
+async def chat_row(bot: BotHarness, chat_id: int) -> Chat | None:
+    async with bot.services.sessions() as session:
+        return await session.scalar(select(Chat).where(Chat.id == chat_id))
+
+
+async def test_blocked_and_unblocked_bot_marks_chat(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    await bot.app.process_update(bot.updates.membership_change(4242, old="member", new="kicked"))
+    chat = await chat_row(bot, 4242)
+    assert chat is not None and not chat.active
+    await bot.app.process_update(bot.updates.membership_change(4242, old="kicked", new="member"))
+    chat = await chat_row(bot, 4242)
+    assert chat is not None and chat.active
+    assert await followed(bot) == {"justice"}
+
+
+async def test_bot_added_to_group_and_removed(bot: BotHarness) -> None:
+    await bot.app.process_update(
+        bot.updates.membership_change(GROUP, old="left", new="member", chat_type="supergroup")
+    )
+    chat = await chat_row(bot, GROUP)
+    assert chat is not None and chat.active and chat.type == "supergroup"
+    await bot.app.process_update(
+        bot.updates.membership_change(GROUP, old="member", new="left", chat_type="supergroup")
+    )
+    chat = await chat_row(bot, GROUP)
+    assert chat is not None and not chat.active
