@@ -108,6 +108,8 @@ class Dispatcher:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._send_kwargs: dict[str, Any] = {}
+        if bot.rate_limiter is not None:
+            self._send_kwargs["rate_limit_args"] = OUTBOX_RATE_CLASS
         if services.settings.paid_broadcast:
             self._send_kwargs["allow_paid_broadcast"] = True
 
@@ -217,6 +219,8 @@ class Dispatcher:
                 sends.append(Send(row.chat_id, [row], row.text))
             else:
                 outcomes.append(Outcome(row.id, FAILED, error="nothing to send"))
+        # A fan-out sends one item to many chats: render each (item, topic) once per batch.
+        rendered: dict[tuple[int, str | None], tuple[str, InlineKeyboardMarkup | None]] = {}
         for chat_id, rows in alerts_by_chat.items():
             chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
             if len(rows) > DIGEST_THRESHOLD:
@@ -224,12 +228,21 @@ class Dispatcher:
                 sends.append(Send(chat_id, rows, text))
                 continue
             for row, item in zip(rows, chat_items, strict=True):
-                sends.append(self._alert(chat_id, row, item, followed[chat_id]))
+                matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
+                if matched is None and ALL_NEWS in followed[chat_id]:
+                    matched = ALL_NEWS
+                key = (item.id, matched)
+                if key not in rendered:
+                    rendered[key] = self._render_alert(item, matched)
+                text, markup = rendered[key]
+                sends.append(Send(chat_id, [row], text, markup))
         return sends, outcomes
 
-    def _alert(self, chat_id: int, row: Claimed, item: Item, followed: set[str]) -> Send:
+    def _render_alert(
+        self, item: Item, matched: str | None
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The alert text and its buttons: Read more, and Unsubscribe from what brought it."""
         taxonomy = self.services.taxonomy
-        matched = next((slug for slug in item.topic_slugs if slug in followed), None)
         topic = taxonomy.get(matched) if matched else None
         text = alert_message(item, taxonomy, self.services.settings.zone, topic)
         buttons = []
@@ -240,12 +253,11 @@ class Dispatcher:
             buttons.append(
                 InlineKeyboardButton(shorten(label, 60), callback_data=f"unsub:{topic.slug}")
             )
-        elif ALL_NEWS in followed:
+        elif matched == ALL_NEWS:
             buttons.append(
                 InlineKeyboardButton(_("Stop all news"), callback_data=f"unsub:{ALL_NEWS}")
             )
-        markup = InlineKeyboardMarkup([buttons]) if buttons else None
-        return Send(chat_id, [row], text, markup)
+        return text, InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def _deliver(self, send: Send, effects: Effects) -> list[Outcome]:
         """Sends one message under the error policy; returns the outcome of each row it covers."""
@@ -260,7 +272,6 @@ class Dispatcher:
                     text,
                     parse_mode=parse_mode,
                     reply_markup=send.markup,
-                    rate_limit_args=OUTBOX_RATE_CLASS,
                     **self._send_kwargs,
                 )
                 return [Outcome(row.id, SENT, message_id=message.message_id) for row in send.rows]

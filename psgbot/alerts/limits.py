@@ -14,9 +14,10 @@ pass ``rate_limit_args``; a reply to a supporter's own command goes at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -28,26 +29,45 @@ _TRACKED_CHATS = 10_000
 
 
 class SlidingWindow:
-    """At most ``limit`` acquisitions in any ``period`` seconds (0 means no limit)."""
+    """At most ``limit`` sends in any ``period`` seconds (0 means no limit).
+
+    A slot counts from when its send *finished*, not when it was granted: Telegram counts a
+    message when it arrives, and a send granted earlier can arrive later than one granted after
+    it. Measuring from completion keeps the window honest whatever the request's own delay.
+    """
+
+    _IN_FLIGHT = float("inf")
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._times: deque[float] = deque()
+        self._slots: deque[list[float]] = deque()
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
         if self.limit <= 0:
+            yield
             return
+        cell = await self._acquire()
+        try:
+            yield
+        finally:
+            cell[0] = time.monotonic()
+
+    async def _acquire(self) -> list[float]:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                while self._times and now - self._times[0] >= self.period:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
-                    return
-                await asyncio.sleep(self.period - (now - self._times[0]))
+                while self._slots and now - self._slots[0][0] >= self.period:
+                    self._slots.popleft()
+                if len(self._slots) < self.limit:
+                    cell = [self._IN_FLIGHT]
+                    self._slots.append(cell)
+                    return cell
+                oldest = self._slots[0][0]
+                wait = self.period - (now - oldest) if oldest != self._IN_FLIGHT else 0.005
+                await asyncio.sleep(wait)
 
 
 class FloodLimiter(BaseRateLimiter[int]):
@@ -110,12 +130,24 @@ class FloodLimiter(BaseRateLimiter[int]):
             is_group = isinstance(chat_id, str) or chat_id < 0
             # Replies to a person's own command are not held back; outbox sends
             # (rate_limit_args set) and everything to groups are.
-            if is_group or rate_limit_args is not None:
-                await self._chat_window(chat_id).acquire()
-            # A pause can be extended while we wait, hence the re-check.
-            while (delay := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(delay)
-            await (self.paid if data.get("allow_paid_broadcast") else self.overall).acquire()
+            per_chat = is_group or rate_limit_args is not None
+            overall = self.paid if data.get("allow_paid_broadcast") else self.overall
+            async with (
+                self._chat_window(chat_id).slot() if per_chat else contextlib.nullcontext(),
+                overall.slot(),
+            ):
+                # A pause can be extended while we wait, hence the re-check.
+                while (delay := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(delay)
+                return await self._call(callback, args, kwargs)
+        return await self._call(callback, args, kwargs)
+
+    async def _call(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> bool | JSONDict | list[JSONDict]:
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:

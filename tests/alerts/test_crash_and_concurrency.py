@@ -1,0 +1,130 @@
+"""No alert lost, duplicates bounded: dispatchers killed mid-fan-out, and two at once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from psgbot.alerts.outbox import enqueue_alerts
+from psgbot.chats import follow
+from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.db.migrate import upgrade
+from psgbot.db.models import Chat, Feed, Item, ItemTopic
+from psgbot.db.types import utcnow
+
+WORKER = Path(__file__).parents[1] / "support" / "dispatch_worker.py"
+SUBSCRIBERS = 400
+BATCH = 40
+
+
+async def fan_out_one_item(database_url: str, subscribers: int) -> None:
+    """Stores one item followed by every chat and writes its alert rows."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = create_session_factory(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        session.add_all(Chat(id=chat_id, type="private") for chat_id in range(1, subscribers + 1))
+        await session.flush()
+        for chat_id in range(1, subscribers + 1):
+            await follow(session, chat_id, ["justice"])
+        feed = Feed(source="crash-test")
+        session.add(feed)
+        await session.flush()
+        item = Item(
+            feed_id=feed.id,
+            key="k",
+            title="Court ruling",
+            summary="",
+            sort_at=now,
+            topics=[ItemTopic(topic="justice")],
+        )
+        session.add(item)
+        await session.flush()
+        assert await enqueue_alerts(session, [item.id], now) == subscribers
+    await engine.dispose()
+
+
+def start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
+    errors = log.with_suffix(".stderr").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(WORKER),
+            database_url,
+            str(log),
+            "--batch",
+            str(BATCH),
+            "--lease",
+            "0.5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+    )
+
+
+def worker_errors(log: Path) -> str:
+    return log.with_suffix(".stderr").read_text()
+
+
+def received(log: Path) -> Counter[int]:
+    return Counter(int(line.split()[0]) for line in log.read_text().splitlines())
+
+
+@pytest.mark.reliability
+async def test_killed_dispatcher_loses_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    await fan_out_one_item(sqlite_url, SUBSCRIBERS)
+    log = tmp_path / "sent.log"
+    log.touch()
+    rng = random.Random(20261127)
+    kills = 0
+    for _trial in range(4):
+        before = len(log.read_text().splitlines())
+        worker = start_worker(sqlite_url, log)
+        # Kill once it is sending: somewhere in its first batches.
+        for _wait in range(400):
+            await asyncio.sleep(0.01)
+            if len(log.read_text().splitlines()) > before + rng.randint(1, BATCH * 2):
+                break
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+            kills += 1
+        worker.wait(timeout=30)
+    final = start_worker(sqlite_url, log)
+    assert final.wait(timeout=120) == 0, worker_errors(log)
+    counts = received(log)
+    missing = [chat for chat in range(1, SUBSCRIBERS + 1) if counts[chat] == 0]
+    duplicates = sum(count - 1 for count in counts.values())
+    print(f"crash test: {kills} kills, {len(missing)} lost, {duplicates} duplicated")
+    assert kills >= 3
+    assert missing == []
+    assert duplicates <= kills * BATCH
+    assert "Traceback" not in worker_errors(log)
+
+
+@pytest.mark.postgres
+async def test_two_dispatchers_share_one_outbox_on_postgres(
+    postgres_server: object, tmp_path: Path
+) -> None:
+    from support.postgres import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    url = await postgres_server.create_database("two_dispatchers")
+    await fan_out_one_item(url, SUBSCRIBERS)
+    log = tmp_path / "sent.log"
+    workers = [start_worker(url, log) for _ in range(2)]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker_errors(log)
+    counts = received(log)
+    assert sorted(counts) == list(range(1, SUBSCRIBERS + 1))
+    assert set(counts.values()) == {1}, "SKIP LOCKED: no row sent by both"
+    senders = Counter(line.split()[1] for line in log.read_text().splitlines())
+    assert len(senders) == 2, f"both dispatchers should have sent: {senders}"
+    assert "Traceback" not in worker_errors(log)

@@ -1,0 +1,75 @@
+"""The flood limiter: exact windows, per-chat spacing for outbox sends, RetryAfter pauses.
+
+Windows are scaled down (tens of milliseconds) so the tests stay quick. Only the limiter's own
+guarantee is checked: it waits at least as long as a window demands (a lower bound, which load
+on the machine cannot break); nothing asserts how fast anything runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from psgbot.alerts.limits import FloodLimiter, SlidingWindow
+
+
+async def test_sliding_window_never_exceeds_its_limit() -> None:
+    window = SlidingWindow(5, 0.05)
+    finished: list[float] = []
+
+    async def send() -> None:
+        async with window.slot():
+            await asyncio.sleep(0.001)
+        finished.append(time.monotonic())
+
+    await asyncio.gather(*(send() for _ in range(20)))
+    finished.sort()
+    for index in range(len(finished) - 5):
+        assert finished[index + 5] - finished[index] >= 0.05 * 0.99
+
+
+async def record(limiter: FloodLimiter, chat_id: int, *, outbox: bool) -> float:
+    async def callback() -> bool:
+        return True
+
+    await limiter.process_request(
+        callback, (), {}, "sendMessage", {"chat_id": chat_id}, 1 if outbox else None
+    )
+    return time.monotonic()
+
+
+async def test_outbox_sends_to_one_private_chat_are_spaced_but_replies_are_not() -> None:
+    limiter = FloodLimiter(overall_per_second=1000)
+    for window_chat in (1, 2):
+        limiter._chat_window(window_chat).period = 0.05
+    started = time.monotonic()
+    await record(limiter, 1, outbox=True)
+    second = await record(limiter, 1, outbox=True)
+    assert second - started >= 0.05 * 0.99
+    limiter._chats.pop(2)
+    await asyncio.gather(*(record(limiter, 2, outbox=False) for _ in range(5)))
+    assert 2 not in limiter._chats, "a reply to a command never waits on the chat's window"
+
+
+async def test_retry_after_pauses_every_send() -> None:
+    limiter = FloodLimiter(overall_per_second=1000)
+
+    async def flooded() -> Any:
+        raise RetryAfter(timedelta(seconds=0.05))
+
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(flooded, (), {}, "sendMessage", {"chat_id": 5}, None)
+    started = time.monotonic()
+    await record(limiter, 6, outbox=False)
+    assert time.monotonic() - started >= 0.04
+
+
+async def test_zero_rate_means_no_limits() -> None:
+    limiter = FloodLimiter(overall_per_second=0)
+    await asyncio.gather(*(record(limiter, 1, outbox=True) for _ in range(50)))
+    assert not limiter.enabled and limiter._chats == {}

@@ -1,0 +1,80 @@
+"""A dispatcher in its own process, for crash and concurrency tests.
+
+Usage: python dispatch_worker.py DATABASE_URL LOG_FILE [--batch N] [--lease SECONDS]
+Sends the outbox through an in-process Bot API that appends "chat_id worker" to LOG_FILE the
+moment it accepts a message (before the dispatcher hears back), then exits once the outbox is
+empty. A SIGKILL at any point leaves the log as Telegram would have seen it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from datetime import timedelta
+from typing import Any
+
+from telegram.ext import ExtBot
+
+from psgbot.alerts.dispatcher import Dispatcher
+from psgbot.alerts.limits import FloodLimiter
+from psgbot.alerts.outbox import outbox_depth
+from psgbot.app import OFFLINE_TOKEN
+from psgbot.config import load_settings
+from psgbot.offline import ApiCall, OfflineBotApi
+from psgbot.services import Services
+
+
+class LoggingBotApi(OfflineBotApi):
+    def __init__(self, log_path: str, worker: str, delay: float) -> None:
+        super().__init__()
+        self.fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.worker = worker
+        self.delay = delay
+
+    async def answer(self, call: ApiCall) -> Any:
+        result = await super().answer(call)
+        if call.method == "sendMessage":
+            await asyncio.sleep(self.delay)  # the time a real send takes
+            os.write(self.fd, f"{call.chat_id} {self.worker}\n".encode())
+        return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("log_file")
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--lease", type=float, default=1.0)
+    parser.add_argument("--delay", type=float, default=0.004)
+    args = parser.parse_args()
+    worker = f"w{os.getpid()}"
+    settings = load_settings(database_url=args.database_url, rate_limit=0, _env_file=None)
+    services = Services.create(settings)
+    bot: ExtBot[Any] = ExtBot(
+        OFFLINE_TOKEN,
+        request=LoggingBotApi(args.log_file, worker, args.delay),
+        rate_limiter=FloodLimiter(overall_per_second=0),
+    )
+    await bot.initialize()
+    dispatcher = Dispatcher(
+        services,
+        bot,
+        worker=worker,
+        batch_size=args.batch,
+        lease=timedelta(seconds=args.lease),
+        concurrency=8,
+    )
+    while True:
+        handled = await dispatcher.drain()
+        async with services.sessions() as session:
+            if await outbox_depth(session) == 0:
+                break
+        if handled == 0:
+            await asyncio.sleep(0.05)  # rows held by a dead worker wait for their lease
+    await bot.shutdown()
+    await services.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
