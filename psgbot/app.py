@@ -99,7 +99,14 @@ def schedule_polls(application: BotApplication, services: Services) -> None:
             first=first_poll_delay(interval),
             data=source,
             name=f"{POLL_JOB_PREFIX}{source}",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            # max_instances=1: a slow fetch is never overlapped by the feed's next run; jitter
+            # spreads the feeds' runs so they do not all fire together.
+            job_kwargs={
+                "max_instances": 1,
+                "coalesce": True,
+                "misfire_grace_time": None,
+                "jitter": max(1, interval // 10),
+            },
         )
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,8 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"psgbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    handler = args.handler
-    result: int = handler(settings, args)
+    try:
+        result: int = args.handler(settings, args)
+    except BrokenPipeError:
+        # The reader went away (`psgbot ingest … | head`): stop quietly, as Python advises.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return result
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+from support.feeds import HISTORY, FeedItem, recent, rss
 
 
 def run_console(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -67,3 +72,54 @@ def test_bad_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "PSGBOT_POLL_INTERVAL" in result.stderr
+
+
+def test_an_alert_arrives_in_the_console(tmp_path: Path) -> None:
+    """The README's walk-through: subscribe, add an item to a local feed, see the alert."""
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss(HISTORY))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env.update(PSGBOT_FEEDS=str(feed), PSGBOT_POLL_INTERVAL="5")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "psgbot", "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    output = process.stdout
+    threading.Thread(target=lambda: [lines.put(line) for line in output], daemon=True).start()
+
+    def wait_for(fragment: str, seconds: float) -> str:
+        seen = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=0.2))
+            except queue.Empty:
+                continue
+            if fragment in seen[-1]:
+                return "".join(seen)
+        raise AssertionError(f"{fragment!r} not printed; got {''.join(seen)!r}")
+
+    try:
+        process.stdin.write("/subscribe justice\n")
+        process.stdin.flush()
+        wait_for("Subscribed to Justice", 30)
+        fresh = FeedItem(
+            "console-1",
+            "Court annuls the pardon",
+            "The ruling came today.",
+            "https://n.example/c1",
+            recent(),
+        )
+        feed.write_bytes(rss([fresh, *HISTORY]))
+        wait_for("Court annuls the pardon", 30)
+        wait_for("[2] Unsubscribe from Justice", 5)
+    finally:
+        process.stdin.close()
+    assert process.wait(timeout=30) == 0
