@@ -223,3 +223,13 @@ async def test_failing_feed_backs_off_while_another_delivers(
     await poll_source(bot.services, broken)
     (recovered,) = await bot.deliver()
     assert recovered.chat_id == ADMIN and "recovered" in (recovered.text or "")
+
+
+async def test_paid_broadcast_setting_sends_with_allow_paid_broadcast(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribe(bot, 1, "justice")
+    await publish(bot, feed_server, [JUSTICE_ITEM])
+    bot.services.settings.paid_broadcast = True
+    (call,) = await bot.deliver()
+    assert call.params["allow_paid_broadcast"] is True
