@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -44,8 +45,9 @@ from psgbot.alerts.outbox import (
     claim_due,
     settle,
 )
+from psgbot.broadcasts import STOPPED, release_due
 from psgbot.chats import deactivate, migrate
-from psgbot.db.models import ALL_NEWS, Item, Subscription
+from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
 from psgbot.offline import html_to_text
@@ -61,12 +63,18 @@ OUTBOX_RATE_CLASS = 1  # rate_limit_args marking outbox sends (per-chat limits a
 
 @dataclass
 class Send:
-    """One message to send, standing for one or more outbox rows (a digest covers several)."""
+    """One message to send, standing for one or more outbox rows (a digest covers several).
+
+    Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
+    Telegram entities); with ``photo`` the text is the caption.
+    """
 
     chat_id: int
     rows: list[Claimed]
     text: str
     markup: InlineKeyboardMarkup | None = None
+    entities: list[MessageEntity] | None = None
+    photo: str | None = None
 
 
 @dataclass
@@ -164,6 +172,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         now = self.clock()
         async with self.services.sessions.begin() as session:
+            await release_due(session, now)
             claimed = await claim_due(session, self.worker, self.batch_size, now, self.lease)
         if not claimed:
             return 0
@@ -206,11 +215,28 @@ class Dispatcher:
             )
             for chat_id, topic in subscriptions:
                 followed[chat_id].add(topic)
+        broadcast_ids = {row.broadcast_id for row in claimed if row.broadcast_id is not None}
+        broadcasts = (
+            {
+                broadcast.id: broadcast
+                for broadcast in await session.scalars(
+                    select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
+                )
+            }
+            if broadcast_ids
+            else {}
+        )
         sends: list[Send] = []
         outcomes: list[Outcome] = []
         alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
         for row in claimed:
-            if row.kind == "alert":
+            if row.kind == "broadcast":
+                broadcast = broadcasts.get(row.broadcast_id or 0)
+                if broadcast is None or broadcast.status == STOPPED:
+                    outcomes.append(Outcome(row.id, CANCELLED, error="broadcast stopped"))
+                else:
+                    sends.append(broadcast_send(row, broadcast))
+            elif row.kind == "alert":
                 if row.item_id in items:
                     alerts_by_chat[row.chat_id].append(row)
                 else:
@@ -265,15 +291,30 @@ class Dispatcher:
         text: str = send.text
         parse_mode: str | None = "HTML"
         waits = 0
+        if send.entities is not None:
+            parse_mode = None
         while True:
             try:
-                message: Message = await self.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=parse_mode,
-                    reply_markup=send.markup,
-                    **self._send_kwargs,
-                )
+                message: Message
+                if send.photo:
+                    message = await self.bot.send_photo(
+                        chat_id,
+                        send.photo,
+                        caption=text or None,
+                        parse_mode=parse_mode,
+                        caption_entities=send.entities,
+                        reply_markup=send.markup,
+                        **self._send_kwargs,
+                    )
+                else:
+                    message = await self.bot.send_message(
+                        chat_id,
+                        text,
+                        parse_mode=parse_mode,
+                        entities=send.entities,
+                        reply_markup=send.markup,
+                        **self._send_kwargs,
+                    )
                 return [Outcome(row.id, SENT, message_id=message.message_id) for row in send.rows]
             except RetryAfter as exc:
                 waits += 1
@@ -326,6 +367,20 @@ class Dispatcher:
             await migrate(session, old_id, new_id)
         for chat_id, reason in effects.deactivated.items():
             await deactivate(session, chat_id, reason)
+
+
+def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
+    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts."""
+    entities = (
+        [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
+        if broadcast.entities
+        else None
+    )
+    if broadcast.parse_mode is None and entities is None:
+        entities = []  # plain text: nothing to parse
+    return Send(
+        row.chat_id, [row], broadcast.text, entities=entities, photo=broadcast.photo_file_id
+    )
 
 
 def _seconds(value: object) -> float:

@@ -104,6 +104,7 @@ class Claimed:
     item_id: int | None
     text: str | None
     attempts: int
+    broadcast_id: int | None
 
 
 async def claim_due(
@@ -134,10 +135,11 @@ async def claim_due(
             Delivery.item_id,
             Delivery.text,
             Delivery.attempts,
+            Delivery.broadcast_id,
         )
     )
     rows = await session.execute(statement, execution_options={"synchronize_session": False})
-    return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
+    return sorted((Claimed(**row._asdict()) for row in rows), key=lambda claimed: claimed.id)
 
 
 @dataclass(frozen=True)

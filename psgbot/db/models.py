@@ -174,14 +174,18 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
+        UniqueConstraint("chat_id", "broadcast_id", name="uq_deliveries_chat_broadcast"),
         Index("ix_deliveries_due", "status", "due_at"),
         Index("ix_deliveries_chat_status", "chat_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(20))  # alert | notice
+    kind: Mapped[str] = mapped_column(String(20))  # alert | notice | broadcast
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str | None] = mapped_column(Text)  # notices carry their own HTML
     status: Mapped[str] = mapped_column(String(20), default="pending")
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -192,3 +196,70 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Admin(Base):
+    """Someone who may speak in the PSG's name: an owner (PSGBOT_ADMINS) or an editor."""
+
+    __tablename__ = "admins"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(20))  # owner | editor
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """An announcement to many chats; its messages go through the outbox like alerts.
+
+    ``audience`` is "all", "topic:<slug>" or "chat:<id>". The message is either HTML text
+    (``parse_mode`` "HTML", from the command line) or text with the admin's own Telegram
+    ``entities`` (JSON), or a photo (``photo_file_id``) with that text as caption.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    audience: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")
+    entities: Mapped[str | None] = mapped_column(Text)
+    parse_mode: Mapped[str | None] = mapped_column(String(20))
+    photo_file_id: Mapped[str | None] = mapped_column(String(500))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # scheduled -> sending -> done | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TextVersion(Base):
+    """An admin's edit of a standing text; the newest version wins, ``reset`` means the default."""
+
+    __tablename__ = "text_versions"
+    __table_args__ = (Index("ix_text_versions_name", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    body: Mapped[str | None] = mapped_column(Text)
+    reset: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One admin action, kept for accountability."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(Text, default="")

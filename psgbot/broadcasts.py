@@ -1,0 +1,148 @@
+"""Broadcasts: an announcement to an audience, fanned out into the outbox when it is due.
+
+A broadcast is stored first (now or for later) and released by the dispatcher when its time
+comes, so a scheduled one survives restarts and one written by ``psgbot broadcast`` is sent by
+whichever bot instance is running.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from psgbot.alerts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
+from psgbot.db.engine import dialect_insert
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription
+
+SCHEDULED, SENDING_STATUS, DONE, STOPPED = "scheduled", "sending", "done", "cancelled"
+BLOCKED_PREFIXES = ("blocked:", "Chat not found", "Bad Request: chat not found")
+
+
+class AudienceError(ValueError):
+    """An audience that is not "all", "topic:<slug>" or "chat:<id>"."""
+
+
+def check_audience(audience: str, topic_slugs: list[str]) -> str:
+    kind, _, value = audience.partition(":")
+    if audience == "all":
+        return audience
+    if kind == "topic" and value in topic_slugs:
+        return audience
+    if kind == "chat" and value.lstrip("-").isdigit():
+        return f"chat:{int(value)}"
+    raise AudienceError(f"audience must be all, topic:<{'|'.join(topic_slugs)}> or chat:<id>")
+
+
+def _audience_chats(audience: str) -> Select[int]:
+    kind, _, value = audience.partition(":")
+    if kind == "topic":
+        return (
+            select(Subscription.chat_id)
+            .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+            .where(or_(Subscription.topic == value, Subscription.topic == ALL_NEWS))
+            .distinct()
+        )
+    if kind == "chat":
+        return select(literal(int(value)))
+    return select(Chat.id).where(Chat.active.is_(True))
+
+
+async def audience_size(session: AsyncSession, audience: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(_audience_chats(audience).subquery())
+    )
+    return int(count or 0)
+
+
+async def release_due(session: AsyncSession, now: datetime) -> list[int]:
+    """Fans every due scheduled broadcast out into the outbox (one INSERT … SELECT each)."""
+    due = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.status == SCHEDULED, Broadcast.scheduled_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for broadcast in due:
+        rows = select(
+            _audience_chats(broadcast.audience).subquery().c[0],
+            literal("broadcast"),
+            literal(broadcast.id),
+            literal(PENDING),
+            literal(now, type_=Delivery.due_at.type),
+            literal(0),
+            literal(now, type_=Delivery.created_at.type),
+        )
+        statement = (
+            dialect_insert(session)(Delivery)
+            .from_select(
+                ["chat_id", "kind", "broadcast_id", "status", "due_at", "attempts", "created_at"],
+                rows,
+            )
+            .on_conflict_do_nothing(index_elements=["chat_id", "broadcast_id"])
+        )
+        result = await session.execute(statement)
+        broadcast.recipients = int(getattr(result, "rowcount", 0) or 0)
+        broadcast.status = SENDING_STATUS
+        broadcast.started_at = now
+    return [broadcast.id for broadcast in due]
+
+
+@dataclass
+class Progress:
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    remaining: int = 0
+    cancelled: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.blocked + self.remaining + self.cancelled
+
+
+async def progress_of(session: AsyncSession, broadcast_id: int) -> Progress:
+    progress = Progress()
+    rows = await session.execute(
+        select(Delivery.status, Delivery.error, func.count())
+        .where(Delivery.broadcast_id == broadcast_id)
+        .group_by(Delivery.status, Delivery.error)
+    )
+    for status, error, count in rows:
+        if status == SENT:
+            progress.sent += count
+        elif status in (PENDING, SENDING):
+            progress.remaining += count
+        elif status == CANCELLED:
+            progress.cancelled += count
+        elif status == FAILED and (error or "").startswith(BLOCKED_PREFIXES):
+            progress.blocked += count
+        elif status == FAILED:
+            progress.failed += count
+            progress.reasons[(error or "unknown")[:80]] += count
+    return progress
+
+
+async def stop(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
+    """Cancels what has not gone yet; False when the broadcast had already finished."""
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.status in (DONE, STOPPED):
+        return False
+    broadcast.status = STOPPED
+    broadcast.finished_at = now
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == PENDING)
+        .values(status=CANCELLED, error="broadcast stopped")
+    )
+    return True
+
+
+async def recent(session: AsyncSession, limit: int = 10) -> list[Broadcast]:
+    return list(await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
