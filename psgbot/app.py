@@ -16,9 +16,10 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.bot import events, fallback, info, menu, news, subscribe
+from psgbot.bot import admin, broadcast, events, fallback, info, menu, news, subscribe
 from psgbot.bot.commands import menu_commands
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
@@ -65,8 +66,10 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
     application = builder.build()
     attach(application, services)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
-    for module in (menu, subscribe, news, info, events, fallback):
+    for module in (menu, subscribe, news, info, events, admin, broadcast):
         application.add_handlers(module.handlers())
+    application.add_handlers(admin.late_handlers())
+    application.add_handlers(fallback.handlers())
     application.add_error_handler(fallback.on_error)
     return application
 
@@ -115,7 +118,18 @@ async def on_start(application: BotApplication) -> None:
     services = services_of(application)
     await prepare_storage(services)
     await application.bot.set_my_commands(menu_commands())
+    async with services.sessions.begin() as session:
+        await sync_owners(session, services.settings.admins)
+    await admin.set_admin_menus(services, application.bot)
     schedule_polls(application, services)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        broadcast.progress_job,
+        interval=broadcast.PROGRESS_EVERY,
+        first=broadcast.PROGRESS_EVERY,
+        name="broadcast-progress",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
     dispatcher = Dispatcher(services, application.bot)
     application.bot_data[DISPATCHER_KEY] = dispatcher
     services.wake_dispatcher = dispatcher.wake

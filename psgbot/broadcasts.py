@@ -146,3 +146,45 @@ async def stop(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
 
 async def recent(session: AsyncSession, limit: int = 10) -> list[Broadcast]:
     return list(await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    audience: str,
+    text: str,
+    scheduled_at: datetime,
+    created_by: int | None,
+    entities: str | None = None,
+    parse_mode: str | None = None,
+    photo_file_id: str | None = None,
+    urgent: bool = False,
+    progress_chat_id: int | None = None,
+) -> Broadcast:
+    """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``."""
+    broadcast = Broadcast(
+        audience=audience,
+        text=text,
+        entities=entities,
+        parse_mode=parse_mode,
+        photo_file_id=photo_file_id,
+        urgent=urgent,
+        status=SCHEDULED,
+        scheduled_at=scheduled_at,
+        created_by=created_by,
+        progress_chat_id=progress_chat_id,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def finish_if_done(
+    session: AsyncSession, broadcast: Broadcast, progress: Progress, now: datetime
+) -> bool:
+    """Marks a sending broadcast done once nothing remains; True when it just finished."""
+    if broadcast.status != SENDING_STATUS or progress.remaining:
+        return False
+    broadcast.status = DONE
+    broadcast.finished_at = now
+    return True

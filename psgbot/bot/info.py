@@ -7,11 +7,13 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
 from psgbot.render import standing_text_message
 from psgbot.services import get_services
-from psgbot.texts import TEXT_NAMES
+from psgbot.texts import TEXT_NAMES, current_text
 
 
 async def send_text(chat_id: int, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
-    text = get_services(context).texts[name]
+    services = get_services(context)
+    async with services.sessions() as session:
+        text = await current_text(session, name, services.texts)
     await context.bot.send_message(chat_id, standing_text_message(text))
 
 
