@@ -49,6 +49,26 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--store", action="store_true", help="store the items in the database")
     ingest.set_defaults(handler=_ingest)
 
+    send = commands.add_parser(
+        "broadcast", help="queue an announcement for the running bot to deliver"
+    )
+    send.add_argument("--audience", required=True, help="all, topic:<slug> or chat:<id>")
+    text = send.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the message, in Telegram HTML (<b>, <i>, <a href>)")
+    text.add_argument(
+        "--text-file",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help="a file holding the message",
+    )
+    send.add_argument(
+        "--at",
+        help="send later, ISO 8601 (e.g. 2026-12-01T18:30); without a zone, the PSG's time zone",
+    )
+    send.add_argument(
+        "--wait", type=float, default=600.0, help="seconds to wait for the report (default 600)"
+    )
+    send.set_defaults(handler=_broadcast)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
     db_upgrade = db_commands.add_parser("upgrade", help="apply the migrations")
@@ -156,3 +176,97 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
     print(f"database at revision {asyncio.run(go())}")
     return 0
+
+
+def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(logging.WARNING)
+    text = args.text if args.text is not None else args.text_file.read()
+    return asyncio.run(_broadcast_async(settings, args.audience, text.strip(), args.at, args.wait))
+
+
+# How long a queued broadcast may wait for a bot to pick it up before we say none is running.
+PICK_UP_GRACE = 15.0
+
+
+async def _broadcast_async(
+    settings: Settings, audience: str, text: str, at: str | None, wait: float
+) -> int:
+    """Writes the broadcast for the running bot; unless ``at``, waits and prints the report."""
+    from datetime import datetime
+
+    from psgbot import broadcasts
+    from psgbot.admins import audit
+    from psgbot.app import prepare_storage
+    from psgbot.db.models import Broadcast
+    from psgbot.db.types import utcnow
+    from psgbot.services import Services
+
+    if not text:
+        print("psgbot: the message is empty", file=sys.stderr)
+        return 2
+    services = Services.create(settings)
+    try:
+        checked = broadcasts.check_audience(audience, services.taxonomy.slugs)
+        when = utcnow()
+        if at:
+            when = datetime.fromisoformat(at)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=settings.zone)
+    except (broadcasts.AudienceError, ValueError) as exc:
+        print(f"psgbot: {exc}", file=sys.stderr)
+        await services.close()
+        return 2
+    try:
+        await prepare_storage(services)
+        async with services.sessions.begin() as session:
+            broadcast = await broadcasts.create(
+                session,
+                audience=checked,
+                text=text,
+                parse_mode="HTML",
+                scheduled_at=when,
+                created_by=None,
+            )
+            await audit(
+                session,
+                None,
+                "broadcast created",
+                f"#{broadcast.id} to {checked} at {when.isoformat()} (command line)",
+            )
+        print(f"broadcast #{broadcast.id} queued for {checked} at {when.isoformat()}")
+        if at:
+            return 0
+        started = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(0.5)
+            elapsed = asyncio.get_running_loop().time() - started
+            async with services.sessions() as session:
+                current = await session.get(Broadcast, broadcast.id, populate_existing=True)
+                assert current is not None
+                if current.status in (broadcasts.DONE, broadcasts.STOPPED):
+                    progress = await broadcasts.progress_of(session, broadcast.id)
+                    print(
+                        f"broadcast #{broadcast.id} {current.status}: {progress.sent} "
+                        f"delivered, {progress.blocked} blocked, {progress.failed} failed"
+                        + "".join(
+                            f"\n  {reason}: {count}"
+                            for reason, count in progress.reasons.most_common()
+                        )
+                    )
+                    return 0 if current.status == broadcasts.DONE else 1
+            if current.status == broadcasts.SCHEDULED and elapsed > PICK_UP_GRACE:
+                print(
+                    f"psgbot: no running bot has picked up broadcast #{broadcast.id} in "
+                    f"{PICK_UP_GRACE:g} s. It stays queued and goes out when the bot runs "
+                    "(make run).",
+                    file=sys.stderr,
+                )
+                return 3
+            if elapsed > wait:
+                print(
+                    f"psgbot: broadcast #{broadcast.id} is still sending; see /broadcasts.",
+                    file=sys.stderr,
+                )
+                return 3
+    finally:
+        await services.close()

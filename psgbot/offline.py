@@ -264,14 +264,28 @@ class UpdateFactory:
         user_id: int | None = None,
         chat_type: str = "private",
         first_name: str = "Ana",
+        entities: list[JSON] | None = None,
+        photo: str | None = None,
     ) -> Update:
+        """A text message (``entities`` as Telegram sends them), or a photo with ``text`` as
+        its caption."""
         message: JSON = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat_json(chat_id, chat_type, first_name),
             "from": _user_json(user_id or abs(chat_id), first_name),
-            "text": text,
         }
+        if photo:
+            message["photo"] = [
+                {"file_id": photo, "file_unique_id": photo, "width": 640, "height": 480}
+            ]
+            message["caption"] = text
+            if entities:
+                message["caption_entities"] = entities
+            return self.decode({"update_id": next(self._update_ids), "message": message})
+        message["text"] = text
+        if entities:
+            message["entities"] = entities
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]

@@ -54,7 +54,7 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
         active_groups=await count(
             chats(Chat.active.is_(True), Chat.type.in_(["group", "supergroup", "channel"]))
         ),
-        subscribers={str(topic): int(number) for topic, number in per_topic.tuples()},
+        subscribers={str(topic): int(number) for topic, number in per_topic},
         items=await count(select(func.count()).select_from(Item)),
         alerts_sent_day=await count(alerts(SENT, now - timedelta(days=1))),
         alerts_failed_day=await count(alerts(FAILED, now - timedelta(days=1))),

@@ -221,8 +221,8 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await chat.send_message(
             _(
-                "Usage: /admins, /admins add <user id>, /admins remove "
-                "<user id>. A user id is a number; users can find theirs "
+                "Usage: /admins, /admins add &lt;user id&gt;, /admins remove "
+                "&lt;user id&gt;. A user id is a number; users can find theirs "
                 "with @userinfobot."
             )
         )
@@ -257,7 +257,7 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         everyone = await all_admins(session)
     lines = [_("👥 <b>Administrators</b>")]
     lines += [f"{admin.user_id}: {admin.role}" for admin in everyone]
-    lines.append(_("Owners come from PSGBOT_ADMINS; /admins add <id> adds an editor."))
+    lines.append(_("Owners come from PSGBOT_ADMINS; /admins add &lt;id&gt; adds an editor."))
     await chat.send_message("\n".join(lines))
 
 
@@ -283,7 +283,9 @@ async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     args = [arg.lower() for arg in context.args or []]
     if not args or args[0] not in TEXT_NAMES or args[1:] not in ([], ["reset"]):
         await chat.send_message(
-            _("Usage: /edit {names}, or /edit <name> reset.").format(names="|".join(TEXT_NAMES))
+            _("Usage: /edit {names}, or /edit &lt;name&gt; reset.").format(
+                names="|".join(TEXT_NAMES)
+            )
         )
         return ConversationHandler.END
     name = args[0]
