@@ -6,15 +6,20 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
-from telegram.ext import ConversationHandler
-
 from conftest import make_settings
+from sqlalchemy import select
+from support.harness import BotHarness
+from telegram.ext import (
+    BaseHandler,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+)
+
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, TextVersion
-from support.harness import BotHarness
 
 OWNER, EDITOR, STRANGER = 111, 222, 333
 REFUSAL = "This command is for PSG administrators."
