@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -77,7 +77,7 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
             literal(now, type_=Delivery.due_at.type),
             literal(0),
             literal(now, type_=Delivery.created_at.type),
-        )
+        ).where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE
         statement = (
             dialect_insert(session)(Delivery)
             .from_select(

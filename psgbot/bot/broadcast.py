@@ -396,21 +396,25 @@ async def progress_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only(Role.EDITOR)
 async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stop: cancels what has not gone yet."""
+    """Stop: cancels what has not gone yet, and shows the report so far."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
     broadcast_id = int(query.data.removeprefix(STOP_PREFIX) or 0)
+    now = utcnow()
     async with get_services(context).sessions.begin() as session:
-        stopped = await store.stop(session, broadcast_id, utcnow())
+        stopped = await store.stop(session, broadcast_id, now)
         if stopped:
             await audit(session, user.id, "broadcast stopped", f"#{broadcast_id}")
+        broadcast = await session.get(Broadcast, broadcast_id)
+        progress = await store.progress_of(session, broadcast_id)
     await query.answer(
         _("Stopped: nothing more will be sent.")
         if stopped
         else _("This broadcast had already finished.")
     )
-    await update_progress(get_services(context), context.bot, utcnow())
+    if broadcast is not None and isinstance(query.message, Message):
+        await query.edit_message_text(report(broadcast, progress, now))
 
 
 @admin_only(Role.EDITOR)

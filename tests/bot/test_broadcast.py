@@ -1,0 +1,317 @@
+"""The broadcast flow through the real Application, the outbox and the dispatcher."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+from sqlalchemy import insert, select
+from support.harness import BotHarness
+from support.transport import RecordingBotApi
+
+from psgbot.app import build_application, running
+from psgbot.bot.broadcast import update_progress
+from psgbot.db.models import AuditEntry, Broadcast, Chat
+from psgbot.db.types import utcnow
+from psgbot.offline import ApiError, UpdateFactory
+from psgbot.services import Services
+
+OWNER = 111
+BOLD = [{"type": "bold", "offset": 0, "length": 5}]
+
+
+@pytest.fixture
+def settings(sqlite_url: str):  # type: ignore[no-untyped-def]
+    return make_settings(sqlite_url, admins=[OWNER])
+
+
+async def add_chats(bot: BotHarness, ids: range) -> None:
+    now = utcnow()
+    async with bot.services.sessions.begin() as session:
+        await session.execute(
+            insert(Chat),
+            [
+                {
+                    "id": chat_id,
+                    "type": "private",
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for chat_id in ids
+            ],
+        )
+
+
+async def compose(
+    bot: BotHarness, audience: str = "aud:all", text: str = "Hello supporters", **message: object
+) -> None:
+    (intro,) = await bot.send("/broadcast", chat_id=OWNER)
+    assert "Who should receive it?" in (intro.text or "")
+    await bot.press(f"adm:bc:{audience}", chat_id=OWNER)
+    calls = await bot.send(text, chat_id=OWNER, **message)  # type: ignore[arg-type]
+    assert "Preview" in (calls[-1].text or "")
+
+
+async def latest_broadcast(bot: BotHarness) -> Broadcast:
+    async with bot.services.sessions() as session:
+        broadcast = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()))
+    assert broadcast is not None
+    return broadcast
+
+
+async def test_send_now_reaches_every_chat_once_with_formatting(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 31))
+    (intro,) = await bot.send("/broadcast", chat_id=OWNER)
+    assert "Everyone (30 chats)" in json.dumps(intro.params["reply_markup"], ensure_ascii=False)
+    await bot.press("adm:bc:aud:all", chat_id=OWNER)
+    calls = await bot.send("Hello supporters", chat_id=OWNER, entities=BOLD)
+    preview, control = calls
+    assert preview.params["entities"] == BOLD and "parse_mode" not in preview.params
+    assert "30 chats" in (control.text or "")
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    sent = await bot.deliver()
+    assert sorted(call.chat_id for call in sent) == list(range(1, 31))
+    assert all(call.params["entities"] == BOLD for call in sent)
+    assert all(call.text == "Hello supporters" for call in sent)
+    bot.api.clear()
+    await update_progress(bot.services, bot.app.bot, utcnow())
+    (report,) = bot.api.calls
+    assert report.method == "editMessageText"
+    assert "finished" in (report.text or "") and "Delivered: 30" in (report.text or "")
+    assert (await latest_broadcast(bot)).status == "done"
+    assert await bot.deliver() == []
+
+
+async def test_photo_with_caption(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 4))
+    await compose(bot, text="Our banner", photo="photo-file-1", entities=BOLD)
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    sent = await bot.deliver()
+    assert {call.method for call in sent} == {"sendPhoto"}
+    assert all(
+        call.params["photo"] == "photo-file-1"
+        and call.params["caption"] == "Our banner"
+        and call.params["caption_entities"] == BOLD
+        for call in sent
+    )
+
+
+async def test_topic_audience_and_only_me(bot: BotHarness) -> None:
+    await bot.send("/subscribe mining", chat_id=7)
+    await bot.send("/subscribe justice", chat_id=8)
+    await compose(bot, audience="aud:topic:extractives")
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    assert [call.chat_id for call in await bot.deliver()] == [7]
+    await compose(bot, audience="aud:me")
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    assert [call.chat_id for call in await bot.deliver()] == [OWNER]
+
+
+async def test_schedule_in_an_hour_with_the_clock_moved(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 6))
+    await compose(bot)
+    await bot.press("adm:bc:urgent", chat_id=OWNER)
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    calls = await bot.press("adm:bc:at:1h", chat_id=OWNER)
+    assert "scheduled for" in (calls[-1].text or "")
+    broadcast = await latest_broadcast(bot)
+    assert broadcast.urgent and broadcast.status == "scheduled"
+    assert await bot.deliver() == []
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    sent = await bot.deliver(clock=lambda: later)
+    assert sorted(call.chat_id for call in sent) == [1, 2, 3, 4, 5]
+
+
+async def test_schedule_tomorrow_morning_and_typed_dates(bot: BotHarness) -> None:
+    await compose(bot)
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    await bot.press("adm:bc:at:tomorrow", chat_id=OWNER)
+    scheduled = (await latest_broadcast(bot)).scheduled_at.astimezone(bot.services.settings.zone)
+    assert (scheduled.hour, scheduled.minute) == (9, 0)
+    assert scheduled.date() == (datetime.now(bot.services.settings.zone) + timedelta(days=1)).date()
+
+    await compose(bot)
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    await bot.press("adm:bc:at:typed", chat_id=OWNER)
+    for bad in ("next tuesday", "2001-01-01 10:00", "31/02/2030 10:00"):
+        (reply,) = await bot.reply_texts(bad, chat_id=OWNER)
+        assert "could not read that" in reply
+    (reply,) = await bot.reply_texts("2099-06-01 18:30", chat_id=OWNER)
+    assert "scheduled for 01 Jun 2099 18:30 BST" in reply
+
+
+async def test_scheduled_broadcast_survives_a_restart_and_can_be_cancelled(
+    bot: BotHarness, settings: object
+) -> None:
+    await compose(bot)
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    await bot.press("adm:bc:at:1h", chat_id=OWNER)
+    broadcast = await latest_broadcast(bot)
+    # A second Application on the same database (a restart) sees it and lists it.
+    api = RecordingBotApi()
+    app = build_application(Services.create(settings), request=api)  # type: ignore[arg-type]
+    async with running(app):
+        await app.process_update(UpdateFactory(app.bot).message("/broadcasts", chat_id=OWNER))
+        (listing,) = [call for call in api.calls if call.method == "sendMessage"]
+        assert f"#{broadcast.id} · scheduled" in (listing.text or "")
+        button = listing.params["reply_markup"]["inline_keyboard"][0][0]
+        assert button["callback_data"] == f"adm:bcdrop:{broadcast.id}"
+    await bot.press(button["callback_data"], chat_id=OWNER)
+    assert (await latest_broadcast(bot)).status == "cancelled"
+    later = datetime.now(UTC) + timedelta(hours=2)
+    assert await bot.deliver(clock=lambda: later) == []
+
+
+async def test_cancel_at_preview_and_with_command(bot: BotHarness) -> None:
+    await compose(bot)
+    calls = await bot.press("adm:bc:cancel", chat_id=OWNER)
+    assert "cancelled" in (calls[-1].text or "")
+    await bot.send("/broadcast", chat_id=OWNER)
+    assert await bot.reply_texts("/cancel", chat_id=OWNER) == ["Cancelled."]
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(Broadcast)) is None
+
+
+async def test_stop_midway_and_blocked_recipients(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 51))
+    bot.api.faults.append(
+        lambda call: (
+            (_ for _ in ()).throw(ApiError(403, "Forbidden: bot was blocked by the user"))
+            if call.method == "sendMessage" and call.chat_id in (2, 3)
+            else None
+        )
+    )
+    await compose(bot)
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    dispatcher = bot.dispatcher(batch_size=10)
+    await dispatcher.run_once()
+    await update_progress(bot.services, bot.app.bot, utcnow())
+    progress = bot.api.calls[-1]
+    assert progress.method == "editMessageText" and "Remaining: 40" in (progress.text or "")
+    stop = progress.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bot.press(stop, chat_id=OWNER)
+    await dispatcher.drain()
+    await update_progress(bot.services, bot.app.bot, utcnow())
+    report = bot.api.calls[-1].text or ""
+    assert "stopped" in report and "Delivered: 8" in report
+    assert "Blocked (now inactive): 2" in report and "Not sent (stopped): 40" in report
+    async with bot.services.sessions() as session:
+        blocked = await session.get(Chat, 2)
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert blocked is not None and not blocked.active
+    assert actions[:2] == ["broadcast created", "broadcast stopped"]
+
+
+@pytest.mark.reliability
+async def test_broadcast_to_twenty_thousand_chats(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 20_001))
+    await compose(bot)
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    dispatcher = bot.dispatcher(batch_size=1000)
+    bot.api.clear()
+    edits = 0
+    while await dispatcher.run_once():
+        await update_progress(bot.services, bot.app.bot, utcnow())
+        edits += sum(call.method == "editMessageText" for call in bot.api.calls[-1:])
+    await update_progress(bot.services, bot.app.bot, utcnow())
+    received = Counter(call.chat_id for call in bot.api.calls if call.method == "sendMessage")
+    assert len(received) == 20_000 and set(received.values()) == {1}
+    assert edits >= 19
+    assert "Delivered: 20000" in (bot.api.calls[-1].text or "")
+
+
+@pytest.fixture
+async def live_bot(settings: object) -> AsyncIterator[BotHarness]:
+    """The bot as it runs: its own dispatcher and progress job, not driven by the test."""
+    api = RecordingBotApi()
+    app = build_application(Services.create(settings), request=api)  # type: ignore[arg-type]
+    async with running(app):
+        yield BotHarness(app, api, UpdateFactory(app.bot))
+    assert api.violations == []
+
+
+async def test_command_line_broadcast_is_sent_by_the_running_bot(
+    live_bot: BotHarness, sqlite_url: str, tmp_path: Path
+) -> None:
+    await add_chats(live_bot, range(1, 11))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env["PSGBOT_DATABASE_URL"] = sqlite_url
+    process = await asyncio_subprocess(
+        [
+            sys.executable,
+            "-m",
+            "psgbot",
+            "broadcast",
+            "--audience",
+            "all",
+            "--text",
+            "<b>AGM</b> on Saturday",
+        ],
+        env,
+        tmp_path,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "queued" in process.stdout and "done: 10 delivered, 0 blocked, 0 failed" in (
+        process.stdout
+    )
+    sent = [
+        call
+        for call in live_bot.api.calls
+        if call.method == "sendMessage" and call.text == "<b>AGM</b> on Saturday"
+    ]
+    assert sorted(call.chat_id for call in sent) == list(range(1, 11))
+    assert all(call.params["parse_mode"] == "HTML" for call in sent)
+
+
+async def test_command_line_broadcast_without_a_bot_says_so(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env["PSGBOT_DATABASE_URL"] = sqlite_url
+    bad = await asyncio_subprocess(
+        [sys.executable, "-m", "psgbot", "broadcast", "--audience", "topic:cooking", "--text", "x"],
+        env,
+        tmp_path,
+    )
+    assert bad.returncode == 2 and "audience must be" in bad.stderr
+    later = await asyncio_subprocess(
+        [
+            sys.executable,
+            "-m",
+            "psgbot",
+            "broadcast",
+            "--audience",
+            "all",
+            "--text",
+            "x",
+            "--at",
+            "2099-01-01T10:00",
+        ],
+        env,
+        tmp_path,
+    )
+    assert later.returncode == 0 and "queued for all at 2099-01-01T10:00:00+00:00" in (later.stdout)
+
+
+async def asyncio_subprocess(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command without blocking the event loop the bot under test runs on."""
+    import asyncio
+
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    return subprocess.CompletedProcess(
+        command, process.returncode or 0, stdout.decode(), stderr.decode()
+    )
