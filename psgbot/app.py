@@ -7,20 +7,29 @@ in the ``request`` (the transport) passed in.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
+from psgbot import metrics
 from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
 from psgbot.bot import admin, broadcast, events, fallback, info, menu, news, subscribe
-from psgbot.bot.commands import menu_commands
+from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
@@ -32,6 +41,12 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1000000:offline-console-token-not-a-secret"
 POLL_JOB_PREFIX = "poll:"
 DISPATCHER_KEY = "dispatcher"
+METRICS_KEY = "metrics-server"
+KNOWN_COMMANDS = (
+    {name for name, _ in PUBLIC_COMMANDS}
+    | {name for name, _, _ in admin.ADMIN_COMMANDS}
+    | {"cancel"}
+)
 
 BotApplication = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
@@ -63,8 +78,11 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
         builder = builder.request(request).get_updates_request(request)
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
+        builder = builder.base_file_url(settings.api_base_file_url or "")
     application = builder.build()
     attach(application, services)
+    # Group -1 runs before the features and does not stop them: it only counts commands.
+    application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
     for module in (menu, subscribe, news, info, events, admin, broadcast):
         application.add_handlers(module.handlers())
@@ -84,10 +102,24 @@ async def prepare_storage(services: Services) -> None:
         log.info("loaded %d events from data/events.yaml", added)
 
 
+async def count_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None and message.text:
+        name = message.text.split(maxsplit=1)[0].split("@")[0].lstrip("/").lower()
+        known = name in KNOWN_COMMANDS
+        metrics.COMMANDS.labels(command=name if known else "unknown").inc()
+
+
 async def poll_feed_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One feed's scheduled poll; skipped inside while the feed backs off or its cache holds."""
+    """One feed's scheduled poll, by the instance that holds the poller's role.
+
+    Skipped inside while the feed backs off or its cache holds.
+    """
     assert context.job is not None
-    await poll_source(get_services(context), str(context.job.data), force=False)
+    services = get_services(context)
+    if not await services.leadership.acquire():
+        return
+    await poll_source(services, str(context.job.data), force=False)
 
 
 def schedule_polls(application: BotApplication, services: Services) -> None:
@@ -134,6 +166,12 @@ async def on_start(application: BotApplication) -> None:
     application.bot_data[DISPATCHER_KEY] = dispatcher
     services.wake_dispatcher = dispatcher.wake
     dispatcher.start()
+    if services.settings.effective_metrics_port:
+        scheduler = application.job_queue.scheduler
+        probe = metrics.HealthProbe(services, lambda: scheduler.running, time.monotonic())
+        application.bot_data[METRICS_KEY] = metrics.start_http(
+            probe, services.settings.effective_metrics_port, services.settings.listen
+        )
 
 
 async def on_stop(application: BotApplication) -> None:
@@ -141,6 +179,9 @@ async def on_stop(application: BotApplication) -> None:
     dispatcher = application.bot_data.pop(DISPATCHER_KEY, None)
     if isinstance(dispatcher, Dispatcher):
         await dispatcher.stop()
+    server = application.bot_data.pop(METRICS_KEY, None)
+    if server is not None:
+        server.stop()
 
 
 async def on_shutdown(application: BotApplication) -> None:

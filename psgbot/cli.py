@@ -15,6 +15,7 @@ from psgbot.config import ConfigError, Settings, load_settings
 from psgbot.logs import configure_logging
 
 log = logging.getLogger("psgbot")
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,12 +81,16 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from psgbot.app import build_application
     from psgbot.services import Services
 
-    secrets = [settings.token.get_secret_value()] if settings.token else []
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.token, settings.webhook_secret)
+        if secret is not None
+    ]
     level = settings.log_level_number
     if settings.offline and "log_level" not in settings.model_fields_set:
         # The terminal is the chat: routine log lines would drown the conversation.
         level = logging.WARNING
-    configure_logging(level, secrets=secrets)
+    configure_logging(level, secrets=secrets, json_lines=settings.log_format == "json")
     services = Services.create(settings)
     if settings.offline:
         from psgbot.console import run_console

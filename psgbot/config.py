@@ -8,18 +8,21 @@ names the variable and what it expects (see :func:`load_settings`).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
 SAMPLE_FEED_NAME = "sample/psg-news.xml"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 class ConfigError(Exception):
@@ -70,6 +73,19 @@ class Settings(BaseSettings):
     api_base_url: str | None = Field(
         default=None, description="self-hosted Bot API server, e.g. http://localhost:8081/bot"
     )
+    webhook_url: str | None = Field(
+        default=None, description="public https URL Telegram calls; unset: long polling"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="secret Telegram sends with each webhook call"
+    )
+    listen: str = Field(default="127.0.0.1", description="address of the webhook listener")
+    port: int = Field(default=8080, ge=1, le=65535, description="port of the webhook listener")
+    metrics_port: int = Field(
+        default=9090, ge=0, le=65535, description="port of /healthz and /metrics (0: off)"
+    )
+    http_proxy: str | None = Field(default=None, description="proxy for feed fetches")
+    log_format: str = Field(default="plain", description="plain or json")
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
     var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")
 
@@ -102,6 +118,62 @@ class Settings(BaseSettings):
             raise ValueError("an http(s) URL such as http://localhost:8081/bot")
         return value or None
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        loopback = parsed.hostname in {"127.0.0.1", "localhost", "::1"}
+        if parsed.scheme == "https" or (parsed.scheme == "http" and loopback):
+            return value
+        raise ValueError("an https URL (plain http only for 127.0.0.1 or localhost)")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. from: openssl rand -hex 32)"
+            )
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value.lower() not in {"plain", "json"}:
+            raise ValueError("plain or json")
+        return value.lower()
+
+    @field_validator("http_proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://", "socks5://")):
+            raise ValueError("a proxy URL such as http://proxy.example:3128")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("PSGBOT_WEBHOOK_SECRET must be set when PSGBOT_WEBHOOK_URL is")
+        if self.webhook_url and self.token is None:
+            raise ValueError("PSGBOT_TOKEN must be set when PSGBOT_WEBHOOK_URL is")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The listener's path: the path of the public URL (a reverse proxy keeps it)."""
+        return urlsplit(self.webhook_url or "").path.lstrip("/")
+
+    @property
+    def api_base_file_url(self) -> str | None:
+        """Files of a self-hosted Bot API server live beside its methods (/file/bot...)."""
+        if not self.api_base_url:
+            return None
+        return self.api_base_url.removesuffix("/bot") + "/file/bot"
+
     @field_validator("token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -124,6 +196,13 @@ class Settings(BaseSettings):
         if self.offline and "poll_interval" not in self.model_fields_set:
             return 5
         return self.poll_interval
+
+    @property
+    def effective_metrics_port(self) -> int:
+        """The console serves no metrics unless asked: two consoles must not fight for a port."""
+        if self.offline and "metrics_port" not in self.model_fields_set:
+            return 0
+        return self.metrics_port
 
     @property
     def zone(self) -> ZoneInfo:
@@ -157,6 +236,9 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for error in exc.errors():
             name = "PSGBOT_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            if not error["loc"]:
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
             message = str(error["msg"]).removeprefix("Value error, ")
             lines.append(f"{name}: expected {message}")
         raise ConfigError("; ".join(lines)) from None

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext
 from psgbot.config import Settings
 from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.feeds.fetch import http_client
+from psgbot.leader import PollLeadership
 from psgbot.texts import StandingText, load_texts
 from psgbot.topics import Taxonomy
 
@@ -28,6 +29,7 @@ class Services:
     taxonomy: Taxonomy
     texts: dict[str, StandingText]
     http: httpx.AsyncClient
+    leadership: PollLeadership
     # Polls of one feed never overlap (scheduled job, /poll, CLI in the same process).
     feed_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Called after outbox rows are committed, so an idle dispatcher sends them at once.
@@ -45,10 +47,12 @@ class Services:
             sessions=create_session_factory(engine),
             taxonomy=Taxonomy.load(settings.data_dir / "topics.yaml"),
             texts=load_texts(settings.data_dir / "texts.yaml"),
-            http=http_client(),
+            http=http_client(proxy=settings.http_proxy),
+            leadership=PollLeadership(engine),
         )
 
     async def close(self) -> None:
+        await self.leadership.release()
         await self.http.aclose()
         await self.engine.dispose()
 

@@ -68,6 +68,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "feeds": [str(SAMPLE_FEED)],
         "poll_interval": 3600,
         "rate_limit": 0,
+        "metrics_port": 0,
         "_env_file": None,
     }
     values.update(overrides)

@@ -35,6 +35,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from psgbot import metrics
 from psgbot.alerts.outbox import (
     CANCELLED,
     FAILED,
@@ -43,6 +44,7 @@ from psgbot.alerts.outbox import (
     Claimed,
     Outcome,
     claim_due,
+    release_claims,
     settle,
 )
 from psgbot.broadcasts import STOPPED, release_due
@@ -143,6 +145,8 @@ class Dispatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
+        async with self.services.sessions.begin() as session:
+            await release_claims(session, self.worker)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -177,7 +181,7 @@ class Dispatcher:
         if not claimed:
             return 0
         async with self.services.sessions() as session:
-            sends, outcomes = await self._prepare(session, claimed)
+            sends, outcomes, stored_at = await self._prepare(session, claimed)
         effects = Effects()
         semaphore = asyncio.Semaphore(self.concurrency)
 
@@ -187,14 +191,40 @@ class Dispatcher:
 
         for result in await asyncio.gather(*(guarded(send) for send in sends)):
             outcomes.extend(result)
+        settled_at = self.clock()
         async with self.services.sessions.begin() as session:
-            await settle(session, self.worker, outcomes, self.clock())
+            await settle(session, self.worker, outcomes, settled_at)
             await self._apply(session, effects)
+        self._count(claimed, outcomes, stored_at, settled_at)
         return len(claimed)
+
+    def _count(
+        self,
+        claimed: Sequence[Claimed],
+        outcomes: Sequence[Outcome],
+        stored_at: dict[int, datetime],
+        now: datetime,
+    ) -> None:
+        """Feeds the Prometheus counters and the item-to-message latency histogram."""
+        rows = {row.id: row for row in claimed}
+        for outcome in outcomes:
+            row = rows.get(outcome.delivery_id)
+            if row is None:
+                continue
+            if outcome.status == SENT:
+                metrics.ALERTS_SENT.labels(kind=row.kind).inc()
+                if row.item_id in stored_at:
+                    metrics.DELIVERY_LATENCY.observe(
+                        max(0.0, (now - stored_at[row.item_id]).total_seconds())
+                    )
+            elif outcome.status == FAILED:
+                metrics.ALERTS_FAILED.labels(
+                    kind=row.kind, reason=metrics.failure_reason(outcome.error)
+                ).inc()
 
     async def _prepare(
         self, session: AsyncSession, claimed: Sequence[Claimed]
-    ) -> tuple[list[Send], list[Outcome]]:
+    ) -> tuple[list[Send], list[Outcome], dict[int, datetime]]:
         """Renders the batch: alerts per chat (a digest past the threshold), notices as they are."""
         item_ids = {row.item_id for row in claimed if row.item_id is not None}
         items = (
@@ -262,7 +292,8 @@ class Dispatcher:
                     rendered[key] = self._render_alert(item, matched)
                 text, markup = rendered[key]
                 sends.append(Send(chat_id, [row], text, markup))
-        return sends, outcomes
+        stored_at = {item.id: item.first_seen_at for item in items.values()}
+        return sends, outcomes, stored_at
 
     def _render_alert(
         self, item: Item, matched: str | None

@@ -210,3 +210,12 @@ async def outbox_depth(session: AsyncSession) -> int:
         select(func.count()).select_from(Delivery).where(Delivery.status.in_([PENDING, SENDING]))
     )
     return int(depth or 0)
+
+
+async def release_claims(session: AsyncSession, worker: str) -> None:
+    """Gives a stopping dispatcher's unsent rows back, so the next start sends them at once."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.claimed_by == worker, Delivery.status == SENDING)
+        .values(status=PENDING, claimed_by=None, claimed_at=None)
+    )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from psgbot import metrics
 from psgbot.alerts.outbox import enqueue_alerts, enqueue_notice
 from psgbot.db.models import Feed
 from psgbot.db.types import utcnow
@@ -71,11 +73,15 @@ async def _poll_locked(
         if not force and feed.next_poll_at and feed.next_poll_at > now:
             return PollOutcome(source=source, skipped=True)
         etag, last_modified = feed.etag, feed.last_modified
+    started = time.perf_counter()
     try:
         fetched = await read_source(source, services.http, etag=etag, last_modified=last_modified)
     except SourceError as exc:
+        metrics.FEED_ERRORS.labels(feed=source).inc()
         await _record_failure(services, source, str(exc), now)
         return PollOutcome(source=source, error=str(exc))
+    finally:
+        metrics.FEED_FETCH.labels(feed=source).observe(time.perf_counter() - started)
 
     interval = settings.effective_poll_interval
     async with services.sessions.begin() as session:
