@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from psgbot.db.engine import dialect_insert
 from psgbot.db.models import Admin, AuditEntry
 from psgbot.db.types import utcnow
 
@@ -33,11 +34,11 @@ async def sync_owners(session: AsyncSession, owner_ids: Sequence[int]) -> None:
         delete(Admin).where(Admin.role == Role.OWNER, Admin.user_id.not_in(list(owner_ids)))
     )
     for user_id in owner_ids:
-        admin = await session.get(Admin, user_id)
-        if admin is None:
-            session.add(Admin(user_id=user_id, role=Role.OWNER))
-        else:
-            admin.role = Role.OWNER
+        await session.execute(
+            dialect_insert(session)(Admin)
+            .values(user_id=user_id, role=Role.OWNER, created_at=utcnow())
+            .on_conflict_do_update(index_elements=["user_id"], set_={"role": Role.OWNER})
+        )
 
 
 async def role_of(session: AsyncSession, user_id: int) -> Role | None:

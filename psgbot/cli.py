@@ -97,10 +97,25 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
         asyncio.run(run_console(services))
         return 0
-    log.info("starting psgbot %s with long polling", __version__)
-    build_application(services).run_polling(
-        allowed_updates=["message", "callback_query", "my_chat_member", "chat_member"]
-    )
+    application = build_application(services)
+    if settings.webhook_url and settings.webhook_secret:
+        log.info(
+            "starting psgbot %s with a webhook on %s:%s",
+            __version__,
+            settings.listen,
+            settings.port,
+        )
+        application.run_webhook(
+            listen=settings.listen,
+            port=settings.port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("starting psgbot %s with long polling", __version__)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from psgbot.db.engine import dialect_insert
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
 
@@ -71,14 +72,25 @@ def read_events_file(path: Path) -> list[dict[str, Any]]:
 async def add_new_events(session: AsyncSession, entries: list[dict[str, Any]]) -> int:
     """Adds the events that are not stored yet (by uid); returns how many were added.
 
-    Stored events are left alone: admins may have edited them since.
+    Stored events are left alone: admins may have edited them since. ON CONFLICT DO NOTHING
+    lets several instances starting together load the file without tripping over each other.
     """
-    known = set(await session.scalars(select(Event.uid)))
     added = 0
     for entry in entries:
-        if str(entry["uid"]) not in known:
-            session.add(event_from_yaml(entry))
-            added += 1
+        event = event_from_yaml(entry)
+        values = {
+            column.key: getattr(event, column.key)
+            for column in Event.__table__.columns
+            if column.key != "id"
+        }
+        values["created_at"] = values["updated_at"] = utcnow()
+        values["cancelled"] = False
+        result = await session.execute(
+            dialect_insert(session)(Event)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["uid"])
+        )
+        added += int(getattr(result, "rowcount", 0) or 0)
     return added
 
 

@@ -1,0 +1,166 @@
+"""The bot as a real process: webhook and its secret, health, metrics, SIGTERM, clean logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_FEED
+from support.fake_telegram import FakeTelegram
+from support.postgres import free_port
+
+TOKEN = "123456789:AAHsecretTokenValue_abcdefghijklmno"
+SECRET = "s3cret-webhook-token-0123456789abcdef"
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+def wait_until(condition: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def start_update(update_id: int) -> bytes:
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": int(time.time()),
+                "chat": {"id": 77, "type": "private", "first_name": "Ana"},
+                "from": {"id": 77, "is_bot": False, "first_name": "Ana"},
+                "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+    ).encode()
+
+
+def test_webhook_health_metrics_shutdown_and_no_secret_in_logs(
+    tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env.update(
+        PSGBOT_TOKEN=TOKEN,
+        PSGBOT_API_BASE_URL=telegram.base_url,
+        PSGBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+        PSGBOT_WEBHOOK_SECRET=SECRET,
+        PSGBOT_PORT=str(port),
+        PSGBOT_METRICS_PORT=str(metrics_port),
+        PSGBOT_FEEDS=str(SAMPLE_FEED),
+        PSGBOT_LOG_LEVEL="DEBUG",
+        PSGBOT_POLL_INTERVAL="5",
+    )
+    log = (tmp_path / "bot.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "psgbot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(lambda: telegram.sent("setWebhook"), 60, "setWebhook")
+        (hook,) = telegram.sent("setWebhook")
+        assert hook.params["url"] == f"http://127.0.0.1:{port}/telegram/hook"
+        assert hook.params["secret_token"] == SECRET
+        url = f"http://127.0.0.1:{port}/telegram/hook"
+        wait_until(
+            lambda: http("GET", f"http://127.0.0.1:{metrics_port}/healthz")[0] == 200, 30, "healthz"
+        )
+
+        assert http("POST", url, start_update(1), {"Content-Type": "application/json"})[0] == 403
+        wrong = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        assert http("POST", url, start_update(2), wrong)[0] == 403
+        right = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+        assert http("POST", url, start_update(3), right)[0] == 200
+        wait_until(
+            lambda: any(c.params.get("chat_id") == 77 for c in telegram.sent()),
+            20,
+            "the reply to /start",
+        )
+        assert len([c for c in telegram.sent() if c.params.get("chat_id") == 77]) == 1
+
+        status, body = http("GET", f"http://127.0.0.1:{metrics_port}/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["status"] == "ok" and health["database"] == "ok"
+        status, body = http("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+        text = body.decode()
+        assert status == 200
+        assert 'psgbot_commands_total{command="start"} 1.0' in text
+        for name in (
+            "psgbot_outbox_depth",
+            "psgbot_active_chats",
+            "psgbot_alerts_sent_total",
+            "psgbot_delivery_latency_seconds",
+            "psgbot_feed_fetch_seconds",
+        ):
+            assert name in text, name
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+    output = (tmp_path / "bot.log").read_text()
+    assert "DEBUG" in output and "getMe" in output, "the run did log at DEBUG"
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert SECRET not in output
+
+
+def test_bad_webhook_settings_stop_start_up(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    for extra, expected in [
+        ({"PSGBOT_WEBHOOK_URL": "https://bot.example/hook"}, "PSGBOT_WEBHOOK_SECRET must be set"),
+        (
+            {"PSGBOT_WEBHOOK_URL": "https://bot.example/hook", "PSGBOT_WEBHOOK_SECRET": "short"},
+            "PSGBOT_WEBHOOK_SECRET: expected 32 to 256",
+        ),
+        (
+            {"PSGBOT_WEBHOOK_URL": "http://bot.example/hook", "PSGBOT_WEBHOOK_SECRET": SECRET},
+            "PSGBOT_WEBHOOK_URL: expected an https URL",
+        ),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "psgbot", "run"],
+            cwd=tmp_path,
+            env={**env, "PSGBOT_TOKEN": TOKEN, **extra},
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and result.stderr.count("\n") == 1
+        assert TOKEN not in result.stderr
