@@ -73,3 +73,15 @@ def test_env_example_lists_every_setting() -> None:
         variable = f"PSGBOT_{field.upper()}"
         assert variable in example, variable
         assert variable in readme, variable
+
+
+def test_self_hosted_api_server_sets_both_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSGBOT_API_BASE_URL", "http://localhost:8081/bot")
+    settings = load_settings(_env_file=None)
+    assert settings.api_base_file_url == "http://localhost:8081/file/bot"
+
+
+def test_console_serves_no_metrics_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).effective_metrics_port == 0
+    monkeypatch.setenv("PSGBOT_TOKEN", TOKEN)
+    assert load_settings(_env_file=None).effective_metrics_port == 9090

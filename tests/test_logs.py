@@ -22,3 +22,19 @@ def test_token_is_redacted_from_messages_and_tracebacks(caplog: pytest.LogCaptur
             logger.exception("boom")
     assert TOKEN not in caplog.text
     assert REDACTED in caplog.text
+
+
+def test_json_lines_are_parseable_and_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from psgbot.logs import configure_logging
+
+    configure_logging(logging.INFO, secrets=[TOKEN], json_lines=True)
+    try:
+        logging.getLogger("test.json").info("calling /bot%s/getMe", TOKEN)
+    finally:
+        logging.getLogger().handlers.clear()
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "INFO" and entry["logger"] == "test.json"
+    assert entry["message"] == f"calling /bot{REDACTED}/getMe"

@@ -137,14 +137,13 @@ class Dispatcher:
         """Lets the batch in flight finish (up to ``grace`` s); unsent rows stay for next time."""
         self._stopping = True
         self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        except TimeoutError:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
         async with self.services.sessions.begin() as session:
             await release_claims(session, self.worker)
 

@@ -170,3 +170,15 @@ async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(
     calls = await bot.deliver()
     assert [call.chat_id for call in calls] == [2]
     assert (await statuses(bot))[1][0] == "pending"
+
+
+async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: FeedServer) -> None:
+    from psgbot.alerts.outbox import claim_due
+
+    await setup_alerts(bot, feed_server, [1, 2])
+    async with bot.services.sessions.begin() as session:
+        claimed = await claim_due(session, "stopping", 10, datetime.now(UTC), timedelta(hours=1))
+    assert len(claimed) == 2
+    await bot.dispatcher(worker="stopping").stop()
+    assert {status for status, _e, _a in (await statuses(bot)).values()} == {"pending"}
+    assert len(await bot.deliver()) == 2

@@ -100,3 +100,11 @@ async def test_slow_server_times_out(feed_server: FeedServer) -> None:
     async with http_client(timeout=0.2) as client:
         with pytest.raises(FetchError, match="timed out"):
             await fetch_source(feed_server.url("/slow"), client)
+
+
+async def test_feeds_go_through_the_configured_proxy(feed_server: FeedServer) -> None:
+    # A proxy receives the absolute URL as the request path.
+    feed_server.routes["http://feed.example.invalid/feed"] = Response(b"<rss version='2.0'/>")
+    async with http_client(proxy=feed_server.base_url) as client:
+        result = await fetch_source("http://feed.example.invalid/feed", client)
+    assert result.body == b"<rss version='2.0'/>"
