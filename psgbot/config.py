@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     paid_broadcast: bool = Field(
         default=False, description="send with allow_paid_broadcast, up to 1000 messages/s"
     )
+    reminder_hours: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [24, 1], description="hours before an event to remind"
+    )
     admins: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="comma-separated Telegram user ids of the owners"
     )
@@ -89,7 +92,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
     var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")
 
-    @field_validator("feeds", "admins", mode="before")
+    @field_validator("feeds", "admins", "reminder_hours", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)

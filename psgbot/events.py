@@ -10,11 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import and_, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from psgbot.alerts.outbox import CANCELLED, PENDING
 from psgbot.db.engine import dialect_insert
-from psgbot.db.models import Event
+from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription
 from psgbot.db.types import utcnow
 
 
@@ -59,6 +60,10 @@ def event_from_yaml(entry: dict[str, Any]) -> Event:
         description=entry.get("description"),
         registration_url=entry.get("registration_url"),
         prices=entry.get("prices"),
+        programme=entry.get("programme"),
+        organiser=entry.get("organiser"),
+        latitude=entry.get("latitude"),
+        longitude=entry.get("longitude"),
     )
 
 
@@ -95,28 +100,246 @@ async def add_new_events(session: AsyncSession, entries: list[dict[str, Any]]) -
 
 
 async def list_events(
-    session: AsyncSession, *, now: datetime | None = None, limit: int = 5
+    session: AsyncSession, *, now: datetime | None = None, limit: int = 5, past: bool = False
 ) -> EventListing:
-    """Upcoming events soonest first; when none, the latest past ones, newest first.
+    """Upcoming events soonest first; when none (or ``past``), the latest past ones.
 
     An event counts as upcoming until it ends (or starts, when it has no end), so a conference
     in progress is still listed.
     """
     now = now or utcnow()
     active = Event.cancelled.is_(False)
-    upcoming = list(
-        await session.scalars(
-            select(Event)
-            .where(
-                active, (Event.ends_at > now) | (Event.ends_at.is_(None) & (Event.starts_at > now))
+    still_on = (Event.ends_at > now) | (Event.ends_at.is_(None) & (Event.starts_at > now))
+    if not past:
+        upcoming = list(
+            await session.scalars(
+                select(Event).where(active, still_on).order_by(Event.starts_at).limit(limit)
             )
-            .order_by(Event.starts_at)
-            .limit(limit)
         )
+        if upcoming:
+            return EventListing(upcoming, past=False)
+    finished = await session.scalars(
+        select(Event).where(active, ~still_on).order_by(Event.starts_at.desc()).limit(limit)
     )
-    if upcoming:
-        return EventListing(upcoming, past=False)
-    past = await session.scalars(
-        select(Event).where(active).order_by(Event.starts_at.desc()).limit(limit)
+    return EventListing(list(finished), past=True)
+
+
+def is_upcoming(event: Event, now: datetime) -> bool:
+    end = event.ends_at or event.starts_at
+    return end > now
+
+
+EXPORTED_FIELDS = (
+    "uid",
+    "title",
+    "subtitle",
+    "timezone",
+    "venue",
+    "address",
+    "online_url",
+    "description",
+    "registration_url",
+    "prices",
+    "programme",
+    "organiser",
+    "latitude",
+    "longitude",
+)
+
+
+def event_to_yaml(event: Event) -> dict[str, Any]:
+    """The inverse of :func:`event_from_yaml`, for ``psgbot events export``."""
+    zone = ZoneInfo(event.timezone)
+    entry: dict[str, Any] = {
+        name: getattr(event, name) for name in EXPORTED_FIELDS if getattr(event, name) is not None
+    }
+    start = event.starts_at.astimezone(zone)
+    entry["start"] = (
+        start.strftime("%Y-%m-%d") if event.all_day else start.strftime("%Y-%m-%d %H:%M")
     )
-    return EventListing(list(past), past=True)
+    if event.ends_at and not event.all_day:
+        entry["end"] = event.ends_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if event.cancelled:
+        entry["cancelled"] = True
+    return entry
+
+
+async def import_events(
+    session: AsyncSession, entries: list[dict[str, Any]]
+) -> tuple[list[Event], list[Event]]:
+    """Adds new events and updates existing ones (same uid); returns (added, changed)."""
+    added: list[Event] = []
+    changed: list[Event] = []
+    for entry in entries:
+        incoming = event_from_yaml(entry)
+        stored = await session.scalar(select(Event).where(Event.uid == incoming.uid))
+        if stored is None:
+            session.add(incoming)
+            added.append(incoming)
+            continue
+        fields = [
+            column.key
+            for column in Event.__table__.columns
+            if column.key not in {"id", "uid", "created_at", "updated_at", "cancelled"}
+        ]
+        if any(getattr(stored, name) != getattr(incoming, name) for name in fields):
+            for name in fields:
+                setattr(stored, name, getattr(incoming, name))
+            stored.updated_at = utcnow()
+            changed.append(stored)
+    await session.flush()
+    return added, changed
+
+
+def calendar_file(event: Event) -> bytes:
+    """An iCalendar (.ics) file for one event, with its time zone, place, link and text."""
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
+
+    zone = ZoneInfo(event.timezone)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Peru Support Group//psgbot//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    entry = CalendarEvent()
+    entry.add("uid", f"{event.uid}@perusupportgroup.org.uk")
+    entry.add("summary", event.title + (f": {event.subtitle}" if event.subtitle else ""))
+    entry.add("dtstamp", utcnow())
+    if event.all_day:
+        day = event.starts_at.astimezone(zone).date()
+        entry.add("dtstart", day)
+        entry.add(
+            "dtend",
+            (event.ends_at.astimezone(zone).date() if event.ends_at else day + timedelta(days=1)),
+        )
+    else:
+        entry.add("dtstart", event.starts_at.astimezone(zone))
+        if event.ends_at:
+            entry.add("dtend", event.ends_at.astimezone(zone))
+    place = ", ".join(part for part in (event.venue, event.address) if part)
+    if place:
+        entry.add("location", place)
+    elif event.online_url:
+        entry.add("location", event.online_url)
+    link = event.online_url or event.registration_url
+    if link:
+        entry.add("url", link)
+    description = "\n\n".join(
+        part
+        for part in (event.description, event.programme, event.prices, event.online_url)
+        if part
+    )
+    if description:
+        entry.add("description", description)
+    if event.latitude is not None and event.longitude is not None:
+        entry.add("geo", (event.latitude, event.longitude))
+    if event.cancelled:
+        entry.add("status", "CANCELLED")
+    calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
+
+
+def reminder_key(event: Event, hours: int) -> str:
+    return f"reminder:{event.id}:{event.starts_at.isoformat()}:{hours}h"
+
+
+async def schedule_reminders(
+    session: AsyncSession,
+    event: Event,
+    chat_ids: list[int],
+    hours: list[int],
+    text_for: Any,
+    now: datetime,
+) -> int:
+    """Writes the reminder rows (due ``hours`` before the start) into the outbox, once each."""
+    rows = []
+    for offset in hours:
+        due = event.starts_at - timedelta(hours=offset)
+        if due <= now:
+            continue
+        rows += [
+            {
+                "chat_id": chat_id,
+                "kind": "notice",
+                "text": text_for(offset),
+                "key": reminder_key(event, offset),
+                "status": PENDING,
+                "due_at": due,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for chat_id in chat_ids
+        ]
+    if not rows:
+        return 0
+    await session.execute(
+        dialect_insert(session)(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["chat_id", "key"])
+    )
+    return len(rows)
+
+
+async def cancel_reminders(session: AsyncSession, event: Event, chat_id: int | None = None) -> None:
+    """Cancels pending reminders of the event (for one chat, or everyone)."""
+    statement = (
+        update(Delivery)
+        .where(Delivery.key.like(f"reminder:{event.id}:%"), Delivery.status == PENDING)
+        .values(status=CANCELLED, error="reminder withdrawn")
+    )
+    if chat_id is not None:
+        statement = statement.where(Delivery.chat_id == chat_id)
+    await session.execute(statement)
+
+
+async def reminded_chats(session: AsyncSession, event: Event) -> list[int]:
+    return list(
+        await session.scalars(select(Reminder.chat_id).where(Reminder.event_id == event.id))
+    )
+
+
+async def toggle_reminder(
+    session: AsyncSession,
+    event: Event,
+    chat_id: int,
+    hours: list[int],
+    text_for: Any,
+    now: datetime,
+) -> bool:
+    """Turns the chat's reminder for the event on or off; returns whether it is now on."""
+    existing = await session.get(Reminder, (event.id, chat_id))
+    if existing is not None:
+        await session.delete(existing)
+        await cancel_reminders(session, event, chat_id)
+        return False
+    session.add(Reminder(event_id=event.id, chat_id=chat_id))
+    await schedule_reminders(session, event, [chat_id], hours, text_for, now)
+    return True
+
+
+async def announce(session: AsyncSession, text: str, key: str, now: datetime) -> None:
+    """Queues ``text`` for every active chat following the PSG topic (or all news)."""
+    followers = (
+        select(
+            Subscription.chat_id,
+            literal("notice"),
+            literal(text),
+            literal(key),
+            literal(PENDING),
+            literal(now, type_=Delivery.due_at.type),
+            literal(0),
+            literal(now, type_=Delivery.created_at.type),
+        )
+        .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+        .where(Subscription.topic.in_(["psg", ALL_NEWS]))
+        .distinct()
+    )
+    await session.execute(
+        dialect_insert(session)(Delivery)
+        .from_select(
+            ["chat_id", "kind", "text", "key", "status", "due_at", "attempts", "created_at"],
+            followers,
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "key"])
+    )

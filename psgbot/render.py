@@ -10,12 +10,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
 from psgbot.db.models import Event, Item
-from psgbot.events import EventListing
 from psgbot.i18n import BABEL_LOCALE, _
 from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy, Topic
@@ -172,16 +172,6 @@ def event_block(event: Event, *, past: bool = False) -> str:
     return "\n".join(lines)
 
 
-def events_message(listing: EventListing) -> str:
-    if not listing.events:
-        return _("No events are planned just now. Follow the PSG topic to hear of new ones.")
-    if listing.past:
-        heading = _("🗓 <b>No upcoming events just now.</b> The most recent ones:")
-    else:
-        heading = _("🗓 <b>Upcoming events</b>")
-    blocks = [event_block(event, past=listing.past) for event in listing.events]
-    return pack([heading, *blocks])[0]
-
 
 ALERT_SUMMARY_LIMIT = 500
 DIGEST_TITLE_LIMIT = 150
@@ -223,3 +213,83 @@ def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
             return message + "\n\n" + _("…and {count} more: see /latest").format(count=rest)
         message = candidate
     return message
+
+
+def map_link(event: Event) -> str | None:
+    """An OpenStreetMap link: the exact spot when coordinates are known, else a search."""
+    if event.latitude is not None and event.longitude is not None:
+        lat, lon = event.latitude, event.longitude
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+    place = ", ".join(part for part in (event.venue, event.address) if part)
+    if not place:
+        return None
+    return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
+
+
+def event_details_message(event: Event) -> str:
+    """Everything about one event: when, where (with a map), programme, prices, registration."""
+    lines = [f"🗓 <b>{escape(event.title)}</b>"]
+    if event.cancelled:
+        lines[0] = "❌ " + _("<b>Cancelled:</b> {title}").format(title=escape(event.title))
+    if event.subtitle:
+        lines.append(f"<i>{escape(event.subtitle)}</i>")
+    lines += ["", "🕰 " + escape(event_when(event))]
+    if event.venue or event.address:
+        place = ", ".join(part for part in (event.venue, event.address) if part)
+        lines.append("📍 " + escape(place))
+        if url := map_link(event):
+            lines.append("🗺 " + link(_("Map"), url))
+    if event.online_url:
+        lines.append("💻 " + link(_("Join online"), event.online_url))
+    for label, value in (
+        (_("About"), event.description),
+        (_("Programme"), event.programme),
+        (_("Prices"), event.prices),
+    ):
+        if value:
+            lines += ["", f"<b>{label}</b>", escape(value.strip())]
+    if event.registration_url:
+        lines += ["", "✍️ " + link(_("Register here"), event.registration_url)]
+    if event.organiser:
+        lines += ["", _("Organiser: {who}").format(who=escape(event.organiser))]
+    return "\n".join(lines)[:MESSAGE_LIMIT]
+
+
+def event_reminder_message(event: Event, hours: int) -> str:
+    when = _("tomorrow") if hours >= 24 else _("in {hours} hour(s)").format(hours=hours)
+    return "\n".join(
+        [
+            _("⏰ <b>Reminder:</b> {title} is {when}.").format(
+                title=escape(event.title), when=when
+            ),
+            event_block(event),
+        ]
+    )
+
+
+def event_changed_message(event: Event) -> str:
+    return "\n".join(
+        [
+            _(
+                "✏️ <b>Changed:</b> the details of an event you asked to be reminded "
+                "of have changed."
+            ),
+            event_block(event),
+        ]
+    )
+
+
+def event_cancelled_message(event: Event) -> str:
+    return _("❌ <b>Cancelled:</b> {title} ({when}) will not take place.").format(
+        title=escape(event.title), when=escape(event_when(event))
+    )
+
+
+def event_announcement(event: Event) -> str:
+    return "\n".join(
+        [
+            _("📣 <b>New PSG event</b>"),
+            event_block(event),
+            _("/events for details, a calendar file and reminders."),
+        ]
+    )

@@ -50,6 +50,9 @@ ADMIN_COMMANDS: list[tuple[str, str, Role]] = [
     ("feeds", _("Feed health"), Role.EDITOR),
     ("poll", _("Poll every feed now"), Role.EDITOR),
     ("edit", _("Edit a standing text: /edit aims"), Role.EDITOR),
+    ("addevent", _("Add an event"), Role.EDITOR),
+    ("editevent", _("Change an event: /editevent 1"), Role.EDITOR),
+    ("cancelevent", _("Cancel an event: /cancelevent 1"), Role.EDITOR),
     ("audit", _("The latest admin actions"), Role.EDITOR),
     ("admins", _("Owners and editors; /admins add|remove <id>"), Role.OWNER),
 ]
@@ -362,7 +365,7 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Leaves any admin flow; harmless for anyone to send."""
     if context.user_data is not None:
-        for key in ("edit", "edit_body", "broadcast"):
+        for key in ("edit", "edit_body", "broadcast", "event"):
             context.user_data.pop(key, None)
     if update.effective_chat:
         await update.effective_chat.send_message(_("Cancelled."))

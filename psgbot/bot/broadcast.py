@@ -30,6 +30,7 @@ from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.admin import cancel
 from psgbot.bot.flows import conversation
+from psgbot.dates import parse_when
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
@@ -43,7 +44,6 @@ PREFIX = "adm:bc:"
 STOP_PREFIX = "adm:bcstop:"
 DROP_PREFIX = "adm:bcdrop:"
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
-DATE_FORMATS = ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d %B %Y %H:%M", "%d %b %Y %H:%M")
 
 
 def draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
@@ -256,7 +256,7 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if message is None or not message.text:
         return SCHEDULE_TYPED
     zone = get_services(context).settings.zone
-    at = parse_when(message.text, zone)
+    at = parse_when(message.text, zone, utcnow())
     if at is None or at <= utcnow():
         await message.reply_text(
             _(
@@ -267,15 +267,6 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return SCHEDULE_TYPED
     await message.reply_text(await release(update, context, at))
     return ConversationHandler.END
-
-
-def parse_when(text: str, zone: Any) -> datetime | None:
-    for layout in DATE_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), layout).replace(tzinfo=zone)
-        except ValueError:
-            continue
-    return None
 
 
 async def release(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -119,6 +120,10 @@ class Event(Base):
     description: Mapped[str | None] = mapped_column(Text)
     registration_url: Mapped[str | None] = mapped_column(String(2000))
     prices: Mapped[str | None] = mapped_column(Text)
+    programme: Mapped[str | None] = mapped_column(Text)
+    organiser: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -175,6 +180,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
         UniqueConstraint("chat_id", "broadcast_id", name="uq_deliveries_chat_broadcast"),
+        UniqueConstraint("chat_id", "key", name="uq_deliveries_chat_key"),
         Index("ix_deliveries_due", "status", "due_at"),
         Index("ix_deliveries_chat_status", "chat_id", "status"),
     )
@@ -187,6 +193,8 @@ class Delivery(Base):
         ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str | None] = mapped_column(Text)  # notices carry their own HTML
+    # Makes a notice unique per chat (e.g. "reminder:3:2026-12-01T18:00:00+00:00:24h").
+    key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -263,3 +271,15 @@ class AuditEntry(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Reminder(Base):
+    """A chat asked to be reminded of an event (and told if it changes)."""
+
+    __tablename__ = "reminders"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -112,7 +112,9 @@ async def test_standing_texts_come_from_the_seed(bot: BotHarness) -> None:
 
 
 async def test_events_shows_the_conference_as_past(bot: BotHarness) -> None:
-    (text,) = await bot.reply_texts("/events")
+    heading, event = await bot.reply_texts("/events")
+    assert "No upcoming events" in heading
+    text = event
     assert "Peru Support Group Annual Conference" in text
     assert "15 December 2018" in text
     assert "UCL Global Governance Institute" in text
