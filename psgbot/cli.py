@@ -9,6 +9,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from psgbot import __version__
 from psgbot.config import ConfigError, Settings, load_settings
@@ -69,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=600.0, help="seconds to wait for the report (default 600)"
     )
     send.set_defaults(handler=_broadcast)
+
+    events = commands.add_parser("events", help="bulk work on events")
+    event_commands = events.add_subparsers(required=True, metavar="ACTION")
+    importing = event_commands.add_parser("import", help="add or update events from YAML")
+    importing.add_argument("file", type=Path, help="YAML in the format of data/events.yaml")
+    importing.set_defaults(handler=_events_import)
+    exporting = event_commands.add_parser("export", help="print every stored event as YAML")
+    exporting.set_defaults(handler=_events_export)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -290,3 +300,85 @@ async def _broadcast_async(
                 return 3
     finally:
         await services.close()
+
+
+def _events_import(settings: Settings, args: argparse.Namespace) -> int:
+    import yaml
+
+    configure_logging(logging.WARNING)
+    path: Path = args.file
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = list(loaded.get("events") or [])
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        print(f"psgbot: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_events_import_async(settings, path, entries))
+
+
+async def _events_import_async(settings: Settings, path: Path, entries: list[Any]) -> int:
+    """Adds new events (announcing upcoming ones) and updates changed ones (telling those who
+    asked for reminders), through the same outbox the bot sends from."""
+    from psgbot.admins import audit
+    from psgbot.app import prepare_storage
+    from psgbot.db.types import utcnow
+    from psgbot.events import announce, import_events, is_upcoming, notify_change
+    from psgbot.render import event_announcement
+    from psgbot.services import Services
+
+    services = Services.create(settings)
+    try:
+        await prepare_storage(services)
+        now = utcnow()
+        async with services.sessions.begin() as session:
+            added, changed = await import_events(session, entries)
+            for event in added:
+                if is_upcoming(event, now):
+                    await announce(session, event_announcement(event), f"event:{event.id}:new", now)
+            for event in changed:
+                await notify_change(session, event, settings.reminder_hours, now)
+            await audit(
+                session,
+                None,
+                "events imported",
+                f"{path.name}: {len(added)} added, {len(changed)} updated",
+            )
+    except (KeyError, ValueError) as exc:
+        print(f"psgbot: {path}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await services.close()
+    print(f"{path}: {len(added)} added, {len(changed)} updated")
+    return 0
+
+
+def _events_export(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(logging.WARNING)
+    return asyncio.run(_events_export_async(settings))
+
+
+async def _events_export_async(settings: Settings) -> int:
+    import yaml
+    from sqlalchemy import select
+
+    from psgbot.app import prepare_storage
+    from psgbot.db.models import Event
+    from psgbot.events import event_to_yaml
+    from psgbot.services import Services
+
+    services = Services.create(settings)
+    try:
+        await prepare_storage(services)
+        async with services.sessions() as session:
+            events = list(await session.scalars(select(Event).order_by(Event.starts_at)))
+        print(
+            yaml.safe_dump(
+                {"events": [event_to_yaml(event) for event in events]},
+                allow_unicode=True,
+                sort_keys=False,
+            ),
+            end="",
+        )
+    finally:
+        await services.close()
+    return 0

@@ -343,3 +343,23 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
         )
         .on_conflict_do_nothing(index_elements=["chat_id", "key"])
     )
+
+
+def reminder_text(event: Event) -> Any:
+    """The reminder's text for a given number of hours before the start."""
+    from psgbot.render import event_reminder_message
+
+    return lambda hours: event_reminder_message(event, hours)
+
+
+async def notify_change(
+    session: AsyncSession, event: Event, hours: list[int], now: datetime
+) -> None:
+    """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
+    from psgbot.alerts.outbox import enqueue_notice
+    from psgbot.render import event_changed_message
+
+    chats = await reminded_chats(session, event)
+    await enqueue_notice(session, chats, event_changed_message(event), now)
+    await cancel_reminders(session, event)
+    await schedule_reminders(session, event, chats, hours, reminder_text(event), now)

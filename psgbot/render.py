@@ -172,7 +172,6 @@ def event_block(event: Event, *, past: bool = False) -> str:
     return "\n".join(lines)
 
 
-
 ALERT_SUMMARY_LIMIT = 500
 DIGEST_TITLE_LIMIT = 150
 

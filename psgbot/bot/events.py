@@ -37,8 +37,9 @@ from psgbot.events import (
     cancel_reminders,
     is_upcoming,
     list_events,
+    notify_change,
     reminded_chats,
-    schedule_reminders,
+    reminder_text,
     toggle_reminder,
 )
 from psgbot.i18n import _
@@ -47,12 +48,10 @@ from psgbot.render import (
     event_announcement,
     event_block,
     event_cancelled_message,
-    event_changed_message,
     event_details_message,
-    event_reminder_message,
     event_when,
 )
-from psgbot.services import Services, get_services
+from psgbot.services import get_services
 
 DETAILS, CALENDAR, REMIND = "ev:d:", "ev:ics:", "ev:rem:"
 FIELD, CONFIRM_WHEN, SAVE = range(3)
@@ -168,10 +167,6 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     await send_details(chat.id, context, event)
-
-
-def reminder_text(event: Event) -> Any:
-    return lambda hours: event_reminder_message(event, hours)
 
 
 async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -424,20 +419,10 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
             after = (event.starts_at, event.venue, event.address, event.online_url)
             if after != before:
-                await notify_change(session, services, event, now)
+                await notify_change(session, event, services.settings.reminder_hours, now)
     services.wake_dispatcher()
     await query.edit_message_text(_("Saved as event #{id}.").format(id=event.id))
     return ConversationHandler.END
-
-
-async def notify_change(session: Any, services: Services, event: Event, now: datetime) -> None:
-    """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
-    chats = await reminded_chats(session, event)
-    await enqueue_notice(session, chats, event_changed_message(event), now)
-    await cancel_reminders(session, event)
-    await schedule_reminders(
-        session, event, chats, services.settings.reminder_hours, reminder_text(event), now
-    )
 
 
 @admin_only(Role.EDITOR)
