@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.alerts.outbox import CANCELLED, PENDING
@@ -109,7 +109,10 @@ async def list_events(
     """
     now = now or utcnow()
     active = Event.cancelled.is_(False)
-    still_on = (Event.ends_at > now) | (Event.ends_at.is_(None) & (Event.starts_at > now))
+    # Spelled out for NULL ends: NOT (NULL OR FALSE) is NULL in SQL, which would hide the
+    # events without an end from both lists.
+    still_on = or_(Event.ends_at > now, and_(Event.ends_at.is_(None), Event.starts_at > now))
+    over = or_(Event.ends_at <= now, and_(Event.ends_at.is_(None), Event.starts_at <= now))
     if not past:
         upcoming = list(
             await session.scalars(
@@ -119,7 +122,7 @@ async def list_events(
         if upcoming:
             return EventListing(upcoming, past=False)
     finished = await session.scalars(
-        select(Event).where(active, ~still_on).order_by(Event.starts_at.desc()).limit(limit)
+        select(Event).where(active, over).order_by(Event.starts_at.desc()).limit(limit)
     )
     return EventListing(list(finished), past=True)
 

@@ -64,6 +64,7 @@ class ApiCall:
 
     method: str
     params: JSON
+    files: dict[str, bytes] = field(default_factory=dict)
     result: Any = None
     at: float = field(default_factory=time.monotonic)
 
@@ -112,7 +113,14 @@ class OfflineBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params: JSON = dict(request_data.parameters) if request_data else {}
-        call = ApiCall(api_method, params)
+        files: dict[str, bytes] = {}
+        if request_data is not None and request_data.contains_files:
+            # Uploads travel as multipart parts, not parameters; name them as Telegram would.
+            for name, part in (request_data.multipart_data or {}).items():
+                filename, content = part[0], part[1]
+                params.setdefault(name, f"attach://{filename}")
+                files[name] = content if isinstance(content, bytes) else content.read()
+        call = ApiCall(api_method, params, files=files)
         try:
             call.result = await self.answer(call)
         except ApiError as error:

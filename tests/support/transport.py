@@ -19,9 +19,10 @@ from psgbot.offline import ApiCall, ApiError, OfflineBotApi
 from support.telegram_html import TelegramHtmlError, validate_telegram_html
 
 SPEC_PATH = Path(__file__).with_name("bot_api_spec.json")
-# python-telegram-bot routes editMessageReplyMarkup through its generic send path, which fills in
+# python-telegram-bot routes editMessageReplyMarkup and sendVenue through its generic send path,
+# which fills in
 # Defaults.parse_mode; Telegram ignores the extra parameter. Nothing else is let through.
-TOLERATED_EXTRAS = {("editMessageReplyMarkup", "parse_mode")}
+TOLERATED_EXTRAS = {("editMessageReplyMarkup", "parse_mode"), ("sendVenue", "parse_mode")}
 Fault = Callable[[ApiCall], None]
 
 

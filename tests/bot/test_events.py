@@ -1,0 +1,307 @@
+"""Events: listing around the clock (and a daylight-saving change), details, calendar files,
+reminders across a restart, change and cancellation notices, announcements, admin flows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from conftest import make_settings
+from icalendar import Calendar
+from sqlalchemy import select
+from support.harness import BotHarness
+from support.transport import RecordingBotApi
+
+from psgbot.app import build_application, running
+from psgbot.config import Settings
+from psgbot.db.models import AuditEntry, Event
+from psgbot.events import calendar_file, event_from_yaml, list_events
+from psgbot.render import event_when
+from psgbot.services import Services
+
+OWNER = 111
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url, admins=[OWNER])
+
+
+async def add_event(bot: BotHarness, **fields: object) -> Event:
+    entry = {
+        "uid": f"e-{len(fields)}-{fields.get('title')}",
+        "title": "Talk",
+        "timezone": "Europe/London",
+        **fields,
+    }
+    event = event_from_yaml(entry)
+    async with bot.services.sessions.begin() as session:
+        session.add(event)
+    return event
+
+
+async def test_split_at_the_right_instant_across_a_clock_change(bot: BotHarness) -> None:
+    spring = await add_event(
+        bot, uid="spring", title="After the clocks go forward", start="2026-03-29 10:00"
+    )
+    await add_event(bot, uid="before", title="The day before", start="2026-03-28 10:00")
+    assert spring.starts_at == datetime(2026, 3, 29, 9, 0, tzinfo=UTC)  # 10:00 BST
+    assert "10:00 BST (Europe/London)" in event_when(spring)
+    async with bot.services.sessions() as session:
+        early = await list_events(session, now=datetime(2026, 3, 27, 12, tzinfo=UTC))
+        just_before = await list_events(session, now=datetime(2026, 3, 29, 8, 59, tzinfo=UTC))
+        just_after = await list_events(session, now=datetime(2026, 3, 29, 9, 1, tzinfo=UTC))
+        past = await list_events(session, now=datetime(2026, 3, 27, 12, tzinfo=UTC), past=True)
+    assert [e.title for e in early.events] == ["The day before", "After the clocks go forward"]
+    assert not just_before.past and [e.uid for e in just_before.events] == ["spring"]
+    assert just_after.past
+    assert [e.uid for e in just_after.events][:3] == [
+        "spring",
+        "before",
+        "psg-annual-conference-2018",
+    ]
+    assert [e.uid for e in past.events] == ["psg-annual-conference-2018"]
+
+
+async def test_events_lists_upcoming_with_buttons(bot: BotHarness) -> None:
+    soon = datetime.now(LONDON) + timedelta(days=3)
+    event = await add_event(
+        bot,
+        uid="soon",
+        title="Defenders' visit",
+        start=soon.strftime("%Y-%m-%d 18:30"),
+        online_url="https://meet.example/psg",
+    )
+    heading, listing = (await bot.send("/events"))[:2]
+    assert "Upcoming events" in (heading.text or "")
+    assert "Defenders' visit" in (listing.text or "") and "18:30" in (listing.text or "")
+    assert "Join online" in (listing.text or "")
+    buttons = [b["callback_data"] for b in listing.params["reply_markup"]["inline_keyboard"][0]]
+    assert buttons == [f"ev:d:{event.id}", f"ev:ics:{event.id}", f"ev:rem:{event.id}"]
+    past = await bot.send("/events past")
+    assert "Past events" in (past[0].text or "") and "Annual Conference" in (past[1].text or "")
+    assert [b["text"] for b in past[1].params["reply_markup"]["inline_keyboard"][0]] == [
+        "Details",
+        "Add to calendar",
+    ]
+
+
+async def test_details_with_map_prices_registration_and_venue(bot: BotHarness) -> None:
+    event = await add_event(
+        bot,
+        uid="agm",
+        title="AGM",
+        start="2030-06-06 10:30",
+        end="2030-06-06 13:00",
+        venue="Amnesty UK",
+        address="25 New Inn Yard, London EC2A 3EA",
+        prices="Members free",
+        registration_url="https://reg.example/agm",
+        programme="10:30 Welcome\n11:00 Reports",
+        organiser="PSG office",
+        latitude=51.5245,
+        longitude=-0.0789,
+    )
+    calls = await bot.send(f"/event {event.id}")
+    details, venue = calls
+    text = details.text or ""
+    for fragment in (
+        "AGM",
+        "10:30–13:00 BST",
+        "Amnesty UK",
+        "Members free",
+        '<a href="https://reg.example/agm">Register here</a>',
+        "11:00 Reports",
+        "PSG office",
+        "https://www.openstreetmap.org/?mlat=51.5245&amp;mlon=-0.0789",
+    ):
+        assert fragment in text, fragment
+    assert venue.method == "sendVenue" and venue.params["latitude"] == 51.5245
+    (conference,) = await bot.send("/event 1")
+    assert "openstreetmap.org/search?query=UCL+Global+Governance" in (conference.text or "")
+    assert "Organiser: Peru Support Group" in (conference.text or "")
+    assert "Which event?" in (await bot.reply_texts("/event x"))[0]
+
+
+async def test_calendar_file_parses_back_to_the_same_event(bot: BotHarness) -> None:
+    event = await add_event(
+        bot,
+        uid="cal",
+        title="Film night",
+        start="2030-11-02 19:00",
+        end="2030-11-02 21:30",
+        venue="Rich Mix",
+        address="35-47 Bethnal Green Road, London E1 6LA",
+    )
+    calls = await bot.press(f"ev:ics:{event.id}")
+    document = calls[-1]
+    assert document.method == "sendDocument"
+    parsed = Calendar.from_ical(calendar_file(event))
+    (entry,) = parsed.walk("VEVENT")
+    start, end = entry.decoded("dtstart"), entry.decoded("dtend")
+    assert start == event.starts_at and end == event.ends_at
+    assert str(start.tzinfo) == "Europe/London" and start.hour == 19
+    assert entry["dtstart"].params["TZID"] == "Europe/London"
+    assert str(entry["location"]) == "Rich Mix, 35-47 Bethnal Green Road, London E1 6LA"
+    assert parsed.walk("VTIMEZONE"), "the zone travels with the file"
+    (conference,) = Calendar.from_ical(calendar_file(await first_event(bot))).walk("VEVENT")
+    assert str(conference.decoded("dtstart")) == "2018-12-15"
+
+
+async def first_event(bot: BotHarness) -> Event:
+    async with bot.services.sessions() as session:
+        event = await session.get(Event, 1)
+    assert event is not None
+    return event
+
+
+async def test_reminders_are_sent_once_each_at_their_time_across_a_restart(
+    bot: BotHarness, settings: Settings
+) -> None:
+    start = (datetime.now(LONDON) + timedelta(days=3)).replace(second=0, microsecond=0)
+    event = await add_event(bot, uid="rem", title="Vigil", start=start.strftime("%Y-%m-%d %H:%M"))
+    calls = await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    assert "Reminder set: 24 h, 1 h before" in calls[-1].params["text"]
+    assert await bot.deliver() == []
+    # A restart: another Application on the same database does the sending.
+    api = RecordingBotApi()
+    app = build_application(Services.create(settings), request=api)
+    async with running(app):
+        from psgbot.alerts.dispatcher import Dispatcher
+
+        await app.bot_data["dispatcher"].stop()
+        dispatcher = Dispatcher(app.bot_data["services"], app.bot, worker="after-restart")
+        for moment, expected in [
+            (start - timedelta(hours=24, minutes=1), 0),
+            (start - timedelta(hours=23, minutes=59), 1),
+            (start - timedelta(hours=23), 0),
+            (start - timedelta(minutes=59), 1),
+            (start + timedelta(minutes=5), 0),
+        ]:
+            dispatcher.clock = lambda moment=moment: moment.astimezone(UTC)
+            before = len(api.calls)
+            await dispatcher.drain()
+            sent = [c for c in api.calls[before:] if c.method == "sendMessage"]
+            assert len(sent) == expected, moment
+            assert all(c.chat_id == 5 and "Reminder" in (c.text or "") for c in sent)
+    calls = await bot.press(f"ev:rem:{event.id}", chat_id=6)
+    calls = await bot.press(f"ev:rem:{event.id}", chat_id=6)
+    assert calls[-1].params["text"] == "Reminder removed."
+
+
+async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness) -> None:
+    await bot.send("/subscribe psg", chat_id=9)
+    await bot.send("/subscribe justice", chat_id=10)
+    assert "title" in (await bot.reply_texts("/addevent", chat_id=OWNER))[0]
+    await bot.send("Peru after the elections", chat_id=OWNER)
+    (question,) = await bot.reply_texts("sometime soon", chat_id=OWNER)
+    assert "could not read" in question
+    (check,) = await bot.reply_texts("15 December 2030 10:30", chat_id=OWNER)
+    assert "Sunday 15 December 2030, 10:30 GMT" in check
+    await bot.press("adm:ev:redo", chat_id=OWNER)
+    await bot.send("15/12/2030 11:00", chat_id=OWNER)
+    await bot.press("adm:ev:ok", chat_id=OWNER)
+    (end_question,) = await bot.reply_texts("15/12/2030 10:00", chat_id=OWNER)
+    assert "end must come after the start" in end_question
+    await bot.send("15/12/2030 17:00", chat_id=OWNER)
+    await bot.press("adm:ev:ok", chat_id=OWNER)
+    for answer in ("UCL", "-", "Tavistock Square, London", "Our annual conference.", "not a link"):
+        replies = await bot.reply_texts(answer, chat_id=OWNER)
+    assert "web link" in replies[0]
+    await bot.send("https://reg.example/c", chat_id=OWNER)
+    preview = await bot.send("Members £10", chat_id=OWNER)
+    assert "11:00–17:00 GMT" in (preview[0].text or "") and "Save this event?" in (
+        preview[1].text or ""
+    )
+    saved = await bot.press("adm:ev:save", chat_id=OWNER)
+    assert "Saved as event #2" in (saved[-1].text or "")
+    sent = await bot.deliver()
+    assert [c.chat_id for c in sent] == [9]
+    assert "New PSG event" in (sent[0].text or "") and "Peru after the elections" in (
+        sent[0].text or ""
+    )
+
+
+async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> None:
+    start = (datetime.now(LONDON) + timedelta(days=10)).replace(hour=18, minute=0)
+    event = await add_event(
+        bot, uid="chg", title="Screening", start=start.strftime("%Y-%m-%d %H:%M"), venue="Hall A"
+    )
+    await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    await bot.send(f"/editevent {event.id}", chat_id=OWNER)
+    await bot.send(".", chat_id=OWNER)  # title kept
+    new_start = start + timedelta(days=1)
+    await bot.send(new_start.strftime("%d/%m/%Y %H:%M"), chat_id=OWNER)
+    await bot.press("adm:ev:ok", chat_id=OWNER)
+    for answer in (".", "Hall B", ".", ".", ".", ".", "."):
+        await bot.send(answer, chat_id=OWNER)
+    await bot.press("adm:ev:save", chat_id=OWNER)
+    (notice,) = await bot.deliver()
+    assert (
+        notice.chat_id == 5 and "Changed" in (notice.text or "") and "Hall B" in (notice.text or "")
+    )
+    day_before = new_start.astimezone(UTC) - timedelta(hours=23, minutes=59)
+    (first,) = await bot.deliver(clock=lambda: day_before)
+    assert "tomorrow" in (first.text or "")
+    later = new_start.astimezone(UTC) - timedelta(minutes=30)
+    (reminder,) = await bot.deliver(clock=lambda: later)
+    assert "Reminder" in (reminder.text or "") and "in 1 hour" in (reminder.text or "")
+
+    await bot.send(f"/cancelevent {event.id}", chat_id=OWNER)
+    done = await bot.press(f"adm:evcancel:{event.id}", chat_id=OWNER)
+    assert "1 chats told" in (done[-1].text or "")
+    (cancelled,) = await bot.deliver()
+    assert cancelled.chat_id == 5 and "will not take place" in (cancelled.text or "")
+    async with bot.services.sessions() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert actions == ["event changed", "event cancelled"]
+
+
+async def test_import_and_export_from_the_command_line(tmp_path: Path, sqlite_url: str) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env["PSGBOT_DATABASE_URL"] = sqlite_url
+    source = tmp_path / "new.yaml"
+    source.write_text(
+        yaml.safe_dump(
+            {
+                "events": [
+                    {
+                        "uid": "talk-2030",
+                        "title": "Talk on mining",
+                        "start": "2030-05-05 19:00",
+                        "timezone": "Europe/London",
+                        "venue": "SOAS",
+                    }
+                ]
+            }
+        )
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "psgbot", "events", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    imported = cli("import", str(source))
+    assert imported.returncode == 0 and "1 added, 0 updated" in imported.stdout
+    again = cli("import", str(source))
+    assert "0 added, 0 updated" in again.stdout
+    exported = yaml.safe_load(cli("export").stdout)["events"]
+    assert [e["uid"] for e in exported] == ["psg-annual-conference-2018", "talk-2030"]
+    assert exported[1]["start"] == "2030-05-05 19:00" and exported[0]["start"] == "2018-12-15"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("events:\n  - title: no uid\n")
+    failed = cli("import", str(broken))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
