@@ -29,12 +29,23 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it, dropping the old one and renaming the copy; with
+        # foreign keys enforced, dropping a parent table would cascade-delete its children
+        # (every item with its feed). The pragma only works outside a transaction.
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            try:
+                await connection.run_sync(run)
+                await connection.commit()
+            finally:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        return
     async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Instances starting together migrate one after the other, not over each other.
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-            )
+        # Instances starting together migrate one after the other, not over each other.
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+        )
         await connection.run_sync(run)
 
 

@@ -52,6 +52,8 @@ class Feed(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     next_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A feed that answered 410 Gone is not polled again until an admin re-enables it.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
     items: Mapped[list[Item]] = relationship(back_populates="feed")
 
