@@ -28,7 +28,17 @@ from psgbot import metrics
 from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.bot import admin, broadcast, events, fallback, info, menu, news, subscribe
+from psgbot.bot import (
+    admin,
+    broadcast,
+    events,
+    fallback,
+    info,
+    menu,
+    news,
+    subscribe,
+    throttle,
+)
 from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
@@ -81,7 +91,9 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
         builder = builder.base_file_url(settings.api_base_file_url or "")
     application = builder.build()
     attach(application, services)
-    # Group -1 runs before the features and does not stop them: it only counts commands.
+    # Group -2 runs first and may stop an update (a user over the rate limit); group -1 only
+    # counts commands; the features are in group 0.
+    application.add_handlers(throttle.handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
     for module in (menu, subscribe, news, info, events, admin, broadcast):

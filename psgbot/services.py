@@ -30,6 +30,8 @@ class Services:
     texts: dict[str, StandingText]
     http: httpx.AsyncClient
     leadership: PollLeadership
+    # Longest a whole feed fetch may take (a server dripping bytes stays under read timeouts).
+    fetch_deadline: float = 60.0
     # Polls of one feed never overlap (scheduled job, /poll, CLI in the same process).
     feed_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Called after outbox rows are committed, so an idle dispatcher sends them at once.

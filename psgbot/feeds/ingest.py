@@ -17,6 +17,10 @@ from psgbot.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 class SourceError(Exception):
     """A source could not be read or parsed; the message is one line for logs and stderr."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class FetchedFeed:
@@ -31,12 +35,15 @@ async def read_source(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    deadline: float = 60.0,
 ) -> FetchedFeed:
     """Fetches and parses one source; feedparser runs in a worker thread, off the event loop."""
     try:
-        fetched = await fetch_source(source, client, etag=etag, last_modified=last_modified)
+        fetched = await fetch_source(
+            source, client, etag=etag, last_modified=last_modified, total_timeout=deadline
+        )
     except FetchError as exc:
-        raise SourceError(f"cannot read: {exc}") from exc
+        raise SourceError(f"cannot read: {exc}", status=exc.status) from exc
     if fetched.body is None:
         return FetchedFeed(source=source, fetch=fetched, feed=None)
     try:

@@ -70,15 +70,25 @@ async def _poll_locked(
     settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
+        if feed.disabled:
+            return PollOutcome(
+                source=source, skipped=True, error="disabled: the feed answered 410 Gone"
+            )
         if not force and feed.next_poll_at and feed.next_poll_at > now:
             return PollOutcome(source=source, skipped=True)
         etag, last_modified = feed.etag, feed.last_modified
     started = time.perf_counter()
     try:
-        fetched = await read_source(source, services.http, etag=etag, last_modified=last_modified)
+        fetched = await read_source(
+            source,
+            services.http,
+            etag=etag,
+            last_modified=last_modified,
+            deadline=services.fetch_deadline,
+        )
     except SourceError as exc:
         metrics.FEED_ERRORS.labels(feed=source).inc()
-        await _record_failure(services, source, str(exc), now)
+        await _record_failure(services, source, str(exc), now, gone=exc.status == 410)
         return PollOutcome(source=source, error=str(exc))
     finally:
         metrics.FEED_FETCH.labels(feed=source).observe(time.perf_counter() - started)
@@ -150,7 +160,9 @@ async def _store(
     )
 
 
-async def _record_failure(services: Services, source: str, error: str, now: datetime) -> None:
+async def _record_failure(
+    services: Services, source: str, error: str, now: datetime, *, gone: bool = False
+) -> None:
     log.warning("feed %s: %s", source, error)
     interval = services.settings.effective_poll_interval
     async with services.sessions.begin() as session:
@@ -159,7 +171,19 @@ async def _record_failure(services: Services, source: str, error: str, now: date
         feed.last_error = error[:2000]
         feed.last_error_at = now
         feed.next_poll_at = now + backoff_delay(feed.failures, interval)
-        if feed.failures == 1:
+        if gone:
+            # 410 means the publisher removed the feed for good: stop asking.
+            feed.disabled = True
+            await _notify_admins(
+                session,
+                services,
+                _(
+                    "🛑 Feed {source} answered 410 Gone (removed by its publisher), so I stopped "
+                    "polling it. Please remove it from PSGBOT_FEEDS."
+                ).format(source=f"<code>{escape(source)}</code>"),
+                now,
+            )
+        elif feed.failures == 1:
             await _notify_admins(
                 session,
                 services,
