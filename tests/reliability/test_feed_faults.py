@@ -65,6 +65,12 @@ def big_feed(count: int) -> bytes:
     )
 
 
+# Declared UTF-8, actually Latin-1.
+WRONG_CHARSET = (
+    "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><item>"
+    "<title>Corrupción en el Poder Judicial</title><guid>cs-1</guid></item></channel></rss>"
+).encode("latin-1")
+
 SCENARIOS: dict[str, Response] = {
     "/good": Response(GOOD),
     "/404": Response(b"no", 404, {"Content-Type": "text/plain"}),
@@ -88,12 +94,7 @@ SCENARIOS: dict[str, Response] = {
         200,
     ),
     "/wrong-charset": Response(
-        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><item>"
-        "<title>Corrupción en el Poder Judicial</title><guid>cs-1</guid></item></channel></rss>".encode(
-            "latin-1"
-        ),
-        200,
-        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        WRONG_CHARSET, 200, {"Content-Type": "application/rss+xml; charset=utf-8"}
     ),
     "/no-charset": Response(
         "<rss version='2.0'><channel><item><title>Minería ilegal</title><guid>nc-1</guid>"
