@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,6 +104,7 @@ class Dispatcher:
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 5,
         clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.services = services
         self.bot = bot
@@ -114,6 +115,7 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.clock = clock
+        self.sleep = sleep  # tests move the clock instead of waiting out Telegram's retry_after
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -352,7 +354,7 @@ class Dispatcher:
                 if waits > MAX_RETRY_AFTER_WAITS:
                     later = self.clock() + timedelta(seconds=seconds)
                     return [Outcome(row.id, PENDING, due_at=later) for row in send.rows]
-                await asyncio.sleep(seconds)
+                await self.sleep(seconds)
             except ChatMigrated as exc:
                 effects.migrated[chat_id] = exc.new_chat_id
                 chat_id = exc.new_chat_id
