@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import (
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngine:
     """Creates the engine; for SQLite, makes the folder and turns on WAL and a busy timeout.
 
     WAL lets readers (commands) go on while the poller writes; the busy timeout makes a writer
-    wait for the lock instead of failing at once with "database is locked".
+    wait for the lock instead of failing at once with "database is locked". Transactions begin
+    IMMEDIATE (taking the write lock up front, waiting for it within the busy timeout): a
+    transaction that started as a read cannot later upgrade to a write while another writer
+    is active, and SQLite would fail it at once instead of waiting.
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -35,6 +38,9 @@ def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        if immediate_transactions:
+            event.listen(engine.sync_engine, "connect", _driver_leaves_transactions_to_us)
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
@@ -45,6 +51,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,6 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from psgbot.db.engine import create_engine
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x7073_6762_6F75
 
@@ -32,14 +34,18 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     if engine.dialect.name == "sqlite":
         # SQLite alters a table by copying it, dropping the old one and renaming the copy; with
         # foreign keys enforced, dropping a parent table would cascade-delete its children
-        # (every item with its feed). The pragma only works outside a transaction.
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            try:
+        # (every item with its feed). The pragma only works outside a transaction, so this
+        # engine leaves transactions to the driver (no BEGIN before the pragma).
+        migrating = create_engine(
+            engine.url.render_as_string(hide_password=False), immediate_transactions=False
+        )
+        try:
+            async with migrating.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 await connection.run_sync(run)
                 await connection.commit()
-            finally:
-                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        finally:
+            await migrating.dispose()
         return
     async with engine.begin() as connection:
         # Instances starting together migrate one after the other, not over each other.
