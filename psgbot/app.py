@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -174,7 +175,9 @@ async def on_start(application: BotApplication) -> None:
         name="broadcast-progress",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
-    dispatcher = Dispatcher(services, application.bot)
+    dispatcher = Dispatcher(
+        services, application.bot, lease=timedelta(seconds=services.settings.claim_lease)
+    )
     application.bot_data[DISPATCHER_KEY] = dispatcher
     services.wake_dispatcher = dispatcher.wake
     dispatcher.start()

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     rate_limit: int = Field(
         default=30, ge=0, le=1000, description="messages per second overall (0: no limit)"
     )
+    claim_lease: int = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description="seconds before a dead dispatcher's claimed messages are taken over",
+    )
     paid_broadcast: bool = Field(
         default=False, description="send with allow_paid_broadcast, up to 1000 messages/s"
     )
