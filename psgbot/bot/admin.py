@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Update,
 )
 from telegram.error import TelegramError
@@ -31,7 +29,7 @@ from telegram.ext import (
 from psgbot.admins import Role, add_editor, all_admins, audit, latest_audit, remove_editor
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import menu_commands
-from psgbot.bot.flows import conversation
+from psgbot.bot.flows import choice, conversation
 from psgbot.db.models import Feed, Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_all
@@ -332,14 +330,7 @@ async def edit_receive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     await chat.send_message(preview)
     await chat.send_message(
         _("Save this as /{name}?").format(name=name),
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(_("Save"), callback_data=EDIT_SAVE),
-                    InlineKeyboardButton(_("Cancel"), callback_data=EDIT_DISCARD),
-                ]
-            ]
-        ),
+        reply_markup=choice((_("Save"), EDIT_SAVE), (_("Cancel"), EDIT_DISCARD)),
     )
     return EDIT_CONFIRM
 

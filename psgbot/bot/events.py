@@ -27,7 +27,7 @@ from psgbot.admins import Role, audit
 from psgbot.alerts.outbox import enqueue_notice
 from psgbot.bot.access import admin_only
 from psgbot.bot.admin import cancel
-from psgbot.bot.flows import conversation
+from psgbot.bot.flows import choice, conversation
 from psgbot.dates import parse_day, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
@@ -316,14 +316,7 @@ async def receive_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
             _("I read that as <b>{when}</b>{all_day}. Right?").format(
                 when=shown, all_day=_(" (all day)") if all_day else ""
             ),
-            reply_markup=InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(_("Yes"), callback_data=WHEN_YES),
-                        InlineKeyboardButton(_("No, type again"), callback_data=WHEN_NO),
-                    ]
-                ]
-            ),
+            reply_markup=choice((_("Yes"), WHEN_YES), (_("No, type again"), WHEN_NO)),
         )
         return CONFIRM_WHEN
     if step.kind == "url" and not text.startswith(("http://", "https://")):
@@ -376,14 +369,7 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await chat.send_message(preview)
     await chat.send_message(
         _("Save this event?"),
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(_("Save"), callback_data=SAVE_YES),
-                    InlineKeyboardButton(_("Cancel"), callback_data=SAVE_NO),
-                ]
-            ]
-        ),
+        reply_markup=choice((_("Save"), SAVE_YES), (_("Cancel"), SAVE_NO)),
     )
     return SAVE
 
@@ -438,15 +424,8 @@ async def cancel_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         _("Cancel <b>{title}</b> ({when})? Everyone who asked for a reminder will be told.").format(
             title=escape(event.title), when=escape(event_when(event))
         ),
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        _("Yes, cancel it"), callback_data=f"{CANCEL_PREFIX}{event.id}"
-                    ),
-                    InlineKeyboardButton(_("No"), callback_data=f"{CANCEL_PREFIX}no"),
-                ]
-            ]
+        reply_markup=choice(
+            (_("Yes, cancel it"), f"{CANCEL_PREFIX}{event.id}"), (_("No"), f"{CANCEL_PREFIX}no")
         ),
     )
 
