@@ -22,8 +22,8 @@ from psgbot.offline import (
     ApiCall,
     OfflineBotApi,
     UpdateFactory,
-    html_to_text,
 )
+from psgbot.render import html_to_text
 from psgbot.services import Services
 
 CONSOLE_CHAT_ID = 4242

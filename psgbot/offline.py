@@ -12,12 +12,13 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from typing import Any, ClassVar
+from typing import Any
 
 from telegram import Update
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
+
+from psgbot.render import html_to_text
 
 JSON = dict[str, Any]
 
@@ -204,56 +205,6 @@ class OfflineBotApi(BaseRequest):
 
 def _visible_text(text: str, parse_mode: object) -> str:
     return html_to_text(text) if parse_mode == "HTML" else text
-
-
-class _TelegramHtmlToText(HTMLParser):
-    """Telegram HTML for a terminal: bold and italic as ANSI styles, links as "text (url)"."""
-
-    STYLES: ClassVar[dict[str, str]] = {
-        "b": "1",
-        "strong": "1",
-        "i": "3",
-        "em": "3",
-        "u": "4",
-        "ins": "4",
-        "code": "36",
-        "pre": "36",
-    }
-
-    def __init__(self, color: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.color = color
-        self.out: list[str] = []
-        self._links: list[tuple[str, int]] = []
-        self._styles: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._links.append((dict(attrs).get("href") or "", len(self.out)))
-        elif tag in self.STYLES and self.color:
-            self._styles.append(self.STYLES[tag])
-            self.out.append(f"\033[{';'.join(self._styles)}m")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._links:
-            href, start = self._links.pop()
-            label = "".join(part for part in self.out[start:] if not part.startswith("\033"))
-            if href and href != label.strip():
-                self.out.append(f" ({href})")
-        elif tag in self.STYLES and self.color and self._styles:
-            self._styles.pop()
-            self.out.append("\033[0m" + (f"\033[{';'.join(self._styles)}m" if self._styles else ""))
-
-    def handle_data(self, data: str) -> None:
-        self.out.append(data)
-
-
-def html_to_text(markup: str, *, color: bool = False) -> str:
-    """What a reader sees of a Telegram HTML message; with ``color``, ANSI styles for bold etc."""
-    parser = _TelegramHtmlToText(color)
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.out)
 
 
 class UpdateFactory:

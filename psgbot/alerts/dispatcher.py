@@ -52,8 +52,7 @@ from psgbot.chats import deactivate, migrate
 from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
-from psgbot.offline import html_to_text
-from psgbot.render import alert_message, digest_message, shorten
+from psgbot.render import alert_message, digest_message, html_to_text, shorten
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
