@@ -13,10 +13,11 @@ import yaml
 from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.alerts.outbox import CANCELLED, PENDING
+from psgbot.alerts.outbox import CANCELLED, PENDING, enqueue_notice
 from psgbot.db.engine import dialect_insert
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription
 from psgbot.db.types import utcnow
+from psgbot.render import event_changed_message, event_reminder_message
 
 
 @dataclass(frozen=True)
@@ -350,8 +351,6 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
 
 def reminder_text(event: Event) -> Any:
     """The reminder's text for a given number of hours before the start."""
-    from psgbot.render import event_reminder_message
-
     return lambda hours: event_reminder_message(event, hours)
 
 
@@ -359,9 +358,6 @@ async def notify_change(
     session: AsyncSession, event: Event, hours: list[int], now: datetime
 ) -> None:
     """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
-    from psgbot.alerts.outbox import enqueue_notice
-    from psgbot.render import event_changed_message
-
     chats = await reminded_chats(session, event)
     await enqueue_notice(session, chats, event_changed_message(event), now)
     await cancel_reminders(session, event)

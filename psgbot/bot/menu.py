@@ -9,6 +9,7 @@ from psgbot.bot import events, info, news, subscribe
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.chats import ensure_chat
 from psgbot.i18n import _
+from psgbot.render import escape
 from psgbot.services import get_services
 
 MENU_PREFIX = "menu:"
@@ -34,8 +35,6 @@ def main_menu() -> InlineKeyboardMarkup:
 
 
 def welcome_text(first_name: str | None) -> str:
-    from psgbot.render import escape
-
     greeting = _("Hello {name}!").format(name=escape(first_name)) if first_name else _("Hello!")
     return "\n".join(
         [

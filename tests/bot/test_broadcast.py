@@ -19,6 +19,7 @@ from support.transport import RecordingBotApi
 
 from psgbot.app import build_application, running
 from psgbot.bot.broadcast import update_progress
+from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Broadcast, Chat
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiError, UpdateFactory
@@ -29,7 +30,7 @@ BOLD = [{"type": "bold", "offset": 0, "length": 5}]
 
 
 @pytest.fixture
-def settings(sqlite_url: str):  # type: ignore[no-untyped-def]
+def settings(sqlite_url: str) -> Settings:
     return make_settings(sqlite_url, admins=[OWNER])
 
 
@@ -150,7 +151,7 @@ async def test_schedule_tomorrow_morning_and_typed_dates(bot: BotHarness) -> Non
 
 
 async def test_scheduled_broadcast_survives_a_restart_and_can_be_cancelled(
-    bot: BotHarness, settings: object
+    bot: BotHarness, settings: Settings
 ) -> None:
     await compose(bot)
     await bot.press("adm:bc:schedule", chat_id=OWNER)
@@ -158,7 +159,7 @@ async def test_scheduled_broadcast_survives_a_restart_and_can_be_cancelled(
     broadcast = await latest_broadcast(bot)
     # A second Application on the same database (a restart) sees it and lists it.
     api = RecordingBotApi()
-    app = build_application(Services.create(settings), request=api)  # type: ignore[arg-type]
+    app = build_application(Services.create(settings), request=api)
     async with running(app):
         await app.process_update(UpdateFactory(app.bot).message("/broadcasts", chat_id=OWNER))
         (listing,) = [call for call in api.calls if call.method == "sendMessage"]
@@ -230,10 +231,10 @@ async def test_broadcast_to_twenty_thousand_chats(bot: BotHarness) -> None:
 
 
 @pytest.fixture
-async def live_bot(settings: object) -> AsyncIterator[BotHarness]:
+async def live_bot(settings: Settings) -> AsyncIterator[BotHarness]:
     """The bot as it runs: its own dispatcher and progress job, not driven by the test."""
     api = RecordingBotApi()
-    app = build_application(Services.create(settings), request=api)  # type: ignore[arg-type]
+    app = build_application(Services.create(settings), request=api)
     async with running(app):
         yield BotHarness(app, api, UpdateFactory(app.bot))
     assert api.violations == []
