@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait for the report (default 600)"
     )
+    send.add_argument(
+        "--pickup-grace",
+        type=float,
+        default=15.0,
+        help="seconds to wait for a running bot to start sending (default 15)",
+    )
     send.set_defaults(handler=_broadcast)
 
     events = commands.add_parser("events", help="bulk work on events")
@@ -211,15 +217,15 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(logging.WARNING)
     text = args.text if args.text is not None else args.text_file.read()
-    return asyncio.run(_broadcast_async(settings, args.audience, text.strip(), args.at, args.wait))
-
-
-# How long a queued broadcast may wait for a bot to pick it up before we say none is running.
-PICK_UP_GRACE = 15.0
+    return asyncio.run(
+        _broadcast_async(
+            settings, args.audience, text.strip(), args.at, args.wait, args.pickup_grace
+        )
+    )
 
 
 async def _broadcast_async(
-    settings: Settings, audience: str, text: str, at: str | None, wait: float
+    settings: Settings, audience: str, text: str, at: str | None, wait: float, grace: float
 ) -> int:
     """Writes the broadcast for the running bot; unless ``at``, waits and prints the report."""
     from datetime import datetime
@@ -284,10 +290,10 @@ async def _broadcast_async(
                         )
                     )
                     return 0 if current.status == broadcasts.DONE else 1
-            if current.status == broadcasts.SCHEDULED and elapsed > PICK_UP_GRACE:
+            if current.status == broadcasts.SCHEDULED and elapsed > grace:
                 print(
                     f"psgbot: no running bot has picked up broadcast #{broadcast.id} in "
-                    f"{PICK_UP_GRACE:g} s. It stays queued and goes out when the bot runs "
+                    f"{grace:g} s. It stays queued and goes out when the bot runs "
                     "(make run).",
                     file=sys.stderr,
                 )

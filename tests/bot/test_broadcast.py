@@ -301,6 +301,25 @@ async def test_command_line_broadcast_without_a_bot_says_so(
         tmp_path,
     )
     assert later.returncode == 0 and "queued for all at 2099-01-01T10:00:00+00:00" in (later.stdout)
+    waiting = await asyncio_subprocess(
+        [
+            sys.executable,
+            "-m",
+            "psgbot",
+            "broadcast",
+            "--audience",
+            "all",
+            "--text",
+            "x",
+            "--pickup-grace",
+            "1",
+        ],
+        env,
+        tmp_path,
+    )
+    assert waiting.returncode == 3
+    assert "no running bot has picked up broadcast" in waiting.stderr
+    assert "stays queued" in waiting.stderr
 
 
 async def asyncio_subprocess(
