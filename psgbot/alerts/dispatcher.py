@@ -271,6 +271,8 @@ class Dispatcher:
                     alerts_by_chat[row.chat_id].append(row)
                 else:
                     outcomes.append(Outcome(row.id, CANCELLED, error="item no longer stored"))
+            elif row.text and reminder_too_late(row.key, self.clock()):
+                outcomes.append(Outcome(row.id, CANCELLED, error="event already started"))
             elif row.text:
                 sends.append(Send(row.chat_id, [row], row.text))
             else:
@@ -412,6 +414,20 @@ def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
     return Send(
         row.chat_id, [row], broadcast.text, entities=entities, photo=broadcast.photo_file_id
     )
+
+
+def reminder_too_late(key: str | None, now: datetime) -> bool:
+    """A reminder held up (the bot was down) past its event's start is no use any more.
+
+    Reminder keys carry the start they were written for: "reminder:<id>:<start>:<n>h".
+    """
+    if not key or not key.startswith("reminder:"):
+        return False
+    try:
+        start = datetime.fromisoformat(key.split(":", 2)[2].rsplit(":", 1)[0])
+    except (IndexError, ValueError):
+        return False
+    return now >= start
 
 
 def _seconds(value: object) -> float:

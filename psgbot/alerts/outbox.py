@@ -105,6 +105,7 @@ class Claimed:
     text: str | None
     attempts: int
     broadcast_id: int | None
+    key: str | None = None
 
 
 async def claim_due(
@@ -136,6 +137,7 @@ async def claim_due(
             Delivery.text,
             Delivery.attempts,
             Delivery.broadcast_id,
+            Delivery.key,
         )
     )
     rows = await session.execute(statement, execution_options={"synchronize_session": False})

@@ -305,3 +305,11 @@ async def test_import_and_export_from_the_command_line(tmp_path: Path, sqlite_ur
     broken.write_text("events:\n  - title: no uid\n")
     failed = cli("import", str(broken))
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
+
+
+async def test_a_reminder_held_up_past_the_start_is_dropped(bot: BotHarness) -> None:
+    start = (datetime.now(LONDON) + timedelta(days=2)).replace(second=0, microsecond=0)
+    event = await add_event(bot, uid="late", title="Late", start=start.strftime("%Y-%m-%d %H:%M"))
+    await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    after_start = start.astimezone(UTC) + timedelta(minutes=1)
+    assert await bot.deliver(clock=lambda: after_start) == []
