@@ -45,6 +45,7 @@ from psgbot.alerts.outbox import (
     Outcome,
     claim_due,
     release_claims,
+    renew_claims,
     settle,
 )
 from psgbot.broadcasts import STOPPED, release_due
@@ -189,14 +190,28 @@ class Dispatcher:
             async with semaphore:
                 return await self._deliver(send, effects)
 
-        for result in await asyncio.gather(*(guarded(send) for send in sends)):
-            outcomes.extend(result)
+        keeper = asyncio.create_task(self._keep_claims())
+        try:
+            for result in await asyncio.gather(*(guarded(send) for send in sends)):
+                outcomes.extend(result)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         settled_at = self.clock()
         async with self.services.sessions.begin() as session:
             await settle(session, self.worker, outcomes, settled_at)
             await self._apply(session, effects)
         self._count(claimed, outcomes, stored_at, settled_at)
         return len(claimed)
+
+    async def _keep_claims(self) -> None:
+        """Renews this batch's lease while it sends, so a slow batch (flood limits, many
+        groups) is never taken over, and repeated, by another dispatcher."""
+        interval = max(1.0, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(interval)
+            async with self.services.sessions.begin() as session:
+                await renew_claims(session, self.worker, self.clock())
 
     def _count(
         self,

@@ -221,3 +221,12 @@ async def release_claims(session: AsyncSession, worker: str) -> None:
         .where(Delivery.claimed_by == worker, Delivery.status == SENDING)
         .values(status=PENDING, claimed_by=None, claimed_at=None)
     )
+
+
+async def renew_claims(session: AsyncSession, worker: str, now: datetime) -> None:
+    """Extends the lease on the rows this dispatcher is still sending."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.claimed_by == worker, Delivery.status == SENDING)
+        .values(claimed_at=now)
+    )

@@ -132,10 +132,27 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only(Role.EDITOR)
 async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Each feed's health: last success and error, failures in a row, next check, items."""
+    """Each feed's health: last success and error, failures in a row, next check, items.
+
+    ``/feeds enable <source>`` polls again a feed disabled after answering 410 Gone.
+    """
     if update.effective_chat is None:
         return
     services = get_services(context)
+    args = context.args or []
+    if args[:1] == ["enable"] and len(args) == 2:
+        user = update.effective_user
+        async with services.sessions.begin() as session:
+            feed = await session.scalar(select(Feed).where(Feed.source == args[1]))
+            if feed is not None:
+                feed.disabled, feed.failures, feed.next_poll_at = False, 0, None
+                await audit(session, user.id if user else None, "feed enabled", feed.source)
+        await update.effective_chat.send_message(
+            _("Feed enabled; it is polled again from now.")
+            if feed is not None
+            else _("No feed has that source; /feeds lists them.")
+        )
+        return
     async with services.sessions() as session:
         rows = (
             await session.execute(
@@ -147,13 +164,17 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ).all()
     blocks = [_("📡 <b>Feeds</b>")]
     for feed, items in rows:
-        state = "✅" if feed.failures == 0 else "⚠️"
+        state = "🛑" if feed.disabled else "✅" if feed.failures == 0 else "⚠️"
         lines = [
             f"{state} <code>{escape(feed.source)}</code>",
             _("Last success: {at}").format(at=when(feed.last_success_at, services)),
             _("Next check: {at}").format(at=when(feed.next_poll_at, services)),
             _("Items: {count}").format(count=items),
         ]
+        if feed.disabled:
+            lines.append(
+                _("Disabled (410 Gone): /feeds enable {source}").format(source=escape(feed.source))
+            )
         if feed.failures:
             lines.insert(
                 2,

@@ -179,7 +179,8 @@ async def _record_failure(
                 services,
                 _(
                     "🛑 Feed {source} answered 410 Gone (removed by its publisher), so I stopped "
-                    "polling it. Please remove it from PSGBOT_FEEDS."
+                    "polling it. Remove it from PSGBOT_FEEDS, or re-enable it with "
+                    "/feeds enable &lt;source&gt; if it comes back."
                 ).format(source=f"<code>{escape(source)}</code>"),
                 now,
             )

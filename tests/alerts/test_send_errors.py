@@ -182,3 +182,36 @@ async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: F
     await bot.dispatcher(worker="stopping").stop()
     assert {status for status, _e, _a in (await statuses(bot)).values()} == {"pending"}
     assert len(await bot.deliver()) == 2
+
+
+async def test_a_slow_batch_keeps_its_claims(bot: BotHarness, feed_server: FeedServer) -> None:
+    """While a batch sends, its lease is renewed: another dispatcher cannot take it over."""
+    import asyncio
+
+    from psgbot.alerts.outbox import claim_due
+
+    await setup_alerts(bot, feed_server, [1])
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(call: ApiCall) -> None:
+        started.set()
+        await release.wait()
+
+    original = bot.api.answer
+
+    async def answer(call: ApiCall) -> object:
+        if call.method == "sendMessage":
+            await slow(call)
+        return await original(call)
+
+    bot.api.answer = answer  # type: ignore[method-assign]
+    slow_dispatcher = bot.dispatcher(worker="slow", lease=timedelta(seconds=2))
+    batch = asyncio.create_task(slow_dispatcher.run_once())
+    await started.wait()
+    await asyncio.sleep(3.0)  # past the 2 s lease; renewed every second meanwhile
+    async with bot.services.sessions.begin() as session:
+        taken = await claim_due(session, "other", 10, datetime.now(UTC), timedelta(seconds=2))
+    release.set()
+    assert await batch == 1
+    assert taken == []

@@ -167,3 +167,22 @@ async def test_edit_can_be_cancelled(bot: BotHarness) -> None:
     assert await texts(bot, "/cancel", OWNER) == ["Nothing to cancel."]
     (join,) = await texts(bot, "/join", OWNER)
     assert "Why join the PSG?" in join
+
+
+async def test_a_gone_feed_can_be_enabled_again(bot: BotHarness) -> None:
+    from sqlalchemy import update
+
+    from psgbot.db.models import Feed
+
+    async with bot.services.sessions.begin() as session:
+        await session.execute(update(Feed).values(disabled=True, failures=1))
+    (listing,) = await texts(bot, "/feeds", OWNER)
+    assert "Disabled (410 Gone)" in listing
+    source = bot.services.settings.feed_sources[0]
+    (done,) = await texts(bot, f"/feeds enable {source}", OWNER)
+    assert "enabled" in done
+    async with bot.services.sessions() as session:
+        feed = await session.scalar(select(Feed))
+    assert feed is not None and not feed.disabled and feed.failures == 0
+    (unknown,) = await texts(bot, "/feeds enable nowhere", OWNER)
+    assert "No feed has that source" in unknown
