@@ -268,7 +268,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with services.sessions() as session:
             followed = await followed_topics(session, chat.id)
         topics = None if not followed or ALL_NEWS in followed else followed
-        await send_followed_latest(chat.id, context, topics)
+        await send_latest(chat.id, context, topics=topics)
         return
     if not await may_manage(update, context):
         await refuse(update)
@@ -321,12 +321,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_text(_("All alerts stopped. /subscribe starts them again."))
         else:
             await query.edit_message_text(_("Nothing changed: your alerts continue."))
-
-
-async def send_followed_latest(
-    chat_id: int, context: ContextTypes.DEFAULT_TYPE, topics: set[str] | None
-) -> None:
-    await send_latest(chat_id, context, topics=topics)
 
 
 async def deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:
