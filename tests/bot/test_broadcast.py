@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from support.chats import add_chats as insert_chats
 from support.harness import BotHarness
 from support.transport import RecordingBotApi
 
@@ -35,21 +36,8 @@ def settings(sqlite_url: str) -> Settings:
 
 
 async def add_chats(bot: BotHarness, ids: range) -> None:
-    now = utcnow()
     async with bot.services.sessions.begin() as session:
-        await session.execute(
-            insert(Chat),
-            [
-                {
-                    "id": chat_id,
-                    "type": "private",
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for chat_id in ids
-            ],
-        )
+        await insert_chats(session, ids)
 
 
 async def compose(
@@ -278,45 +266,16 @@ async def test_command_line_broadcast_without_a_bot_says_so(
 ) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
     env["PSGBOT_DATABASE_URL"] = sqlite_url
-    bad = await asyncio_subprocess(
-        [sys.executable, "-m", "psgbot", "broadcast", "--audience", "topic:cooking", "--text", "x"],
-        env,
-        tmp_path,
-    )
+
+    async def broadcast(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "psgbot", "broadcast", "--text", "x", *args]
+        return await asyncio_subprocess(command, env, tmp_path)
+
+    bad = await broadcast("--audience", "topic:cooking")
     assert bad.returncode == 2 and "audience must be" in bad.stderr
-    later = await asyncio_subprocess(
-        [
-            sys.executable,
-            "-m",
-            "psgbot",
-            "broadcast",
-            "--audience",
-            "all",
-            "--text",
-            "x",
-            "--at",
-            "2099-01-01T10:00",
-        ],
-        env,
-        tmp_path,
-    )
-    assert later.returncode == 0 and "queued for all at 2099-01-01T10:00:00+00:00" in (later.stdout)
-    waiting = await asyncio_subprocess(
-        [
-            sys.executable,
-            "-m",
-            "psgbot",
-            "broadcast",
-            "--audience",
-            "all",
-            "--text",
-            "x",
-            "--pickup-grace",
-            "1",
-        ],
-        env,
-        tmp_path,
-    )
+    later = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
+    assert later.returncode == 0 and "queued for all at 2099-01-01T10:00:00+00:00" in later.stdout
+    waiting = await broadcast("--audience", "all", "--pickup-grace", "1")
     assert waiting.returncode == 3
     assert "no running bot has picked up broadcast" in waiting.stderr
     assert "stays queued" in waiting.stderr

@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from support.chats import add_chats
 from support.fake_telegram import FakeTelegram
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
@@ -20,8 +21,7 @@ from support.postgres import PostgresServer
 
 from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.migrate import upgrade
-from psgbot.db.models import Chat, Feed, Item, Subscription
-from psgbot.db.types import utcnow
+from psgbot.db.models import Feed, Item
 
 TOKEN = "123456789:AAHsecretTokenValue_abcdefghijklmno"
 CHATS = range(1, 41)
@@ -30,25 +30,8 @@ CHATS = range(1, 41)
 async def prepare(url: str) -> None:
     engine = create_engine(url)
     await upgrade(engine)
-    now = utcnow()
     async with create_session_factory(engine).begin() as session:
-        await session.execute(
-            insert(Chat),
-            [
-                {
-                    "id": chat,
-                    "type": "private",
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for chat in CHATS
-            ],
-        )
-        await session.execute(
-            insert(Subscription),
-            [{"chat_id": chat, "topic": "justice", "created_at": now} for chat in CHATS],
-        )
+        await add_chats(session, CHATS, topic="justice")
     await engine.dispose()
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from support.chats import add_chats
 from support.fake_telegram import FakeTelegram
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
@@ -24,7 +25,7 @@ from support.feeds import HISTORY, FeedItem, recent, rss
 from psgbot import broadcasts
 from psgbot.alerts.outbox import outbox_depth
 from psgbot.app import prepare_storage
-from psgbot.db.models import Chat, Item, Subscription
+from psgbot.db.models import Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
 from psgbot.services import Services
@@ -58,19 +59,8 @@ async def test_no_alert_or_broadcast_is_lost_across_twenty_kills(
     feed_server.routes["/feed"] = Response(rss(HISTORY))
     services = Services.create(make_settings(sqlite_url, feeds=[url], poll_interval=5))
     await prepare_storage(services)
-    now = utcnow()
     async with services.sessions.begin() as session:
-        await session.execute(
-            insert(Chat),
-            [
-                {"id": c, "type": "private", "active": True, "created_at": now, "updated_at": now}
-                for c in CHATS
-            ],
-        )
-        await session.execute(
-            insert(Subscription),
-            [{"chat_id": c, "topic": "justice", "created_at": now} for c in CHATS],
-        )
+        await add_chats(session, CHATS, topic="justice")
     await poll_source(services, url)  # the feed's first fetch: history, not news
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
     env.update(

@@ -13,14 +13,15 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from support.chats import add_chats
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 from telegram.error import TimedOut
 
 from psgbot.alerts.outbox import outbox_depth
-from psgbot.db.models import Chat, Delivery, Subscription
+from psgbot.db.models import Chat, Delivery
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
@@ -89,26 +90,8 @@ class Storm:
 
 
 async def populate(bot: BotHarness) -> None:
-    now = utcnow()
-    chats = [*PRIVATE, GROUP]
     async with bot.services.sessions.begin() as session:
-        await session.execute(
-            insert(Chat),
-            [
-                {
-                    "id": chat,
-                    "type": "private" if chat > 0 else "group",
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for chat in chats
-            ],
-        )
-        await session.execute(
-            insert(Subscription),
-            [{"chat_id": chat, "topic": "justice", "created_at": now} for chat in chats],
-        )
+        await add_chats(session, [*PRIVATE, GROUP], topic="justice")
 
 
 SCENARIOS = ["429", "5xx", "timeout", "reset", "403", "parse", "migrate", "mixed"]
