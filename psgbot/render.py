@@ -1,8 +1,11 @@
 """Items, events and texts to Telegram HTML: the only place the bot builds HTML.
 
 Everything that comes from outside (feed titles, summaries, links, event fields, admin texts) is
-escaped here, and every message is kept within Telegram's 4096-character limit, so a hostile feed
-cannot break a message or make Telegram refuse it.
+escaped here, and every message is kept within Telegram's limits, so a hostile feed cannot break a
+message or make Telegram refuse it. Telegram counts a message's length after parsing its entities,
+in UTF-16 code units (an emoji outside the BMP counts 2). So text is shortened *before* it is
+escaped, to a budget in those units, and markup is never sliced: a block too long for one message
+is rebuilt shorter or split between its lines, never cut inside a tag or an entity.
 """
 
 from __future__ import annotations
@@ -22,9 +25,13 @@ from psgbot.i18n import BABEL_LOCALE, _
 from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy, Topic
 
-MESSAGE_LIMIT = 4096
+MESSAGE_LIMIT = 4096  # UTF-16 units of visible text
+CAPTION_LIMIT = 1024
 TITLE_LIMIT = 250
 SHORT_SUMMARY_LIMIT = 220  # about two lines on a phone
+# Telegram documents no limit for a link's URL; an escaped href longer than the longest link we
+# store (models.LINK_LIMIT) can only come from hostile input, and is shown as plain text.
+HREF_LIMIT = 2000
 
 
 def escape(text: str) -> str:
@@ -35,20 +42,41 @@ def escape(text: str) -> str:
 def link(label: str, url: str | None) -> str:
     """A link when ``url`` is a web address; otherwise just the escaped label."""
     if url and url.startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>'
+        href = html.escape(url, quote=True)
+        if len(href) <= HREF_LIMIT:
+            return f'<a href="{href}">{escape(label)}</a>'
     return escape(label)
 
 
+def utf16_len(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    """The longest prefix of ``text`` within ``units`` UTF-16 units (never half a character)."""
+    return text.encode("utf-16-le")[: 2 * max(0, units)].decode("utf-16-le", "ignore")
+
+
 def shorten(text: str, limit: int) -> str:
-    """Cuts ``text`` to at most ``limit`` characters at a word boundary, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
+    """Folds whitespace and cuts ``text`` to ``limit`` UTF-16 units at a word, with an ellipsis."""
+    return _cut(" ".join(text.split()), limit)
+
+
+def shorten_lines(text: str, limit: int) -> str:
+    """Like :func:`shorten` but keeps line breaks (for bodies of several paragraphs)."""
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    return _cut("\n".join(lines), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    if utf16_len(text) <= limit:
         return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
+    cut = _utf16_prefix(text, limit - 1)
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > len(cut) // 2:
         cut = cut[:space]
-    return cut.rstrip(" ,;:.-–—") + "…"
+    return cut.rstrip(" ,;:.-–—\n") + "…"
 
 
 def long_date(moment: datetime, zone: ZoneInfo) -> str:
@@ -94,24 +122,71 @@ def latest_messages(
     return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
 
 
-def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Joins blocks with blank lines into as few messages as fit ``limit`` characters each.
+def visible_text(markup: str) -> str:
+    """What a reader sees of Telegram HTML built here: the text, entities decoded, no tags."""
+    return html_to_text(markup, links=False)
 
-    Blocks are never split (each is built well under the limit), so HTML tags always close.
+
+def visible_length(markup: str) -> int:
+    """The length Telegram checks against its limits: visible text in UTF-16 units."""
+    return utf16_len(visible_text(markup))
+
+
+def fit(alternatives: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
+    """The first of ``alternatives`` (fullest first) that fits ``limit``.
+
+    When none does, the last one's visible text, shortened and escaped: formatting is lost, but
+    the message stays valid.
+    """
+    for markup in alternatives:
+        if visible_length(markup) <= limit:
+            return markup
+    return escape(shorten_lines(visible_text(alternatives[-1]), limit))
+
+
+def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Joins blocks with blank lines into as few messages as fit ``limit`` each.
+
+    Blocks are never cut. One that can't fit a message alone is split between its lines (each
+    line of a block built here is whole markup), and a line still too long is rebuilt as plain
+    text with :func:`fit`.
     """
     messages: list[str] = []
-    current = ""
+    current, used = "", 0
     for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            messages.append(current)
-        current = block[:limit]
+        size = visible_length(block)
+        if size > limit:
+            lines = [fit([line], limit) for line in block.split("\n")]
+            parts = _join_within(lines, "\n", limit)
+        else:
+            parts = [(block, size)]
+        for part, part_size in parts:
+            if current and used + 2 + part_size <= limit:
+                current, used = f"{current}\n\n{part}", used + 2 + part_size
+                continue
+            if current:
+                messages.append(current)
+            current, used = part, part_size
     if current:
         messages.append(current)
     return messages
+
+
+def _join_within(lines: Sequence[str], separator: str, limit: int) -> list[tuple[str, int]]:
+    """Joins whole lines into runs within ``limit``; each run with its visible length."""
+    runs: list[tuple[str, int]] = []
+    current, used = "", 0
+    for line in lines:
+        size = visible_length(line)
+        if current and used + utf16_len(separator) + size <= limit:
+            current, used = current + separator + line, used + utf16_len(separator) + size
+            continue
+        if current:
+            runs.append((current, used))
+        current, used = line, size
+    if current:
+        runs.append((current, used))
+    return runs
 
 
 def topics_message(taxonomy: Taxonomy) -> str:
@@ -134,11 +209,13 @@ def unknown_topic_message(name: str, taxonomy: Taxonomy) -> str:
 
 
 def standing_text_message(text: StandingText) -> str:
-    parts = [f"<b>{escape(text.title)}</b>", ""]
-    parts += [escape(line) for line in text.body.splitlines()]
+    head = f"<b>{escape(shorten(text.title, TITLE_LIMIT))}</b>"
+    tail = ""
     if text.link_label and text.link_url:
-        parts += ["", "👉 " + link(text.link_label, text.link_url)]
-    return "\n".join(parts).strip()[:MESSAGE_LIMIT]
+        tail = "👉 " + link(shorten(text.link_label, TITLE_LIMIT), text.link_url)
+    budget = MESSAGE_LIMIT - visible_length(head) - visible_length(tail) - 4
+    body = escape(shorten_lines(text.body, budget))
+    return "\n\n".join(part for part in (head, body, tail) if part)
 
 
 def event_when(event: Event) -> str:
@@ -158,15 +235,25 @@ def event_when(event: Event) -> str:
     return f"{when} {start.tzname()} ({event.timezone})"
 
 
+EVENT_FIELD_LIMIT = 300  # title, subtitle, place: a few lines each on a phone
+
+
+def event_title(event: Event) -> str:
+    return escape(shorten(event.title, EVENT_FIELD_LIMIT))
+
+
+def event_place(event: Event) -> str:
+    place = ", ".join(part for part in (event.venue, event.address) if part)
+    return escape(shorten(place, EVENT_FIELD_LIMIT))
+
+
 def event_block(event: Event, *, past: bool = False) -> str:
-    title = escape(event.title)
-    lines = [f"<b>{title}</b>" + (_(" (past event)") if past else "")]
+    lines = [f"<b>{event_title(event)}</b>" + (_(" (past event)") if past else "")]
     if event.subtitle:
-        lines.append(f"<i>{escape(event.subtitle)}</i>")
+        lines.append(f"<i>{escape(shorten(event.subtitle, EVENT_FIELD_LIMIT))}</i>")
     lines.append("🗓 " + escape(event_when(event)))
     if event.venue or event.address:
-        place = ", ".join(part for part in (event.venue, event.address) if part)
-        lines.append("📍 " + escape(place))
+        lines.append("📍 " + event_place(event))
     if event.online_url:
         lines.append("💻 " + link(_("Join online"), event.online_url))
     if event.registration_url:
@@ -192,28 +279,37 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
 
 
 def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
-    """Several new items at once, as headlines grouped by topic, instead of a burst of alerts."""
+    """Several new items at once, as headlines grouped by topic, instead of a burst of alerts.
+
+    One message: headlines that don't fit are counted in a last line pointing to /latest.
+    """
     groups: dict[str, list[Item]] = {}
     for item in items:
         slug = item.topic_slugs[0] if item.topic_slugs else ""
         groups.setdefault(slug, []).append(item)
-    blocks = [_("📰 <b>{count} new items</b>").format(count=len(items))]
+    # Each line with the number of headlines it shows (0 for blank lines and topic headings).
+    entries: list[tuple[str, int]] = []
     for slug, members in groups.items():
         topic = taxonomy.get(slug)
         heading = f"{topic.emoji} <b>{escape(topic.name)}</b>" if topic else _("<b>Other news</b>")
-        lines = [heading]
-        lines += [
-            f"• {link(shorten(item.title, DIGEST_TITLE_LIMIT), item.link)}" for item in members
+        entries += [("", 0), (heading, 0)]
+        entries += [
+            (f"• {link(shorten(it.title, DIGEST_TITLE_LIMIT), it.link)}", 1) for it in members
         ]
-        blocks.append("\n".join(lines))
-    message = ""
-    for shown, block in enumerate(blocks):
-        candidate = f"{message}\n\n{block}" if message else block
-        if len(candidate) > MESSAGE_LIMIT - 100:
-            rest = sum(len(group) for group in list(groups.values())[shown - 1 :])
-            return message + "\n\n" + _("…and {count} more: see /latest").format(count=rest)
-        message = candidate
-    return message
+    lines = [_("📰 <b>{count} new items</b>").format(count=len(items))]
+    used = visible_length(lines[0])
+    shown = 0
+    for line, count in entries:
+        used += 1 + visible_length(line)
+        if used > MESSAGE_LIMIT - 100:  # room for the "…and N more" line
+            break
+        lines.append(line)
+        shown += count
+    while len(lines) > 1 and not lines[-1].startswith("•"):
+        lines.pop()  # a heading whose headlines did not fit
+    if shown < len(items):
+        lines += ["", _("…and {count} more: see /latest").format(count=len(items) - shown)]
+    return "\n".join(lines)
 
 
 def map_link(event: Event) -> str | None:
@@ -227,42 +323,53 @@ def map_link(event: Event) -> str | None:
     return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
 
 
-def event_details_message(event: Event) -> str:
-    """Everything about one event: when, where (with a map), programme, prices, registration."""
-    lines = [f"🗓 <b>{escape(event.title)}</b>"]
+DETAIL_FIELD_LIMIT = 3000  # one description, programme or prices block of event details
+
+
+def event_details_messages(event: Event) -> list[str]:
+    """Everything about one event: when, where (with a map), programme, prices, registration.
+
+    Long descriptions make several messages, split between blocks.
+    """
     if event.cancelled:
-        lines[0] = "❌ " + _("<b>Cancelled:</b> {title}").format(title=escape(event.title))
+        head = ["❌ " + _("<b>Cancelled:</b> {title}").format(title=event_title(event))]
+    else:
+        head = [f"🗓 <b>{event_title(event)}</b>"]
     if event.subtitle:
-        lines.append(f"<i>{escape(event.subtitle)}</i>")
-    lines += ["", "🕰 " + escape(event_when(event))]
+        head.append(f"<i>{escape(shorten(event.subtitle, EVENT_FIELD_LIMIT))}</i>")
+    where = ["🕰 " + escape(event_when(event))]
     if event.venue or event.address:
-        place = ", ".join(part for part in (event.venue, event.address) if part)
-        lines.append("📍 " + escape(place))
+        where.append("📍 " + event_place(event))
         if url := map_link(event):
-            lines.append("🗺 " + link(_("Map"), url))
+            where.append("🗺 " + link(_("Map"), url))
     if event.online_url:
-        lines.append("💻 " + link(_("Join online"), event.online_url))
+        where.append("💻 " + link(_("Join online"), event.online_url))
+    blocks = ["\n".join(head), "\n".join(where)]
     for label, value in (
         (_("About"), event.description),
         (_("Programme"), event.programme),
         (_("Prices"), event.prices),
     ):
-        if value:
-            lines += ["", f"<b>{label}</b>", escape(value.strip())]
+        if value and value.strip():
+            blocks.append(f"<b>{label}</b>\n" + escape(shorten_lines(value, DETAIL_FIELD_LIMIT)))
     if event.registration_url:
-        lines += ["", "✍️ " + link(_("Register here"), event.registration_url)]
+        blocks.append("✍️ " + link(_("Register here"), event.registration_url))
     if event.organiser:
-        lines += ["", _("Organiser: {who}").format(who=escape(event.organiser))]
-    return "\n".join(lines)[:MESSAGE_LIMIT]
+        organiser = escape(shorten(event.organiser, EVENT_FIELD_LIMIT))
+        blocks.append(_("Organiser: {who}").format(who=organiser))
+    return pack(blocks)
+
+
+def event_caption(event: Event) -> str:
+    """The caption of an event's calendar file."""
+    return escape(shorten(event.title, CAPTION_LIMIT))
 
 
 def event_reminder_message(event: Event, hours: int) -> str:
     when = _("tomorrow") if hours >= 24 else _("in {hours} hour(s)").format(hours=hours)
     return "\n".join(
         [
-            _("⏰ <b>Reminder:</b> {title} is {when}.").format(
-                title=escape(event.title), when=when
-            ),
+            _("⏰ <b>Reminder:</b> {title} is {when}.").format(title=event_title(event), when=when),
             event_block(event),
         ]
     )
@@ -282,7 +389,7 @@ def event_changed_message(event: Event) -> str:
 
 def event_cancelled_message(event: Event) -> str:
     return _("❌ <b>Cancelled:</b> {title} ({when}) will not take place.").format(
-        title=escape(event.title), when=escape(event_when(event))
+        title=event_title(event), when=escape(event_when(event))
     )
 
 
@@ -310,9 +417,10 @@ class _TelegramHtmlToText(HTMLParser):
         "pre": "36",
     }
 
-    def __init__(self, color: bool) -> None:
+    def __init__(self, color: bool, links: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.color = color
+        self.links = links
         self.out: list[str] = []
         self._links: list[tuple[str, int]] = []
         self._styles: list[str] = []
@@ -328,7 +436,7 @@ class _TelegramHtmlToText(HTMLParser):
         if tag == "a" and self._links:
             href, start = self._links.pop()
             label = "".join(part for part in self.out[start:] if not part.startswith("\033"))
-            if href and href != label.strip():
+            if self.links and href and href != label.strip():
                 self.out.append(f" ({href})")
         elif tag in self.STYLES and self.color and self._styles:
             self._styles.pop()
@@ -338,9 +446,10 @@ class _TelegramHtmlToText(HTMLParser):
         self.out.append(data)
 
 
-def html_to_text(markup: str, *, color: bool = False) -> str:
-    """What a reader sees of a Telegram HTML message; with ``color``, ANSI styles for bold etc."""
-    parser = _TelegramHtmlToText(color)
+def html_to_text(markup: str, *, color: bool = False, links: bool = True) -> str:
+    """A Telegram HTML message for a terminal: with ``color``, ANSI styles for bold etc.; with
+    ``links``, each link's address after its text."""
+    parser = _TelegramHtmlToText(color, links)
     parser.feed(markup)
     parser.close()
     return "".join(parser.out)

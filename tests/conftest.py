@@ -6,6 +6,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -88,8 +89,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await services.close()
 
 
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[BotHarness]:
     """The real Application on the recording transport, storage ready, the feeds polled once.
 
     The polling jobs and the background dispatcher are stopped so that tests decide when feeds
@@ -106,6 +107,20 @@ async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
         await poll_all(harness.services)
         yield harness
     assert api.violations == [], api.violations
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
+    """The bot on SQLite (see ``running_bot``)."""
+    async with running_bot(settings) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def any_db_bot(database_url: str) -> AsyncIterator[BotHarness]:
+    """The bot on each database in turn, with owner 111 (see ``running_bot``)."""
+    async with running_bot(make_settings(database_url, admins=[111])) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -1,19 +1,44 @@
-"""Rendering: whatever a feed sends, messages are valid Telegram HTML within the limits."""
+"""Rendering: whatever a feed or an admin sends, messages are valid Telegram HTML within the limits.
+
+Telegram counts a message's length after parsing its entities, in UTF-16 code units; the checks
+here do the same, through the tests' own HTML validator (not the renderer's helpers).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.telegram_html import validate_telegram_html
+from support.transport import utf16_units
 
+from psgbot import render
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.db.models import Item, ItemTopic
-from psgbot.render import MESSAGE_LIMIT, latest_messages, pack, shorten
+from psgbot.db.models import Event, Item, ItemTopic
+from psgbot.render import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    latest_messages,
+    pack,
+    shorten,
+)
+from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy
 
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
 LONDON = ZoneInfo("Europe/London")
+WHEN = datetime(2024, 3, 31, 0, 30, tzinfo=UTC)
+
+
+def assert_sendable(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Fails unless Telegram would accept ``message`` as HTML text (or caption) of ``limit``."""
+    visible = validate_telegram_html(message)
+    assert utf16_units(visible) <= limit, f"{utf16_units(visible)} UTF-16 units"
+    assert visible.strip(), "empty message"
+    return visible
 
 
 def hostile_item(number: int) -> Item:
@@ -22,8 +47,8 @@ def hostile_item(number: int) -> Item:
         title=f"<script>alert({number})</script> & <b>bold</b> “quotes” \u202eRTL\u200b " * 20,
         link='https://x.example/a?b=1&c="2"<3>',
         summary="Tom & Jerry <i>unclosed " * 2000,
-        published_at=datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
-        sort_at=datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
+        published_at=WHEN,
+        sort_at=WHEN,
         topics=[ItemTopic(topic="justice"), ItemTopic(topic="human-rights")],
     )
 
@@ -32,10 +57,19 @@ def test_hostile_items_render_as_valid_html_within_limits() -> None:
     messages = latest_messages([hostile_item(n) for n in range(20)], TAXONOMY, LONDON)
     assert len(messages) > 1
     for message in messages:
-        visible = validate_telegram_html(message)
-        assert len(message) <= MESSAGE_LIMIT and visible.strip()
+        assert_sendable(message)
     assert "#justice #human_rights" in messages[0]
     assert "31 March 2024" in messages[0]
+
+
+def test_a_link_of_ampersands_does_not_break_latest() -> None:
+    """Finding 2: 1,991 '&' escape to 9,955 characters; slicing the block cut the <a> tag."""
+    item = hostile_item(1)
+    item.link = "https://x.example/?" + "&" * 1991
+    messages = latest_messages([item, hostile_item(2)], TAXONOMY, LONDON)
+    for message in messages:
+        assert_sendable(message)
+    assert any("<script>alert(1)" in validate_telegram_html(m) for m in messages)
 
 
 def test_non_web_links_are_not_linked() -> None:
@@ -48,11 +82,154 @@ def test_non_web_links_are_not_linked() -> None:
 def test_shorten_cuts_at_a_word() -> None:
     assert shorten("one two three four", 12) == "one two…"
     assert shorten("short", 12) == "short"
-    assert len(shorten("x" * 500, 100)) <= 100
+    assert utf16_units(shorten("x" * 500, 100)) <= 100
+
+
+def test_shorten_counts_utf16_units_and_never_splits_an_emoji() -> None:
+    shortened = shorten("😀" * 100, 51)
+    assert utf16_units(shortened) <= 51
+    assert shortened == "😀" * 25 + "…"
 
 
 def test_pack_never_exceeds_the_limit() -> None:
     blocks = ["a" * 1000] * 9
     messages = pack(blocks)
-    assert all(len(message) <= MESSAGE_LIMIT for message in messages)
+    assert all(utf16_units(message) <= MESSAGE_LIMIT for message in messages)
     assert sum(message.count("a") for message in messages) == 9000
+
+
+def test_pack_splits_an_oversized_block_between_lines_not_inside_tags() -> None:
+    lines = [f'<b><a href="https://x.example/{n}">line {n} &amp; more</a></b>' for n in range(400)]
+    block = "\n".join(lines)
+    messages = pack(["<b>Head</b>", block])
+    assert len(messages) > 1
+    for message in messages:
+        assert_sendable(message)
+    seen = "\n".join(validate_telegram_html(m) for m in messages)
+    assert all(f"line {n} & more" in seen for n in range(400))
+
+
+def test_pack_counts_emoji_as_two_units() -> None:
+    messages = pack(["😀" * 1500, "😀" * 1500])
+    assert len(messages) == 2  # 6,002 units together, but 3,001 characters
+
+
+# Property tests over every message builder --------------------------------------------------
+
+SPECIALS = "&<>\"'😀🇵🇪\u202e\u202b\u200f\u200b\u200d\ufeff\n \t"
+hostile_text = st.one_of(
+    st.text(alphabet=st.sampled_from(SPECIALS) | st.characters(), max_size=300),
+    st.builds(lambda unit, times: unit * times, st.sampled_from(SPECIALS), st.integers(1, 6000)),
+    st.builds(
+        lambda unit, times: unit * times,
+        st.text(alphabet=st.sampled_from(SPECIALS), min_size=1, max_size=8),
+        st.integers(100, 1500),
+    ),
+)
+# A title or name always shows something; the rest may be anything.
+shown_text = st.builds(lambda text: "T" + text, hostile_text)
+links = st.one_of(
+    st.none(),
+    st.builds(lambda tail: "https://x.example/" + tail, hostile_text),
+    st.builds(lambda tail: "javascript:" + tail, hostile_text),
+)
+slugs = st.lists(st.sampled_from([*TAXONOMY.slugs, "unknown"]), max_size=4, unique=True)
+
+
+@st.composite
+def items(draw: st.DrawFn) -> Item:
+    published = draw(st.none() | st.just(WHEN))
+    return Item(
+        id=draw(st.integers(1, 10_000)),
+        title=draw(shown_text),
+        link=draw(links),
+        summary=draw(hostile_text),
+        published_at=published,
+        sort_at=published or WHEN,
+        topics=[ItemTopic(topic=slug) for slug in draw(slugs)],
+    )
+
+
+@st.composite
+def events(draw: st.DrawFn) -> Event:
+    starts = WHEN + timedelta(hours=draw(st.integers(-10_000, 10_000)))
+    optional = st.none() | hostile_text
+    return Event(
+        id=draw(st.integers(1, 10_000)),
+        uid="e",
+        title=draw(shown_text),
+        subtitle=draw(optional),
+        starts_at=starts,
+        ends_at=draw(st.none() | st.just(starts + timedelta(hours=2))),
+        all_day=draw(st.booleans()),
+        timezone=draw(st.sampled_from(["Europe/London", "America/Lima"])),
+        venue=draw(optional),
+        address=draw(optional),
+        online_url=draw(links),
+        description=draw(optional),
+        registration_url=draw(links),
+        prices=draw(optional),
+        programme=draw(optional),
+        organiser=draw(optional),
+        latitude=draw(st.none() | st.floats(-90, 90)),
+        longitude=draw(st.none() | st.floats(-180, 180)),
+        cancelled=draw(st.booleans()),
+    )
+
+
+def sendable_all(messages: list[str]) -> None:
+    assert messages
+    for message in messages:
+        assert_sendable(message)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.lists(items(), min_size=0, max_size=25), topic=st.sampled_from(TAXONOMY.topics))
+def test_item_messages_are_always_sendable(batch: list[Item], topic: render.Topic) -> None:
+    sendable_all(latest_messages(batch, TAXONOMY, LONDON))
+    sendable_all(latest_messages(batch, TAXONOMY, LONDON, topic))
+    for item in batch[:3]:
+        assert_sendable(render.alert_message(item, TAXONOMY, LONDON, topic))
+        assert_sendable(render.alert_message(item, TAXONOMY, LONDON, None))
+    if batch:
+        assert_sendable(render.digest_message(batch, TAXONOMY))
+
+
+@settings(max_examples=150, deadline=None)
+@given(event=events(), hours=st.sampled_from([1, 24]))
+def test_event_messages_are_always_sendable(event: Event, hours: int) -> None:
+    sendable_all(render.event_details_messages(event))
+    builders: list[Callable[[Event], str]] = [
+        lambda e: render.event_block(e, past=True),
+        lambda e: render.event_reminder_message(e, hours),
+        render.event_changed_message,
+        render.event_cancelled_message,
+        render.event_announcement,
+    ]
+    for build in builders:
+        assert_sendable(build(event))
+    assert_sendable(render.event_caption(event), CAPTION_LIMIT)
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=shown_text, body=shown_text, label=st.none() | hostile_text, url=links)
+def test_standing_texts_are_always_sendable(
+    title: str, body: str, label: str | None, url: str | None
+) -> None:
+    text = StandingText(name="aims", title=title, body=body, link_label=label, link_url=url)
+    assert_sendable(render.standing_text_message(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=hostile_text)
+def test_topic_replies_are_always_sendable(name: str) -> None:
+    assert_sendable(render.unknown_topic_message(name, TAXONOMY))
+    assert_sendable(render.topics_message(TAXONOMY))
+
+
+@settings(max_examples=100, deadline=None)
+@given(blocks=st.lists(hostile_text.map(render.escape), max_size=12))
+def test_pack_keeps_every_block_sendable(blocks: list[str]) -> None:
+    for message in pack(blocks):
+        validate_telegram_html(message)
+        assert utf16_units(validate_telegram_html(message)) <= MESSAGE_LIMIT

@@ -1,4 +1,5 @@
-"""The admin check, applied to every admin command and button on every use.
+"""Who may do what: the PSG admin check on every admin command and button, on every use, and
+the group-admin check for changing a group's settings.
 
 Buttons are checked as carefully as commands: callback data can be forged or replayed from an
 old message, so holding a keyboard proves nothing.
@@ -11,7 +12,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import ChatMember, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from psgbot.admins import Role, allows, role_of
@@ -19,10 +21,31 @@ from psgbot.i18n import _
 from psgbot.services import get_services
 
 log = logging.getLogger(__name__)
+MANAGING_STATUSES = {ChatMember.OWNER, ChatMember.ADMINISTRATOR}
 
 Result = TypeVar("Result")
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Result]]
 REQUIRED_ROLE = "__psgbot_required_role__"
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True in private chats; in groups, only for the group's administrators."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    message = update.effective_message
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
+        return True  # an anonymous administrator posting as the group
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in MANAGING_STATUSES
 
 
 def refusal(held: Role | None) -> str:
@@ -30,6 +53,14 @@ def refusal(held: Role | None) -> str:
     if held is None:
         return _("This command is for PSG administrators.")
     return _("Only the bot's owners can do this.")
+
+
+async def tell(update: Update, text: str) -> None:
+    """A refusal: an alert on the button pressed, or a reply to the message."""
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
 
 
 def admin_only(
@@ -40,7 +71,11 @@ def admin_only(
     def wrap(callback: Callback[Result]) -> Callback[Result | None]:
         @functools.wraps(callback)
         async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Result | None:
-            user = update.effective_user
+            user, chat = update.effective_user, update.effective_chat
+            if chat is not None and chat.type != ChatType.PRIVATE:
+                # Admin views show admins' ids and feed details: never in front of a group.
+                await tell(update, _("Admin commands work only in a private chat with me."))
+                return None
             held = None
             if user is not None:
                 async with get_services(context).sessions() as session:
@@ -53,10 +88,7 @@ def admin_only(
                 user.id if user else None,
                 held,
             )
-            if update.callback_query:
-                await update.callback_query.answer(refusal(held), show_alert=True)
-            elif update.effective_message:
-                await update.effective_message.reply_text(refusal(held))
+            await tell(update, refusal(held))
             return None
 
         setattr(checked, REQUIRED_ROLE, required)

@@ -30,11 +30,12 @@ from psgbot.admins import Role, add_editor, all_admins, audit, latest_audit, rem
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import menu_commands
 from psgbot.bot.flows import choice, conversation
+from psgbot.bot.numbers import MAX_USER_ID, parse_number
 from psgbot.db.models import Feed, Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_all
 from psgbot.i18n import _
-from psgbot.render import escape, standing_text_message
+from psgbot.render import escape, pack, standing_text_message
 from psgbot.services import Services, get_services
 from psgbot.stats import gather_stats
 from psgbot.texts import TEXT_NAMES, current_text, save_text
@@ -185,7 +186,8 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         blocks.append("\n".join(lines))
     if len(blocks) == 1:
         blocks.append(_("No feed has been polled yet."))
-    await update.effective_chat.send_message("\n\n".join(blocks)[:4096])
+    for message in pack(blocks):
+        await update.effective_chat.send_message(message)
 
 
 @admin_only(Role.EDITOR)
@@ -208,7 +210,8 @@ async def poll_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     source=source, seen=outcome.seen, new=outcome.new, alerts=outcome.alerts
                 )
             )
-    await update.effective_chat.send_message("\n".join(lines)[:4096])
+    for message in pack(["\n".join(lines)]):
+        await update.effective_chat.send_message(message)
 
 
 @admin_only(Role.EDITOR)
@@ -227,7 +230,8 @@ async def audit_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ]
     if not entries:
         lines.append(_("Nothing yet."))
-    await update.effective_chat.send_message("\n".join(lines)[:4096])
+    for message in pack(["\n".join(lines)]):
+        await update.effective_chat.send_message(message)
 
 
 @admin_only(Role.OWNER)
@@ -238,9 +242,8 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     args = context.args or []
-    if args and (
-        len(args) != 2 or args[0] not in {"add", "remove"} or not args[1].lstrip("-").isdigit()
-    ):
+    target = parse_number(args[1], high=MAX_USER_ID) if len(args) == 2 else None
+    if args and (args[0] not in {"add", "remove"} or target is None):
         await chat.send_message(
             _(
                 "Usage: /admins, /admins add &lt;user id&gt;, /admins remove "
@@ -249,8 +252,8 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         )
         return
-    if args:
-        action, target = args[0], int(args[1])
+    if args and target is not None:
+        action = args[0]
         async with services.sessions.begin() as session:
             changed = (
                 await add_editor(session, target, user.id)

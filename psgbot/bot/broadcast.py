@@ -29,12 +29,14 @@ from psgbot import broadcasts as store
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.admin import cancel
+from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import conversation
+from psgbot.bot.numbers import parse_number
 from psgbot.dates import parse_when
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
-from psgbot.render import escape
+from psgbot.render import escape, pack
 from psgbot.services import Services, get_services
 
 log = logging.getLogger(__name__)
@@ -391,7 +393,10 @@ async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    broadcast_id = int(query.data.removeprefix(STOP_PREFIX) or 0)
+    broadcast_id = parse_number(query.data.removeprefix(STOP_PREFIX))
+    if broadcast_id is None:
+        await answer_stale(query)
+        return
     now = utcnow()
     async with get_services(context).sessions.begin() as session:
         stopped = await store.stop(session, broadcast_id, now)
@@ -440,9 +445,10 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 )
     if len(lines) == 1:
         lines.append(_("None yet. /broadcast sends one."))
-    await chat.send_message(
-        "\n".join(lines)[:4096], reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
-    )
+    *first, last = pack(["\n".join(lines)])
+    for message in first:
+        await chat.send_message(message)
+    await chat.send_message(last, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
 
 
 @admin_only(Role.EDITOR)
@@ -451,7 +457,10 @@ async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    broadcast_id = int(query.data.removeprefix(DROP_PREFIX) or 0)
+    broadcast_id = parse_number(query.data.removeprefix(DROP_PREFIX))
+    if broadcast_id is None:
+        await answer_stale(query)
+        return
     async with get_services(context).sessions.begin() as session:
         stopped = await store.stop(session, broadcast_id, utcnow())
         if stopped:

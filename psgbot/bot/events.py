@@ -25,9 +25,11 @@ from telegram.ext import (
 
 from psgbot.admins import Role, audit
 from psgbot.alerts.outbox import enqueue_notice
-from psgbot.bot.access import admin_only
+from psgbot.bot.access import admin_only, may_manage, tell
 from psgbot.bot.admin import cancel
+from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import choice, conversation
+from psgbot.bot.numbers import parse_number
 from psgbot.dates import parse_day, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
@@ -48,8 +50,11 @@ from psgbot.render import (
     event_announcement,
     event_block,
     event_cancelled_message,
-    event_details_message,
+    event_caption,
+    event_details_messages,
+    event_title,
     event_when,
+    shorten,
 )
 from psgbot.services import get_services
 
@@ -135,16 +140,18 @@ def first_arg(context: ContextTypes.DEFAULT_TYPE) -> str | None:
 
 
 async def find_event(context: ContextTypes.DEFAULT_TYPE, text: str | None) -> Event | None:
-    if not text or not text.lstrip("#").isdigit():
+    number = parse_number(text.removeprefix("#") if text else None)
+    if number is None:
         return None
     async with get_services(context).sessions() as session:
-        return await session.get(Event, int(text.lstrip("#")))
+        return await session.get(Event, number)
 
 
 async def send_details(chat_id: int, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
-    await context.bot.send_message(
-        chat_id, event_details_message(event), reply_markup=event_keyboard(event, utcnow())
-    )
+    *first, last = event_details_messages(event)
+    for message in first:
+        await context.bot.send_message(chat_id, message)
+    await context.bot.send_message(chat_id, last, reply_markup=event_keyboard(event, utcnow()))
     if event.latitude is not None and event.longitude is not None:
         await context.bot.send_venue(
             chat_id,
@@ -186,8 +193,11 @@ async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif prefix == CALENDAR:
         await query.answer()
         document = InputFile(io.BytesIO(calendar_file(event)), filename=f"{event.uid}.ics")
-        await context.bot.send_document(chat.id, document, caption=escape(event.title))
+        await context.bot.send_document(chat.id, document, caption=event_caption(event))
     elif prefix == REMIND:
+        if not await may_manage(update, context):
+            await tell(update, _("Only this group's administrators can set reminders for it."))
+            return
         services = get_services(context)
         now = utcnow()
         if not is_upcoming(event, now):
@@ -205,6 +215,8 @@ async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             else _("Reminder removed."),
             show_alert=True,
         )
+    else:
+        await answer_stale(query)
 
 
 # Admin flows ------------------------------------------------------------------------------
@@ -236,7 +248,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if details.get("editing"):
         zone = get_services(context).settings.zone
         hint = _("Now: {value}. Send {keep} to keep it{clear}.").format(
-            value=escape(shown_value(step, details.get(step.field), zone)),
+            value=escape(shorten(shown_value(step, details.get(step.field), zone), 1000)),
             keep=KEEP,
             clear="" if step.required else _(", {clear} to clear it").format(clear=CLEAR),
         )
@@ -365,8 +377,8 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     chat = update.effective_chat
     assert chat is not None
     zone = get_services(context).settings.zone
-    preview = event_details_message(event_from_draft(details, zone, None))
-    await chat.send_message(preview)
+    for preview in event_details_messages(event_from_draft(details, zone, None)):
+        await chat.send_message(preview)
     await chat.send_message(
         _("Save this event?"),
         reply_markup=choice((_("Save"), SAVE_YES), (_("Cancel"), SAVE_NO)),
@@ -422,7 +434,7 @@ async def cancel_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await chat.send_message(
         _("Cancel <b>{title}</b> ({when})? Everyone who asked for a reminder will be told.").format(
-            title=escape(event.title), when=escape(event_when(event))
+            title=event_title(event), when=escape(event_when(event))
         ),
         reply_markup=choice(
             (_("Yes, cancel it"), f"{CANCEL_PREFIX}{event.id}"), (_("No"), f"{CANCEL_PREFIX}no")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -43,12 +43,15 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         )
 
 
+async def answer_stale(query: CallbackQuery) -> None:
+    """The answer to a button whose data no longer means anything (old keyboard, forged data)."""
+    await query.answer(_("This button is no longer active. Send /start for a fresh menu."))
+
+
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answers presses of buttons no feature knows (old keyboards, forged data)."""
+    """Answers presses of buttons no feature knows."""
     if update.callback_query:
-        await update.callback_query.answer(
-            _("This button is no longer active. Send /start for a fresh menu.")
-        )
+        await answer_stale(update.callback_query)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from psgbot.bot import events, info, news, subscribe
 from psgbot.bot.commands import PUBLIC_COMMANDS
+from psgbot.bot.fallback import answer_stale
 from psgbot.chats import ensure_chat
 from psgbot.i18n import _
 from psgbot.render import escape
@@ -100,7 +101,7 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     action = MENU_ACTIONS.get((query.data or "").removeprefix(MENU_PREFIX))
     if action is None:
-        await query.answer(_("This button is no longer active. Send /start for a fresh menu."))
+        await answer_stale(query)
         return
     await query.answer()
     await action(update.effective_chat.id, context)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from psgbot.bot.fallback import answer_stale
+from psgbot.bot.numbers import looks_like_number, parse_number
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.render import latest_messages, topics_message, unknown_topic_message
@@ -30,12 +32,13 @@ def parse_latest_args(args: list[str], taxonomy: Taxonomy) -> tuple[int, Topic |
     """Reads ``/latest [topic] [count]`` in either order: "10", "mining", "mining 10"."""
     words = list(args)
     count = DEFAULT_LATEST
-    number = next((word for word in words if word.lstrip("+-").isdigit()), None)
+    number = next((word for word in words if looks_like_number(word)), None)
     if number is not None:
         words.remove(number)
-        count = int(number)
-        if not 1 <= count <= MAX_LATEST:
+        parsed = parse_number(number, high=MAX_LATEST)
+        if parsed is None:
             raise CountOutOfRange(number)
+        count = parsed
     if not words:
         return count, None
     name = " ".join(words)
@@ -99,7 +102,7 @@ async def latest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     topic = get_services(context).taxonomy.get((query.data or "").removeprefix(LATEST_PREFIX))
     if topic is None:
-        await query.answer(_("This button is no longer active. Try /latest."))
+        await answer_stale(query)
         return
     await query.answer()
     await send_latest(update.effective_chat.id, context, topic=topic)

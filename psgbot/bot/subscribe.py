@@ -16,7 +16,6 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.constants import ChatType
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -25,6 +24,8 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from psgbot.bot.access import may_manage, tell
+from psgbot.bot.fallback import answer_stale
 from psgbot.bot.news import send_latest
 from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfollow
 from psgbot.db.models import ALL_NEWS
@@ -42,7 +43,6 @@ LATEST_FOLLOWED = "sub:latest"
 UNSUBSCRIBE_BUTTON = "unsub:"
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DEEP_LINK_PREFIX = "topic-"
-MANAGING_STATUSES = {ChatMember.OWNER, ChatMember.ADMINISTRATOR}
 
 
 def topic_keyboard(taxonomy: Taxonomy, followed: set[str]) -> InlineKeyboardMarkup:
@@ -84,32 +84,8 @@ def see_latest_button(slug: str | None = None) -> InlineKeyboardMarkup:
     )
 
 
-async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True in private chats; in groups, only for the group's administrators."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None:
-        return False
-    if chat.type == ChatType.PRIVATE:
-        return True
-    message = update.effective_message
-    if (
-        message is not None
-        and message.sender_chat is not None
-        and message.sender_chat.id == chat.id
-    ):
-        return True  # an anonymous administrator posting as the group
-    if user is None:
-        return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in MANAGING_STATUSES
-
-
 async def refuse(update: Update) -> None:
-    text = _("Only this group's administrators can change its subscriptions.")
-    if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message:
-        await update.effective_message.reply_text(text)
+    await tell(update, _("Only this group's administrators can change its subscriptions."))
 
 
 async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
@@ -277,7 +253,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if data.startswith((TOGGLE, TOGGLE_ALL)):
         slug = ALL_NEWS if data == TOGGLE_ALL else data.removeprefix(TOGGLE)
         if slug != ALL_NEWS and taxonomy.get(slug) is None:
-            await query.answer(_("This button is no longer active. Send /subscribe again."))
+            await answer_stale(query)
             return
         async with services.sessions.begin() as session:
             await ensure_chat(session, chat)
@@ -303,6 +279,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_text(_("No topics chosen, so no alerts. /subscribe any time."))
     elif data.startswith(UNSUBSCRIBE_BUTTON):
         slug = data.removeprefix(UNSUBSCRIBE_BUTTON)
+        if slug != ALL_NEWS and taxonomy.get(slug) is None:
+            await answer_stale(query)
+            return
         async with services.sessions.begin() as session:
             await unfollow(session, chat.id, [slug])
         topic = taxonomy.get(slug)
@@ -321,6 +300,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_text(_("All alerts stopped. /subscribe starts them again."))
         else:
             await query.edit_message_text(_("Nothing changed: your alerts continue."))
+    else:
+        await answer_stale(query)
 
 
 async def deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
-from support.transport import check_call
+from support.transport import check_call, utf16_units
 
 from psgbot.alerts.limits import FloodLimiter  # noqa: F401  (import proves no cycle)
 from psgbot.bot.throttle import THROTTLE_KEY, Throttle
@@ -162,7 +162,8 @@ def test_any_feed_text_renders_as_valid_html_within_limits(
         digest_message([item] * 30, TAXONOMY),
     ):
         visible = validate_telegram_html(text)
-        assert len(text) <= MESSAGE_LIMIT and visible.strip()
+        assert utf16_units(visible) <= MESSAGE_LIMIT
+        assert visible.strip()
         assert check_call("sendMessage", {"chat_id": 1, "text": text, "parse_mode": "HTML"}) == []
 
 

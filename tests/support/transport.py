@@ -2,7 +2,7 @@
 
 Checks per call: the method exists; every required parameter is present and no unknown one is;
 each value has an accepted type (objects checked field by field, recursively); message text is
-1-4096 characters after entity parsing and valid Telegram HTML when sent as HTML; captions at most
+1-4096 UTF-16 units after entity parsing and valid Telegram HTML when sent as HTML; captions at most
 1024; callback data 1-64 bytes. A violation is recorded (the ``bot`` fixture fails the test on
 any) and answered with Telegram's 400, as the real server would refuse it.
 """
@@ -112,13 +112,19 @@ def _check_limits(params: dict[str, Any]) -> list[str]:
             except TelegramHtmlError as exc:
                 problems.append(f"{key} is not valid Telegram HTML: {exc}")
                 continue
-        if not low <= len(visible.strip() if key == "text" else visible) <= high:
-            problems.append(f"{key} has {len(visible)} characters, not {low}-{high}")
+        size = utf16_units(visible)
+        if not low <= (utf16_units(visible.strip()) if key == "text" else size) <= high:
+            problems.append(f"{key} has {size} UTF-16 units, not {low}-{high}")
     for button in _buttons(params.get("reply_markup")):
         data = button.get("callback_data")
         if data is not None and not 1 <= len(str(data).encode()) <= 64:
             problems.append(f"callback_data {data!r} is not 1-64 bytes")
     return problems
+
+
+def utf16_units(text: str) -> int:
+    """Telegram measures text in UTF-16 code units: characters outside the BMP count 2."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _buttons(markup: object) -> list[dict[str, Any]]:
