@@ -41,6 +41,7 @@ from psgbot.bot import (
     throttle,
 )
 from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
+from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
@@ -81,6 +82,7 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
                 paid_per_second=1000 if settings.rate_limit else 0,
             )
         )
+        .concurrent_updates(PerChatProcessor(settings.concurrent_updates))
         .post_init(on_start)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)

@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 
 from psgbot.alerts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription
 
 SCHEDULED, SENDING_STATUS, DONE, STOPPED = "scheduled", "sending", "done", "cancelled"
@@ -77,11 +78,21 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
             literal(now, type_=Delivery.due_at.type),
             literal(0),
             literal(now, type_=Delivery.created_at.type),
+            literal(int(Priority.URGENT if broadcast.urgent else Priority.BULK)),
         ).where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE
         statement = (
             dialect_insert(session)(Delivery)
             .from_select(
-                ["chat_id", "kind", "broadcast_id", "status", "due_at", "attempts", "created_at"],
+                [
+                    "chat_id",
+                    "kind",
+                    "broadcast_id",
+                    "status",
+                    "due_at",
+                    "attempts",
+                    "created_at",
+                    "priority",
+                ],
                 rows,
             )
             .on_conflict_do_nothing(index_elements=["chat_id", "broadcast_id"])

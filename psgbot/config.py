@@ -68,6 +68,15 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds before a dead dispatcher's claimed messages are taken over",
     )
+    concurrent_updates: int = Field(
+        default=64, ge=1, le=4096, description="updates handled at once (each chat in order)"
+    )
+    send_concurrency: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="messages the dispatcher sends at once (0: rate x round trip, measured)",
+    )
     paid_broadcast: bool = Field(
         default=False, description="send with allow_paid_broadcast, up to 1000 messages/s"
     )

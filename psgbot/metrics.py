@@ -106,7 +106,7 @@ class HealthProbe:
 
 
 async def refresh_gauges(services: Any) -> None:
-    async with services.sessions() as session:
+    async with services.reads() as session:
         OUTBOX_DEPTH.set(await outbox_depth(session))
         ACTIVE_CHATS.set(
             int(

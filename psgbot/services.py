@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext
 
 from psgbot.config import Settings
-from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.db.engine import (
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from psgbot.feeds.fetch import http_client
 from psgbot.leader import PollLeadership
 from psgbot.texts import StandingText, load_texts
@@ -26,6 +30,8 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # For reading only: on SQLite these never wait for (or hold) the write lock.
+    reads: async_sessionmaker[AsyncSession]
     taxonomy: Taxonomy
     texts: dict[str, StandingText]
     http: httpx.AsyncClient
@@ -47,6 +53,7 @@ class Services:
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
+            reads=create_read_session_factory(engine),
             taxonomy=Taxonomy.load(settings.data_dir / "topics.yaml"),
             texts=load_texts(settings.data_dir / "texts.yaml"),
             http=http_client(proxy=settings.http_proxy),

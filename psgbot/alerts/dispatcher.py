@@ -1,30 +1,38 @@
-"""The dispatcher: claims due outbox rows in batches, sends them, records what happened.
+"""The dispatcher: claims due outbox rows, sends them through a continuous pool, records what
+happened.
 
-It runs as a task beside the Application (started and stopped with it). Every send error has a
-policy, so the process never dies of one: Telegram's RetryAfter pauses and retries the same
-message; network errors retry with backoff, then fail with their reason; a chat that blocked or
-dropped the bot is marked inactive and its pending rows cancelled; a migrated group moves to its
-new id; an HTML parse error resends as plain text. A row is marked sent only once Telegram
-accepted it, so a crash repeats at most the rows in flight and never loses one.
+It runs as a task beside the Application (started and stopped with it). Sends run in a pool
+whose size follows the flood budget times Telegram's round trip (or PSGBOT_SEND_CONCURRENCY):
+each finished send frees its slot at once for the next row, and rows are claimed ahead, a batch
+at a time, while the pool runs low. Outcomes are recorded in batches too.
+
+Every send error has a policy, so the process never dies of one: Telegram's RetryAfter pauses
+and retries the same message; network errors retry with backoff, then fail with their reason; a
+chat that blocked or dropped the bot is marked inactive and its pending rows cancelled; a
+migrated group moves to its new id; an HTML parse error resends as plain text. A row is marked
+sent only once Telegram accepted it, so a crash repeats at most the rows in flight and never
+loses one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import heapq
+import itertools
 import logging
+import math
 import os
 import socket
-from collections import defaultdict
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+from telegram import Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -36,6 +44,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from psgbot import metrics
+from psgbot.alerts.limits import FloodLimiter
 from psgbot.alerts.outbox import (
     CANCELLED,
     FAILED,
@@ -48,43 +57,42 @@ from psgbot.alerts.outbox import (
     renew_claims,
     settle,
 )
-from psgbot.broadcasts import STOPPED, release_due
+from psgbot.alerts.sends import Batch, Send, prepare
+from psgbot.broadcasts import release_due
 from psgbot.chats import deactivate, migrate
-from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
 from psgbot.db.types import utcnow
-from psgbot.i18n import _
-from psgbot.render import alert_message, digest_message, html_to_text, shorten
+from psgbot.render import html_to_text
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
 
-DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
 MAX_RETRY_AFTER_WAITS = 10
-OUTBOX_RATE_CLASS = 1  # rate_limit_args marking outbox sends (per-chat limits apply)
-
-
-@dataclass
-class Send:
-    """One message to send, standing for one or more outbox rows (a digest covers several).
-
-    Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
-    Telegram entities); with ``photo`` the text is the caption.
-    """
-
-    chat_id: int
-    rows: list[Claimed]
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    entities: list[MessageEntity] | None = None
-    photo: str | None = None
+SETTLE_EVERY = 0.25  # seconds between recordings of outcomes while sending
+MIN_CONCURRENCY, MAX_CONCURRENCY, UNLIMITED_CONCURRENCY = 4, 512, 32
 
 
 @dataclass
 class Effects:
-    """Changes to chats that sends revealed, applied with the batch's results."""
+    """Changes to chats that sends revealed, applied with the outcomes."""
 
     deactivated: dict[int, str] = field(default_factory=dict)
     migrated: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Unsettled:
+    """Outcomes waiting to be recorded, with what is needed to count them."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    rows: dict[int, Claimed] = field(default_factory=dict)
+    stored_at: dict[int, datetime] = field(default_factory=dict)
+    effects: Effects = field(default_factory=Effects)
+
+
+@dataclass
+class _ClaimedSends:
+    rows: list[Claimed]
+    sends: list[Send]
 
 
 def default_worker_id() -> str:
@@ -99,7 +107,7 @@ class Dispatcher:
         *,
         worker: str | None = None,
         batch_size: int = 200,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         idle_wait: float = 1.0,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 5,
@@ -110,7 +118,8 @@ class Dispatcher:
         self.bot = bot
         self.worker = worker or default_worker_id()
         self.batch_size = batch_size
-        self.concurrency = concurrency
+        configured = concurrency or services.settings.send_concurrency
+        self.concurrency = configured or None  # None: follow rate x round trip
         self.idle_wait = idle_wait
         self.lease = lease
         self.max_attempts = max_attempts
@@ -119,9 +128,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._round_trip = 0.05  # seconds; measured as sends complete
         self._send_kwargs: dict[str, Any] = {}
-        if bot.rate_limiter is not None:
-            self._send_kwargs["rate_limit_args"] = OUTBOX_RATE_CLASS
         if services.settings.paid_broadcast:
             self._send_kwargs["allow_paid_broadcast"] = True
 
@@ -136,7 +144,7 @@ class Dispatcher:
         self._wake.set()
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Lets the batch in flight finish (up to ``grace`` s); unsent rows stay for next time."""
+        """Lets the sends in flight finish (up to ``grace`` s); unsent rows stay for next time."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -151,196 +159,202 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while not self._stopping:
-            # Cleared before looking, so a wake() during the batch is not lost.
-            self._wake.clear()
             try:
-                claimed = await self.run_once()
+                await self.pump(until_idle=False)
             except Exception:  # the loop must outlive any one batch's trouble (e.g. DB down)
-                log.exception("dispatcher batch failed; retrying shortly")
-                claimed = 0
-            if claimed == 0 and not self._stopping:
+                log.exception("dispatcher failed; retrying shortly")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_wait)
 
-    async def drain(self, max_batches: int = 1_000_000) -> int:
+    async def drain(self) -> int:
         """Sends until nothing is due (tests and tools); returns how many rows were handled."""
-        total = 0
-        for _batch in range(max_batches):
-            handled = await self.run_once()
-            if handled == 0:
-                break
-            total += handled
-        return total
+        return await self.pump(until_idle=True)
 
-    # One batch -------------------------------------------------------------------------------
+    # The pool --------------------------------------------------------------------------------
 
-    async def run_once(self) -> int:
-        now = self.clock()
-        async with self.services.sessions.begin() as session:
-            await release_due(session, now)
-            claimed = await claim_due(session, self.worker, self.batch_size, now, self.lease)
-        if not claimed:
-            return 0
-        async with self.services.sessions() as session:
-            sends, outcomes, stored_at = await self._prepare(session, claimed)
-        effects = Effects()
-        semaphore = asyncio.Semaphore(self.concurrency)
+    @property
+    def target_concurrency(self) -> int:
+        """Sends in flight: enough to keep the flood budget busy over Telegram's round trip."""
+        if self.concurrency:
+            return self.concurrency
+        limiter = self.bot.rate_limiter
+        if not isinstance(limiter, FloodLimiter) or not limiter.enabled:
+            return UNLIMITED_CONCURRENCY
+        rate = limiter.paid.limit if self._send_kwargs else limiter.overall.limit
+        wanted = math.ceil(rate * self._round_trip * 1.5) + MIN_CONCURRENCY
+        return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, wanted))
 
-        async def guarded(send: Send) -> list[Outcome]:
-            async with semaphore:
-                return await self._deliver(send, effects)
-
+    async def pump(self, *, until_idle: bool) -> int:
+        """Keeps the pool full of due rows until stopped (or, ``until_idle``, nothing is due);
+        returns how many rows were handled."""
+        queue = _SendQueue()
+        in_flight: dict[asyncio.Task[list[Outcome]], int] = {}  # each send's chat
+        unsettled = _Unsettled()
+        handled, exhausted_at, last_settle = 0, -math.inf, time.monotonic()
         keeper = asyncio.create_task(self._keep_claims())
         try:
-            for result in await asyncio.gather(*(guarded(send) for send in sends)):
-                outcomes.extend(result)
+            while True:
+                wanted = self.target_concurrency
+                woken = self._wake.is_set()
+                recently_empty = time.monotonic() - exhausted_at < self.idle_wait and not woken
+                if not self._stopping and len(queue) < wanted and not recently_empty:
+                    self._wake.clear()  # cleared before looking: a wake() meanwhile is kept
+                    try:
+                        claimed = await self._claim(max(self.batch_size, 2 * wanted), unsettled)
+                    except Exception:  # e.g. the database is down: sends in flight go on
+                        log.exception("could not claim outbox rows; retrying shortly")
+                        claimed = _ClaimedSends([], [])
+                    handled += len(claimed.rows)
+                    for send in claimed.sends:
+                        queue.push(send)
+                    if not claimed.rows:
+                        exhausted_at = time.monotonic()
+                while queue.ready and len(in_flight) < wanted and not self._stopping:
+                    send = queue.pop()
+                    task = asyncio.create_task(self._timed(send, unsettled.effects))
+                    in_flight[task] = send.chat_id
+                if in_flight:
+                    done, _pending = await asyncio.wait(
+                        in_flight, timeout=SETTLE_EVERY, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        queue.finished(in_flight.pop(task))
+                        unsettled.outcomes.extend(task.result())
+                    for chat_id, reason in unsettled.effects.deactivated.items():
+                        for send in queue.drop(chat_id):
+                            unsettled.outcomes.extend(
+                                Outcome(row.id, CANCELLED, error=f"chat gone: {reason}")
+                                for row in send.rows
+                            )
+                else:
+                    retried = await self._settle(unsettled)
+                    last_settle = time.monotonic()
+                    if self._stopping:
+                        return handled
+                    if until_idle:
+                        if exhausted_at > -math.inf and not retried:
+                            return handled
+                    elif not self._wake.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self.idle_wait)
+                    exhausted_at = -math.inf
+                    continue
+                if (
+                    len(unsettled.outcomes) >= self.batch_size
+                    or time.monotonic() - last_settle >= SETTLE_EVERY
+                ):
+                    try:
+                        await self._settle(unsettled)
+                    except Exception:  # kept for the next try; the leases are renewed meanwhile
+                        log.exception("could not record outcomes; retrying shortly")
+                    last_settle = time.monotonic()
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
+            for task in in_flight:
+                task.cancel()
+            # Whatever finished is recorded; rows still queued go back when the claims are
+            # released (stop) or their lease ends.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._settle(unsettled))
+
+    async def run_once(self) -> int:
+        """One batch, sent in full and recorded (tests step through batches with it)."""
+        unsettled = _Unsettled()
+        claimed = await self._claim(self.batch_size, unsettled)
+        semaphore = asyncio.Semaphore(self.target_concurrency)
+
+        async def guarded(send: Send) -> list[Outcome]:
+            async with semaphore:
+                return await self._timed(send, unsettled.effects)
+
+        keeper = asyncio.create_task(self._keep_claims())
+        try:
+            for outcomes in await asyncio.gather(*(guarded(send) for send in claimed.sends)):
+                unsettled.outcomes.extend(outcomes)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+        await self._settle(unsettled)
+        return len(claimed.rows)
+
+    async def _claim(self, limit: int, unsettled: _Unsettled) -> _ClaimedSends:
+        now = self.clock()
+        async with self.services.sessions.begin() as session:
+            await release_due(session, now)
+            rows = await claim_due(session, self.worker, limit, now, self.lease)
+        if not rows:
+            return _ClaimedSends([], [])
+        async with self.services.reads() as session:
+            batch: Batch = await prepare(session, self.services, rows, now)
+        unsettled.rows.update((row.id, row) for row in rows)
+        unsettled.stored_at.update(batch.stored_at)
+        unsettled.outcomes.extend(batch.outcomes)
+        return _ClaimedSends(rows, batch.sends)
+
+    async def _settle(self, unsettled: _Unsettled) -> int:
+        """Records the outcomes so far; returns how many rows went back to pending."""
+        effects = unsettled.effects
+        if not (unsettled.outcomes or effects.migrated or effects.deactivated):
+            return 0
+        outcomes = unsettled.outcomes
         settled_at = self.clock()
         async with self.services.sessions.begin() as session:
             await settle(session, self.worker, outcomes, settled_at)
             await self._apply(session, effects)
-        self._count(claimed, outcomes, stored_at, settled_at)
-        return len(claimed)
+        # Cleared only once recorded: a failed recording is tried again with later outcomes.
+        unsettled.outcomes, unsettled.effects = [], Effects()
+        self._count(unsettled, outcomes, settled_at)
+        for outcome in outcomes:
+            unsettled.rows.pop(outcome.delivery_id, None)
+        return sum(1 for outcome in outcomes if outcome.status == PENDING)
 
     async def _keep_claims(self) -> None:
-        """Renews this batch's lease while it sends, so a slow batch (flood limits, many
-        groups) is never taken over, and repeated, by another dispatcher."""
+        """Renews this dispatcher's leases while it sends, so slow sends (flood limits, many
+        groups) are never taken over, and repeated, by another dispatcher."""
         interval = max(1.0, self.lease.total_seconds() / 3)
         while True:
             await asyncio.sleep(interval)
             async with self.services.sessions.begin() as session:
                 await renew_claims(session, self.worker, self.clock())
 
-    def _count(
-        self,
-        claimed: Sequence[Claimed],
-        outcomes: Sequence[Outcome],
-        stored_at: dict[int, datetime],
-        now: datetime,
-    ) -> None:
+    def _count(self, unsettled: _Unsettled, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Feeds the Prometheus counters and the item-to-message latency histogram."""
-        rows = {row.id: row for row in claimed}
         for outcome in outcomes:
-            row = rows.get(outcome.delivery_id)
+            row = unsettled.rows.get(outcome.delivery_id)
             if row is None:
                 continue
             if outcome.status == SENT:
                 metrics.ALERTS_SENT.labels(kind=row.kind).inc()
-                if row.item_id in stored_at:
-                    metrics.DELIVERY_LATENCY.observe(
-                        max(0.0, (now - stored_at[row.item_id]).total_seconds())
-                    )
+                if row.item_id in unsettled.stored_at:
+                    stored = unsettled.stored_at[row.item_id]
+                    metrics.DELIVERY_LATENCY.observe(max(0.0, (now - stored).total_seconds()))
             elif outcome.status == FAILED:
                 metrics.ALERTS_FAILED.labels(
                     kind=row.kind, reason=metrics.failure_reason(outcome.error)
                 ).inc()
 
-    async def _prepare(
-        self, session: AsyncSession, claimed: Sequence[Claimed]
-    ) -> tuple[list[Send], list[Outcome], dict[int, datetime]]:
-        """Renders the batch: alerts per chat (a digest past the threshold), notices as they are."""
-        item_ids = {row.item_id for row in claimed if row.item_id is not None}
-        items = (
-            {
-                item.id: item
-                for item in await session.scalars(select(Item).where(Item.id.in_(item_ids)))
-            }
-            if item_ids
-            else {}
-        )
-        chat_ids = {row.chat_id for row in claimed if row.kind == "alert"}
-        followed: dict[int, set[str]] = defaultdict(set)
-        if chat_ids:
-            subscriptions = await session.execute(
-                select(Subscription.chat_id, Subscription.topic).where(
-                    Subscription.chat_id.in_(chat_ids)
-                )
-            )
-            for chat_id, topic in subscriptions:
-                followed[chat_id].add(topic)
-        broadcast_ids = {row.broadcast_id for row in claimed if row.broadcast_id is not None}
-        broadcasts = (
-            {
-                broadcast.id: broadcast
-                for broadcast in await session.scalars(
-                    select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
-                )
-            }
-            if broadcast_ids
-            else {}
-        )
-        sends: list[Send] = []
-        outcomes: list[Outcome] = []
-        alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
-        for row in claimed:
-            if row.kind == "broadcast":
-                broadcast = broadcasts.get(row.broadcast_id or 0)
-                if broadcast is None or broadcast.status == STOPPED:
-                    outcomes.append(Outcome(row.id, CANCELLED, error="broadcast stopped"))
-                else:
-                    sends.append(broadcast_send(row, broadcast))
-            elif row.kind == "alert":
-                if row.item_id in items:
-                    alerts_by_chat[row.chat_id].append(row)
-                else:
-                    outcomes.append(Outcome(row.id, CANCELLED, error="item no longer stored"))
-            elif row.text and reminder_too_late(row.key, self.clock()):
-                outcomes.append(Outcome(row.id, CANCELLED, error="event already started"))
-            elif row.text:
-                sends.append(Send(row.chat_id, [row], row.text))
-            else:
-                outcomes.append(Outcome(row.id, FAILED, error="nothing to send"))
-        # A fan-out sends one item to many chats: render each (item, topic) once per batch.
-        rendered: dict[tuple[int, str | None], tuple[str, InlineKeyboardMarkup | None]] = {}
-        for chat_id, rows in alerts_by_chat.items():
-            chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
-            if len(rows) > DIGEST_THRESHOLD:
-                text = digest_message(chat_items, self.services.taxonomy)
-                sends.append(Send(chat_id, rows, text))
-                continue
-            for row, item in zip(rows, chat_items, strict=True):
-                matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
-                if matched is None and ALL_NEWS in followed[chat_id]:
-                    matched = ALL_NEWS
-                key = (item.id, matched)
-                if key not in rendered:
-                    rendered[key] = self._render_alert(item, matched)
-                text, markup = rendered[key]
-                sends.append(Send(chat_id, [row], text, markup))
-        stored_at = {item.id: item.first_seen_at for item in items.values()}
-        return sends, outcomes, stored_at
+    # One message -----------------------------------------------------------------------------
 
-    def _render_alert(
-        self, item: Item, matched: str | None
-    ) -> tuple[str, InlineKeyboardMarkup | None]:
-        """The alert text and its buttons: Read more, and Unsubscribe from what brought it."""
-        taxonomy = self.services.taxonomy
-        topic = taxonomy.get(matched) if matched else None
-        text = alert_message(item, taxonomy, self.services.settings.zone, topic)
-        buttons = []
-        if item.link and item.link.startswith(("http://", "https://")):
-            buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
-        if topic:
-            label = _("Unsubscribe from {topic}").format(topic=topic.name)
-            buttons.append(
-                InlineKeyboardButton(shorten(label, 60), callback_data=f"unsub:{topic.slug}")
-            )
-        elif matched == ALL_NEWS:
-            buttons.append(
-                InlineKeyboardButton(_("Stop all news"), callback_data=f"unsub:{ALL_NEWS}")
-            )
-        return text, InlineKeyboardMarkup([buttons]) if buttons else None
+    async def _timed(self, send: Send, effects: Effects) -> list[Outcome]:
+        started = time.monotonic()
+        outcomes = await self._deliver(send, effects)
+        limiter = self.bot.rate_limiter
+        if isinstance(limiter, FloodLimiter) and limiter.round_trip is not None:
+            self._round_trip = limiter.round_trip
+        else:
+            self._round_trip = 0.8 * self._round_trip + 0.2 * (time.monotonic() - started)
+        return outcomes
 
     async def _deliver(self, send: Send, effects: Effects) -> list[Outcome]:
         """Sends one message under the error policy; returns the outcome of each row it covers."""
         chat_id = send.chat_id
         text: str = send.text
-        parse_mode: str | None = "HTML"
+        parse_mode: str | None = None if send.entities is not None else "HTML"
+        kwargs = dict(self._send_kwargs)
+        if self.bot.rate_limiter is not None:
+            kwargs["rate_limit_args"] = send.priority
         waits = 0
-        if send.entities is not None:
-            parse_mode = None
         while True:
             try:
                 message: Message
@@ -352,7 +366,7 @@ class Dispatcher:
                         parse_mode=parse_mode,
                         caption_entities=send.entities,
                         reply_markup=send.markup,
-                        **self._send_kwargs,
+                        **kwargs,
                     )
                 else:
                     message = await self.bot.send_message(
@@ -361,7 +375,7 @@ class Dispatcher:
                         parse_mode=parse_mode,
                         entities=send.entities,
                         reply_markup=send.markup,
-                        **self._send_kwargs,
+                        **kwargs,
                     )
                 return [Outcome(row.id, SENT, message_id=message.message_id) for row in send.rows]
             except RetryAfter as exc:
@@ -417,32 +431,58 @@ class Dispatcher:
             await deactivate(session, chat_id, reason)
 
 
-def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
-    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts."""
-    entities = (
-        [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
-        if broadcast.entities
-        else None
-    )
-    if broadcast.parse_mode is None and entities is None:
-        entities = []  # plain text: nothing to parse
-    return Send(
-        row.chat_id, [row], broadcast.text, entities=entities, photo=broadcast.photo_file_id
-    )
+class _SendQueue:
+    """Claimed sends waiting for the pool: most urgent, then oldest, first, and one at a time
+    per chat, so a chat's messages arrive in order and a chat found blocked gets no more."""
 
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Send]] = []  # the next send of each idle chat
+        self._later: dict[int, deque[Send]] = {}  # per busy chat, its other sends in order
+        self._order = itertools.count()
+        self._size = 0
 
-def reminder_too_late(key: str | None, now: datetime) -> bool:
-    """A reminder held up (the bot was down) past its event's start is no use any more.
+    def __len__(self) -> int:
+        return self._size
 
-    Reminder keys carry the start they were written for: "reminder:<id>:<start>:<n>h".
-    """
-    if not key or not key.startswith("reminder:"):
-        return False
-    try:
-        start = datetime.fromisoformat(key.split(":", 2)[2].rsplit(":", 1)[0])
-    except (IndexError, ValueError):
-        return False
-    return now >= start
+    @property
+    def ready(self) -> bool:
+        return bool(self._heap)
+
+    def push(self, send: Send) -> None:
+        self._size += 1
+        if send.chat_id in self._later:
+            self._later[send.chat_id].append(send)
+        else:
+            self._later[send.chat_id] = deque()
+            heapq.heappush(self._heap, (send.priority, next(self._order), send))
+
+    def pop(self) -> Send:
+        self._size -= 1
+        return heapq.heappop(self._heap)[2]
+
+    def finished(self, chat_id: int) -> None:
+        """The chat's send in flight is done: its next one may go."""
+        later = self._later.get(chat_id)
+        if later:
+            send = later.popleft()
+            heapq.heappush(self._heap, (send.priority, next(self._order), send))
+        else:
+            self._later.pop(chat_id, None)
+
+    def drop(self, chat_id: int) -> list[Send]:
+        """Takes every waiting send to ``chat_id`` off the queue."""
+        dropped = list(self._later.get(chat_id) or ())
+        if chat_id in self._later:
+            self._later[chat_id] = deque()  # still busy if a send is in flight
+        kept = [entry for entry in self._heap if entry[2].chat_id != chat_id]
+        if len(kept) != len(self._heap):
+            # Its next send was waiting, so none is in flight: the chat is idle again.
+            dropped += [entry[2] for entry in self._heap if entry[2].chat_id == chat_id]
+            heapq.heapify(kept)
+            self._heap = kept
+            self._later.pop(chat_id, None)
+        self._size -= len(dropped)
+        return dropped
 
 
 def _seconds(value: object) -> float:

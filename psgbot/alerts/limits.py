@@ -1,20 +1,27 @@
-"""Telegram's flood limits, applied to every message the bot sends.
+"""Telegram's flood limits, applied to every message the bot sends, with replies first.
 
-python-telegram-bot's AIORateLimiter falls short in two ways here: it has no limit per private
-chat (Telegram asks for about one message a second), and its leaky buckets let a fresh bucket
-burst to twice the rate within one second. This limiter keeps exact sliding windows instead:
-never more than ``overall`` messages in any second, ``group`` per minute in any group or
-channel, one a second in any private chat. A RetryAfter from Telegram pauses every send for the
-time asked.
+python-telegram-bot's AIORateLimiter falls short here: it has no limit per private chat
+(Telegram asks for about one message a second), its leaky buckets let a fresh bucket burst to
+twice the rate within one second, and it serves callers first come, first served, so a reply
+waits behind a fan-out. This limiter keeps exact sliding windows (never more than ``overall``
+messages in any second, ``group`` per minute in any group or channel, one a second in any
+private chat for outbox sends) and hands each free slot of the overall window to the most
+urgent waiter: replies to users, then urgent broadcasts, then alerts, reminders and notices,
+then ordinary broadcasts. Bulk sending takes what replies leave. A RetryAfter from Telegram
+pauses every send for the time asked.
 
-The one-a-second limit for private chats applies to outbox sends (alerts, broadcasts), which
-pass ``rate_limit_args``; a reply to a supporter's own command goes at once.
+Senders say what they are through ``rate_limit_args``, a :class:`~psgbot.db.enums.Priority`.
+A call without one is a reply to a user (a command's answer, an edited keyboard), which never
+waits on its chat's one-a-second window; it still counts in the overall budget and, in a
+group, in the group's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -23,51 +30,96 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from psgbot.db.enums import Priority
+
 JSONDict = dict[str, Any]
 _SENDING_PREFIXES = ("send", "copy", "forward", "edit")
 _TRACKED_CHATS = 10_000
 
 
 class SlidingWindow:
-    """At most ``limit`` sends in any ``period`` seconds (0 means no limit).
+    """At most ``limit`` sends in any ``period`` seconds (0 means no limit); the most urgent
+    waiter gets the next free slot, and waiters of one priority go in arrival order.
 
     A slot counts from when its send *finished*, not when it was granted: Telegram counts a
     message when it arrives, and a send granted earlier can arrive later than one granted after
     it. Measuring from completion keeps the window honest whatever the request's own delay.
     """
 
-    _IN_FLIGHT = float("inf")
-
-    def __init__(self, limit: int, period: float) -> None:
+    def __init__(
+        self, limit: int, period: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.period = period
-        self._slots: deque[list[float]] = deque()
-        self._lock = asyncio.Lock()
+        self.clock = clock
+        self._in_flight = 0
+        self._finished: deque[float] = deque()  # completion times, oldest first
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for *_, future in self._waiters if not future.done())
+
+    def would_wait(self) -> bool:
+        """Whether a send asking now would have to wait for a slot."""
+        return self.limit > 0 and (bool(self._waiters) or not self._has_room())
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, priority: int = Priority.REPLY) -> AsyncIterator[None]:
         if self.limit <= 0:
             yield
             return
-        cell = await self._acquire()
+        await self._acquire(priority)
         try:
             yield
         finally:
-            cell[0] = time.monotonic()
+            self._in_flight -= 1
+            self._finished.append(self.clock())
+            self._grant()
 
-    async def _acquire(self) -> list[float]:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                while self._slots and now - self._slots[0][0] >= self.period:
-                    self._slots.popleft()
-                if len(self._slots) < self.limit:
-                    cell = [self._IN_FLIGHT]
-                    self._slots.append(cell)
-                    return cell
-                oldest = self._slots[0][0]
-                wait = self.period - (now - oldest) if oldest != self._IN_FLIGHT else 0.005
-                await asyncio.sleep(wait)
+    async def _acquire(self, priority: int) -> None:
+        if not self._waiters and self._has_room():
+            self._in_flight += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        self._grant()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                # Granted, then cancelled before use: give the slot to the next waiter.
+                self._in_flight -= 1
+                self._grant()
+            raise
+
+    def _has_room(self) -> bool:
+        now = self.clock()
+        while self._finished and now - self._finished[0] >= self.period:
+            self._finished.popleft()
+        return self._in_flight + len(self._finished) < self.limit
+
+    def _grant(self) -> None:
+        """Hands free slots to the most urgent waiters; otherwise wakes up when one frees."""
+        while self._waiters:
+            if self._waiters[0][2].done():  # cancelled while waiting
+                heapq.heappop(self._waiters)
+                continue
+            if not self._has_room():
+                break
+            _priority, _order, future = heapq.heappop(self._waiters)
+            self._in_flight += 1
+            future.set_result(None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._waiters and self._finished:
+            # A slot frees when the oldest finished send leaves the window. (If every slot is
+            # in flight, the next completion calls _grant instead.)
+            delay = self.period - (self.clock() - self._finished[0])
+            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._grant)
 
 
 class FloodLimiter(BaseRateLimiter[int]):
@@ -85,6 +137,7 @@ class FloodLimiter(BaseRateLimiter[int]):
         self.private_per_second = private_per_second
         self._chats: OrderedDict[int | str, SlidingWindow] = OrderedDict()
         self._resume_at = 0.0
+        self.round_trip: float | None = None  # seconds a send takes Telegram, averaged
         # No overall limit means no limits at all (tests, a self-hosted Bot API server).
         self.enabled = overall_per_second > 0
 
@@ -98,13 +151,12 @@ class FloodLimiter(BaseRateLimiter[int]):
         """Holds every send for ``seconds`` (Telegram's retry_after)."""
         self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
-    def _chat_window(self, chat_id: int | str) -> SlidingWindow:
+    def chat_window(self, chat_id: int | str) -> SlidingWindow:
         window = self._chats.get(chat_id)
         if window is None:
-            is_group = isinstance(chat_id, str) or chat_id < 0
             window = (
                 SlidingWindow(self.group_per_minute, 60.0)
-                if is_group
+                if _is_group(chat_id)
                 else SlidingWindow(self.private_per_second, 1.0)
             )
             self._chats[chat_id] = window
@@ -124,23 +176,24 @@ class FloodLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         chat_id = data.get("chat_id")
-        if chat_id is not None and self.enabled and endpoint.startswith(_SENDING_PREFIXES):
-            if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
-                chat_id = int(chat_id)
-            is_group = isinstance(chat_id, str) or chat_id < 0
-            # Replies to a person's own command are not held back; outbox sends
-            # (rate_limit_args set) and everything to groups are.
-            per_chat = is_group or rate_limit_args is not None
-            overall = self.paid if data.get("allow_paid_broadcast") else self.overall
-            async with (
-                self._chat_window(chat_id).slot() if per_chat else contextlib.nullcontext(),
-                overall.slot(),
-            ):
-                # A pause can be extended while we wait, hence the re-check.
-                while (delay := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
-                    await asyncio.sleep(delay)
-                return await self._call(callback, args, kwargs)
-        return await self._call(callback, args, kwargs)
+        if chat_id is None or not self.enabled or not endpoint.startswith(_SENDING_PREFIXES):
+            return await self._call(callback, args, kwargs)
+        if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+            chat_id = int(chat_id)
+        priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
+        # Replies to a person's own command are not held to the chat's one-a-second window;
+        # outbox sends and everything to groups are.
+        per_chat = _is_group(chat_id) or priority != Priority.REPLY
+        overall = self.paid if data.get("allow_paid_broadcast") else self.overall
+        # The chat's window first: a send waiting on its own chat holds no overall slot.
+        async with (
+            self.chat_window(chat_id).slot(priority) if per_chat else contextlib.nullcontext(),
+            overall.slot(priority),
+        ):
+            # A pause can be extended while we wait, hence the re-check.
+            while (delay := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            return await self._call(callback, args, kwargs)
 
     async def _call(
         self,
@@ -148,8 +201,9 @@ class FloodLimiter(BaseRateLimiter[int]):
         args: Any,
         kwargs: dict[str, Any],
     ) -> bool | JSONDict | list[JSONDict]:
+        started = time.monotonic()
         try:
-            return await callback(*args, **kwargs)
+            result = await callback(*args, **kwargs)
         except RetryAfter as exc:
             self.pause(
                 exc.retry_after
@@ -157,3 +211,12 @@ class FloodLimiter(BaseRateLimiter[int]):
                 else exc.retry_after.total_seconds()
             )
             raise
+        elapsed = time.monotonic() - started
+        self.round_trip = (
+            elapsed if self.round_trip is None else 0.9 * self.round_trip + 0.1 * elapsed
+        )
+        return result
+
+
+def _is_group(chat_id: int | str) -> bool:
+    return isinstance(chat_id, str) or chat_id < 0

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    Select,
     Table,
     and_,
     bindparam,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -29,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.engine import dialect_insert, is_postgres
+from psgbot.db.enums import Priority
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscription
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
@@ -106,6 +109,7 @@ class Claimed:
     attempts: int
     broadcast_id: int | None
     key: str | None = None
+    priority: int = Priority.ALERT
 
 
 async def claim_due(
@@ -113,16 +117,40 @@ async def claim_due(
 ) -> list[Claimed]:
     """Marks up to ``limit`` due rows as this worker's, oldest first, and returns them.
 
-    Due rows are pending ones whose time has come, and rows another dispatcher claimed longer
-    than ``lease`` ago (it died mid-send). On PostgreSQL the candidate rows are locked with
-    SKIP LOCKED, so concurrent dispatchers each take different rows without waiting; SQLite
-    serialises writers, which gives the same guarantee.
+    Due rows are rows another dispatcher claimed longer than ``lease`` ago (it died mid-send),
+    then pending ones whose time has come, most urgent first. Each read goes through a partial
+    index and stops after ``limit`` rows, however many wait. On PostgreSQL the candidate rows
+    are locked with SKIP LOCKED, so concurrent dispatchers each take different rows without
+    waiting; SQLite serialises writers, which gives the same guarantee.
     """
-    due = or_(
-        and_(Delivery.status == PENDING, Delivery.due_at <= now),
-        and_(Delivery.status == SENDING, Delivery.claimed_at < now - lease),
+    # Literal statuses, not bound parameters: a partial index is only used when the query
+    # names the same condition (SQLite never matches a parameter against it).
+    pending = Delivery.status == literal_column(f"'{PENDING}'")
+    sending = Delivery.status == literal_column(f"'{SENDING}'")
+    expired = (
+        select(Delivery.id)
+        .where(sending, Delivery.claimed_at < now - lease)
+        .order_by(Delivery.claimed_at)
+        .limit(limit)
     )
-    candidates = select(Delivery.id).where(due).order_by(Delivery.due_at, Delivery.id).limit(limit)
+    claimed = await _claim(session, expired, worker, now)
+    # One index range per priority, most urgent first, until the batch is full.
+    for priority in Priority:
+        if len(claimed) >= limit:
+            break
+        due = (
+            select(Delivery.id)
+            .where(pending, Delivery.priority == int(priority), Delivery.due_at <= now)
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(limit - len(claimed))
+        )
+        claimed += await _claim(session, due, worker, now)
+    return sorted(claimed, key=lambda row: (row.priority, row.id))
+
+
+async def _claim(
+    session: AsyncSession, candidates: Select[Any], worker: str, now: datetime
+) -> list[Claimed]:
     if is_postgres(session):
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
@@ -138,10 +166,11 @@ async def claim_due(
             Delivery.attempts,
             Delivery.broadcast_id,
             Delivery.key,
+            Delivery.priority,
         )
     )
     rows = await session.execute(statement, execution_options={"synchronize_session": False})
-    return sorted((Claimed(**row._asdict()) for row in rows), key=lambda claimed: claimed.id)
+    return [Claimed(**row._asdict()) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def admin_only(
                 return None
             held = None
             if user is not None:
-                async with get_services(context).sessions() as session:
+                async with get_services(context).reads() as session:
                     held = await role_of(session, user.id)
             if allows(held, required):
                 return await callback(update, context)

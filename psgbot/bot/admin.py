@@ -74,7 +74,7 @@ async def set_admin_menus(services: Services, bot: object) -> None:
     from telegram import Bot
 
     assert isinstance(bot, Bot)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         admins = await all_admins(session)
     for admin in admins:
         try:
@@ -100,7 +100,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now = utcnow()
     local = now.astimezone(services.settings.zone)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         figures = await gather_stats(session, now, month_start)
     topics = "\n".join(
         f"  {escape(topic.name)}: {figures.subscribers.get(topic.slug, 0)}"
@@ -154,7 +154,7 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             else _("No feed has that source; /feeds lists them.")
         )
         return
-    async with services.sessions() as session:
+    async with services.reads() as session:
         rows = (
             await session.execute(
                 select(Feed, func.count(Item.id))
@@ -220,7 +220,7 @@ async def audit_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_chat is None:
         return
     services = get_services(context)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         entries = await latest_audit(session)
     lines = [_("🧾 <b>Latest admin actions</b>")]
     lines += [
@@ -278,7 +278,7 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await _refresh_menu(context, target, Role.EDITOR if action == "add" else None)
         return
-    async with services.sessions() as session:
+    async with services.reads() as session:
         everyone = await all_admins(session)
     lines = [_("👥 <b>Administrators</b>")]
     lines += [f"{admin.user_id}: {admin.role}" for admin in everyone]
@@ -323,7 +323,7 @@ async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             _("/{name} is back to the text in data/texts.yaml.").format(name=name)
         )
         return ConversationHandler.END
-    async with services.sessions() as session:
+    async with services.reads() as session:
         text = await current_text(session, name, services.texts)
     await chat.send_message(standing_text_message(text))
     await chat.send_message(
@@ -348,7 +348,7 @@ async def edit_receive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     services = get_services(context)
     body = message.text.strip()[:3500]
     context.user_data["edit_body"] = body
-    async with services.sessions() as session:
+    async with services.reads() as session:
         text = await current_text(session, name, services.texts)
     preview = standing_text_message(replace(text, body=body))
     await chat.send_message(preview)

@@ -66,7 +66,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     assert context.user_data is not None
     context.user_data["broadcast"] = {}
-    async with get_services(context).sessions() as session:
+    async with get_services(context).reads() as session:
         everyone = await store.audience_size(session, "all")
     keyboard = InlineKeyboardMarkup(
         [
@@ -92,7 +92,7 @@ async def choose_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = get_services(context)
     choice = query.data.removeprefix(PREFIX + "aud:")
     if choice == "topics":
-        async with services.sessions() as session:
+        async with services.reads() as session:
             rows = [
                 [
                     button(
@@ -118,7 +118,7 @@ async def choose_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await query.edit_message_text(_("That topic no longer exists. /broadcast again."))
             return ConversationHandler.END
         audience, label = f"topic:{slug}", _("subscribers of {topic}").format(topic=topic.name)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         count = await store.audience_size(session, audience)
     draft(context).update(audience=audience, label=label, count=count)
     await query.edit_message_text(
@@ -422,7 +422,7 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = get_services(context)
     lines = [_("📣 <b>Broadcasts</b>")]
     buttons = []
-    async with services.sessions() as session:
+    async with services.reads() as session:
         for broadcast in await store.recent(session):
             progress = await store.progress_of(session, broadcast.id)
             when = broadcast.scheduled_at.astimezone(services.settings.zone)

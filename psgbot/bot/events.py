@@ -106,7 +106,7 @@ def event_keyboard(event: Event, now: datetime) -> InlineKeyboardMarkup:
 
 async def send_events(chat_id: int, context: ContextTypes.DEFAULT_TYPE, past: bool = False) -> None:
     now = utcnow()
-    async with get_services(context).sessions() as session:
+    async with get_services(context).reads() as session:
         listing = await list_events(session, now=now, past=past)
     if not listing.events:
         await context.bot.send_message(
@@ -143,7 +143,7 @@ async def find_event(context: ContextTypes.DEFAULT_TYPE, text: str | None) -> Ev
     number = parse_number(text.removeprefix("#") if text else None)
     if number is None:
         return None
-    async with get_services(context).sessions() as session:
+    async with get_services(context).reads() as session:
         return await session.get(Event, number)
 
 

@@ -12,7 +12,7 @@ from psgbot.texts import TEXT_NAMES, current_text
 
 async def send_text(chat_id: int, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
     services = get_services(context)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         text = await current_text(session, name, services.texts)
     await context.bot.send_message(chat_id, standing_text_message(text))
 

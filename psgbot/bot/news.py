@@ -58,7 +58,7 @@ async def send_latest(
 ) -> None:
     """Sends the newest items: all, one topic's, or those of any of ``topics``."""
     services = get_services(context)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         items = await latest_items(
             session, limit=count, topic=topic.slug if topic else None, topics=topics
         )

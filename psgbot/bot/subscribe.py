@@ -183,7 +183,7 @@ async def show_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE, intr
 async def send_keyboard(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The topic keyboard for the main menu's "Get alerts" button."""
     services = get_services(context)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         followed = await followed_topics(session, chat_id)
     await context.bot.send_message(
         chat_id,
@@ -198,7 +198,7 @@ async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is None:
         return
     services = get_services(context)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         followed = await followed_topics(session, chat.id)
     if not followed:
         await chat.send_message(_("No subscriptions yet. /subscribe to choose topics."))
@@ -241,7 +241,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     if data == LATEST_FOLLOWED:
         await query.answer()
-        async with services.sessions() as session:
+        async with services.reads() as session:
             followed = await followed_topics(session, chat.id)
         topics = None if not followed or ALL_NEWS in followed else followed
         await send_latest(chat.id, context, topics=topics)
@@ -268,7 +268,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.edit_message_reply_markup(topic_keyboard(taxonomy, followed))
     elif data == DONE:
         await query.answer()
-        async with services.sessions() as session:
+        async with services.reads() as session:
             followed = await followed_topics(session, chat.id)
         if followed:
             text = _("✓ Done. This chat gets alerts on: {topics}.").format(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_OPTION = "psgbot_read_only"
 
 
 def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngine:
@@ -25,7 +26,8 @@ def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngi
     wait for the lock instead of failing at once with "database is locked". Transactions begin
     IMMEDIATE (taking the write lock up front, waiting for it within the busy timeout): a
     transaction that started as a read cannot later upgrade to a write while another writer
-    is active, and SQLite would fail it at once instead of waiting.
+    is active, and SQLite would fail it at once instead of waiting. Read-only sessions (see
+    :func:`create_read_session_factory`) begin deferred.
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -58,11 +60,22 @@ def _driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> No
 
 
 def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (see create_read_session_factory) begin deferred: they never take the write
+    # lock, so a long write (a large fan-out) does not hold up /latest.
+    deferred = connection.get_execution_options().get(READ_ONLY_OPTION)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading only. On SQLite their transactions begin deferred (WAL lets them
+    read beside a writer); a write in one may fail at once with "database is locked"."""
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+    )
 
 
 def dialect_insert(session: AsyncSession) -> Any:

@@ -12,12 +12,15 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from psgbot.db.enums import Priority
 from psgbot.db.types import UtcDateTime, utcnow
 
 NAMING = {
@@ -185,6 +188,20 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "key", name="uq_deliveries_chat_key"),
         Index("ix_deliveries_due", "status", "due_at"),
         Index("ix_deliveries_chat_status", "chat_id", "status"),
+        Index(
+            "ix_deliveries_pending_due",
+            "priority",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_deliveries_sending_claimed",
+            "claimed_at",
+            sqlite_where=text("status = 'sending'"),
+            postgresql_where=text("status = 'sending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -198,6 +215,10 @@ class Delivery(Base):
     # Makes a notice unique per chat (e.g. "reminder:3:2026-12-01T18:00:00+00:00:24h").
     key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Claimed most urgent first (then by due time); alerts unless said otherwise.
+    priority: Mapped[int] = mapped_column(
+        SmallInteger, default=Priority.ALERT, server_default=str(int(Priority.ALERT))
+    )
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))

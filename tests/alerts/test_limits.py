@@ -16,6 +16,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from psgbot.alerts.limits import FloodLimiter, SlidingWindow
+from psgbot.db.enums import Priority
 
 
 async def test_sliding_window_never_exceeds_its_limit() -> None:
@@ -46,7 +47,7 @@ async def record(limiter: FloodLimiter, chat_id: int, *, outbox: bool) -> float:
 async def test_outbox_sends_to_one_private_chat_are_spaced_but_replies_are_not() -> None:
     limiter = FloodLimiter(overall_per_second=1000)
     for window_chat in (1, 2):
-        limiter._chat_window(window_chat).period = 0.05
+        limiter.chat_window(window_chat).period = 0.05
     started = time.monotonic()
     await record(limiter, 1, outbox=True)
     second = await record(limiter, 1, outbox=True)
@@ -73,3 +74,54 @@ async def test_zero_rate_means_no_limits() -> None:
     limiter = FloodLimiter(overall_per_second=0)
     await asyncio.gather(*(record(limiter, 1, outbox=True) for _ in range(50)))
     assert not limiter.enabled and limiter._chats == {}
+
+
+async def test_a_free_slot_goes_to_the_most_urgent_waiter() -> None:
+    window = SlidingWindow(2, 0.05)
+    served: list[str] = []
+
+    async def send(name: str, priority: Priority) -> None:
+        async with window.slot(priority):
+            served.append(name)
+            await asyncio.sleep(0)
+
+    # Fill the window, then queue bulk and alert sends before one reply arrives.
+    await asyncio.gather(send("first", Priority.BULK), send("second", Priority.BULK))
+    waiting = [asyncio.create_task(send(f"bulk{n}", Priority.BULK)) for n in range(3)] + [
+        asyncio.create_task(send("alert", Priority.ALERT))
+    ]
+    await asyncio.sleep(0)
+    waiting.append(asyncio.create_task(send("reply", Priority.REPLY)))
+    await asyncio.gather(*waiting)
+    assert served[2:] == ["reply", "alert", "bulk0", "bulk1", "bulk2"]
+
+
+async def test_the_overall_budget_holds_whatever_the_priorities() -> None:
+    window = SlidingWindow(5, 0.05)
+    finished: list[float] = []
+
+    async def send(priority: Priority) -> None:
+        async with window.slot(priority):
+            await asyncio.sleep(0.001)
+        finished.append(time.monotonic())
+
+    await asyncio.gather(*(send(Priority(n % 4)) for n in range(24)))
+    finished.sort()
+    for index in range(len(finished) - 5):
+        assert finished[index + 5] - finished[index] >= 0.05 * 0.99
+
+
+async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
+    window = SlidingWindow(1, 0.02)
+    async with window.slot():
+        cancelled = asyncio.create_task(_hold(window, Priority.REPLY))
+        later = asyncio.create_task(_hold(window, Priority.BULK))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+    await asyncio.wait_for(later, 1.0)
+    assert window.waiting == 0
+
+
+async def _hold(window: SlidingWindow, priority: Priority) -> None:
+    async with window.slot(priority):
+        await asyncio.sleep(0)

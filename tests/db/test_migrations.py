@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from psgbot.db.engine import create_engine
-from psgbot.db.migrate import current_revision, upgrade
+from psgbot.db.migrate import alembic_config, current_revision, upgrade
 
 
 async def test_populated_database_upgrades_from_the_first_revision(database_url: str) -> None:
@@ -38,7 +39,9 @@ async def test_populated_database_upgrades_from_the_first_revision(database_url:
             )
         )
     await upgrade(engine)
-    assert await current_revision(engine) == "0005"
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert head is not None and head > "0005"
+    assert await current_revision(engine) == head
     async with engine.connect() as connection:
         items = (await connection.execute(text("SELECT count(*) FROM items"))).scalar()
         tags = (await connection.execute(text("SELECT count(*) FROM item_topics"))).scalar()

@@ -1,0 +1,175 @@
+"""What to send for a batch of claimed outbox rows: alerts (a digest past a threshold), notices
+and broadcasts, each with its priority in the flood limiter."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+
+from psgbot.alerts.outbox import CANCELLED, FAILED, Claimed, Outcome
+from psgbot.broadcasts import STOPPED
+from psgbot.db.enums import Priority
+from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
+from psgbot.i18n import _
+from psgbot.render import alert_message, digest_message, shorten
+from psgbot.services import Services
+
+DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
+
+
+@dataclass
+class Send:
+    """One message to send, standing for one or more outbox rows (a digest covers several).
+
+    Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
+    Telegram entities); with ``photo`` the text is the caption.
+    """
+
+    chat_id: int
+    rows: list[Claimed]
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    entities: list[MessageEntity] | None = None
+    photo: str | None = None
+    priority: Priority = Priority.ALERT
+
+
+@dataclass
+class Batch:
+    """A claimed batch made ready: the sends, rows already settled, and items' storage times."""
+
+    sends: list[Send]
+    outcomes: list[Outcome]
+    stored_at: dict[int, datetime]
+
+
+async def prepare(
+    session: AsyncSession, services: Services, claimed: Sequence[Claimed], now: datetime
+) -> Batch:
+    """Renders the batch: alerts per chat (a digest past the threshold), notices as they are."""
+    items = await _by_id(session, Item, {row.item_id for row in claimed if row.item_id})
+    broadcasts = await _by_id(
+        session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
+    )
+    followed = await _followed(session, {row.chat_id for row in claimed if row.kind == "alert"})
+    batch = Batch(sends=[], outcomes=[], stored_at={})
+    alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
+    for row in claimed:
+        if row.kind == "broadcast":
+            broadcast = broadcasts.get(row.broadcast_id or 0)
+            if broadcast is None or broadcast.status == STOPPED:
+                batch.outcomes.append(Outcome(row.id, CANCELLED, error="broadcast stopped"))
+            else:
+                batch.sends.append(broadcast_send(row, broadcast))
+        elif row.kind == "alert":
+            if row.item_id in items:
+                alerts_by_chat[row.chat_id].append(row)
+            else:
+                batch.outcomes.append(Outcome(row.id, CANCELLED, error="item no longer stored"))
+        elif row.text and reminder_too_late(row.key, now):
+            batch.outcomes.append(Outcome(row.id, CANCELLED, error="event already started"))
+        elif row.text:
+            batch.sends.append(Send(row.chat_id, [row], row.text, priority=Priority(row.priority)))
+        else:
+            batch.outcomes.append(Outcome(row.id, FAILED, error="nothing to send"))
+    # A fan-out sends one item to many chats: render each (item, topic) once per batch.
+    rendered: dict[tuple[int, str | None], tuple[str, InlineKeyboardMarkup | None]] = {}
+    for chat_id, rows in alerts_by_chat.items():
+        chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
+        if len(rows) > DIGEST_THRESHOLD:
+            batch.sends.append(Send(chat_id, rows, digest_message(chat_items, services.taxonomy)))
+            continue
+        for row, item in zip(rows, chat_items, strict=True):
+            matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
+            if matched is None and ALL_NEWS in followed[chat_id]:
+                matched = ALL_NEWS
+            key = (item.id, matched)
+            if key not in rendered:
+                rendered[key] = render_alert(services, item, matched)
+            text, markup = rendered[key]
+            batch.sends.append(Send(chat_id, [row], text, markup))
+    batch.stored_at = {item.id: item.first_seen_at for item in items.values()}
+    return batch
+
+
+Model = TypeVar("Model", Item, Broadcast)
+
+
+async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> dict[int, Model]:
+    if not ids:
+        return {}
+    return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[str]]:
+    followed: dict[int, set[str]] = defaultdict(set)
+    if chat_ids:
+        subscriptions = await session.execute(
+            select(Subscription.chat_id, Subscription.topic).where(
+                Subscription.chat_id.in_(chat_ids)
+            )
+        )
+        for chat_id, topic in subscriptions:
+            followed[chat_id].add(topic)
+    return followed
+
+
+def render_alert(
+    services: Services, item: Item, matched: str | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The alert text and its buttons: Read more, and Unsubscribe from what brought it."""
+    taxonomy = services.taxonomy
+    topic = taxonomy.get(matched) if matched else None
+    text = alert_message(item, taxonomy, services.settings.zone, topic)
+    buttons = []
+    if item.link and item.link.startswith(("http://", "https://")):
+        buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
+    if topic:
+        label = _("Unsubscribe from {topic}").format(topic=topic.name)
+        buttons.append(
+            InlineKeyboardButton(shorten(label, 60), callback_data=f"unsub:{topic.slug}")
+        )
+    elif matched == ALL_NEWS:
+        buttons.append(InlineKeyboardButton(_("Stop all news"), callback_data=f"unsub:{ALL_NEWS}"))
+    return text, InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
+    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts."""
+    entities = (
+        [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
+        if broadcast.entities
+        else None
+    )
+    if broadcast.parse_mode is None and entities is None:
+        entities = []  # plain text: nothing to parse
+    return Send(
+        row.chat_id,
+        [row],
+        broadcast.text,
+        entities=entities,
+        photo=broadcast.photo_file_id,
+        priority=Priority(row.priority),
+    )
+
+
+def reminder_too_late(key: str | None, now: datetime) -> bool:
+    """A reminder held up (the bot was down) past its event's start is no use any more.
+
+    Reminder keys carry the start they were written for: "reminder:<id>:<start>:<n>h".
+    """
+    if not key or not key.startswith("reminder:"):
+        return False
+    try:
+        start = datetime.fromisoformat(key.split(":", 2)[2].rsplit(":", 1)[0])
+    except (IndexError, ValueError):
+        return False
+    return now >= start

@@ -1,0 +1,47 @@
+"""outbox priority; indexes that let a claim read one batch: pending rows by priority and due
+time, expired leases
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("priority", sa.SmallInteger(), nullable=False, server_default="2")
+        )
+    # Partial indexes (SQLite and PostgreSQL both have them): the claim walks the pending rows
+    # in due order and stops after one batch, however many rows wait.
+    op.create_index(
+        "ix_deliveries_pending_due",
+        "deliveries",
+        ["priority", "due_at", "id"],
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
+        "ix_deliveries_sending_claimed",
+        "deliveries",
+        ["claimed_at"],
+        sqlite_where=sa.text("status = 'sending'"),
+        postgresql_where=sa.text("status = 'sending'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_deliveries_sending_claimed", table_name="deliveries")
+    op.drop_index("ix_deliveries_pending_due", table_name="deliveries")
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_column("priority")
