@@ -164,3 +164,54 @@ def test_bad_webhook_settings_stop_start_up(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert expected in result.stderr and result.stderr.count("\n") == 1
         assert TOKEN not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_refused_token_is_one_line_and_the_token_is_never_printed(
+    tmp_path: Path, log_format: str, mode: str
+) -> None:
+    telegram = FakeTelegram(refuse_token=True).start()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env.update(
+        PSGBOT_TOKEN=TOKEN,
+        PSGBOT_API_BASE_URL=telegram.base_url,
+        PSGBOT_LOG_FORMAT=log_format,
+        PSGBOT_LOG_LEVEL="DEBUG",
+        PSGBOT_METRICS_PORT="0",
+        PSGBOT_FEEDS=str(SAMPLE_FEED),
+    )
+    if mode == "webhook":
+        port = free_port()
+        env.update(
+            PSGBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+            PSGBOT_WEBHOOK_SECRET=SECRET,
+            PSGBOT_PORT=str(port),
+        )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "psgbot", "run"],
+            cwd=tmp_path,
+            env=env,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        telegram.stop()
+    output = result.stdout + result.stderr
+    assert [token for token, _call in telegram.calls] == [TOKEN], "the token was tried once"
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+    assert result.returncode == 2, output
+    refused = [line for line in output.splitlines() if "Telegram refused the token (401)" in line]
+    assert len(refused) == 1, output
+    if log_format == "json":
+        entries = [json.loads(line) for line in output.splitlines()]
+        assert any(
+            entry["message"] == "Telegram refused the token (401): check PSGBOT_TOKEN"
+            for entry in entries
+        )
+    else:
+        assert refused[0].endswith("Telegram refused the token (401): check PSGBOT_TOKEN")
