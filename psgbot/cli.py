@@ -137,25 +137,24 @@ def _serve(settings: Settings) -> int:
 
         asyncio.run(run_console(services))
         return 0
-    application = build_application(services)
     if settings.webhook_url and settings.webhook_secret:
-        log.info(
-            "starting psgbot %s with a webhook on %s:%s",
-            __version__,
-            settings.listen,
-            settings.port,
-        )
-        application.run_webhook(
-            listen=settings.listen,
-            port=settings.port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES,
+        from psgbot.webhook import serve_webhook
+
+        log.info("starting psgbot %s with a webhook", __version__)
+        asyncio.run(
+            serve_webhook(
+                build_application(services, polling=False),
+                listen=settings.listen,
+                port=settings.port,
+                path=settings.webhook_path,
+                url=settings.webhook_url,
+                secret=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
         )
     else:
         log.info("starting psgbot %s with long polling", __version__)
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        build_application(services).run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

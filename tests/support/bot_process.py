@@ -1,13 +1,14 @@
-"""Talking to ``psgbot run`` as a separate process: waiting on it, HTTP to its listeners, and
-updates as Telegram would POST them to the webhook."""
+"""Talking to ``psgbot run`` as a separate process: waiting on it, HTTP to its listeners, its
+memory, and updates as Telegram would POST them to the webhook."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 
 
@@ -53,3 +54,59 @@ def start_update(update_id: int) -> bytes:
             },
         }
     ).encode()
+
+
+def raw_post(
+    port: int, path: str, headers: dict[str, str], body: Iterable[bytes] = ()
+) -> tuple[int | None, int]:
+    """POSTs over a plain socket, sending ``body`` piece by piece until the server stops
+    taking it; returns the answer's status code (None if it was lost to a reset) and how many
+    body bytes were sent.
+
+    With no body the answer shows what the server decided from the headers alone.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        sock.sendall(head.encode("latin-1") + b"\r\n")
+        sent = 0
+        try:
+            for piece in body:
+                sock.sendall(piece)
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed the connection: the rest is never read
+        answer = b""
+        try:
+            while b"\r\n" not in answer:
+                received = sock.recv(4096)
+                if not received:
+                    break
+                answer += received
+        except ConnectionResetError:
+            pass
+    status_line = answer.split(b"\r\n", 1)[0].split()
+    return (int(status_line[1]) if len(status_line) > 1 else None), sent
+
+
+def repeated(block: bytes, total: int) -> Iterator[bytes]:
+    """``total`` bytes made of ``block``, generated as they are sent, never held at once."""
+    left = total
+    while left > 0:
+        yield block[:left]
+        left -= len(block)
+
+
+def chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces in HTTP chunked encoding, without the closing empty chunk."""
+    for piece in pieces:
+        yield b"%x\r\n%s\r\n" % (len(piece), piece)
+
+
+def resident_kib(pid: int) -> int:
+    """The process's resident memory (VmRSS) in KiB, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
