@@ -63,7 +63,11 @@ KNOWN_COMMANDS = (
 BotApplication = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
 
-def build_application(services: Services, *, request: BaseRequest | None = None) -> BotApplication:
+def build_application(
+    services: Services, *, request: BaseRequest | None = None, polling: bool = True
+) -> BotApplication:
+    """``polling=False`` builds no Updater: the webhook server (psgbot.webhook) puts updates
+    on the queue itself."""
     settings = services.settings
     token = settings.token.get_secret_value() if settings.token else OFFLINE_TOKEN
     builder = (
@@ -87,6 +91,8 @@ def build_application(services: Services, *, request: BaseRequest | None = None)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
+    if not polling:
+        builder = builder.updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if settings.api_base_url:

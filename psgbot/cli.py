@@ -14,7 +14,7 @@ from typing import Any
 
 from psgbot import __version__
 from psgbot.config import ConfigError, Settings, load_settings
-from psgbot.logs import configure_logging
+from psgbot.logs import configure_logging, route_uncaught_to_log
 
 log = logging.getLogger("psgbot")
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -94,44 +94,67 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from psgbot.app import build_application
-    from psgbot.services import Services
+    from telegram.error import InvalidToken
 
     secrets = [
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     ]
+    if settings.token is not None:
+        # The part after the colon is the secret; the bot id before it is public.
+        secrets.append(settings.token.get_secret_value().partition(":")[2])
     level = settings.log_level_number
     if settings.offline and "log_level" not in settings.model_fields_set:
         # The terminal is the chat: routine log lines would drown the conversation.
         level = logging.WARNING
     configure_logging(level, secrets=secrets, json_lines=settings.log_format == "json")
+    route_uncaught_to_log()
+    try:
+        return _serve(settings)
+    except InvalidToken as exc:
+        # 401 for a token Telegram does not know; 404 for a URL that is not a Bot API at all.
+        if "not found" in str(exc.__cause__ or "").lower():
+            log.critical(
+                "Telegram answered 404 (not found): check PSGBOT_TOKEN and PSGBOT_API_BASE_URL"
+            )
+        else:
+            log.critical("Telegram refused the token (401): check PSGBOT_TOKEN")
+        return 2
+    except Exception:
+        # Logged, not printed: the log's filter takes the token out of the traceback.
+        log.critical("psgbot stopped by an error", exc_info=True)
+        return 1
+
+
+def _serve(settings: Settings) -> int:
+    from psgbot.app import build_application
+    from psgbot.services import Services
+
     services = Services.create(settings)
     if settings.offline:
         from psgbot.console import run_console
 
         asyncio.run(run_console(services))
         return 0
-    application = build_application(services)
     if settings.webhook_url and settings.webhook_secret:
-        log.info(
-            "starting psgbot %s with a webhook on %s:%s",
-            __version__,
-            settings.listen,
-            settings.port,
-        )
-        application.run_webhook(
-            listen=settings.listen,
-            port=settings.port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES,
+        from psgbot.webhook import serve_webhook
+
+        log.info("starting psgbot %s with a webhook", __version__)
+        asyncio.run(
+            serve_webhook(
+                build_application(services, polling=False),
+                listen=settings.listen,
+                port=settings.port,
+                path=settings.webhook_path,
+                url=settings.webhook_url,
+                secret=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
         )
     else:
         log.info("starting psgbot %s with long polling", __version__)
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        build_application(services).run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

@@ -17,12 +17,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
 SAMPLE_FEED_NAME = "sample/psg-news.xml"
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+# The schemes operators and providers hand out, mapped to the async driver psgbot ships with.
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+DATABASE_URL_FORMS = (
+    "sqlite:///path/to/psgbot.db or postgresql://user:password@host:5432/dbname "
+    "(also postgres://, sqlite+aiosqlite://, postgresql+asyncpg://)"
+)
 
 
 class ConfigError(Exception):
@@ -49,8 +63,11 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(
         default=None, description="Bot token from BotFather; unset runs the offline console"
     )
+    # repr=False: the URL may hold the database password.
     database_url: str = Field(
-        default="", description="SQLAlchemy URL; default a SQLite file under ./var/"
+        default="",
+        repr=False,
+        description="sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB; default ./var/",
     )
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated feed URLs or file paths"
@@ -111,6 +128,11 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        return async_database_url(value) if value else value
 
     @field_validator("timezone")
     @classmethod
@@ -244,6 +266,31 @@ class Settings(BaseSettings):
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+def async_database_url(url: str) -> str:
+    """The URL with psgbot's async driver: ``postgres://`` and ``postgresql://`` (what hosting
+    providers hand out) become ``postgresql+asyncpg://``, ``sqlite://`` becomes
+    ``sqlite+aiosqlite://``. libpq's ``sslmode`` is asyncpg's ``ssl`` (same values).
+
+    Raises ValueError naming the accepted forms; the message never holds the URL, which may
+    hold a password.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(DATABASE_URL_FORMS) from None
+    driver = ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        scheme = re.sub(r"[^a-z0-9+]", "", parsed.drivername.lower())[:30]
+        raise ValueError(
+            f"{DATABASE_URL_FORMS}, not a {scheme}:// URL" if scheme else DATABASE_URL_FORMS
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver == "postgresql+asyncpg" and "sslmode" in parsed.query:
+        sslmode = parsed.query["sslmode"]
+        parsed = parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
+    return parsed.render_as_string(hide_password=False)
 
 
 def load_settings(**overrides: object) -> Settings:

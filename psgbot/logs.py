@@ -2,6 +2,9 @@
 
 httpx and python-telegram-bot log request URLs, and Telegram's URLs contain the token
 (``/bot<token>/sendMessage``), so a filter on the handler rewrites any record that carries it.
+python-telegram-bot also puts the token in exception messages (``InvalidToken: The token
+`...` was rejected``); :func:`route_uncaught_to_log` sends whatever would otherwise print a
+bare traceback through the same handler.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+from types import TracebackType
 
 REDACTED = "<redacted>"
 
@@ -39,6 +44,20 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+class QuietRefusedToken(logging.Filter):
+    """Drops python-telegram-bot's traceback for a token refused at start-up: ``psgbot run``
+    reports it in one line that says what to fix. A token refused later is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.exc_info and record.name.startswith("telegram")):
+            return True
+        from telegram.error import InvalidToken
+
+        kind = record.exc_info[0]
+        refused = kind is not None and issubclass(kind, InvalidToken)
+        return not (refused and "Bootstrap" in record.getMessage())
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
 
@@ -65,6 +84,7 @@ def configure_logging(
         if json_lines
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(QuietRefusedToken())
     handler.addFilter(RedactSecrets(secrets or []))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -74,3 +94,23 @@ def configure_logging(
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+
+
+def route_uncaught_to_log() -> None:
+    """Uncaught exceptions (in any thread) and warnings go to the log, and so through the
+    redaction filter, instead of straight to stderr."""
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+    ) -> None:
+        logging.getLogger("psgbot").critical(
+            "uncaught exception", exc_info=(kind, value, traceback)
+        )
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            excepthook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+    logging.captureWarnings(True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,62 @@ def test_console_serves_no_metrics_unless_asked(monkeypatch: pytest.MonkeyPatch)
     assert load_settings(_env_file=None).effective_metrics_port == 0
     monkeypatch.setenv("PSGBOT_TOKEN", TOKEN)
     assert load_settings(_env_file=None).effective_metrics_port == 9090
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("sqlite:///var/x.db", "sqlite+aiosqlite:///var/x.db"),
+        ("sqlite:////srv/psgbot/x.db", "sqlite+aiosqlite:////srv/psgbot/x.db"),
+        ("sqlite+aiosqlite:///var/x.db", "sqlite+aiosqlite:///var/x.db"),
+        ("postgresql://user:pw@db.example/psg", "postgresql+asyncpg://user:pw@db.example/psg"),
+        (
+            "postgres://user:pw@db.example:5433/psg",
+            "postgresql+asyncpg://user:pw@db.example:5433/psg",
+        ),
+        (
+            "postgresql+asyncpg://user:pw@db.example/psg",
+            "postgresql+asyncpg://user:pw@db.example/psg",
+        ),
+        ("postgres://u:p%40ss@db.example/psg", "postgresql+asyncpg://u:p%40ss@db.example/psg"),
+        (
+            "postgres://u:pw@db.example/psg?sslmode=require",
+            "postgresql+asyncpg://u:pw@db.example/psg?ssl=require",
+        ),
+    ],
+)
+def test_plain_database_urls_get_the_async_driver(
+    monkeypatch: pytest.MonkeyPatch, given: str, used: str
+) -> None:
+    monkeypatch.setenv("PSGBOT_DATABASE_URL", given)
+    settings = load_settings(_env_file=None)
+    assert settings.sqlalchemy_url == used
+    assert "pw" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://psg:hunter2-secret@db.example/psg",
+        "postgresql+psycopg2://psg:hunter2-secret@db.example/psg",
+        "oracle://psg:hunter2-secret@db.example",
+        "psg:hunter2-secret@db.example",
+    ],
+)
+def test_unsupported_database_url_is_one_line_without_the_password(
+    tmp_path: Path, url: str
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "psgbot", "db", "upgrade"],
+        cwd=tmp_path,
+        env={**env, "PSGBOT_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert output.count("\n") == 1 and "Traceback" not in output
+    assert "PSGBOT_DATABASE_URL: expected sqlite:///" in output and "postgresql://" in output
+    assert "hunter2" not in output

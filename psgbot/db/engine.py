@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +18,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_OPTION = "psgbot_read_only"
 
 
 def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngine:
-    """Creates the engine; for SQLite, makes the folder and turns on WAL and a busy timeout.
+    """Creates the engine; for SQLite, makes the file (owner only) and turns on WAL and a busy
+    timeout.
 
     WAL lets readers (commands) go on while the poller writes; the busy timeout makes a writer
     wait for the lock instead of failing at once with "database is locked". Transactions begin
@@ -33,7 +39,7 @@ def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngi
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = True
@@ -44,6 +50,22 @@ def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngi
             event.listen(engine.sync_engine, "connect", _driver_leaves_transactions_to_us)
             event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Creates the SQLite file readable by its owner only (0600; a new folder 0700), or
+    tightens an existing one: it holds who follows what.
+
+    SQLite gives its -wal and -shm files the mode of the database file.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        try:
+            path.chmod(mode & 0o700)
+        except OSError as exc:
+            log.warning("cannot make %s private (mode %o): %s", path, mode, exc)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

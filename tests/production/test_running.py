@@ -7,14 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_FEED
+from support.bot_process import http, start_update, wait_until
 from support.fake_telegram import FakeTelegram
 from support.postgres import free_port
 
@@ -27,42 +25,6 @@ def telegram() -> Iterator[FakeTelegram]:
     fake = FakeTelegram().start()
     yield fake
     fake.stop()
-
-
-def wait_until(condition: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def http(
-    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def start_update(update_id: int) -> bytes:
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": int(time.time()),
-                "chat": {"id": 77, "type": "private", "first_name": "Ana"},
-                "from": {"id": 77, "is_bot": False, "first_name": "Ana"},
-                "text": "/start",
-                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-            },
-        }
-    ).encode()
 
 
 def test_webhook_health_metrics_shutdown_and_no_secret_in_logs(
@@ -164,3 +126,54 @@ def test_bad_webhook_settings_stop_start_up(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert expected in result.stderr and result.stderr.count("\n") == 1
         assert TOKEN not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_refused_token_is_one_line_and_the_token_is_never_printed(
+    tmp_path: Path, log_format: str, mode: str
+) -> None:
+    telegram = FakeTelegram(refuse_token=True).start()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env.update(
+        PSGBOT_TOKEN=TOKEN,
+        PSGBOT_API_BASE_URL=telegram.base_url,
+        PSGBOT_LOG_FORMAT=log_format,
+        PSGBOT_LOG_LEVEL="DEBUG",
+        PSGBOT_METRICS_PORT="0",
+        PSGBOT_FEEDS=str(SAMPLE_FEED),
+    )
+    if mode == "webhook":
+        port = free_port()
+        env.update(
+            PSGBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+            PSGBOT_WEBHOOK_SECRET=SECRET,
+            PSGBOT_PORT=str(port),
+        )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "psgbot", "run"],
+            cwd=tmp_path,
+            env=env,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        telegram.stop()
+    output = result.stdout + result.stderr
+    assert [token for token, _call in telegram.calls] == [TOKEN], "the token was tried once"
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+    assert result.returncode == 2, output
+    refused = [line for line in output.splitlines() if "Telegram refused the token (401)" in line]
+    assert len(refused) == 1, output
+    if log_format == "json":
+        entries = [json.loads(line) for line in output.splitlines()]
+        assert any(
+            entry["message"] == "Telegram refused the token (401): check PSGBOT_TOKEN"
+            for entry in entries
+        )
+    else:
+        assert refused[0].endswith("Telegram refused the token (401): check PSGBOT_TOKEN")

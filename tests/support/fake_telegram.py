@@ -19,8 +19,11 @@ from psgbot.offline import ApiCall, ApiError, OfflineBotApi
 
 
 class FakeTelegram:
-    def __init__(self) -> None:
+    """``refuse_token``: answer every call 401 Unauthorized, as Telegram does for a bad token."""
+
+    def __init__(self, *, refuse_token: bool = False) -> None:
         self.api = OfflineBotApi()
+        self.refuse_token = refuse_token
         self.calls: list[tuple[str, ApiCall]] = []
         self.lock = threading.Lock()
         fake = self
@@ -81,6 +84,10 @@ class FakeTelegram:
 
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, Any]:
         call = ApiCall(method, params)
+        if self.refuse_token:
+            with self.lock:
+                self.calls.append((token, call))
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         if method == "getUpdates":
             time.sleep(min(float(params.get("timeout") or 0), 0.3))
             result: Any = []
