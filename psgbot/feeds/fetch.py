@@ -14,6 +14,7 @@ import anyio
 import httpx
 
 from psgbot import __version__
+from psgbot.db.models import ETAG_MAX, LAST_MODIFIED_MAX
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -75,9 +76,9 @@ async def fetch_source(
     if not is_url(source):
         return await _read_file(source)
     headers = {}
-    if etag:
+    if etag := _validator(etag, ETAG_MAX):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if last_modified := _validator(last_modified, LAST_MODIFIED_MAX):
         headers["If-Modified-Since"] = last_modified
     try:
         with anyio.fail_after(total_timeout):
@@ -101,8 +102,9 @@ async def _fetch_http(
         if response.status_code == 304:
             return FetchResult(
                 body=None,
-                etag=response.headers.get("etag") or headers.get("If-None-Match"),
-                last_modified=response.headers.get("last-modified")
+                etag=_validator(response.headers.get("etag"), ETAG_MAX)
+                or headers.get("If-None-Match"),
+                last_modified=_validator(response.headers.get("last-modified"), LAST_MODIFIED_MAX)
                 or headers.get("If-Modified-Since"),
                 max_age=_max_age(response.headers.get("cache-control")),
             )
@@ -124,8 +126,8 @@ async def _fetch_http(
         return FetchResult(
             body=b"".join(chunks),
             content_type=response.headers.get("content-type"),
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=_validator(response.headers.get("etag"), ETAG_MAX),
+            last_modified=_validator(response.headers.get("last-modified"), LAST_MODIFIED_MAX),
             max_age=_max_age(response.headers.get("cache-control")),
         )
 
@@ -143,6 +145,11 @@ async def _read_file(source: str) -> FetchResult:
         raise FetchError("is a folder, not a feed file") from None
     except OSError as exc:
         raise FetchError(exc.strerror or str(exc)) from None
+
+
+def _validator(value: str | None, limit: int) -> str | None:
+    """A cache validator longer than its column is ignored: not stored, not sent back."""
+    return value if value and len(value) <= limit else None
 
 
 def _max_age(cache_control: str | None) -> int | None:

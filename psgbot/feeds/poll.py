@@ -67,6 +67,26 @@ async def poll_source(
 async def _poll_locked(
     services: Services, source: str, *, force: bool, now: datetime
 ) -> PollOutcome:
+    """Polls one feed; whatever goes wrong is recorded on the feed (backoff, a notice, /feeds)."""
+    try:
+        return await _poll(services, source, force=force, now=now)
+    except SourceError as exc:
+        error, gone = str(exc), exc.status == 410
+        log.warning("feed %s: %s", source, error)
+    except Exception as exc:  # a database error or a crash while parsing: still this feed's failure
+        error, gone = _unexpected(exc), False
+        log.error("feed %s: %s", source, error, exc_info=True)
+    # The failed transaction was rolled back when its session closed; the failure is recorded in
+    # a new one.
+    metrics.FEED_ERRORS.labels(feed=source).inc()
+    try:
+        await _record_failure(services, source, error, now, gone=gone)
+    except Exception:  # the database itself is failing: the log line is all that is left
+        log.error("feed %s: could not record the failure", source, exc_info=True)
+    return PollOutcome(source=source, error=error)
+
+
+async def _poll(services: Services, source: str, *, force: bool, now: datetime) -> PollOutcome:
     settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
@@ -86,10 +106,6 @@ async def _poll_locked(
             last_modified=last_modified,
             deadline=services.fetch_deadline,
         )
-    except SourceError as exc:
-        metrics.FEED_ERRORS.labels(feed=source).inc()
-        await _record_failure(services, source, str(exc), now, gone=exc.status == 410)
-        return PollOutcome(source=source, error=str(exc))
     finally:
         metrics.FEED_FETCH.labels(feed=source).observe(time.perf_counter() - started)
 
@@ -129,6 +145,13 @@ async def _poll_locked(
     return outcome
 
 
+def _unexpected(exc: Exception) -> str:
+    """One short line for an error no layer below explained (its first line: no SQL, no trace)."""
+    lines = str(exc).strip().splitlines()
+    detail = lines[0][:300] if lines else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
 async def _store(
     session: AsyncSession, services: Services, feed: Feed, fetched: FetchedFeed, now: datetime
 ) -> PollOutcome:
@@ -139,7 +162,7 @@ async def _store(
     """
     assert fetched.feed is not None
     if fetched.feed.title and feed.title != fetched.feed.title:
-        feed.title = fetched.feed.title[:500]
+        feed.title = fetched.feed.title
     result = await store_items(session, feed, fetched.feed.items, services.taxonomy, now=now)
     alerts = 0
     if feed.initialized:
@@ -163,7 +186,6 @@ async def _store(
 async def _record_failure(
     services: Services, source: str, error: str, now: datetime, *, gone: bool = False
 ) -> None:
-    log.warning("feed %s: %s", source, error)
     interval = services.settings.effective_poll_interval
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
