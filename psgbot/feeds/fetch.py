@@ -7,6 +7,7 @@ hostile or broken server costs little and an unchanged feed costs one small requ
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -15,11 +16,13 @@ import httpx
 
 from psgbot import __version__
 from psgbot.db.models import ETAG_MAX, LAST_MODIFIED_MAX
+from psgbot.feeds.sources import HideUrlSecrets, hide_secrets, is_url
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
 USER_AGENT = f"psgbot/{__version__} (+https://perusupportgroup.org.uk/; Telegram news bot)"
 _MAX_AGE = re.compile(r"max-age=(\d+)")
+_HIDE_URL_SECRETS = HideUrlSecrets()
 
 
 class FetchError(Exception):
@@ -45,12 +48,10 @@ class FetchResult:
         return self.body is None
 
 
-def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
-
-
 def http_client(*, timeout: float = 20.0, proxy: str | None = None) -> httpx.AsyncClient:
     """The client feed fetches share: one connection pool, psgbot's User-Agent, bounded waits."""
+    # httpx logs each request's URL, which for a feed may hold credentials or an API key.
+    logging.getLogger("httpx").addFilter(_HIDE_URL_SECRETS)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
@@ -90,9 +91,9 @@ async def fetch_source(
     except httpx.TimeoutException:
         raise FetchError("timed out") from None
     except httpx.HTTPError as exc:
-        raise FetchError(
-            f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        ) from None
+        # httpx's messages may quote the URL, credentials and API key included.
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise FetchError(hide_secrets(message, source)) from None
 
 
 async def _fetch_http(

@@ -20,6 +20,7 @@ from psgbot.alerts.outbox import enqueue_alerts, enqueue_notice
 from psgbot.db.models import Feed
 from psgbot.db.types import utcnow
 from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
+from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.i18n import _
 from psgbot.render import escape
@@ -68,21 +69,22 @@ async def _poll_locked(
     services: Services, source: str, *, force: bool, now: datetime
 ) -> PollOutcome:
     """Polls one feed; whatever goes wrong is recorded on the feed (backoff, a notice, /feeds)."""
+    shown = display_source(source)
     try:
         return await _poll(services, source, force=force, now=now)
     except SourceError as exc:
         error, gone = str(exc), exc.status == 410
-        log.warning("feed %s: %s", source, error)
+        log.warning("feed %s: %s", shown, error)
     except Exception as exc:  # a database error or a crash while parsing: still this feed's failure
-        error, gone = _unexpected(exc), False
-        log.error("feed %s: %s", source, error, exc_info=True)
+        error, gone = _unexpected(exc, source), False
+        log.error("feed %s: %s", shown, error, exc_info=True)
     # The failed transaction was rolled back when its session closed; the failure is recorded in
     # a new one.
-    metrics.FEED_ERRORS.labels(feed=source).inc()
+    metrics.FEED_ERRORS.labels(feed=feed_label(source)).inc()
     try:
         await _record_failure(services, source, error, now, gone=gone)
     except Exception:  # the database itself is failing: the log line is all that is left
-        log.error("feed %s: could not record the failure", source, exc_info=True)
+        log.error("feed %s: could not record the failure", shown, exc_info=True)
     return PollOutcome(source=source, error=error)
 
 
@@ -107,7 +109,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
             deadline=services.fetch_deadline,
         )
     finally:
-        metrics.FEED_FETCH.labels(feed=source).observe(time.perf_counter() - started)
+        metrics.FEED_FETCH.labels(feed=feed_label(source)).observe(time.perf_counter() - started)
 
     interval = settings.effective_poll_interval
     async with services.sessions.begin() as session:
@@ -123,7 +125,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
                 session,
                 services,
                 _("✅ Feed {source} has recovered.").format(
-                    source=f"<code>{escape(source)}</code>"
+                    source=f"<code>{escape(display_source(source))}</code>"
                 ),
                 now,
             )
@@ -135,7 +137,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
         services.wake_dispatcher()
     log.info(
         "feed %s: %d items, %d new, %d updated, %d alerts%s",
-        source,
+        display_source(source),
         outcome.seen,
         outcome.new,
         outcome.updated,
@@ -145,10 +147,10 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
     return outcome
 
 
-def _unexpected(exc: Exception) -> str:
+def _unexpected(exc: Exception, source: str) -> str:
     """One short line for an error no layer below explained (its first line: no SQL, no trace)."""
     lines = str(exc).strip().splitlines()
-    detail = lines[0][:300] if lines else ""
+    detail = hide_secrets(lines[0][:300], source) if lines else ""
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
@@ -203,7 +205,7 @@ async def _record_failure(
                     "🛑 Feed {source} answered 410 Gone (removed by its publisher), so I stopped "
                     "polling it. Remove it from PSGBOT_FEEDS, or re-enable it with "
                     "/feeds enable &lt;source&gt; if it comes back."
-                ).format(source=f"<code>{escape(source)}</code>"),
+                ).format(source=f"<code>{escape(display_source(source))}</code>"),
                 now,
             )
         elif feed.failures == 1:
@@ -211,7 +213,7 @@ async def _record_failure(
                 session,
                 services,
                 _("⚠️ Feed {source} is failing: {error}\nI will keep retrying, less often.").format(
-                    source=f"<code>{escape(source)}</code>", error=escape(error)
+                    source=f"<code>{escape(display_source(source))}</code>", error=escape(error)
                 ),
                 now,
             )
