@@ -151,7 +151,9 @@ async def _ingest_async(settings: Settings, sources: list[str], *, store: bool) 
 
     taxonomy = Taxonomy.load(settings.data_dir / "topics.yaml")
     failed = False
-    async with http_client() as client:
+    async with http_client(
+        proxy=settings.http_proxy, allow_private=settings.feeds_allow_private
+    ) as client:
         for source in sources:
             try:
                 fetched = await read_source(source, client)
