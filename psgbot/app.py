@@ -45,6 +45,7 @@ from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
 from psgbot.events import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
+from psgbot.feeds.sources import display_source
 from psgbot.services import Services, attach, get_services, services_of
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ def schedule_polls(application: BotApplication, services: Services) -> None:
             interval=interval,
             first=first_poll_delay(interval),
             data=source,
-            name=f"{POLL_JOB_PREFIX}{source}",
+            # The name shows in APScheduler's log lines: no credentials in it.
+            name=f"{POLL_JOB_PREFIX}{display_source(source)}",
             # max_instances=1: a slow fetch is never overlapped by the feed's next run; jitter
             # spreads the feeds' runs so they do not all fire together.
             job_kwargs={

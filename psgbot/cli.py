@@ -169,21 +169,24 @@ async def _ingest_async(settings: Settings, sources: list[str], *, store: bool) 
         return await _ingest_and_store(settings, sources)
     from psgbot.feeds.fetch import http_client
     from psgbot.feeds.ingest import SourceError, read_source
+    from psgbot.feeds.sources import display_source
     from psgbot.topics import Taxonomy
 
     taxonomy = Taxonomy.load(settings.data_dir / "topics.yaml")
     failed = False
-    async with http_client() as client:
+    async with http_client(
+        proxy=settings.http_proxy, allow_private=settings.feeds_allow_private
+    ) as client:
         for source in sources:
             try:
                 fetched = await read_source(source, client)
             except SourceError as exc:
-                print(f"{source}: {exc}", file=sys.stderr)
+                print(f"{display_source(source)}: {exc}", file=sys.stderr)
                 failed = True
                 continue
             for item in fetched.feed.items if fetched.feed else []:
                 record = {
-                    "source": source,
+                    "source": display_source(source),
                     "guid": item.guid,
                     "title": item.title,
                     "link": item.link,
@@ -199,6 +202,7 @@ async def _ingest_and_store(settings: Settings, sources: list[str]) -> int:
     """Stores through the bot's own poll path, so the CLI and the bot store alike."""
     from psgbot.app import prepare_storage
     from psgbot.feeds.poll import poll_source
+    from psgbot.feeds.sources import display_source
     from psgbot.services import Services
 
     services = Services.create(settings)
@@ -207,12 +211,13 @@ async def _ingest_and_store(settings: Settings, sources: list[str]) -> int:
         await prepare_storage(services)
         for source in sources:
             outcome = await poll_source(services, source)
+            shown = display_source(source)
             if outcome.error:
-                print(f"{source}: {outcome.error}", file=sys.stderr)
+                print(f"{shown}: {outcome.error}", file=sys.stderr)
                 failed = True
             else:
                 print(
-                    f"{source}: {outcome.seen} items, {outcome.new} new, {outcome.updated} updated"
+                    f"{shown}: {outcome.seen} items, {outcome.new} new, {outcome.updated} updated"
                 )
     finally:
         await services.close()

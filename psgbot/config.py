@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         default=9090, ge=0, le=65535, description="port of /healthz and /metrics (0: off)"
     )
     http_proxy: str | None = Field(default=None, description="proxy for feed fetches")
+    feeds_allow_private: bool = Field(
+        default=False,
+        description="feeds may be on loopback, private or link-local addresses (intranets)",
+    )
     log_format: str = Field(default="plain", description="plain or json")
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
     var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")

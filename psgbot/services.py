@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext
 
@@ -17,7 +16,7 @@ from psgbot.db.engine import (
     create_read_session_factory,
     create_session_factory,
 )
-from psgbot.feeds.fetch import http_client
+from psgbot.feeds.fetch import FeedClient, http_client
 from psgbot.leader import PollLeadership
 from psgbot.texts import StandingText, load_texts
 from psgbot.topics import Taxonomy
@@ -34,7 +33,7 @@ class Services:
     reads: async_sessionmaker[AsyncSession]
     taxonomy: Taxonomy
     texts: dict[str, StandingText]
-    http: httpx.AsyncClient
+    http: FeedClient
     leadership: PollLeadership
     # Longest a whole feed fetch may take (a server dripping bytes stays under read timeouts).
     fetch_deadline: float = 60.0
@@ -56,7 +55,7 @@ class Services:
             reads=create_read_session_factory(engine),
             taxonomy=Taxonomy.load(settings.data_dir / "topics.yaml"),
             texts=load_texts(settings.data_dir / "texts.yaml"),
-            http=http_client(proxy=settings.http_proxy),
+            http=http_client(proxy=settings.http_proxy, allow_private=settings.feeds_allow_private),
             leadership=PollLeadership(engine),
         )
 

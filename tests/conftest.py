@@ -70,6 +70,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "poll_interval": 3600,
         "rate_limit": 0,
         "metrics_port": 0,
+        # Test feeds are served from 127.0.0.1 (tests/support/feed_server.py).
+        "feeds_allow_private": True,
         "_env_file": None,
     }
     values.update(overrides)

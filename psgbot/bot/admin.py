@@ -34,6 +34,8 @@ from psgbot.bot.numbers import MAX_USER_ID, parse_number
 from psgbot.db.models import Feed, Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_all
+from psgbot.feeds.sources import display_source
+from psgbot.feeds.store import find_feed
 from psgbot.i18n import _
 from psgbot.render import escape, pack, standing_text_message
 from psgbot.services import Services, get_services
@@ -144,10 +146,12 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if args[:1] == ["enable"] and len(args) == 2:
         user = update.effective_user
         async with services.sessions.begin() as session:
-            feed = await session.scalar(select(Feed).where(Feed.source == args[1]))
+            feed = await find_feed(session, args[1])
             if feed is not None:
                 feed.disabled, feed.failures, feed.next_poll_at = False, 0, None
-                await audit(session, user.id if user else None, "feed enabled", feed.source)
+                await audit(
+                    session, user.id if user else None, "feed enabled", display_source(feed.source)
+                )
         await update.effective_chat.send_message(
             _("Feed enabled; it is polled again from now.")
             if feed is not None
@@ -167,14 +171,16 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     for feed, items in rows:
         state = "🛑" if feed.disabled else "✅" if feed.failures == 0 else "⚠️"
         lines = [
-            f"{state} <code>{escape(feed.source)}</code>",
+            f"{state} <code>{escape(display_source(feed.source))}</code>",
             _("Last success: {at}").format(at=when(feed.last_success_at, services)),
             _("Next check: {at}").format(at=when(feed.next_poll_at, services)),
             _("Items: {count}").format(count=items),
         ]
         if feed.disabled:
             lines.append(
-                _("Disabled (410 Gone): /feeds enable {source}").format(source=escape(feed.source))
+                _("Disabled (410 Gone): /feeds enable {source}").format(
+                    source=escape(display_source(feed.source))
+                )
             )
         if feed.failures:
             lines.insert(
@@ -199,7 +205,7 @@ async def poll_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     outcomes = await poll_all(get_services(context))
     lines = []
     for outcome in outcomes:
-        source = f"<code>{escape(outcome.source)}</code>"
+        source = f"<code>{escape(display_source(outcome.source))}</code>"
         if outcome.error:
             lines.append(f"⚠️ {source}: {escape(outcome.error)}")
         elif outcome.not_modified:

@@ -38,12 +38,17 @@ def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngi
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
+        # aiosqlite logs every call at DEBUG with its parameters (feed URLs with their
+        # credentials, supporters' chat ids): a DEBUG run must not print those.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         if parsed.database and parsed.database != ":memory:":
             create_private_file(Path(parsed.database))
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_async_engine(url, **kwargs)
+    # Errors quote no parameters: they reach the logs, and a parameter can be a feed URL with its
+    # credentials, or a supporter's chat id.
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         if immediate_transactions:

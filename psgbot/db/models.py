@@ -32,6 +32,17 @@ NAMING = {
 }
 
 
+# Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
+# these when it reads a feed, so no item or header can hand PostgreSQL a value its column refuses
+# (which would fail the feed's every poll).
+FEED_TITLE_MAX = 500
+ETAG_MAX = 500
+LAST_MODIFIED_MAX = 100
+ITEM_KEY_MAX = 512
+ITEM_GUID_MAX = 2000
+ITEM_LINK_MAX = 2000
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -43,11 +54,11 @@ class Feed(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(2000), unique=True)
-    title: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str | None] = mapped_column(String(FEED_TITLE_MAX))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Conditional GET validators from the last 200 answer.
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(ETAG_MAX))
+    last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_MAX))
     # Health: a feed's first successful fetch sets `initialized` (its items are not alerted).
     initialized: Mapped[bool] = mapped_column(Boolean, default=False)
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -72,10 +83,10 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(512))
-    guid: Mapped[str | None] = mapped_column(String(2000))
+    key: Mapped[str] = mapped_column(String(ITEM_KEY_MAX))
+    guid: Mapped[str | None] = mapped_column(String(ITEM_GUID_MAX))
     title: Mapped[str] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(String(2000))
+    link: Mapped[str | None] = mapped_column(String(ITEM_LINK_MAX))
     summary: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

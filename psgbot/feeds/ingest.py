@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import anyio
-import httpx
 
-from psgbot.feeds.fetch import FetchError, FetchResult, fetch_source
+from psgbot.feeds.fetch import FeedClient, FetchError, FetchResult, fetch_source
 from psgbot.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 
 
@@ -31,7 +30,7 @@ class FetchedFeed:
 
 async def read_source(
     source: str,
-    client: httpx.AsyncClient,
+    client: FeedClient,
     *,
     etag: str | None = None,
     last_modified: str | None = None,

@@ -1,4 +1,8 @@
-"""Feed bytes to normalised items, with feedparser doing the format and encoding work."""
+"""Feed bytes to normalised items, with feedparser doing the format and encoding work.
+
+What a feed says is bounded here to the columns that store it (``psgbot.db.models``): one hostile
+item must not make its feed's every poll fail on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,12 @@ from typing import Any
 
 import feedparser
 
+from psgbot.db.models import FEED_TITLE_MAX, ITEM_GUID_MAX, ITEM_LINK_MAX
 from psgbot.feeds.normalise import plain_text
+
+# Keys longer than this are hashed. Stored keys depend on the number, so it must not change (items
+# already stored would look new); it stays below the column's size, ITEM_KEY_MAX.
+_KEY_HASHED_OVER = 500
 
 
 class FeedParseError(Exception):
@@ -54,7 +63,7 @@ def parse_feed(body: bytes, content_type: str | None = None) -> ParsedFeed:
         raise FeedParseError(f"not an RSS or Atom feed{detail}")
     raw = [_raw_item(entry) for entry in entries]
     items = _keyed(raw)
-    feed_title = plain_text(parsed.feed.get("title")) or None
+    feed_title = _shortened(_text(plain_text(parsed.feed.get("title"))), FEED_TITLE_MAX) or None
     return ParsedFeed(title=feed_title, items=items, ttl_seconds=_ttl(parsed.feed))
 
 
@@ -73,22 +82,43 @@ def _raw_item(entry: Any) -> _RawItem:
     if not summary_html and entry.get("content"):
         summary_html = entry["content"][0].get("value") or ""
     categories = tuple(
-        term for tag in entry.get("tags") or [] if (term := plain_text(tag.get("term")))
+        term for tag in entry.get("tags") or [] if (term := _text(plain_text(tag.get("term"))))
     )
     return _RawItem(
-        guid=(entry.get("id") or "").strip() or None,
-        title=plain_text(entry.get("title")),
+        guid=_text(str(entry.get("id") or "")).strip() or None,
+        title=_text(plain_text(entry.get("title"))),
         link=_web_link(entry.get("link")),
         published=_published(entry),
-        summary=plain_text(summary_html),
+        summary=_text(plain_text(summary_html)),
         categories=categories,
     )
 
 
+def _text(value: str) -> str:
+    """Without NUL characters, which feedparser lets through (``&#0;``) and PostgreSQL refuses."""
+    return value.replace("\x00", "")
+
+
 def _web_link(value: object) -> str | None:
     """Only http(s) links: feedparser also offers RSS guids as links, which may be mere ids."""
-    link = str(value or "").strip()
+    link = _text(str(value or "")).strip()
     return link if link.startswith(("http://", "https://")) else None
+
+
+def _stored_link(link: str | None) -> str | None:
+    """A link too long to store is dropped; the item is kept without it."""
+    return link if link and len(link) <= ITEM_LINK_MAX else None
+
+
+def _stored_guid(guid: str | None) -> str | None:
+    """A guid too long to store is replaced by a stable hash of it."""
+    if guid is None or len(guid) <= ITEM_GUID_MAX:
+        return guid
+    return "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _published(entry: Any) -> datetime | None:
@@ -121,12 +151,14 @@ def _keyed(raw: list[_RawItem]) -> list[ParsedItem]:
         seen[key] += 1
         if seen[key] > 1:
             continue
+        # The key comes from the guid and link as the feed gives them, so that bounding them for
+        # storage never changes the key of an item already stored.
         items.append(
             ParsedItem(
                 key=key,
-                guid=item.guid,
+                guid=_stored_guid(item.guid),
                 title=item.title or _fallback_title(item),
-                link=item.link,
+                link=_stored_link(item.link),
                 published=item.published,
                 summary=item.summary,
                 categories=item.categories,
@@ -149,7 +181,7 @@ def _key_for(item: _RawItem, *, shared_link: bool) -> str:
 
 def _bounded(key: str) -> str:
     """Keeps keys within the column size; long ones become a stable hash."""
-    if len(key) <= 500:
+    if len(key) <= _KEY_HASHED_OVER:
         return key
     return key.split(":", 1)[0] + ":sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -158,7 +190,7 @@ def _fallback_title(item: _RawItem) -> str:
     words = item.summary.split()
     if words:
         return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
-    return item.link or "(untitled)"
+    return _stored_link(item.link) or "(untitled)"
 
 
 def _ttl(feed: Any) -> int | None:

@@ -20,6 +20,7 @@ from psgbot.alerts.outbox import enqueue_alerts, enqueue_notice
 from psgbot.db.models import Feed
 from psgbot.db.types import utcnow
 from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
+from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.i18n import _
 from psgbot.render import escape
@@ -67,6 +68,27 @@ async def poll_source(
 async def _poll_locked(
     services: Services, source: str, *, force: bool, now: datetime
 ) -> PollOutcome:
+    """Polls one feed; whatever goes wrong is recorded on the feed (backoff, a notice, /feeds)."""
+    shown = display_source(source)
+    try:
+        return await _poll(services, source, force=force, now=now)
+    except SourceError as exc:
+        error, gone = str(exc), exc.status == 410
+        log.warning("feed %s: %s", shown, error)
+    except Exception as exc:  # a database error or a crash while parsing: still this feed's failure
+        error, gone = _unexpected(exc, source), False
+        log.error("feed %s: %s", shown, error, exc_info=True)
+    # The failed transaction was rolled back when its session closed; the failure is recorded in
+    # a new one.
+    metrics.FEED_ERRORS.labels(feed=feed_label(source)).inc()
+    try:
+        await _record_failure(services, source, error, now, gone=gone)
+    except Exception:  # the database itself is failing: the log line is all that is left
+        log.error("feed %s: could not record the failure", shown, exc_info=True)
+    return PollOutcome(source=source, error=error)
+
+
+async def _poll(services: Services, source: str, *, force: bool, now: datetime) -> PollOutcome:
     settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
@@ -86,12 +108,8 @@ async def _poll_locked(
             last_modified=last_modified,
             deadline=services.fetch_deadline,
         )
-    except SourceError as exc:
-        metrics.FEED_ERRORS.labels(feed=source).inc()
-        await _record_failure(services, source, str(exc), now, gone=exc.status == 410)
-        return PollOutcome(source=source, error=str(exc))
     finally:
-        metrics.FEED_FETCH.labels(feed=source).observe(time.perf_counter() - started)
+        metrics.FEED_FETCH.labels(feed=feed_label(source)).observe(time.perf_counter() - started)
 
     interval = settings.effective_poll_interval
     async with services.sessions.begin() as session:
@@ -107,7 +125,7 @@ async def _poll_locked(
                 session,
                 services,
                 _("✅ Feed {source} has recovered.").format(
-                    source=f"<code>{escape(source)}</code>"
+                    source=f"<code>{escape(display_source(source))}</code>"
                 ),
                 now,
             )
@@ -119,7 +137,7 @@ async def _poll_locked(
         services.wake_dispatcher()
     log.info(
         "feed %s: %d items, %d new, %d updated, %d alerts%s",
-        source,
+        display_source(source),
         outcome.seen,
         outcome.new,
         outcome.updated,
@@ -127,6 +145,13 @@ async def _poll_locked(
         " (not modified)" if outcome.not_modified else "",
     )
     return outcome
+
+
+def _unexpected(exc: Exception, source: str) -> str:
+    """One short line for an error no layer below explained (its first line: no SQL, no trace)."""
+    lines = str(exc).strip().splitlines()
+    detail = hide_secrets(lines[0][:300], source) if lines else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 async def _store(
@@ -139,7 +164,7 @@ async def _store(
     """
     assert fetched.feed is not None
     if fetched.feed.title and feed.title != fetched.feed.title:
-        feed.title = fetched.feed.title[:500]
+        feed.title = fetched.feed.title
     result = await store_items(session, feed, fetched.feed.items, services.taxonomy, now=now)
     alerts = 0
     if feed.initialized:
@@ -163,7 +188,6 @@ async def _store(
 async def _record_failure(
     services: Services, source: str, error: str, now: datetime, *, gone: bool = False
 ) -> None:
-    log.warning("feed %s: %s", source, error)
     interval = services.settings.effective_poll_interval
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
@@ -181,7 +205,7 @@ async def _record_failure(
                     "🛑 Feed {source} answered 410 Gone (removed by its publisher), so I stopped "
                     "polling it. Remove it from PSGBOT_FEEDS, or re-enable it with "
                     "/feeds enable &lt;source&gt; if it comes back."
-                ).format(source=f"<code>{escape(source)}</code>"),
+                ).format(source=f"<code>{escape(display_source(source))}</code>"),
                 now,
             )
         elif feed.failures == 1:
@@ -189,7 +213,7 @@ async def _record_failure(
                 session,
                 services,
                 _("⚠️ Feed {source} is failing: {error}\nI will keep retrying, less often.").format(
-                    source=f"<code>{escape(source)}</code>", error=escape(error)
+                    source=f"<code>{escape(display_source(source))}</code>", error=escape(error)
                 ),
                 now,
             )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from psgbot.db.models import Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
 from psgbot.feeds.parse import ParsedItem
+from psgbot.feeds.sources import display_source
 from psgbot.topics import Taxonomy
 
 # Keeps each IN (...) lookup well under SQLite's bound-parameter limit.
@@ -33,6 +34,20 @@ async def get_or_create_feed(session: AsyncSession, source: str) -> Feed:
         session.add(feed)
         await session.flush()
     return feed
+
+
+async def find_feed(session: AsyncSession, source: str) -> Feed | None:
+    """The feed with this source, or the one feed shown as it (admins see sources without their
+    secrets, so that is what they type back)."""
+    feed = await session.scalar(select(Feed).where(Feed.source == source))
+    if feed is not None:
+        return feed
+    shown = [
+        feed
+        for feed in await session.scalars(select(Feed))
+        if display_source(feed.source) == source
+    ]
+    return shown[0] if len(shown) == 1 else None
 
 
 async def store_items(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from psgbot.feeds.ingest import SourceError, read_source
 
 async def test_feed_is_read_over_http_with_psgbot_user_agent(feed_server: FeedServer) -> None:
     feed_server.routes["/feed/"] = Response(SAMPLE_FEED.read_bytes())
-    async with http_client() as client:
+    async with http_client(allow_private=True) as client:
         fetched = await read_source(feed_server.url("/feed/"), client)
     assert fetched.feed is not None and len(fetched.feed.items) == 10
     _path, headers = feed_server.requests[-1]
@@ -28,7 +29,7 @@ async def test_http_errors_are_one_line(feed_server: FeedServer) -> None:
     feed_server.routes["/html"] = Response(
         b"<html><p>hi</p></html>", 200, {"Content-Type": "text/html"}
     )
-    async with http_client() as client:
+    async with http_client(allow_private=True) as client:
         with pytest.raises(SourceError, match="HTTP 404"):
             await read_source(feed_server.url("/missing"), client)
         with pytest.raises(SourceError, match="cannot parse"):
@@ -37,7 +38,7 @@ async def test_http_errors_are_one_line(feed_server: FeedServer) -> None:
 
 async def test_body_past_the_cap_is_refused(feed_server: FeedServer) -> None:
     feed_server.routes["/big"] = Response(b"x" * (MAX_BODY_BYTES + 1))
-    async with http_client() as client:
+    async with http_client(allow_private=True) as client:
         with pytest.raises(FetchError, match="larger than"):
             await fetch_source(feed_server.url("/big"), client)
 
@@ -49,6 +50,8 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         cwd=cwd,
+        # The local feed server is on 127.0.0.1.
+        env={**os.environ, "PSGBOT_FEEDS_ALLOW_PRIVATE": "true"},
     )
 
 

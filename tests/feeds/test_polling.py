@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import timedelta
+from ipaddress import ip_address
 
 import pytest
 from conftest import make_settings
@@ -11,6 +12,7 @@ from support.feed_server import FeedServer, Response
 from support.transport import RecordingBotApi
 
 from psgbot.app import POLL_JOB_PREFIX, build_application, schedule_polls
+from psgbot.feeds.addresses import IPAddress
 from psgbot.feeds.fetch import FetchError, FetchResult, fetch_source, http_client
 from psgbot.feeds.ingest import FetchedFeed
 from psgbot.feeds.parse import ParsedFeed
@@ -77,14 +79,14 @@ async def test_gzip_bomb_is_cut_off_at_the_cap(feed_server: FeedServer) -> None:
     feed_server.routes["/bomb"] = Response(
         bomb, 200, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
     )
-    async with http_client() as client:
+    async with http_client(allow_private=True) as client:
         with pytest.raises(FetchError, match="larger than 5 MB"):
             await fetch_source(feed_server.url("/bomb"), client)
 
 
 async def test_redirect_loop_is_refused(feed_server: FeedServer) -> None:
     feed_server.routes["/loop"] = Response(b"", 302, {"Location": "/loop"})
-    async with http_client() as client:
+    async with http_client(allow_private=True) as client:
         with pytest.raises(FetchError, match="more than 5 redirects"):
             await fetch_source(feed_server.url("/loop"), client)
 
@@ -97,7 +99,7 @@ async def test_slow_server_times_out(feed_server: FeedServer) -> None:
         return Response(b"late")
 
     feed_server.routes["/slow"] = slow
-    async with http_client(timeout=0.2) as client:
+    async with http_client(timeout=0.2, allow_private=True) as client:
         with pytest.raises(FetchError, match="timed out"):
             await fetch_source(feed_server.url("/slow"), client)
 
@@ -105,6 +107,12 @@ async def test_slow_server_times_out(feed_server: FeedServer) -> None:
 async def test_feeds_go_through_the_configured_proxy(feed_server: FeedServer) -> None:
     # A proxy receives the absolute URL as the request path.
     feed_server.routes["http://feed.example.invalid/feed"] = Response(b"<rss version='2.0'/>")
-    async with http_client(proxy=feed_server.base_url) as client:
+
+    async def resolve(host: str, port: int) -> list[IPAddress]:
+        # The bot still checks where a name leads, with its own resolver (no DNS in tests).
+        assert host == "feed.example.invalid"
+        return [ip_address("93.184.216.34")]
+
+    async with http_client(proxy=feed_server.base_url, resolve=resolve) as client:
         result = await fetch_source("http://feed.example.invalid/feed", client)
     assert result.body == b"<rss version='2.0'/>"

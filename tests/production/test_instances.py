@@ -85,6 +85,7 @@ async def test_one_poller_takes_over_when_the_other_dies(
         PSGBOT_API_BASE_URL=telegram.base_url,
         PSGBOT_DATABASE_URL=url,
         PSGBOT_FEEDS=feed_server.url("/feed"),
+        PSGBOT_FEEDS_ALLOW_PRIVATE="true",
         PSGBOT_POLL_INTERVAL="5",
         PSGBOT_METRICS_PORT="0",
         PSGBOT_LOG_LEVEL="INFO",

@@ -68,6 +68,7 @@ async def test_no_alert_or_broadcast_is_lost_across_twenty_kills(
         PSGBOT_API_BASE_URL=telegram.base_url,
         PSGBOT_DATABASE_URL=sqlite_url,
         PSGBOT_FEEDS=url,
+        PSGBOT_FEEDS_ALLOW_PRIVATE="true",
         PSGBOT_POLL_INTERVAL="5",
         PSGBOT_RATE_LIMIT="150",
         PSGBOT_METRICS_PORT="0",
