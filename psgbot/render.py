@@ -50,12 +50,13 @@ def link(label: str, url: str | None) -> str:
 
 def utf16_len(text: str) -> int:
     """The length Telegram counts: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _utf16_prefix(text: str, units: int) -> str:
     """The longest prefix of ``text`` within ``units`` UTF-16 units (never half a character)."""
-    return text.encode("utf-16-le")[: 2 * max(0, units)].decode("utf-16-le", "ignore")
+    encoded = text.encode("utf-16-le", "surrogatepass")
+    return encoded[: 2 * max(0, units)].decode("utf-16-le", "ignore")
 
 
 def shorten(text: str, limit: int) -> str:

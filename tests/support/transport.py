@@ -124,7 +124,7 @@ def _check_limits(params: dict[str, Any]) -> list[str]:
 
 def utf16_units(text: str) -> int:
     """Telegram measures text in UTF-16 code units: characters outside the BMP count 2."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _buttons(markup: object) -> list[dict[str, Any]]:
