@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from psgbot.db.models import FEED_SOURCE_MAX
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
@@ -132,6 +134,13 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("feeds")
+    @classmethod
+    def _storable_sources(cls, value: list[str]) -> list[str]:
+        if any(len(source) > FEED_SOURCE_MAX for source in value):
+            raise ValueError(f"feed URLs or paths of at most {FEED_SOURCE_MAX} characters")
+        return value
 
     @field_validator("database_url")
     @classmethod

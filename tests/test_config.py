@@ -147,3 +147,11 @@ def test_unsupported_database_url_is_one_line_without_the_password(
     assert output.count("\n") == 1 and "Traceback" not in output
     assert "PSGBOT_DATABASE_URL: expected sqlite:///" in output and "postgresql://" in output
     assert "hunter2" not in output
+
+
+def test_a_feed_source_too_long_to_store_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PSGBOT_FEEDS", "https://feeds.example/?" + "a" * 2000)
+    with pytest.raises(ConfigError, match="PSGBOT_FEEDS: expected feed URLs or paths of at most"):
+        load_settings(_env_file=None)

@@ -35,6 +35,7 @@ NAMING = {
 # Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
 # these when it reads a feed, so no item or header can hand PostgreSQL a value its column refuses
 # (which would fail the feed's every poll).
+FEED_SOURCE_MAX = 2000  # a configured feed's URL or path (checked in psgbot.config)
 FEED_TITLE_MAX = 500
 ETAG_MAX = 500
 LAST_MODIFIED_MAX = 100
@@ -53,7 +54,7 @@ class Feed(Base):
     __tablename__ = "feeds"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(2000), unique=True)
+    source: Mapped[str] = mapped_column(String(FEED_SOURCE_MAX), unique=True)
     title: Mapped[str | None] = mapped_column(String(FEED_TITLE_MAX))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Conditional GET validators from the last 200 answer.
