@@ -60,6 +60,8 @@ class Feed(Base):
     # Conditional GET validators from the last 200 answer.
     etag: Mapped[str | None] = mapped_column(String(ETAG_MAX))
     last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_MAX))
+    # SHA-256 of the last body stored: a 200 with the same body costs a hash, nothing parsed.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     # Health: a feed's first successful fetch sets `initialized` (its items are not alerted).
     initialized: Mapped[bool] = mapped_column(Boolean, default=False)
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

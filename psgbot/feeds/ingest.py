@@ -5,6 +5,7 @@ Shared by ``psgbot ingest`` and the bot's poller so both read feeds the same way
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import anyio
@@ -25,7 +26,13 @@ class SourceError(Exception):
 class FetchedFeed:
     source: str
     fetch: FetchResult
-    feed: ParsedFeed | None  # None when the server answered 304 Not Modified
+    # None when the server answered 304 Not Modified, or sent the body stored last time.
+    feed: ParsedFeed | None
+    body_hash: str | None = None
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 async def read_source(
@@ -34,9 +41,13 @@ async def read_source(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    known_hash: str | None = None,
     deadline: float = 60.0,
 ) -> FetchedFeed:
-    """Fetches and parses one source; feedparser runs in a worker thread, off the event loop."""
+    """Fetches and parses one source; feedparser runs in a worker thread, off the event loop.
+
+    A body whose hash is ``known_hash`` (the one stored last time) is not parsed again.
+    """
     try:
         fetched = await fetch_source(
             source, client, etag=etag, last_modified=last_modified, total_timeout=deadline
@@ -44,9 +55,12 @@ async def read_source(
     except FetchError as exc:
         raise SourceError(f"cannot read: {exc}", status=exc.status) from exc
     if fetched.body is None:
-        return FetchedFeed(source=source, fetch=fetched, feed=None)
+        return FetchedFeed(source=source, fetch=fetched, feed=None, body_hash=known_hash)
+    digest = body_hash(fetched.body)
+    if digest == known_hash:
+        return FetchedFeed(source=source, fetch=fetched, feed=None, body_hash=digest)
     try:
         parsed = await anyio.to_thread.run_sync(parse_feed, fetched.body, fetched.content_type)
     except FeedParseError as exc:
         raise SourceError(f"cannot parse: {exc}") from exc
-    return FetchedFeed(source=source, fetch=fetched, feed=parsed)
+    return FetchedFeed(source=source, fetch=fetched, feed=parsed, body_hash=digest)

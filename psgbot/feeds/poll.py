@@ -98,7 +98,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
             )
         if not force and feed.next_poll_at and feed.next_poll_at > now:
             return PollOutcome(source=source, skipped=True)
-        etag, last_modified = feed.etag, feed.last_modified
+        etag, last_modified, known_hash = feed.etag, feed.last_modified, feed.body_hash
     started = time.perf_counter()
     try:
         fetched = await read_source(
@@ -106,6 +106,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
             services.http,
             etag=etag,
             last_modified=last_modified,
+            known_hash=known_hash,
             deadline=services.fetch_deadline,
         )
     finally:
@@ -120,6 +121,7 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
         feed.next_poll_at = now + next_interval(interval, fetched)
         feed.etag = fetched.fetch.etag
         feed.last_modified = fetched.fetch.last_modified
+        feed.body_hash = fetched.body_hash
         if recovered:
             await _notify_admins(
                 session,

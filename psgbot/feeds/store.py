@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,9 @@ from psgbot.topics import Taxonomy
 
 # Keeps each IN (...) lookup well under SQLite's bound-parameter limit.
 _LOOKUP_CHUNK = 500
+# New items are classified and flushed this many at a time; a few are classified in place.
+_STORE_CHUNK = 500
+_INLINE_CLASSIFY = 20
 
 
 @dataclass
@@ -61,16 +65,25 @@ async def store_items(
     """Adds unseen items and refreshes changed ones; the caller commits.
 
     An item's identity is its key within its feed, so a repeated ingest stores nothing new.
+    Stored items are compared by key, title and summary alone (no topics loaded), and only new
+    or changed items are classified, off the event loop. New items are written in chunks, so
+    a first poll of a large feed never stalls the bot for long.
     """
     now = now or utcnow()
     result = StoreResult(feed=feed, seen=len(items))
-    stored = await _stored_by_key(session, feed.id, [item.key for item in items])
+    stored = await _stored_versions(session, feed.id, [item.key for item in items])
     # Feeds list newest first; storing oldest first makes ids grow with recency, which orders
     # items published at the same moment the way the feed does.
-    for parsed in reversed(items):
-        topics = taxonomy.classify(parsed.title, parsed.summary, parsed.categories)
-        existing = stored.get(parsed.key)
-        if existing is None:
+    fresh = [parsed for parsed in reversed(items) if parsed.key not in stored]
+    changed = [
+        parsed
+        for parsed in reversed(items)
+        if parsed.key in stored and stored[parsed.key][1:] != (parsed.title, parsed.summary)
+    ]
+    for start in range(0, len(fresh), _STORE_CHUNK):
+        chunk = fresh[start : start + _STORE_CHUNK]
+        topics = await _classify(taxonomy, chunk)
+        for parsed, slugs in zip(chunk, topics, strict=True):
             item = Item(
                 feed_id=feed.id,
                 key=parsed.key,
@@ -82,29 +95,66 @@ async def store_items(
                 first_seen_at=now,
                 sort_at=parsed.published or now,
                 updated_at=now,
-                topics=[ItemTopic(topic=slug) for slug in topics],
+                topics=[ItemTopic(topic=slug) for slug in slugs],
             )
             session.add(item)
-            stored[parsed.key] = item
             result.new_items.append(item)
-        elif (existing.title, existing.summary) != (parsed.title, parsed.summary):
-            existing.title = parsed.title
-            existing.summary = parsed.summary
-            existing.link = parsed.link or existing.link
-            existing.updated_at = now
-            if sorted(existing.topic_slugs) != sorted(topics):
-                existing.topics = [ItemTopic(topic=slug) for slug in topics]
-            result.updated += 1
-    await session.flush()
+        await session.flush()
+    if changed:
+        await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
+        result.updated = len(changed)
     return result
 
 
-async def _stored_by_key(session: AsyncSession, feed_id: int, keys: list[str]) -> dict[str, Item]:
-    found: dict[str, Item] = {}
+async def _classify(taxonomy: Taxonomy, items: Sequence[ParsedItem]) -> list[list[str]]:
+    """Each item's topics, worked out in a thread: a large batch never stalls the event loop."""
+
+    def classify_all() -> list[list[str]]:
+        return [taxonomy.classify(item.title, item.summary, item.categories) for item in items]
+
+    if len(items) <= _INLINE_CLASSIFY:
+        return classify_all()
+    return await anyio.to_thread.run_sync(classify_all)
+
+
+async def _refresh(
+    session: AsyncSession,
+    changed: Sequence[ParsedItem],
+    ids: dict[str, int],
+    taxonomy: Taxonomy,
+    now: datetime,
+) -> None:
+    """Updates the stored copies of items whose title or summary changed, and their topics."""
+    topics = await _classify(taxonomy, changed)
+    for start in range(0, len(changed), _LOOKUP_CHUNK):
+        chunk = list(zip(changed, topics, strict=True))[start : start + _LOOKUP_CHUNK]
+        wanted = [ids[parsed.key] for parsed, _slugs in chunk]
+        existing = {
+            item.key: item
+            for item in await session.scalars(select(Item).where(Item.id.in_(wanted)))
+        }
+        for parsed, slugs in chunk:
+            item = existing[parsed.key]
+            item.title = parsed.title
+            item.summary = parsed.summary
+            item.link = parsed.link or item.link
+            item.updated_at = now
+            if sorted(item.topic_slugs) != sorted(slugs):
+                item.topics = [ItemTopic(topic=slug) for slug in slugs]
+        await session.flush()
+
+
+async def _stored_versions(
+    session: AsyncSession, feed_id: int, keys: list[str]
+) -> dict[str, tuple[int, str, str]]:
+    """Stored items of the feed among ``keys``: key -> (id, title, summary), nothing else."""
+    found: dict[str, tuple[int, str, str]] = {}
     for start in range(0, len(keys), _LOOKUP_CHUNK):
         chunk = keys[start : start + _LOOKUP_CHUNK]
-        rows = await session.scalars(
-            select(Item).where(Item.feed_id == feed_id, Item.key.in_(chunk))
+        rows = await session.execute(
+            select(Item.key, Item.id, Item.title, Item.summary).where(
+                Item.feed_id == feed_id, Item.key.in_(chunk)
+            )
         )
-        found.update((item.key, item) for item in rows)
+        found.update((key, (item_id, title, summary)) for key, item_id, title, summary in rows)
     return found
