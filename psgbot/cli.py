@@ -210,7 +210,7 @@ async def _ingest_and_store(settings: Settings, sources: list[str]) -> int:
     try:
         await prepare_storage(services)
         for source in sources:
-            outcome = await poll_source(services, source)
+            outcome = await poll_source(services, source, reread=True)
             shown = display_source(source)
             if outcome.error:
                 print(f"{shown}: {outcome.error}", file=sys.stderr)

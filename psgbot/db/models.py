@@ -16,9 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from psgbot.db.enums import Priority
 from psgbot.db.types import UtcDateTime, utcnow
@@ -99,7 +100,10 @@ class Item(Base):
 
     feed: Mapped[Feed] = relationship(back_populates="items")
     topics: Mapped[list[ItemTopic]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ItemTopic.topic"
+        back_populates="item",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="ItemTopic.topic",
     )
 
     @property
@@ -108,15 +112,33 @@ class Item(Base):
 
 
 class ItemTopic(Base):
-    """A topic tag on an item; a table (not a column) so topic queries are plain joins."""
+    """A topic tag on an item; a table (not a column) so topic queries are plain joins.
+
+    It repeats its item's ``sort_at``, so one topic's newest items are one index range
+    (topic, sort_at, item_id), however many items the archive holds.
+    """
 
     __tablename__ = "item_topics"
-    __table_args__ = (Index("ix_item_topics_topic", "topic", "item_id"),)
+    __table_args__ = (
+        Index("ix_item_topics_topic", "topic", "item_id"),
+        Index("ix_item_topics_newest", "topic", "sort_at", "item_id"),
+    )
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sort_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    item: Mapped[Item] = relationship(back_populates="topics")
+
+
+@event.listens_for(Session, "before_flush")
+def _tags_sort_like_their_items(session: Session, _context: object, _instances: object) -> None:
+    """A tag takes its item's sort time when it is written (items never change theirs)."""
+    for tag in session.new:
+        if isinstance(tag, ItemTopic) and tag.item is not None:
+            tag.sort_at = tag.item.sort_at
 
 
 class Event(Base):

@@ -58,20 +58,29 @@ def next_interval(interval: float, fetched: FetchedFeed) -> timedelta:
 
 
 async def poll_source(
-    services: Services, source: str, *, force: bool = True, now: datetime | None = None
+    services: Services,
+    source: str,
+    *,
+    force: bool = True,
+    reread: bool = False,
+    now: datetime | None = None,
 ) -> PollOutcome:
-    """Polls one feed now (``force``) or only if its next poll is due (the scheduled job)."""
+    """Polls one feed now (``force``) or only if its next poll is due (the scheduled job).
+
+    ``reread`` parses a body even when it is the one stored last time (the command line shows
+    what a feed holds).
+    """
     async with services.feed_lock(source):
-        return await _poll_locked(services, source, force=force, now=now or utcnow())
+        return await _poll_locked(services, source, force=force, reread=reread, now=now or utcnow())
 
 
 async def _poll_locked(
-    services: Services, source: str, *, force: bool, now: datetime
+    services: Services, source: str, *, force: bool, reread: bool, now: datetime
 ) -> PollOutcome:
     """Polls one feed; whatever goes wrong is recorded on the feed (backoff, a notice, /feeds)."""
     shown = display_source(source)
     try:
-        return await _poll(services, source, force=force, now=now)
+        return await _poll(services, source, force=force, reread=reread, now=now)
     except SourceError as exc:
         error, gone = str(exc), exc.status == 410
         log.warning("feed %s: %s", shown, error)
@@ -88,7 +97,9 @@ async def _poll_locked(
     return PollOutcome(source=source, error=error)
 
 
-async def _poll(services: Services, source: str, *, force: bool, now: datetime) -> PollOutcome:
+async def _poll(
+    services: Services, source: str, *, force: bool, reread: bool, now: datetime
+) -> PollOutcome:
     settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
@@ -98,7 +109,8 @@ async def _poll(services: Services, source: str, *, force: bool, now: datetime) 
             )
         if not force and feed.next_poll_at and feed.next_poll_at > now:
             return PollOutcome(source=source, skipped=True)
-        etag, last_modified, known_hash = feed.etag, feed.last_modified, feed.body_hash
+        etag, last_modified = feed.etag, feed.last_modified
+        known_hash = None if reread else feed.body_hash
     started = time.perf_counter()
     try:
         fetched = await read_source(
