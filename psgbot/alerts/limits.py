@@ -35,15 +35,24 @@ from psgbot.db.enums import Priority
 JSONDict = dict[str, Any]
 _SENDING_PREFIXES = ("send", "copy", "forward", "edit")
 _TRACKED_CHATS = 10_000
+# How far behind schedule spaced sends may catch up at once: a few sends at 1000/s, where timers
+# fire late relative to the spacing, and never more than one at 30/s.
+CATCH_UP = 0.02
 
 
 class SlidingWindow:
     """At most ``limit`` sends in any ``period`` seconds (0 means no limit); the most urgent
     waiter gets the next free slot, and waiters of one priority go in arrival order.
 
-    A slot counts from when its send *finished*, not when it was granted: Telegram counts a
-    message when it arrives, and a send granted earlier can arrive later than one granted after
-    it. Measuring from completion keeps the window honest whatever the request's own delay.
+    A slot counts from when Telegram received its send, not when it was granted: a send
+    granted earlier can arrive later than one granted after it. That moment is taken as the
+    send's completion less ``credit`` (half the shortest round trip seen), which keeps the window
+    honest whatever a request's own delay, without losing a round trip per slot.
+
+    Bulk sends (every priority but replies) are also spaced evenly, ``period / limit`` apart.
+    A window filled in one burst frees in one burst a period later, so a reply arriving just
+    after a burst would wait almost the whole period; with bulk spaced out, a slot frees every
+    ``period / limit`` seconds and the most urgent waiter gets the next one.
     """
 
     def __init__(
@@ -57,6 +66,11 @@ class SlidingWindow:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
+        self._spacing = period / limit if limit > 0 else 0.0
+        # Seconds between Telegram receiving a send and its answer arriving here, at least
+        # (half the shortest round trip seen); set by the limiter as it measures.
+        self.credit = 0.0
+        self._next_bulk_at = 0.0  # when bulk may next be granted
 
     @property
     def waiting(self) -> int:
@@ -76,11 +90,13 @@ class SlidingWindow:
             yield
         finally:
             self._in_flight -= 1
-            self._finished.append(self.clock())
+            # When Telegram saw the send: its answer took at least ``credit`` to come back.
+            seen = self.clock() - self.credit
+            self._finished.append(max(seen, self._finished[-1]) if self._finished else seen)
             self._grant()
 
     async def _acquire(self, priority: int) -> None:
-        if not self._waiters and self._has_room():
+        if not self._waiters and self._has_room() and self._paced(priority):
             self._in_flight += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -101,25 +117,47 @@ class SlidingWindow:
             self._finished.popleft()
         return self._in_flight + len(self._finished) < self.limit
 
+    def _paced(self, priority: int) -> bool:
+        """Whether a send of ``priority`` may go now as far as spacing goes; if so, books the
+        next bulk time."""
+        if priority == Priority.REPLY:
+            return True
+        now = self.clock()
+        if now < self._next_bulk_at:
+            return False
+        # From the booked time, so a late wake-up catches up rather than drifting below the
+        # rate; but by CATCH_UP at most, so an idle spell never turns into a burst.
+        catch_up = max(self._spacing, CATCH_UP)
+        self._next_bulk_at = max(self._next_bulk_at, now - catch_up) + self._spacing
+        return True
+
     def _grant(self) -> None:
         """Hands free slots to the most urgent waiters; otherwise wakes up when one frees."""
         while self._waiters:
-            if self._waiters[0][2].done():  # cancelled while waiting
+            priority, _order, future = self._waiters[0]
+            if future.done():  # cancelled while waiting
                 heapq.heappop(self._waiters)
                 continue
-            if not self._has_room():
+            if not self._has_room() or not self._paced(priority):
                 break
-            _priority, _order, future = heapq.heappop(self._waiters)
+            heapq.heappop(self._waiters)
             self._in_flight += 1
             future.set_result(None)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._waiters and self._finished:
-            # A slot frees when the oldest finished send leaves the window. (If every slot is
-            # in flight, the next completion calls _grant instead.)
-            delay = self.period - (self.clock() - self._finished[0])
-            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._grant)
+        if not self._waiters:
+            return
+        now = self.clock()
+        if self._has_room():
+            at = now
+        elif self._finished:
+            at = self._finished[0] + self.period  # the oldest finished send leaves the window
+        else:
+            return  # every slot is in flight: the next completion calls _grant
+        if self._waiters[0][0] != Priority.REPLY:
+            at = max(at, self._next_bulk_at)
+        self._timer = asyncio.get_running_loop().call_later(max(at - now, 0.0), self._grant)
 
 
 class FloodLimiter(BaseRateLimiter[int]):
@@ -138,6 +176,7 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._chats: OrderedDict[int | str, SlidingWindow] = OrderedDict()
         self._resume_at = 0.0
         self.round_trip: float | None = None  # seconds a send takes Telegram, averaged
+        self._shortest: float | None = None  # the shortest round trip seen
         # No overall limit means no limits at all (tests, a self-hosted Bot API server).
         self.enabled = overall_per_second > 0
 
@@ -215,6 +254,9 @@ class FloodLimiter(BaseRateLimiter[int]):
         self.round_trip = (
             elapsed if self.round_trip is None else 0.9 * self.round_trip + 0.1 * elapsed
         )
+        if self._shortest is None or elapsed < self._shortest:
+            self._shortest = elapsed
+            self.overall.credit = self.paid.credit = elapsed / 2
         return result
 
 
