@@ -25,6 +25,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import ExtBot
+from telegram.warnings import PTBUserWarning
 
 from psgbot import metrics
 from psgbot.alerts.limits import FloodLimiter
@@ -65,6 +67,8 @@ from psgbot.render import html_to_text
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
+# _send_text calls sendMessage through do_api_request on purpose (see there).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_RETRY_AFTER_WAITS = 10
 SETTLE_EVERY = 0.25  # seconds between recordings of outcomes while sending
@@ -87,6 +91,19 @@ class _Unsettled:
     rows: dict[int, Claimed] = field(default_factory=dict)
     stored_at: dict[int, datetime] = field(default_factory=dict)
     effects: Effects = field(default_factory=Effects)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.outcomes or self.effects.migrated or self.effects.deactivated)
+
+
+def _result_or_log(task: asyncio.Task[Any], what: str) -> Any:
+    """A finished task's result; its failure is logged (the dispatcher goes on) as None."""
+    try:
+        return task.result()
+    except Exception:  # e.g. the database is down: sends in flight go on, and so do we
+        log.exception("%s; retrying shortly", what)
+        return None
 
 
 @dataclass
@@ -186,76 +203,89 @@ class Dispatcher:
 
     async def pump(self, *, until_idle: bool) -> int:
         """Keeps the pool full of due rows until stopped (or, ``until_idle``, nothing is due);
-        returns how many rows were handled."""
+        returns how many rows were handled.
+
+        Claiming ahead and recording outcomes run as tasks beside the sends, so the pool never
+        waits on the database.
+        """
         queue = _SendQueue()
         in_flight: dict[asyncio.Task[list[Outcome]], int] = {}  # each send's chat
+        claiming: asyncio.Task[_ClaimedSends] | None = None
+        settling: asyncio.Task[int] | None = None
         unsettled = _Unsettled()
         handled, exhausted_at, last_settle = 0, -math.inf, time.monotonic()
         keeper = asyncio.create_task(self._keep_claims())
         try:
             while True:
                 wanted = self.target_concurrency
-                woken = self._wake.is_set()
-                recently_empty = time.monotonic() - exhausted_at < self.idle_wait and not woken
-                if not self._stopping and len(queue) < wanted and not recently_empty:
+                recently_empty = (
+                    time.monotonic() - exhausted_at < self.idle_wait and not self._wake.is_set()
+                )
+                low = len(queue) < max(wanted, self.batch_size // 2)
+                if claiming is None and low and not recently_empty and not self._stopping:
                     self._wake.clear()  # cleared before looking: a wake() meanwhile is kept
-                    try:
-                        claimed = await self._claim(max(self.batch_size, 2 * wanted), unsettled)
-                    except Exception:  # e.g. the database is down: sends in flight go on
-                        log.exception("could not claim outbox rows; retrying shortly")
-                        claimed = _ClaimedSends([], [])
-                    handled += len(claimed.rows)
-                    for send in claimed.sends:
-                        queue.push(send)
-                    if not claimed.rows:
-                        exhausted_at = time.monotonic()
+                    size = max(self.batch_size, 2 * wanted)
+                    claiming = asyncio.create_task(self._claim(size, unsettled))
                 while queue.ready and len(in_flight) < wanted and not self._stopping:
                     send = queue.pop()
                     task = asyncio.create_task(self._timed(send, unsettled.effects))
                     in_flight[task] = send.chat_id
-                if in_flight:
-                    done, _pending = await asyncio.wait(
-                        in_flight, timeout=SETTLE_EVERY, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in done:
-                        queue.finished(in_flight.pop(task))
-                        unsettled.outcomes.extend(task.result())
-                    for chat_id, reason in unsettled.effects.deactivated.items():
-                        for send in queue.drop(chat_id):
-                            unsettled.outcomes.extend(
-                                Outcome(row.id, CANCELLED, error=f"chat gone: {reason}")
-                                for row in send.rows
-                            )
-                else:
-                    retried = await self._settle(unsettled)
+                due_to_settle = len(unsettled.outcomes) >= self.batch_size or (
+                    time.monotonic() - last_settle >= SETTLE_EVERY
+                )
+                idle = not (in_flight or claiming or queue.ready)
+                if settling is None and unsettled.pending and (due_to_settle or idle):
+                    settling = asyncio.create_task(self._settle(unsettled))
                     last_settle = time.monotonic()
-                    if self._stopping:
+                tasks: set[asyncio.Task[Any]] = set(in_flight)
+                tasks.update(task for task in (claiming, settling) if task is not None)
+                if not tasks:
+                    if self._stopping or (until_idle and exhausted_at > -math.inf):
                         return handled
-                    if until_idle:
-                        if exhausted_at > -math.inf and not retried:
-                            return handled
-                    elif not self._wake.is_set():
+                    if not until_idle and not self._wake.is_set():
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), self.idle_wait)
                     exhausted_at = -math.inf
                     continue
-                if (
-                    len(unsettled.outcomes) >= self.batch_size
-                    or time.monotonic() - last_settle >= SETTLE_EVERY
-                ):
-                    try:
-                        await self._settle(unsettled)
-                    except Exception:  # kept for the next try; the leases are renewed meanwhile
-                        log.exception("could not record outcomes; retrying shortly")
-                    last_settle = time.monotonic()
+                done, _pending = await asyncio.wait(
+                    tasks, timeout=SETTLE_EVERY, return_when=asyncio.FIRST_COMPLETED
+                )
+                for finished in done:
+                    if finished is claiming:
+                        claiming = None
+                        claimed = _result_or_log(finished, "could not claim outbox rows")
+                        rows = claimed.rows if claimed else []
+                        handled += len(rows)
+                        for send in claimed.sends if claimed else []:
+                            queue.push(send)
+                        if not rows:
+                            exhausted_at = time.monotonic()
+                    elif finished is settling:
+                        settling = None
+                        if _result_or_log(finished, "could not record outcomes"):
+                            exhausted_at = -math.inf  # rows went back to pending: look again
+                    else:
+                        queue.finished(in_flight.pop(finished))
+                        unsettled.outcomes.extend(finished.result())
+                for chat_id, reason in unsettled.effects.deactivated.items():
+                    for send in queue.drop(chat_id):
+                        unsettled.outcomes.extend(
+                            Outcome(row.id, CANCELLED, error=f"chat gone: {reason}")
+                            for row in send.rows
+                        )
         finally:
             keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
-            for task in in_flight:
-                task.cancel()
+            for unfinished in (*in_flight, claiming):
+                if unfinished is not None:
+                    unfinished.cancel()
+            await asyncio.gather(keeper, *in_flight, return_exceptions=True)
+            if claiming is not None:
+                await asyncio.gather(claiming, return_exceptions=True)
             # Whatever finished is recorded; rows still queued go back when the claims are
             # released (stop) or their lease ends.
             with contextlib.suppress(Exception):
+                if settling is not None:
+                    await asyncio.shield(settling)
                 await asyncio.shield(self._settle(unsettled))
 
     async def run_once(self) -> int:
@@ -293,17 +323,28 @@ class Dispatcher:
         return _ClaimedSends(rows, batch.sends)
 
     async def _settle(self, unsettled: _Unsettled) -> int:
-        """Records the outcomes so far; returns how many rows went back to pending."""
-        effects = unsettled.effects
-        if not (unsettled.outcomes or effects.migrated or effects.deactivated):
+        """Records the outcomes so far; returns how many rows went back to pending.
+
+        Outcomes arriving meanwhile wait for the next call; if recording fails, these are put
+        back for it too.
+        """
+        outcomes, effects = unsettled.outcomes, unsettled.effects
+        if not (outcomes or effects.migrated or effects.deactivated):
             return 0
-        outcomes = unsettled.outcomes
-        settled_at = self.clock()
-        async with self.services.sessions.begin() as session:
-            await settle(session, self.worker, outcomes, settled_at)
-            await self._apply(session, effects)
-        # Cleared only once recorded: a failed recording is tried again with later outcomes.
         unsettled.outcomes, unsettled.effects = [], Effects()
+        settled_at = self.clock()
+        try:
+            async with self.services.sessions.begin() as session:
+                await settle(session, self.worker, outcomes, settled_at)
+                await self._apply(session, effects)
+        except BaseException:
+            unsettled.outcomes[:0] = outcomes
+            unsettled.effects.migrated = {**effects.migrated, **unsettled.effects.migrated}
+            unsettled.effects.deactivated = {
+                **effects.deactivated,
+                **unsettled.effects.deactivated,
+            }
+            raise
         self._count(unsettled, outcomes, settled_at)
         for outcome in outcomes:
             unsettled.rows.pop(outcome.delivery_id, None)
@@ -368,16 +409,10 @@ class Dispatcher:
                         reply_markup=send.markup,
                         **kwargs,
                     )
+                    message_id = message.message_id
                 else:
-                    message = await self.bot.send_message(
-                        chat_id,
-                        text,
-                        parse_mode=parse_mode,
-                        entities=send.entities,
-                        reply_markup=send.markup,
-                        **kwargs,
-                    )
-                return [Outcome(row.id, SENT, message_id=message.message_id) for row in send.rows]
+                    message_id = await self._send_text(chat_id, text, parse_mode, send)
+                return [Outcome(row.id, SENT, message_id=message_id) for row in send.rows]
             except RetryAfter as exc:
                 waits += 1
                 seconds = _seconds(exc.retry_after)
@@ -409,6 +444,33 @@ class Dispatcher:
             except Exception as exc:  # never let one message take the process down
                 log.exception("unexpected error sending to %s", chat_id)
                 return [Outcome(row.id, FAILED, error=f"{type(exc).__name__}") for row in send.rows]
+
+    async def _send_text(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
+        """Sends a text message; returns Telegram's id for it.
+
+        The outbox keeps the message id alone, so Telegram's answer is not parsed into a
+        Message: at a fan-out's pace that parsing was a third of the dispatcher's CPU
+        (bench/scale.py). Everything else (flood limiter, errors raised) is as send_message's.
+        """
+        params: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if parse_mode:
+            params["parse_mode"] = parse_mode
+        if send.entities is not None:
+            params["entities"] = [entity.to_dict() for entity in send.entities]
+        if send.markup is not None:
+            params["reply_markup"] = send.markup_json or send.markup.to_dict()
+        if self._send_kwargs:
+            params.update(self._send_kwargs)
+        result = await self.bot.do_api_request(
+            "sendMessage",
+            params,
+            rate_limit_args=send.priority if self.bot.rate_limiter is not None else None,
+        )
+        return int(result["message_id"])
 
     def _retry_later(self, row: Claimed, reason: str) -> Outcome:
         attempts = row.attempts + 1

@@ -237,10 +237,16 @@ async def cancel_pending(session: AsyncSession, chat_id: int, reason: str) -> No
 
 
 async def outbox_depth(session: AsyncSession) -> int:
-    depth = await session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.status.in_([PENDING, SENDING]))
-    )
-    return int(depth or 0)
+    """Rows waiting or being sent: counted through the two partial indexes."""
+    depth = 0
+    for status in (PENDING, SENDING):
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.status == literal_column(f"'{status}'"))
+        )
+        depth += int(count or 0)
+    return depth
 
 
 async def release_claims(session: AsyncSession, worker: str) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,8 @@ class Send:
     entities: list[MessageEntity] | None = None
     photo: str | None = None
     priority: Priority = Priority.ALERT
+    # The keyboard as Telegram's JSON, built once for all the sends of a fan-out.
+    markup_json: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -81,7 +83,7 @@ async def prepare(
         else:
             batch.outcomes.append(Outcome(row.id, FAILED, error="nothing to send"))
     # A fan-out sends one item to many chats: render each (item, topic) once per batch.
-    rendered: dict[tuple[int, str | None], tuple[str, InlineKeyboardMarkup | None]] = {}
+    rendered: dict[tuple[int, str | None], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
         if len(rows) > DIGEST_THRESHOLD:
@@ -93,9 +95,13 @@ async def prepare(
                 matched = ALL_NEWS
             key = (item.id, matched)
             if key not in rendered:
-                rendered[key] = render_alert(services, item, matched)
-            text, markup = rendered[key]
-            batch.sends.append(Send(chat_id, [row], text, markup))
+                text, markup = render_alert(services, item, matched)
+                shared = markup.to_dict() if markup else None
+                rendered[key] = Send(0, [], text, markup, markup_json=shared)
+            model = rendered[key]
+            batch.sends.append(
+                Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
+            )
     batch.stored_at = {item.id: item.first_seen_at for item in items.values()}
     return batch
 

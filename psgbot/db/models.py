@@ -222,8 +222,7 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
         UniqueConstraint("chat_id", "broadcast_id", name="uq_deliveries_chat_broadcast"),
         UniqueConstraint("chat_id", "key", name="uq_deliveries_chat_key"),
-        Index("ix_deliveries_due", "status", "due_at"),
-        Index("ix_deliveries_chat_status", "chat_id", "status"),
+        # Rows of one chat are found through the unique constraints above (chat_id first).
         Index(
             "ix_deliveries_pending_due",
             "priority",

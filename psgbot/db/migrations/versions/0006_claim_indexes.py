@@ -31,6 +31,10 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
     )
+    # Replaced by the partial indexes; (chat_id, status) by the unique constraints that begin
+    # with chat_id. Fewer indexes to update on every claim and every settled row.
+    op.drop_index("ix_deliveries_due", table_name="deliveries")
+    op.drop_index("ix_deliveries_chat_status", table_name="deliveries")
     op.create_index(
         "ix_deliveries_sending_claimed",
         "deliveries",
@@ -41,6 +45,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_deliveries_chat_status", "deliveries", ["chat_id", "status"])
+    op.create_index("ix_deliveries_due", "deliveries", ["status", "due_at"])
     op.drop_index("ix_deliveries_sending_claimed", table_name="deliveries")
     op.drop_index("ix_deliveries_pending_due", table_name="deliveries")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:

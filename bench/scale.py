@@ -1,0 +1,217 @@
+"""Scale benchmark: one item to N subscribers, and an unchanged large feed re-polled.
+
+    python bench/scale.py --subscribers N [--database-url URL] [--feed-items 10000]
+
+Measures, through the real outbox and dispatcher on the in-process transport with no rate limit:
+E, the seconds the fan-out INSERT … SELECT of N alert rows takes; C, the milliseconds one claim
+of a dispatcher batch takes at the start, with every row pending; A, alerts sent per second
+over the whole run; M, the process's peak memory; and U, the CPU milliseconds of re-polling a
+feed of K items whose body has not changed, served over HTTP by a separate process.
+
+The database must be fresh: a temporary SQLite file by default; for PostgreSQL pass the URL of
+an empty database. The last line is the summary the issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from telegram.ext import ExtBot
+
+from psgbot.alerts.dispatcher import Dispatcher
+from psgbot.alerts.limits import FloodLimiter
+from psgbot.alerts.outbox import claim_due, enqueue_alerts, release_claims
+from psgbot.app import OFFLINE_TOKEN, prepare_storage
+from psgbot.config import load_settings
+from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
+from psgbot.db.types import utcnow
+from psgbot.feeds.poll import poll_source
+from psgbot.offline import ApiCall, OfflineBotApi
+from psgbot.services import Services
+
+FIRST_CHAT = 10_000_000
+CHUNK = 20_000
+CLAIMS = 5
+
+
+class CountingBotApi(OfflineBotApi):
+    """Accepts every message and counts it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    async def answer(self, call: ApiCall) -> Any:
+        if call.method == "sendMessage":
+            self.sent += 1
+        return await super().answer(call)
+
+
+async def add_subscribers(services: Services, count: int) -> None:
+    """N active private chats following Justice, written in chunks to keep memory flat."""
+    now = utcnow()
+    for start in range(FIRST_CHAT, FIRST_CHAT + count, CHUNK):
+        chats = range(start, min(start + CHUNK, FIRST_CHAT + count))
+        async with services.sessions.begin() as session:
+            await session.execute(
+                insert(Chat),
+                [
+                    {"id": chat, "type": "private", "active": True}
+                    | {"created_at": now, "updated_at": now}
+                    for chat in chats
+                ],
+            )
+            await session.execute(
+                insert(Subscription),
+                [{"chat_id": chat, "topic": "justice", "created_at": now} for chat in chats],
+            )
+
+
+async def enqueue(services: Services) -> float:
+    """Stores one item every subscriber follows; returns the seconds its fan-out took."""
+    now = utcnow()
+    async with services.sessions.begin() as session:
+        feed = Feed(source="bench", initialized=True)
+        session.add(feed)
+        await session.flush()
+        item = Item(
+            feed_id=feed.id,
+            key="scale",
+            title="Court ruling on the pardon",
+            summary="The Supreme Court ruled on the pardon. " * 8,
+            link="https://perusupportgroup.org.uk/news",
+            published_at=now,
+            sort_at=now,
+            topics=[ItemTopic(topic="justice")],
+        )
+        session.add(item)
+        await session.flush()
+        started = time.perf_counter()
+        await enqueue_alerts(session, [item.id], now)
+    return time.perf_counter() - started  # the INSERT … SELECT and its commit
+
+
+async def claim_time(services: Services, batch: int) -> float:
+    """Milliseconds per claim of one batch with every row pending (claims given back after)."""
+    lease = timedelta(seconds=60)
+    timings = []
+    for attempt in range(CLAIMS):
+        async with services.sessions.begin() as session:
+            started = time.perf_counter()
+            claimed = await claim_due(session, f"bench-{attempt}", batch, utcnow(), lease)
+            timings.append(time.perf_counter() - started)
+            assert len(claimed) == batch
+    async with services.sessions.begin() as session:
+        for attempt in range(CLAIMS):
+            await release_claims(session, f"bench-{attempt}")
+    return sum(timings) / len(timings) * 1000
+
+
+async def dispatch(services: Services, subscribers: int) -> float:
+    api = CountingBotApi()
+    bot: ExtBot[Any] = ExtBot(
+        OFFLINE_TOKEN, request=api, rate_limiter=FloodLimiter(overall_per_second=0)
+    )
+    await bot.initialize()
+    dispatcher = Dispatcher(services, bot)
+    started = time.perf_counter()
+    await dispatcher.drain()
+    elapsed = time.perf_counter() - started
+    await bot.shutdown()
+    assert api.sent == subscribers, (api.sent, subscribers)
+    return subscribers / elapsed
+
+
+def big_feed(items: int) -> bytes:
+    """An RSS feed of ``items`` PSG-like items, newest first."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>']
+    parts.append("<title>PSG news</title><link>https://perusupportgroup.org.uk/</link>")
+    for number in range(items):
+        published = format_datetime(start - timedelta(hours=number))
+        parts.append(
+            f"<item><title>Congress debates mining concession {number}</title>"
+            f"<guid>psg-{number}</guid><link>https://perusupportgroup.org.uk/n/{number}</link>"
+            f"<pubDate>{published}</pubDate><description>Communities in Cusco protest the "
+            f"concession; the ombudsman calls for dialogue ({number}).</description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+async def repoll(url: str, folder: Path, items: int) -> float:
+    """CPU milliseconds of polling an unchanged feed of ``items`` items a second time."""
+    (folder / "feed.xml").write_bytes(big_feed(items))
+    server = subprocess.Popen(  # noqa: ASYNC220 (started once, before any measuring)
+        [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().split("port ")[1].split()[0]
+        feed_url = f"http://127.0.0.1:{port}/feed.xml"
+        settings = load_settings(
+            database_url=url, feeds=[feed_url], feeds_allow_private=True, _env_file=None
+        )
+        services = Services.create(settings)
+        first = await poll_source(services, feed_url)
+        assert first.new == items, first
+        started = time.process_time()
+        again = await poll_source(services, feed_url)
+        cpu = time.process_time() - started
+        assert again.error is None and again.new == 0, again
+        await services.close()
+    finally:
+        server.terminate()
+        server.wait()
+    return cpu * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1_000_000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--feed-items", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        url = args.database_url or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        settings = load_settings(database_url=url, feeds=["bench"], rate_limit=0, _env_file=None)
+        services = Services.create(settings)
+        await prepare_storage(services)
+        started = time.perf_counter()
+        await add_subscribers(services, args.subscribers)
+        print(f"{args.subscribers} subscribers written in {time.perf_counter() - started:.1f} s")
+        enqueue_s = await enqueue(services)
+        batch = Dispatcher(services, ExtBot(OFFLINE_TOKEN, request=CountingBotApi())).batch_size
+        claim_ms = await claim_time(services, batch)
+        print(f"enqueue {enqueue_s:.2f} s; claim of {batch}: {claim_ms:.1f} ms")
+        rate = await dispatch(services, args.subscribers)
+        await services.close()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{rate:.0f} alerts/s; {peak_mb:.0f} MB peak so far")
+        repoll_ms = await repoll(url, folder, args.feed_items)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"scale: {args.subscribers} subscribers; enqueue {enqueue_s:.2f} s; {rate:.0f} alerts/s; "
+        f"claim {claim_ms:.1f} ms per batch; {peak_mb:.0f} MB peak; "
+        f"unchanged {args.feed_items}-item feed re-polled in {repoll_ms:.0f} ms CPU"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
