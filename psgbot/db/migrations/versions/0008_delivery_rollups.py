@@ -1,0 +1,55 @@
+"""daily roll-ups of purged delivery rows; indexes on settled rows by the time they are counted
+on
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+# As in psgbot.db.models; the purge and /stats name the same conditions.
+SENT_ROWS = "status = 'sent'"
+UNSENT_ROWS = "status = 'failed' OR status = 'cancelled'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "delivery_rollups",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "kind", "topic", "status", name=op.f("pk_delivery_rollups")),
+    )
+    # Partial: pending rows (a fan-out writes a million at once) are in neither index, and
+    # neither table is rebuilt on SQLite.
+    op.create_index(
+        "ix_deliveries_settled_sent",
+        "deliveries",
+        ["status", "sent_at", "kind"],
+        sqlite_where=sa.text(SENT_ROWS),
+        postgresql_where=sa.text(SENT_ROWS),
+    )
+    op.create_index(
+        "ix_deliveries_settled_unsent",
+        "deliveries",
+        ["status", "created_at", "kind"],
+        sqlite_where=sa.text(UNSENT_ROWS),
+        postgresql_where=sa.text(UNSENT_ROWS),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_deliveries_settled_unsent", table_name="deliveries")
+    op.drop_index("ix_deliveries_settled_sent", table_name="deliveries")
+    op.drop_table("delivery_rollups")
