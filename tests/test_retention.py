@@ -11,6 +11,7 @@ import pytest
 from conftest import make_settings
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from support.harness import BotHarness
 from support.transport import RecordingBotApi
 from telegram.ext import CallbackContext
 
@@ -287,3 +288,57 @@ async def test_the_running_bot_purges_from_its_scheduled_job(database_url: str) 
         await add(services, [delivery(2, "notice", "sent", old, old)])
         await job.run(app)
         assert await stored_ids(services) == set(kept)
+
+
+async def add_history(bot: BotHarness) -> tuple[set[int], set[int]]:
+    """Deliveries of every kind and status, recent and long past; returns (expired, kept) ids."""
+    now = utcnow()
+    hours, days = (lambda n: now - timedelta(hours=n)), (lambda n: now - timedelta(days=n))
+    async with bot.services.sessions() as session:
+        items = list(await session.scalars(select(Item.id).order_by(Item.id)))
+    expired = [
+        delivery(1, "alert", "sent", days(120), days(120), items[0]),
+        delivery(2, "alert", "sent", days(120), days(100), items[0]),
+        delivery(1, "alert", "sent", days(300), days(300), items[1]),
+        delivery(3, "alert", "failed", days(95), item=items[1]),
+        delivery(4, "alert", "cancelled", days(200), item=items[1]),
+        delivery(1, "notice", "sent", days(400), days(400)),
+        delivery(2, "notice", "failed", days(400)),
+        delivery(1, "broadcast", "sent", days(91), days(91)),
+        delivery(2, "broadcast", "failed", days(91)),
+    ]
+    kept = [
+        delivery(5, "alert", "sent", hours(2), hours(2), items[2]),
+        delivery(6, "alert", "failed", hours(3), item=items[2]),
+        delivery(7, "alert", "sent", days(3), days(3), items[2]),
+        delivery(8, "alert", "failed", days(3), item=items[3]),
+        delivery(9, "alert", "sent", days(100), days(80), items[3]),
+        delivery(1, "notice", "sent", days(30), days(30)),
+        delivery(3, "alert", "pending", days(200), item=items[4]),
+    ]
+    return set(await add(bot.services, expired)), set(await add(bot.services, kept))
+
+
+async def test_stats_read_the_same_before_and_after_a_purge(any_db_bot: BotHarness) -> None:
+    expired, kept = await add_history(any_db_bot)
+    (before,) = await any_db_bot.reply_texts("/stats", chat_id=111)
+    purged = await purge_settled(any_db_bot.services.sessions, utcnow(), RETENTION)
+    assert purged.rows == len(expired)
+    assert await stored_ids(any_db_bot.services) == kept
+    (after,) = await any_db_bot.reply_texts("/stats", chat_id=111)
+    assert after == before
+    assert "Alerts, last 24 hours: 1 sent, 1 failed" in after
+    assert "Alerts, last 7 days: 2 sent, 2 failed" in after
+    assert "Alerts in all: 6 sent, 3 failed" in after
+    assert "Broadcast messages in all: 1 sent, 1 failed" in after
+    assert "Notices and reminders in all: 2 sent, 1 failed" in after
+    assert "Outbox: 1 waiting" in after
+
+
+async def test_stats_read_deliveries_through_indexes(any_db_bot: BotHarness) -> None:
+    await add_history(any_db_bot)
+    engine = any_db_bot.services.engine
+    with statements_on_deliveries(engine) as statements:
+        await any_db_bot.send("/stats", chat_id=111)
+    assert len(statements) >= 7
+    assert await whole_reads(engine, statements) == []
