@@ -8,12 +8,11 @@ last 7 days (PSGBOT_DELIVERY_RETENTION is at least that), which are counted from
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.alerts.outbox import FAILED, FAILED_ROWS, SENT, SENT_ROWS, outbox_depth
@@ -61,18 +60,19 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
         )
 
     async def in_all(rows: ColumnElement[bool], status: str) -> dict[str, int]:
-        stored = await session.execute(
-            select(Delivery.kind, func.count()).where(rows).group_by(Delivery.kind)
+        # One statement, so one snapshot on PostgreSQL too: a purge committing in between
+        # would otherwise count its batch twice or not at all.
+        stored = select(Delivery.kind, func.count().label("number")).where(rows)
+        rolled_up = select(
+            DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")
+        ).where(DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status)
+        both = union_all(
+            stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
+        ).subquery()
+        totals = await session.execute(
+            select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
         )
-        rolled_up = await session.execute(
-            select(DeliveryRollup.kind, func.sum(DeliveryRollup.count))
-            .where(DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status)
-            .group_by(DeliveryRollup.kind)
-        )
-        totals: Counter[str] = Counter()
-        for kind, number in [*stored, *rolled_up]:
-            totals[str(kind)] += int(number)
-        return dict(totals)
+        return {str(kind): int(number) for kind, number in totals}
 
     per_topic = await session.execute(
         select(Subscription.topic, func.count())
