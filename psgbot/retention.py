@@ -6,6 +6,8 @@ five items a day that is some 18 million rows a year. Once a row is sent, failed
 and deleted. Pending and sending rows are never touched, however old, and items stay: they are
 the archive.
 
+A broadcast keeps the figures /broadcasts shows: its rows' outcomes are added to it as they go.
+
 The purge works in batches, each one transaction that adds the batch to the counts and deletes
 it: a crash rolls back both, so no row is ever counted twice or lost, and a year of backlog
 never holds a lock for long. Rows are aged by the time /stats counts them on (sent rows by
@@ -32,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from psgbot import broadcasts
 from psgbot.alerts.outbox import CANCELLED_ROWS, FAILED_ROWS, SENT_ROWS
 from psgbot.db.engine import dialect_insert, is_postgres
 from psgbot.db.models import ALL_NEWS, Delivery, DeliveryRollup, ItemTopic
@@ -128,6 +131,7 @@ async def purge_batch(session: AsyncSession, settled: Settled, cutoff: datetime,
     )
     for counts in (per_topic, every_topic):
         await _add_counts(session, counts)
+    await broadcasts.roll_up(session, ids)
     await session.execute(delete(Delivery).where(batch))
     return len(ids)
 

@@ -328,6 +328,12 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcomes of this broadcast's messages whose outbox rows the retention purge deleted
+    # (psgbot.retention): its figures are these plus the rows still stored.
+    rolled_up_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

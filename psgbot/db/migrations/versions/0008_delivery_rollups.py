@@ -1,5 +1,5 @@
 """daily roll-ups of purged delivery rows; indexes on settled rows by the time they are counted
-on
+on; broadcasts keep the figures of their purged rows
 
 Revision ID: 0008
 Revises: 0007
@@ -19,6 +19,7 @@ depends_on = None
 # As in psgbot.db.models; the purge and /stats name the same conditions.
 SENT_ROWS = "status = 'sent'"
 UNSENT_ROWS = "status = 'failed' OR status = 'cancelled'"
+ROLLED_UP = ("rolled_up_sent", "rolled_up_failed", "rolled_up_blocked", "rolled_up_cancelled")
 
 
 def upgrade() -> None:
@@ -47,9 +48,15 @@ def upgrade() -> None:
         sqlite_where=sa.text(UNSENT_ROWS),
         postgresql_where=sa.text(UNSENT_ROWS),
     )
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        for name in ROLLED_UP:
+            batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        for name in ROLLED_UP:
+            batch_op.drop_column(name)
     op.drop_index("ix_deliveries_settled_unsent", table_name="deliveries")
     op.drop_index("ix_deliveries_settled_sent", table_name="deliveries")
     op.drop_table("delivery_rollups")
