@@ -36,8 +36,8 @@ from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscrip
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
-# Settled rows, by status, in the words of the partial indexes on them (models.SENT_ROWS and
-# UNSENT_ROWS): literal statuses, because SQLite uses a partial index only for a query that
+# Settled rows, by status, in the words of the partial indexes on them (models.SENT_ROWS_SQL and
+# UNSENT_ROWS_SQL): literal statuses, because SQLite uses a partial index only for a query that
 # implies its condition (never through a bound parameter). Sent rows are counted by sent_at,
 # failed and cancelled ones by created_at.
 SENT_ROWS = Delivery.status == literal_column(f"'{SENT}'")

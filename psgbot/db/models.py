@@ -189,8 +189,8 @@ class Subscription(Base):
 
 
 # The conditions of the partial indexes on settled delivery rows, as SQL.
-SENT_ROWS = "status = 'sent'"
-UNSENT_ROWS = "status = 'failed' OR status = 'cancelled'"
+SENT_ROWS_SQL = "status = 'sent'"
+UNSENT_ROWS_SQL = "status = 'failed' OR status = 'cancelled'"
 
 
 class Delivery(Base):
@@ -225,24 +225,25 @@ class Delivery(Base):
         # Settled rows by the time /stats counts them on and the retention purge ages them by
         # (psgbot.retention): sent rows by sent_at, failed and cancelled ones by created_at.
         # Partial, so enqueueing (pending rows) never writes to them; the queries name the same
-        # conditions (see psgbot.alerts.outbox.SENT_ROWS and UNSENT_ROWS). Status leads even
-        # where it is constant: SQLite, without statistics, prefers ix_deliveries_due for
-        # "status = ?" unless this index serves the status and the time range both.
+        # conditions (SENT_ROWS, FAILED_ROWS, CANCELLED_ROWS in psgbot.alerts.outbox). Status
+        # leads even where it is constant: SQLite, without statistics, prefers
+        # ix_deliveries_due for "status = ?" unless this index serves the status and the time
+        # range both.
         Index(
             "ix_deliveries_settled_sent",
             "status",
             "sent_at",
             "kind",
-            sqlite_where=text(SENT_ROWS),
-            postgresql_where=text(SENT_ROWS),
+            sqlite_where=text(SENT_ROWS_SQL),
+            postgresql_where=text(SENT_ROWS_SQL),
         ),
         Index(
             "ix_deliveries_settled_unsent",
             "status",
             "created_at",
             "kind",
-            sqlite_where=text(UNSENT_ROWS),
-            postgresql_where=text(UNSENT_ROWS),
+            sqlite_where=text(UNSENT_ROWS_SQL),
+            postgresql_where=text(UNSENT_ROWS_SQL),
         ),
     )
 

@@ -17,8 +17,8 @@ branch_labels = None
 depends_on = None
 
 # As in psgbot.db.models; the purge and /stats name the same conditions.
-SENT_ROWS = "status = 'sent'"
-UNSENT_ROWS = "status = 'failed' OR status = 'cancelled'"
+SENT_ROWS_SQL = "status = 'sent'"
+UNSENT_ROWS_SQL = "status = 'failed' OR status = 'cancelled'"
 ROLLED_UP = ("rolled_up_sent", "rolled_up_failed", "rolled_up_blocked", "rolled_up_cancelled")
 
 
@@ -38,15 +38,15 @@ def upgrade() -> None:
         "ix_deliveries_settled_sent",
         "deliveries",
         ["status", "sent_at", "kind"],
-        sqlite_where=sa.text(SENT_ROWS),
-        postgresql_where=sa.text(SENT_ROWS),
+        sqlite_where=sa.text(SENT_ROWS_SQL),
+        postgresql_where=sa.text(SENT_ROWS_SQL),
     )
     op.create_index(
         "ix_deliveries_settled_unsent",
         "deliveries",
         ["status", "created_at", "kind"],
-        sqlite_where=sa.text(UNSENT_ROWS),
-        postgresql_where=sa.text(UNSENT_ROWS),
+        sqlite_where=sa.text(UNSENT_ROWS_SQL),
+        postgresql_where=sa.text(UNSENT_ROWS_SQL),
     )
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         for name in ROLLED_UP:
