@@ -43,9 +43,11 @@ from psgbot.bot import (
 from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
 from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
+from psgbot.db.types import utcnow
 from psgbot.events import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
 from psgbot.feeds.sources import display_source
+from psgbot.retention import purge_settled
 from psgbot.services import Services, attach, get_services, services_of
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,11 @@ OFFLINE_TOKEN = "1000000:offline-console-token-not-a-secret"
 POLL_JOB_PREFIX = "poll:"
 DISPATCHER_KEY = "dispatcher"
 METRICS_KEY = "metrics-server"
+RETENTION_JOB = "delivery-retention"
+# Hourly: each run has at most an hour's expired rows to do, after the first (which may have
+# a backlog, and works through it in batches).
+RETENTION_EVERY = 3600
+RETENTION_FIRST = 120
 KNOWN_COMMANDS = (
     {name for name, _ in PUBLIC_COMMANDS}
     | {name for name, _, _ in admin.ADMIN_COMMANDS}
@@ -144,6 +151,23 @@ async def poll_feed_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await poll_source(services, str(context.job.data), force=False)
 
 
+async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Rolls up and deletes expired outbox rows, by the instance that holds the poller's role
+    (one purge at a time, whatever the number of instances)."""
+    services = get_services(context)
+    if not await services.leadership.acquire():
+        return
+    purged = await purge_settled(
+        services.sessions, utcnow(), services.settings.delivery_retention, rest=1.0
+    )
+    if purged.rows:
+        log.info(
+            "retention: %d settled deliveries counted and deleted in %d batches",
+            purged.rows,
+            purged.batches,
+        )
+
+
 def schedule_polls(application: BotApplication, services: Services) -> None:
     """One repeating job per feed, first runs spread over a few seconds, never overlapping."""
     if application.job_queue is None:
@@ -169,7 +193,8 @@ def schedule_polls(application: BotApplication, services: Services) -> None:
 
 
 async def on_start(application: BotApplication) -> None:
-    """Runs once the Application is initialised: storage, command menu, polls, dispatcher."""
+    """Runs once the Application is initialised: storage, command menu, polls, retention,
+    dispatcher."""
     services = services_of(application)
     await prepare_storage(services)
     await application.bot.set_my_commands(menu_commands())
@@ -183,6 +208,13 @@ async def on_start(application: BotApplication) -> None:
         interval=broadcast.PROGRESS_EVERY,
         first=broadcast.PROGRESS_EVERY,
         name="broadcast-progress",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    application.job_queue.run_repeating(
+        retention_job,
+        interval=RETENTION_EVERY,
+        first=RETENTION_FIRST,
+        name=RETENTION_JOB,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     dispatcher = Dispatcher(

@@ -7,7 +7,8 @@ whichever bot instance is running.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -117,27 +118,63 @@ class Progress:
     def total(self) -> int:
         return self.sent + self.failed + self.blocked + self.remaining + self.cancelled
 
+    def add(self, status: str, error: str | None, count: int) -> None:
+        """Counts ``count`` messages whose rows have this status and error."""
+        if status == SENT:
+            self.sent += count
+        elif status in (PENDING, SENDING):
+            self.remaining += count
+        elif status == CANCELLED:
+            self.cancelled += count
+        elif status == FAILED and (error or "").startswith(BLOCKED_PREFIXES):
+            self.blocked += count
+        elif status == FAILED:
+            self.failed += count
+            self.reasons[(error or "unknown")[:80]] += count
+
 
 async def progress_of(session: AsyncSession, broadcast_id: int) -> Progress:
+    """The broadcast's figures: its rows in the outbox, plus those the retention purge rolled
+    up (whose failure reasons are not kept)."""
     progress = Progress()
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is not None:
+        progress.sent = broadcast.rolled_up_sent
+        progress.failed = broadcast.rolled_up_failed
+        progress.blocked = broadcast.rolled_up_blocked
+        progress.cancelled = broadcast.rolled_up_cancelled
     rows = await session.execute(
         select(Delivery.status, Delivery.error, func.count())
         .where(Delivery.broadcast_id == broadcast_id)
         .group_by(Delivery.status, Delivery.error)
     )
     for status, error, count in rows:
-        if status == SENT:
-            progress.sent += count
-        elif status in (PENDING, SENDING):
-            progress.remaining += count
-        elif status == CANCELLED:
-            progress.cancelled += count
-        elif status == FAILED and (error or "").startswith(BLOCKED_PREFIXES):
-            progress.blocked += count
-        elif status == FAILED:
-            progress.failed += count
-            progress.reasons[(error or "unknown")[:80]] += count
+        progress.add(status, error, count)
     return progress
+
+
+async def roll_up(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Adds the outcomes of these settled rows to their broadcasts' figures. The retention
+    purge calls it in the transaction that deletes the rows."""
+    rows = await session.execute(
+        select(Delivery.broadcast_id, Delivery.status, Delivery.error, func.count())
+        .where(Delivery.id.in_(delivery_ids), Delivery.broadcast_id.is_not(None))
+        .group_by(Delivery.broadcast_id, Delivery.status, Delivery.error)
+    )
+    tallies: defaultdict[int | None, Progress] = defaultdict(Progress)
+    for broadcast_id, status, error, count in rows:
+        tallies[broadcast_id].add(status, error, count)
+    for broadcast_id, tally in tallies.items():
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(
+                rolled_up_sent=Broadcast.rolled_up_sent + tally.sent,
+                rolled_up_failed=Broadcast.rolled_up_failed + tally.failed,
+                rolled_up_blocked=Broadcast.rolled_up_blocked + tally.blocked,
+                rolled_up_cancelled=Broadcast.rolled_up_cancelled + tally.cancelled,
+            )
+        )
 
 
 async def stop(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:

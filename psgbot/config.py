@@ -26,6 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
 SAMPLE_FEED_NAME = "sample/psg-news.xml"
+MIN_DELIVERY_RETENTION = timedelta(days=7)
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 # The schemes operators and providers hand out, mapped to the async driver psgbot ships with.
 ASYNC_DRIVERS = {
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     poll_interval: int = Field(default=300, ge=5, le=86_400, description="seconds between polls")
     alert_max_age: timedelta = Field(
         default=timedelta(days=3), description="older items are stored but not alerted"
+    )
+    delivery_retention: timedelta = Field(
+        default=timedelta(days=90),
+        description="sent, failed and cancelled messages older than this become daily counts",
     )
     rate_limit: int = Field(
         default=30, ge=0, le=1000, description="messages per second overall (0: no limit)"
@@ -140,6 +145,14 @@ class Settings(BaseSettings):
     def _storable_sources(cls, value: list[str]) -> list[str]:
         if any(len(source) > FEED_SOURCE_MAX for source in value):
             raise ValueError(f"feed URLs or paths of at most {FEED_SOURCE_MAX} characters")
+        return value
+
+    @field_validator("delivery_retention")
+    @classmethod
+    def _keeps_a_week(cls, value: timedelta) -> timedelta:
+        # /stats counts the last 7 days from the rows themselves: a purge must never reach them.
+        if value < MIN_DELIVERY_RETENTION:
+            raise ValueError("at least 7 days (P7D, or 604800 seconds)")
         return value
 
     @field_validator("database_url")

@@ -1,15 +1,30 @@
-"""Figures for /stats: chats, subscribers, items, deliveries, broadcasts."""
+"""Figures for /stats: chats, subscribers, items, deliveries, broadcasts.
+
+Deliveries are counted from the outbox rows through the indexes on settled rows, and, for the
+totals, from the daily counts of the rows the retention purge deleted (psgbot.retention): a
+purge moves a row from one to the other and changes no figure. The purge never reaches the
+last 7 days (PSGBOT_DELIVERY_RETENTION is at least that), which are counted from rows alone.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.alerts.outbox import FAILED, SENT, outbox_depth
-from psgbot.db.models import Broadcast, Chat, Delivery, Item, Subscription
+from psgbot.alerts.outbox import FAILED, FAILED_ROWS, SENT, SENT_ROWS, outbox_depth
+from psgbot.db.models import (
+    ALL_NEWS,
+    Broadcast,
+    Chat,
+    Delivery,
+    DeliveryRollup,
+    Item,
+    Subscription,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,9 @@ class Stats:
     alerts_failed_week: int
     outbox: int
     broadcasts_this_month: int
+    # Messages since the bot began, per kind (alert, broadcast, notice).
+    sent_in_all: dict[str, int]
+    failed_in_all: dict[str, int]
 
 
 async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: datetime) -> Stats:
@@ -34,13 +52,27 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
     def chats(*where: ColumnElement[bool]) -> Select[int]:
         return select(func.count()).select_from(Chat).where(*where)
 
-    def alerts(status: str, since: datetime) -> Select[int]:
-        column = Delivery.sent_at if status == SENT else Delivery.created_at
+    def alerts(rows: ColumnElement[bool], counted_on: Any, since: datetime) -> Select[int]:
         return (
             select(func.count())
             .select_from(Delivery)
-            .where(Delivery.kind == "alert", Delivery.status == status, column >= since)
+            .where(Delivery.kind == "alert", rows, counted_on >= since)
         )
+
+    async def in_all(rows: ColumnElement[bool], status: str) -> dict[str, int]:
+        # One statement, so one snapshot on PostgreSQL too: a purge committing in between
+        # would otherwise count its batch twice or not at all.
+        stored = select(Delivery.kind, func.count().label("number")).where(rows)
+        rolled_up = select(
+            DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")
+        ).where(DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status)
+        both = union_all(
+            stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
+        ).subquery()
+        totals = await session.execute(
+            select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
+        )
+        return {str(kind): int(number) for kind, number in totals}
 
     per_topic = await session.execute(
         select(Subscription.topic, func.count())
@@ -48,6 +80,7 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
         .where(Chat.active.is_(True))
         .group_by(Subscription.topic)
     )
+    day, week = now - timedelta(days=1), now - timedelta(days=7)
     return Stats(
         active_chats=await count(chats(Chat.active.is_(True))),
         inactive_chats=await count(chats(Chat.active.is_(False))),
@@ -56,14 +89,16 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
         ),
         subscribers={str(topic): int(number) for topic, number in per_topic},
         items=await count(select(func.count()).select_from(Item)),
-        alerts_sent_day=await count(alerts(SENT, now - timedelta(days=1))),
-        alerts_failed_day=await count(alerts(FAILED, now - timedelta(days=1))),
-        alerts_sent_week=await count(alerts(SENT, now - timedelta(days=7))),
-        alerts_failed_week=await count(alerts(FAILED, now - timedelta(days=7))),
+        alerts_sent_day=await count(alerts(SENT_ROWS, Delivery.sent_at, day)),
+        alerts_failed_day=await count(alerts(FAILED_ROWS, Delivery.created_at, day)),
+        alerts_sent_week=await count(alerts(SENT_ROWS, Delivery.sent_at, week)),
+        alerts_failed_week=await count(alerts(FAILED_ROWS, Delivery.created_at, week)),
         outbox=await outbox_depth(session),
         broadcasts_this_month=await count(
             select(func.count())
             .select_from(Broadcast)
             .where(Broadcast.created_at >= zone_month_start)
         ),
+        sent_in_all=await in_all(SENT_ROWS, SENT),
+        failed_in_all=await in_all(FAILED_ROWS, FAILED),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ("PSGBOT_LOG_LEVEL", "LOUD"),
         ("PSGBOT_TOKEN", "nonsense"),
         ("PSGBOT_API_BASE_URL", "localhost:8081"),
+        ("PSGBOT_DELIVERY_RETENTION", "P6D"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -65,6 +67,15 @@ def test_bad_value_names_the_variable(
     assert name in message and "\n" not in message
     if name == "PSGBOT_TOKEN":
         assert value not in message
+
+
+def test_delivery_retention_is_90_days_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).delivery_retention == timedelta(days=90)
+    monkeypatch.setenv("PSGBOT_DELIVERY_RETENTION", "P30D")
+    assert load_settings(_env_file=None).delivery_retention == timedelta(days=30)
+    monkeypatch.setenv("PSGBOT_DELIVERY_RETENTION", "P6D")
+    with pytest.raises(ConfigError, match="PSGBOT_DELIVERY_RETENTION: expected at least 7 days"):
+        load_settings(_env_file=None)
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -36,6 +36,14 @@ from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscrip
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
+# Settled rows, by status, in the words of the partial indexes on them (models.SENT_ROWS_SQL and
+# UNSENT_ROWS_SQL): literal statuses, because SQLite uses a partial index only for a query that
+# implies its condition (never through a bound parameter). Sent rows are counted by sent_at,
+# failed and cancelled ones by created_at.
+SENT_ROWS = Delivery.status == literal_column(f"'{SENT}'")
+FAILED_ROWS = Delivery.status == literal_column(f"'{FAILED}'")
+CANCELLED_ROWS = Delivery.status == literal_column(f"'{CANCELLED}'")
+
 
 async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
     """Writes one alert row per (active subscribed chat, item) with a single INSERT … SELECT.

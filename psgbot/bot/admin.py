@@ -95,7 +95,8 @@ def when(moment: datetime | None, services: Services) -> str:
 
 @admin_only(Role.EDITOR)
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Chats, subscribers per topic, items, alerts sent and failed, outbox, broadcasts."""
+    """Chats, subscribers per topic, items, messages sent and failed (recent and in all),
+    outbox, broadcasts."""
     if update.effective_chat is None:
         return
     services = get_services(context)
@@ -125,6 +126,18 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             ),
             _("Alerts, last 7 days: {sent} sent, {failed} failed").format(
                 sent=figures.alerts_sent_week, failed=figures.alerts_failed_week
+            ),
+            _("Alerts in all: {sent} sent, {failed} failed").format(
+                sent=figures.sent_in_all.get("alert", 0),
+                failed=figures.failed_in_all.get("alert", 0),
+            ),
+            _("Broadcast messages in all: {sent} sent, {failed} failed").format(
+                sent=figures.sent_in_all.get("broadcast", 0),
+                failed=figures.failed_in_all.get("broadcast", 0),
+            ),
+            _("Notices and reminders in all: {sent} sent, {failed} failed").format(
+                sent=figures.sent_in_all.get("notice", 0),
+                failed=figures.failed_in_all.get("notice", 0),
             ),
             _("Outbox: {count} waiting").format(count=figures.outbox),
             _("Broadcasts this month: {count}").format(count=figures.broadcasts_this_month),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -209,6 +210,11 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+# The conditions of the partial indexes on settled delivery rows, as SQL.
+SENT_ROWS_SQL = "status = 'sent'"
+UNSENT_ROWS_SQL = "status = 'failed' OR status = 'cancelled'"
+
+
 class Delivery(Base):
     """One message owed to one chat: the outbox every alert, notice and broadcast goes through.
 
@@ -237,6 +243,29 @@ class Delivery(Base):
             sqlite_where=text("status = 'sending'"),
             postgresql_where=text("status = 'sending'"),
         ),
+        # Settled rows by the time /stats counts them on and the retention purge ages them by
+        # (psgbot.retention): sent rows by sent_at, failed and cancelled ones by created_at.
+        # Partial, so enqueueing (pending rows) never writes to them; the queries name the same
+        # conditions (SENT_ROWS, FAILED_ROWS, CANCELLED_ROWS in psgbot.alerts.outbox). Status
+        # leads even where it is constant: SQLite, without statistics, prefers
+        # ix_deliveries_due for "status = ?" unless this index serves the status and the time
+        # range both.
+        Index(
+            "ix_deliveries_settled_sent",
+            "status",
+            "sent_at",
+            "kind",
+            sqlite_where=text(SENT_ROWS_SQL),
+            postgresql_where=text(SENT_ROWS_SQL),
+        ),
+        Index(
+            "ix_deliveries_settled_unsent",
+            "status",
+            "created_at",
+            "kind",
+            sqlite_where=text(UNSENT_ROWS_SQL),
+            postgresql_where=text(UNSENT_ROWS_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -262,6 +291,27 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryRollup(Base):
+    """Daily counts of the settled delivery rows that the retention purge deleted
+    (psgbot.retention), by day, kind, topic and status.
+
+    A row counts on the day /stats counts it on: a sent row on the day it was sent, a failed or
+    cancelled one on the day it was created (the only time it carries). Each row counts once
+    under the topic ``ALL_NEWS`` ("*": every row of its kind, so totals stay exact), and once
+    under each topic of its alert's item, or under "" when it has none (an untagged item, a
+    notice, a broadcast). The subscription that matched is not stored, so the item's topics
+    stand for what an alert was about.
+    """
+
+    __tablename__ = "delivery_rollups"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
 
 
 class Admin(Base):
@@ -300,6 +350,12 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcomes of this broadcast's messages whose outbox rows the retention purge deleted
+    # (psgbot.retention): its figures are these plus the rows still stored.
+    rolled_up_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_up_cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
