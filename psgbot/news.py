@@ -28,9 +28,21 @@ async def latest_items(
     newest are one range of the (topic, sort_at, item_id) index, whatever the archive's size.
     """
     wanted = {topic} if topic is not None else set(topics) if topics is not None else None
-    newest = (Item.sort_at.desc(), Item.id.desc())
+    # Item.topics loads "selectin": a second query on the few items found. (Joined in, a
+    # planner with stale statistics may read every tag to join them.)
     if wanted is None:
-        return (await session.scalars(select(Item).order_by(*newest).limit(limit))).all()
+        query = select(Item).order_by(Item.sort_at.desc(), Item.id.desc()).limit(limit)
+        return (await session.scalars(query)).all()
+    if len(wanted) == 1:
+        (slug,) = wanted
+        query = (
+            select(Item)
+            .join(ItemTopic, ItemTopic.item_id == Item.id)
+            .where(ItemTopic.topic == slug)
+            .order_by(ItemTopic.sort_at.desc(), ItemTopic.item_id.desc())
+            .limit(limit)
+        )
+        return (await session.scalars(query)).all()
     candidates: dict[int, tuple[datetime, int]] = {}
     for slug in sorted(wanted):
         rows = await session.execute(
@@ -43,10 +55,6 @@ async def latest_items(
     chosen = heapq.nlargest(limit, candidates.values())
     if not chosen:
         return []
-    items = {
-        item.id: item
-        for item in await session.scalars(
-            select(Item).where(Item.id.in_([item_id for _sort_at, item_id in chosen]))
-        )
-    }
+    query = select(Item).where(Item.id.in_([item_id for _sort_at, item_id in chosen]))
+    items = {item.id: item for item in (await session.scalars(query))}
     return [items[item_id] for _sort_at, item_id in chosen if item_id in items]

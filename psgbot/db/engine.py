@@ -33,7 +33,7 @@ def create_engine(url: str, *, immediate_transactions: bool = True) -> AsyncEngi
     IMMEDIATE (taking the write lock up front, waiting for it within the busy timeout): a
     transaction that started as a read cannot later upgrade to a write while another writer
     is active, and SQLite would fail it at once instead of waiting. Read-only sessions (see
-    :func:`create_read_session_factory`) begin deferred.
+    :func:`create_read_session_factory`) begin none.
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -87,10 +87,11 @@ def _driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> No
 
 
 def _begin_immediate(connection: Any) -> None:
-    # Readers (see create_read_session_factory) begin deferred: they never take the write
-    # lock, so a long write (a large fan-out) does not hold up /latest.
-    deferred = connection.get_execution_options().get(READ_ONLY_OPTION)
-    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    # Readers (see create_read_session_factory) begin no transaction: each statement reads on
+    # its own, never taking the write lock, so a long write (a large fan-out) does not hold
+    # up /latest.
+    if not connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -98,11 +99,14 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reading only. On SQLite their transactions begin deferred (WAL lets them
-    read beside a writer); a write in one may fail at once with "database is locked"."""
-    return async_sessionmaker(
-        engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
-    )
+    """Sessions for reading only, each statement on its own (autocommit): no BEGIN and no
+    ROLLBACK round trips, and on SQLite never the write lock (WAL lets them read beside a
+    writer). Statements of one session may see different moments; nothing here needs more.
+    A write in one is a bug (on SQLite it may fail at once with "database is locked")."""
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return async_sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
 def dialect_insert(session: AsyncSession) -> Any:
