@@ -150,6 +150,17 @@ def big_feed(items: int) -> bytes:
     return "".join(parts).encode()
 
 
+STALLS = [0.0]
+
+
+async def loop_stalls(step: float = 0.01) -> None:
+    """Notes in STALLS the longest the event loop kept a 10 ms sleep waiting past its time."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(step)
+        STALLS[0] = max(STALLS[0], time.perf_counter() - started - step)
+
+
 async def repoll(url: str, folder: Path, items: int) -> float:
     """CPU milliseconds of polling an unchanged feed of ``items`` items a second time."""
     (folder / "feed.xml").write_bytes(big_feed(items))
@@ -168,8 +179,14 @@ async def repoll(url: str, folder: Path, items: int) -> float:
             database_url=url, feeds=[feed_url], feeds_allow_private=True, _env_file=None
         )
         services = Services.create(settings)
+        probe = asyncio.create_task(loop_stalls())
         first = await poll_source(services, feed_url)
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
         assert first.new == items, first
+        print(
+            f"first poll of {items} items: the event loop stalled {STALLS[0] * 1000:.0f} ms at most"
+        )
         started = time.process_time()
         again = await poll_source(services, feed_url)
         cpu = time.process_time() - started

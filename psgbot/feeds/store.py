@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import Feed, Item, ItemTopic
@@ -18,16 +18,25 @@ from psgbot.topics import Taxonomy
 
 # Keeps each IN (...) lookup well under SQLite's bound-parameter limit.
 _LOOKUP_CHUNK = 500
-# New items are classified and flushed this many at a time; a few are classified in place.
+# New items are classified and written this many at a time; a few are classified in place.
 _STORE_CHUNK = 500
 _INLINE_CLASSIFY = 20
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A newly stored item: what alerting it needs."""
+
+    id: int
+    key: str
+    published_at: datetime | None
 
 
 @dataclass
 class StoreResult:
     feed: Feed
     seen: int
-    new_items: list[Item] = field(default_factory=list)
+    new_items: list[StoredItem] = field(default_factory=list)
     updated: int = 0
 
 
@@ -83,27 +92,51 @@ async def store_items(
     for start in range(0, len(fresh), _STORE_CHUNK):
         chunk = fresh[start : start + _STORE_CHUNK]
         topics = await _classify(taxonomy, chunk)
-        for parsed, slugs in zip(chunk, topics, strict=True):
-            item = Item(
-                feed_id=feed.id,
-                key=parsed.key,
-                guid=parsed.guid,
-                title=parsed.title,
-                link=parsed.link,
-                summary=parsed.summary,
-                published_at=parsed.published,
-                first_seen_at=now,
-                sort_at=parsed.published or now,
-                updated_at=now,
-                topics=[ItemTopic(topic=slug) for slug in slugs],
-            )
-            session.add(item)
-            result.new_items.append(item)
-        await session.flush()
+        result.new_items += await _insert(session, feed.id, chunk, topics, now)
     if changed:
         await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
         result.updated = len(changed)
     return result
+
+
+async def _insert(
+    session: AsyncSession,
+    feed_id: int,
+    items: Sequence[ParsedItem],
+    topics: Sequence[list[str]],
+    now: datetime,
+) -> list[StoredItem]:
+    """Writes new items and their tags in two multi-row INSERTs (not an object each)."""
+    rows = [
+        {
+            "feed_id": feed_id,
+            "key": parsed.key,
+            "guid": parsed.guid,
+            "title": parsed.title,
+            "link": parsed.link,
+            "summary": parsed.summary,
+            "published_at": parsed.published,
+            "first_seen_at": now,
+            "sort_at": parsed.published or now,
+            "updated_at": now,
+        }
+        for parsed in items
+    ]
+    await session.execute(insert(Item), rows)
+    found = await session.execute(
+        select(Item.key, Item.id).where(
+            Item.feed_id == feed_id, Item.key.in_([parsed.key for parsed in items])
+        )
+    )
+    ids: dict[str, int] = dict(found.all())
+    tags = [
+        {"item_id": ids[parsed.key], "topic": slug, "sort_at": row["sort_at"]}
+        for parsed, slugs, row in zip(items, topics, rows, strict=True)
+        for slug in slugs
+    ]
+    if tags:
+        await session.execute(insert(ItemTopic), tags)
+    return [StoredItem(ids[parsed.key], parsed.key, parsed.published) for parsed in items]
 
 
 async def _classify(taxonomy: Taxonomy, items: Sequence[ParsedItem]) -> list[list[str]]:
