@@ -96,7 +96,10 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
                 ],
                 rows,
             )
-            .on_conflict_do_nothing(index_elements=["chat_id", "broadcast_id"])
+            .on_conflict_do_nothing(
+                index_elements=["chat_id", "broadcast_id"],
+                index_where=Delivery.broadcast_id.is_not(None),
+            )
         )
         result = await session.execute(statement)
         broadcast.recipients = int(getattr(result, "rowcount", 0) or 0)

@@ -280,7 +280,9 @@ async def schedule_reminders(
     await session.execute(
         dialect_insert(session)(Delivery)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["chat_id", "key"])
+        .on_conflict_do_nothing(
+            index_elements=["chat_id", "key"], index_where=Delivery.key.is_not(None)
+        )
     )
     return len(rows)
 
@@ -345,7 +347,9 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
             ["chat_id", "kind", "text", "key", "status", "due_at", "attempts", "created_at"],
             followers,
         )
-        .on_conflict_do_nothing(index_elements=["chat_id", "key"])
+        .on_conflict_do_nothing(
+            index_elements=["chat_id", "key"], index_where=Delivery.key.is_not(None)
+        )
     )
 
 

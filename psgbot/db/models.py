@@ -226,8 +226,23 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
-        UniqueConstraint("chat_id", "broadcast_id", name="uq_deliveries_chat_broadcast"),
-        UniqueConstraint("chat_id", "key", name="uq_deliveries_chat_key"),
+        # Partial: an alert row (no broadcast, no key) has no entry to write in these.
+        Index(
+            "uq_deliveries_chat_broadcast",
+            "chat_id",
+            "broadcast_id",
+            unique=True,
+            sqlite_where=text("broadcast_id IS NOT NULL"),
+            postgresql_where=text("broadcast_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_deliveries_chat_key",
+            "chat_id",
+            "key",
+            unique=True,
+            sqlite_where=text("key IS NOT NULL"),
+            postgresql_where=text("key IS NOT NULL"),
+        ),
         # Rows of one chat are found through the unique constraints above (chat_id first).
         Index(
             "ix_deliveries_pending_due",

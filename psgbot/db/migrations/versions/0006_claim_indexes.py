@@ -22,6 +22,21 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("priority", sa.SmallInteger(), nullable=False, server_default="2")
         )
+        # Made partial below: every alert row wrote an entry with a NULL in each.
+        batch_op.drop_constraint("uq_deliveries_chat_broadcast", type_="unique")
+        batch_op.drop_constraint("uq_deliveries_chat_key", type_="unique")
+    for name, column in (
+        ("uq_deliveries_chat_broadcast", "broadcast_id"),
+        ("uq_deliveries_chat_key", "key"),
+    ):
+        op.create_index(
+            name,
+            "deliveries",
+            ["chat_id", column],
+            unique=True,
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
     # Partial indexes (SQLite and PostgreSQL both have them): the claim walks the pending rows
     # in due order and stops after one batch, however many rows wait.
     op.create_index(
@@ -49,5 +64,11 @@ def downgrade() -> None:
     op.create_index("ix_deliveries_due", "deliveries", ["status", "due_at"])
     op.drop_index("ix_deliveries_sending_claimed", table_name="deliveries")
     op.drop_index("ix_deliveries_pending_due", table_name="deliveries")
+    op.drop_index("uq_deliveries_chat_key", table_name="deliveries")
+    op.drop_index("uq_deliveries_chat_broadcast", table_name="deliveries")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("priority")
+        batch_op.create_unique_constraint(
+            "uq_deliveries_chat_broadcast", ["chat_id", "broadcast_id"]
+        )
+        batch_op.create_unique_constraint("uq_deliveries_chat_key", ["chat_id", "key"])
