@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from conftest import SAMPLE_FEED
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.db.engine import create_engine, create_read_session_factory, create_session_factory
 from psgbot.db.migrate import current_revision, upgrade
 from psgbot.db.models import Event, Item
 from psgbot.events import add_new_events, list_events, read_events_file
@@ -106,4 +106,22 @@ async def test_events_load_once_and_split_past_from_upcoming(database_url: str) 
     assert not before.past and before.events[0].uid == "psg-annual-conference-2018"
     assert not during.past
     assert after.past and after.events[0].uid == "psg-annual-conference-2018"
+    await engine.dispose()
+
+
+async def test_reading_sessions_never_wait_for_a_writer(database_url: str) -> None:
+    """While a write transaction holds the database (a large fan-out), /latest still reads:
+    on SQLite a reader that waited for the write lock would fail after the busy timeout."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions, reads = create_session_factory(engine), create_read_session_factory(engine)
+    async with sessions.begin() as session:
+        feed = await get_or_create_feed(session, "f")
+        await store_items(session, feed, parse_feed(SAMPLE_FEED.read_bytes()).items, TAXONOMY)
+    async with sessions.begin() as writer:
+        await writer.execute(update(Item).values(title="being rewritten"))
+        async with reads() as reader:
+            shown = await latest_items(reader, limit=3, topic="justice")
+        assert shown
+        assert all(item.title != "being rewritten" for item in shown), "read the committed copy"
     await engine.dispose()
