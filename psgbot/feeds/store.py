@@ -19,7 +19,7 @@ from psgbot.topics import Taxonomy
 # Keeps each IN (...) lookup well under SQLite's bound-parameter limit.
 _LOOKUP_CHUNK = 500
 # New items are classified and written this many at a time; a few are classified in place.
-_STORE_CHUNK = 500
+_STORE_CHUNK = 200
 _INLINE_CLASSIFY = 20
 
 
