@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from support.clock import VirtualClock, with_sleep
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 
+from psgbot.alerts import dispatcher as dispatcher_module
+from psgbot.alerts.outbox import claim_due
 from psgbot.chats import followed_topics
 from psgbot.db.models import Chat, Delivery
 from psgbot.feeds.poll import poll_source
@@ -55,11 +60,15 @@ async def test_retry_after_pauses_then_resends_the_same_alert(
 ) -> None:
     await setup_alerts(bot, feed_server, [1, 2])
     bot.api.faults.append(
-        fail_for(1, ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1}))
+        fail_for(1, ApiError(429, "Too Many Requests: retry after 7", {"retry_after": 7}))
     )
-    calls = await bot.deliver()
-    assert sorted(call.chat_id for call in calls) == [1, 2]
-    assert len(bot.api.failed_calls) == 1
+    clock = VirtualClock()
+    calls = await bot.deliver(sleep=clock.sleep_now)
+    assert clock.slept == [7], "waited out exactly Telegram's retry_after"
+    assert sorted(call.chat_id or 0 for call in calls) == [1, 2]
+    (refused,) = bot.api.failed_calls
+    assert refused[0].chat_id == 1
+    assert [call.chat_id for call in calls].count(1) == 1, "the same alert, sent once"
     assert (await statuses(bot))[1][0] == "sent"
 
 
@@ -173,8 +182,6 @@ async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(
 
 
 async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: FeedServer) -> None:
-    from psgbot.alerts.outbox import claim_due
-
     await setup_alerts(bot, feed_server, [1, 2])
     async with bot.services.sessions.begin() as session:
         claimed = await claim_due(session, "stopping", 10, datetime.now(UTC), timedelta(hours=1))
@@ -184,34 +191,35 @@ async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: F
     assert len(await bot.deliver()) == 2
 
 
-async def test_a_slow_batch_keeps_its_claims(bot: BotHarness, feed_server: FeedServer) -> None:
+async def test_a_slow_batch_keeps_its_claims(
+    bot: BotHarness, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While a batch sends, its lease is renewed: another dispatcher cannot take it over."""
-    import asyncio
-
-    from psgbot.alerts.outbox import claim_due
-
     await setup_alerts(bot, feed_server, [1])
+    clock = VirtualClock()
+    # The dispatcher's own waits (the lease keeper's) follow the test's clock.
+    monkeypatch.setattr(dispatcher_module, "asyncio", with_sleep(clock.sleep))
     started = asyncio.Event()
     release = asyncio.Event()
-
-    async def slow(call: ApiCall) -> None:
-        started.set()
-        await release.wait()
-
     original = bot.api.answer
 
     async def answer(call: ApiCall) -> object:
         if call.method == "sendMessage":
-            await slow(call)
+            started.set()
+            await release.wait()
         return await original(call)
 
     bot.api.answer = answer  # type: ignore[method-assign]
-    slow_dispatcher = bot.dispatcher(worker="slow", lease=timedelta(seconds=2))
+    slow_dispatcher = bot.dispatcher(worker="slow", lease=timedelta(seconds=2), clock=clock.now)
     batch = asyncio.create_task(slow_dispatcher.run_once())
     await started.wait()
-    await asyncio.sleep(3.0)  # past the 2 s lease; renewed every second meanwhile
+    for _second in range(3):  # past the 2 s lease, one keeper's round at a time
+        renewals = clock.woken
+        await clock.advance(1.0)
+        await clock.settled(renewals + 1)
     async with bot.services.sessions.begin() as session:
-        taken = await claim_due(session, "other", 10, datetime.now(UTC), timedelta(seconds=2))
+        taken = await claim_due(session, "other", 10, clock.now(), timedelta(seconds=2))
     release.set()
     assert await batch == 1
     assert taken == []
+    assert clock.woken >= 3, "the keeper renewed the lease each second"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-from conftest import make_settings
+from conftest import OWNER, PUBLIC_MENU
 from sqlalchemy import select
 from support.harness import BotHarness
 from telegram.ext import (
@@ -18,17 +17,11 @@ from telegram.ext import (
 )
 
 from psgbot.bot.commands import PUBLIC_COMMANDS
-from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, TextVersion
 
-OWNER, EDITOR, STRANGER = 111, 222, 333
+EDITOR, STRANGER = 222, 333
 REFUSAL = "This command is for PSG administrators."
 NOT_ADMIN_COMMANDS = {name for name, _ in PUBLIC_COMMANDS} | {"cancel"}
-
-
-@pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url, admins=[OWNER])
 
 
 def every_handler(handlers: list[BaseHandler[Any, Any, Any]]) -> list[BaseHandler[Any, Any, Any]]:
@@ -90,7 +83,7 @@ async def test_admin_commands_are_not_in_the_public_menu(bot: BotHarness) -> Non
     menus = [call for call in bot.api.calls if call.method == "setMyCommands"]
     public = [call for call in menus if "scope" not in call.params]
     names = {command["command"] for call in public for command in call.params["commands"]}
-    assert names == {name for name, _ in PUBLIC_COMMANDS}
+    assert names == set(PUBLIC_MENU)
     (owner_menu,) = [call for call in menus if call.params.get("scope", {}).get("chat_id") == OWNER]
     owner_names = {command["command"] for command in owner_menu.params["commands"]}
     assert {"broadcast", "stats", "admins"} <= owner_names

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+from conftest import PUBLIC_MENU
 from sqlalchemy import delete
 from support.harness import BotHarness
 
-from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.db.models import Item
 
 NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
@@ -29,17 +30,34 @@ async def test_start_welcomes_with_main_menu(bot: BotHarness) -> None:
     ]
 
 
-async def test_help_lists_every_public_command(bot: BotHarness) -> None:
+UNKNOWN_COMMAND = "I don't know"
+
+
+async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
+    bot: BotHarness,
+) -> None:
+    (public,) = [
+        call
+        for call in bot.api.calls
+        if call.method == "setMyCommands" and "scope" not in call.params
+    ]
+    assert [command["command"] for command in public.params["commands"]] == PUBLIC_MENU
+    for name in PUBLIC_MENU:
+        replies = await bot.reply_texts(f"/{name}", chat_id=4300)
+        assert replies, name
+        assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
+
+
+async def test_help_names_every_menu_command_and_each_named_command_answers(
+    bot: BotHarness,
+) -> None:
     (text,) = await bot.reply_texts("/help")
-    for name, _description in PUBLIC_COMMANDS:
-        assert f"/{name}" in text
-
-
-async def test_command_menu_is_set_on_start(bot: BotHarness) -> None:
-    menus = [call for call in bot.api.calls if call.method == "setMyCommands"]
-    assert menus, "setMyCommands was not called"
-    names = [command["command"] for command in menus[-1].params["commands"]]
-    assert names == [name for name, _ in PUBLIC_COMMANDS]
+    named = sorted(set(re.findall(r"(?<![<\w/])/([a-z]+)\b", text)))
+    assert set(PUBLIC_MENU) <= set(named)
+    for name in named:
+        replies = await bot.reply_texts(f"/{name}", chat_id=4301)
+        assert replies, name
+        assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
 
 
 async def test_latest_shows_five_newest_first(bot: BotHarness) -> None:

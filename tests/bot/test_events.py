@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import yaml
-from conftest import make_settings
+from conftest import OWNER
 from icalendar import Calendar
 from sqlalchemy import select
 from support.harness import BotHarness
@@ -25,13 +24,7 @@ from psgbot.events import calendar_file, event_from_yaml, list_events
 from psgbot.render import event_when
 from psgbot.services import Services
 
-OWNER = 111
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url, admins=[OWNER])
 
 
 async def add_event(bot: BotHarness, **fields: object) -> Event:
@@ -264,9 +257,9 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
     assert actions == ["event changed", "event cancelled"]
 
 
-async def test_import_and_export_from_the_command_line(tmp_path: Path, sqlite_url: str) -> None:
+async def test_import_and_export_from_the_command_line(tmp_path: Path, database_url: str) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
-    env["PSGBOT_DATABASE_URL"] = sqlite_url
+    env["PSGBOT_DATABASE_URL"] = database_url
     source = tmp_path / "new.yaml"
     source.write_text(
         yaml.safe_dump(

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import make_settings, running_bot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.harness import BotHarness
@@ -196,7 +197,12 @@ async def test_error_replies_reveal_nothing_internal(bot: BotHarness) -> None:
     assert not any("hunter2" in reply or "RuntimeError" in reply for reply in replies)
 
 
-async def test_sqlite_lock_held_by_another_writer_is_waited_out(bot: BotHarness) -> None:
+async def test_sqlite_lock_held_by_another_writer_is_waited_out(sqlite_url: str) -> None:
+    async with running_bot(make_settings(sqlite_url)) as bot:
+        await store_while_another_writer_holds_the_lock(bot)
+
+
+async def store_while_another_writer_holds_the_lock(bot: BotHarness) -> None:
     path = Path(bot.services.settings.sqlalchemy_url.split("///", 1)[1])
     holder = sqlite3.connect(path, timeout=30, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
