@@ -79,13 +79,15 @@ async def test_network_errors_retry_with_backoff_then_fail(
     bot.api.faults.append(fail_for(1, ApiError(502, "Bad Gateway"), times=2))
     assert await bot.deliver() == []
     status, error, attempts = (await statuses(bot))[1]
-    assert (status, attempts) == ("pending", 1) and "Bad Gateway" in (error or "")
+    assert (status, attempts) == ("pending", 1)
+    assert "Bad Gateway" in (error or "")
     assert await bot.deliver() == [], "not due before its backoff"
     later = datetime.now(UTC) + timedelta(minutes=10)
     assert await bot.deliver(clock=lambda: later) == []
     even_later = later + timedelta(minutes=10)
     (sent,) = await bot.deliver(clock=lambda: even_later)
-    assert sent.chat_id == 1 and (await statuses(bot))[1][0] == "sent"
+    assert sent.chat_id == 1
+    assert (await statuses(bot))[1][0] == "sent"
 
 
 async def test_network_errors_give_up_after_max_attempts(
@@ -98,7 +100,9 @@ async def test_network_errors_give_up_after_max_attempts(
         moment = start + timedelta(hours=hours)
         await bot.deliver(clock=lambda moment=moment: moment, max_attempts=3)
     status, error, attempts = (await statuses(bot))[1]
-    assert status == "failed" and attempts == 3 and "gave up after 3 attempts" in (error or "")
+    assert status == "failed"
+    assert attempts == 3
+    assert "gave up after 3 attempts" in (error or "")
 
 
 async def test_blocked_chat_is_deactivated_and_its_rows_cancelled(
@@ -110,7 +114,9 @@ async def test_blocked_chat_is_deactivated_and_its_rows_cancelled(
     assert {call.chat_id for call in calls} == {2}
     async with bot.services.sessions() as session:
         chat = await session.get(Chat, 1)
-        assert chat is not None and not chat.active and "blocked" in (chat.inactive_reason or "")
+        assert chat is not None
+        assert not chat.active
+        assert "blocked" in (chat.inactive_reason or "")
         rows = list(
             await session.execute(
                 select(Delivery.status).where(Delivery.chat_id == 1).order_by(Delivery.id)
@@ -125,7 +131,8 @@ async def test_chat_not_found_is_deactivated(bot: BotHarness, feed_server: FeedS
     await bot.deliver()
     async with bot.services.sessions() as session:
         chat = await session.get(Chat, 1)
-    assert chat is not None and not chat.active
+    assert chat is not None
+    assert not chat.active
 
 
 async def test_migrated_group_moves_and_gets_the_alert(
@@ -151,7 +158,8 @@ async def test_migrated_group_moves_and_gets_the_alert(
     async with bot.services.sessions() as session:
         assert await followed_topics(session, supergroup) == {"justice"}
         old = await session.get(Chat, group)
-        assert old is not None and not old.active
+        assert old is not None
+        assert not old.active
 
 
 async def test_html_parse_error_resends_as_plain_text(
@@ -163,7 +171,8 @@ async def test_html_parse_error_resends_as_plain_text(
     )
     (call,) = await bot.deliver()
     assert call.params.get("parse_mode") is None
-    assert "<b>" not in (call.text or "") and "Court ruling 0" in (call.text or "")
+    assert "<b>" not in (call.text or "")
+    assert "Court ruling 0" in (call.text or "")
 
 
 async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(

@@ -69,14 +69,15 @@ async def test_every_admin_handler_refuses_a_non_admin(bot: BotHarness) -> None:
         await handler.callback(update, CallbackContext.from_update(update, bot.app))
         replies = [call.text for call in bot.api.calls[before:]]
         assert replies == [REFUSAL], (command, replies)
-    for handler in admin_buttons:
-        data = example_data(handler.pattern)
-        assert handler.check_update(bot.updates.button_press(data)), data
+    for button in admin_buttons:
+        data = example_data(button.pattern)
+        assert button.check_update(bot.updates.button_press(data)), data
         update = bot.updates.button_press(data, chat_id=STRANGER)
         before = len(bot.api.calls)
-        await handler.callback(update, CallbackContext.from_update(update, bot.app))
+        await button.callback(update, CallbackContext.from_update(update, bot.app))
         (answer,) = bot.api.calls[before:]
-        assert answer.method == "answerCallbackQuery" and answer.params["text"] == REFUSAL, data
+        assert answer.method == "answerCallbackQuery", data
+        assert answer.params["text"] == REFUSAL, data
 
 
 async def test_admin_commands_are_not_in_the_public_menu(bot: BotHarness) -> None:
@@ -103,7 +104,8 @@ async def test_owner_manages_editors_and_editors_cannot(bot: BotHarness) -> None
         for c in bot.api.calls
         if c.method == "setMyCommands" and c.params.get("scope", {}).get("chat_id") == EDITOR
     ]
-    assert menus and "admins" not in {c["command"] for c in menus[-1].params["commands"]}
+    assert menus
+    assert "admins" not in {c["command"] for c in menus[-1].params["commands"]}
     (stats,) = await texts(bot, "/stats", EDITOR)
     assert "Statistics" in stats
     (refused,) = await texts(bot, f"/admins remove {EDITOR}", EDITOR)
@@ -124,9 +126,12 @@ async def test_owner_manages_editors_and_editors_cannot(bot: BotHarness) -> None
 async def test_stats_feeds_poll_and_audit(bot: BotHarness) -> None:
     await bot.send("/subscribe justice", chat_id=5)
     (stats,) = await texts(bot, "/stats", OWNER)
-    assert "1 active" in stats and "Justice: 1" in stats and "Items stored: 10" in stats
+    assert "1 active" in stats
+    assert "Justice: 1" in stats
+    assert "Items stored: 10" in stats
     (feeds,) = await texts(bot, "/feeds", OWNER)
-    assert "psg-news.xml" in feeds and "Items: 10" in feeds
+    assert "psg-news.xml" in feeds
+    assert "Items: 10" in feeds
     replies = await texts(bot, "/poll", OWNER)
     # The feed's body has not changed since the fixture's poll: it is not parsed again.
     assert "psg-news.xml</code>: not modified" in replies[-1]
@@ -136,7 +141,8 @@ async def test_stats_feeds_poll_and_audit(bot: BotHarness) -> None:
 
 async def test_edit_a_standing_text_and_reset_it(bot: BotHarness) -> None:
     shown = await texts(bot, "/edit aims", OWNER)
-    assert "PSG Aims" in shown[0] and "Send the new text" in shown[1]
+    assert "PSG Aims" in shown[0]
+    assert "Send the new text" in shown[1]
     calls = await bot.send("The PSG works for rights & justice.", chat_id=OWNER)
     assert "rights &amp; justice" in (calls[0].text or "")
     assert calls[1].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
@@ -144,7 +150,8 @@ async def test_edit_a_standing_text_and_reset_it(bot: BotHarness) -> None:
     )
     await bot.press("adm:edit:save", chat_id=OWNER)
     (aims,) = await texts(bot, "/aims", STRANGER)
-    assert "The PSG works for rights &amp; justice." in aims and "PSG Aims" in aims
+    assert "The PSG works for rights &amp; justice." in aims
+    assert "PSG Aims" in aims
     await texts(bot, "/edit aims reset", OWNER)
     (aims,) = await texts(bot, "/aims", STRANGER)
     assert "promote social inclusion" in aims
@@ -177,6 +184,8 @@ async def test_a_gone_feed_can_be_enabled_again(bot: BotHarness) -> None:
     assert "enabled" in done
     async with bot.services.sessions() as session:
         feed = await session.scalar(select(Feed))
-    assert feed is not None and not feed.disabled and feed.failures == 0
+    assert feed is not None
+    assert not feed.disabled
+    assert feed.failures == 0
     (unknown,) = await texts(bot, "/feeds enable nowhere", OWNER)
     assert "No feed has that source" in unknown

@@ -92,13 +92,16 @@ async def test_latest_topic_and_count_in_either_order(bot: BotHarness) -> None:
 
 async def test_latest_unknown_topic_names_the_right_command(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("/latest abc")
-    assert "abc" in text and "/latest mining" in text and "extractives" in text
+    assert "abc" in text
+    assert "/latest mining" in text
+    assert "extractives" in text
 
 
 async def test_latest_count_out_of_range(bot: BotHarness) -> None:
     for argument in ("500", "0", "-3"):
         (text,) = await bot.reply_texts(f"/latest {argument}")
-        assert "1 to 20" in text and "/latest 20" in text
+        assert "1 to 20" in text
+        assert "/latest 20" in text
 
 
 async def test_latest_with_nothing_stored_says_nothing_yet(bot: BotHarness) -> None:
@@ -143,12 +146,14 @@ async def test_events_shows_the_conference_as_past(bot: BotHarness) -> None:
 
 async def test_unknown_command_names_help(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("/frobnicate now")
-    assert "/frobnicate" in text and "/help" in text
+    assert "/frobnicate" in text
+    assert "/help" in text
 
 
 async def test_plain_text_in_private_chat_points_to_commands(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("what is new?")
-    assert "/latest" in text and "/help" in text
+    assert "/latest" in text
+    assert "/help" in text
 
 
 async def test_plain_text_in_group_is_ignored(bot: BotHarness) -> None:
@@ -160,7 +165,8 @@ async def test_command_addressed_to_the_bot_in_a_group(bot: BotHarness) -> None:
     texts = await bot.reply_texts(
         "/latest@psg_news_bot 1", chat_id=-100123, chat_type="supergroup", user_id=7
     )
-    assert len(texts) == 1 and NEWEST_SEED_TITLE in texts[0]
+    assert len(texts) == 1
+    assert NEWEST_SEED_TITLE in texts[0]
 
 
 async def test_menu_buttons_run_their_commands(bot: BotHarness) -> None:

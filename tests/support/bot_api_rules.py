@@ -169,6 +169,24 @@ def _field(rules: dict[str, Any], name: str, value: Any, path: str) -> Found | N
     return found
 
 
+PRIMITIVES = {"Integer", "Float", "String", "Boolean", "True", "InputFile"}
+
+
+def _primitive(kind: str, value: Any) -> bool:
+    match kind:
+        case "Integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        case "Float":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "String":
+            return isinstance(value, str)
+        case "Boolean":
+            return isinstance(value, bool)
+        case "True":
+            return value is True
+    return True  # InputFile: uploads travel as multipart parts or attach:// references
+
+
 def _match(kind: str, value: Any, path: str) -> Found | None:
     """Problems of ``value`` as a ``kind``; None when it is not one (wrong shape or tag)."""
     if kind.startswith("Array of "):
@@ -181,17 +199,8 @@ def _match(kind: str, value: Any, path: str) -> Found | None:
                 return None
             found += inner
         return found
-    primitive = {
-        "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "Float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "String": lambda v: isinstance(v, str),
-        "Boolean": lambda v: isinstance(v, bool),
-        "True": lambda v: v is True,
-        # Uploads travel as multipart parts or attach:// references.
-        "InputFile": lambda v: True,
-    }.get(kind)
-    if primitive is not None:
-        return [] if primitive(value) else None
+    if kind in PRIMITIVES:
+        return [] if _primitive(kind, value) else None
     spec = bot_api_spec()["types"].get(kind)
     if spec is None:
         return None

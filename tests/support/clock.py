@@ -72,6 +72,11 @@ class VirtualClock:
             await asyncio.sleep(0.01)
 
 
+def fixed(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at ``moment``."""
+    return lambda: moment
+
+
 def with_sleep(sleep: Callable[[float], Awaitable[None]]) -> Any:
     """The asyncio module as one module sees it, with ``sleep`` replaced (monkeypatch it onto
     that module's ``asyncio``): only that module's waits follow the test's clock."""
