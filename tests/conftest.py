@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from support.feed_server import FeedServer
 from support.harness import BotHarness
 from support.postgres import PostgresServer
-from support.transport import RecordingBotApi
+from support.transport import WATCHED, RecordingBotApi
 
 from psgbot.app import DISPATCHER_KEY, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
@@ -34,6 +35,29 @@ if os.environ.get("CI"):
 SAMPLE_FEED = DEFAULT_DATA_DIR / "sample" / "psg-news.xml"
 
 
+def skips_allowed() -> bool:
+    """A skipped test fails the run unless a developer allows skips (PSGBOT_ALLOW_SKIPS=1);
+    never in CI (CI=true), where every test must have run."""
+    return os.environ.get("PSGBOT_ALLOW_SKIPS") == "1" and not os.environ.get("CI")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped and not skips_allowed():
+        terminalreporter.section("skipped tests fail this run", sep="=", red=True, bold=True)
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            terminalreporter.line(f"SKIPPED {report.nodeid}: {reason}")
+        terminalreporter.line("(PSGBOT_ALLOW_SKIPS=1 allows skips on a developer's machine)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and not skips_allowed() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keeps a developer's PSGBOT_* variables and .env out of the tests."""
@@ -41,6 +65,28 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("PSGBOT_") and name != "PSGBOT_REQUIRE_POSTGRES":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+RULES_LOG = "TELEGRAM_RULES_LOG"
+"""Where fake Telegrams in other processes (the dispatch worker) write the violations they see."""
+
+
+@pytest.fixture(autouse=True)
+def telegram_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fails any test whose bot broke one of Telegram's rules (support/bot_api_rules.py) on any
+    fake Telegram, in this process or another, or polled for updates twice at once (409)."""
+    seen = {id(api): (len(api.violations), len(api.gate.conflicts)) for api in WATCHED}
+    log = tmp_path / "telegram-rules.log"
+    monkeypatch.setenv(RULES_LOG, str(log))
+    yield
+    broken = []
+    for api in list(WATCHED):  # those made by this test, and longer-lived ones (test_webhook's)
+        violations, conflicts = seen.get(id(api), (0, 0))
+        broken += [str(violation) for violation in api.violations[violations:]]
+        broken += [f"getUpdates: 409 {conflict}" for conflict in api.gate.conflicts[conflicts:]]
+    if log.exists():
+        broken += log.read_text().splitlines()
+    assert broken == [], "the bot broke Telegram's rules:\n" + "\n".join(broken[:20])
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +113,31 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file, for the few tests about SQLite itself (its file, its locks)."""
     return f"sqlite+aiosqlite:///{tmp_path / 'psgbot.db'}"
+
+
+OWNER = 111
+"""The owner (PSGBOT_ADMINS) in the ``settings`` every bot test runs with."""
+
+# What supporters are offered, written out here rather than read from the list the bot builds
+# its menu and /help from: a command dropped from that list must fail these tests.
+PUBLIC_MENU = [
+    "start",
+    "latest",
+    "topics",
+    "subscribe",
+    "unsubscribe",
+    "mysubs",
+    "stop",
+    "events",
+    "event",
+    "aims",
+    "history",
+    "humanrights",
+    "join",
+    "help",
+]
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -86,8 +156,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url)
+def settings(database_url: str) -> Settings:
+    """Settings on each database in turn, with ``OWNER`` as the bot's owner."""
+    return make_settings(database_url, admins=[OWNER])
 
 
 @pytest.fixture
@@ -115,20 +186,12 @@ async def running_bot(settings: Settings) -> AsyncIterator[BotHarness]:
         harness = BotHarness(app, api, UpdateFactory(app.bot))
         await poll_all(harness.services)
         yield harness
-    assert api.violations == [], api.violations
 
 
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[BotHarness]:
-    """The bot on SQLite (see ``running_bot``)."""
+    """The bot on each database in turn (see ``settings`` and ``running_bot``)."""
     async with running_bot(settings) as harness:
-        yield harness
-
-
-@pytest.fixture
-async def any_db_bot(database_url: str) -> AsyncIterator[BotHarness]:
-    """The bot on each database in turn, with owner 111 (see ``running_bot``)."""
-    async with running_bot(make_settings(database_url, admins=[111])) as harness:
         yield harness
 
 

@@ -20,7 +20,8 @@ def test_defaults_run_offline_on_sqlite_and_the_sample_feed() -> None:
     assert settings.offline
     assert settings.sqlalchemy_url.startswith("sqlite+aiosqlite:///")
     assert settings.feed_sources[0].endswith("data/sample/psg-news.xml")
-    assert settings.poll_interval == 300 and settings.timezone == "Europe/London"
+    assert settings.poll_interval == 300
+    assert settings.timezone == "Europe/London"
 
 
 def test_with_a_token_the_default_feed_is_the_psg_site(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +65,8 @@ def test_bad_value_names_the_variable(
     with pytest.raises(ConfigError) as caught:
         load_settings(_env_file=None)
     message = str(caught.value)
-    assert name in message and "\n" not in message
+    assert name in message
+    assert "\n" not in message
     if name == "PSGBOT_TOKEN":
         assert value not in message
 
@@ -155,8 +157,10 @@ def test_unsupported_database_url_is_one_line_without_the_password(
     )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    assert output.count("\n") == 1 and "Traceback" not in output
-    assert "PSGBOT_DATABASE_URL: expected sqlite:///" in output and "postgresql://" in output
+    assert output.count("\n") == 1
+    assert "Traceback" not in output
+    assert "PSGBOT_DATABASE_URL: expected sqlite:///" in output
+    assert "postgresql://" in output
     assert "hunter2" not in output
 
 

@@ -89,10 +89,16 @@ def test_an_alert_arrives_in_the_console(tmp_path: Path) -> None:
         cwd=tmp_path,
         env=env,
     )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
     output = process.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in output], daemon=True).start()
+
+    def pump() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(fragment: str, seconds: float) -> str:
         seen = []

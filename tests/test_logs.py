@@ -36,5 +36,6 @@ def test_json_lines_are_parseable_and_redacted(capsys: pytest.CaptureFixture[str
         logging.getLogger().handlers.clear()
     (line,) = capsys.readouterr().err.strip().splitlines()
     entry = json.loads(line)
-    assert entry["level"] == "INFO" and entry["logger"] == "test.json"
+    assert entry["level"] == "INFO"
+    assert entry["logger"] == "test.json"
     assert entry["message"] == f"calling /bot{REDACTED}/getMe"

@@ -26,7 +26,7 @@ from psgbot.render import (
     shorten,
 )
 from psgbot.texts import StandingText
-from psgbot.topics import Taxonomy
+from psgbot.topics import Taxonomy, Topic
 
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
 LONDON = ZoneInfo("Europe/London")
@@ -185,7 +185,7 @@ def sendable_all(messages: list[str]) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(batch=st.lists(items(), min_size=0, max_size=25), topic=st.sampled_from(TAXONOMY.topics))
-def test_item_messages_are_always_sendable(batch: list[Item], topic: render.Topic) -> None:
+def test_item_messages_are_always_sendable(batch: list[Item], topic: Topic) -> None:
     sendable_all(latest_messages(batch, TAXONOMY, LONDON))
     sendable_all(latest_messages(batch, TAXONOMY, LONDON, topic))
     for item in batch[:3]:

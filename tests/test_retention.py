@@ -304,7 +304,13 @@ async def test_the_running_bot_purges_from_its_scheduled_job(database_url: str) 
 async def add_history(bot: BotHarness) -> tuple[set[int], set[int]]:
     """Deliveries of every kind and status, recent and long past; returns (expired, kept) ids."""
     now = utcnow()
-    hours, days = (lambda n: now - timedelta(hours=n)), (lambda n: now - timedelta(days=n))
+
+    def hours(n: int) -> datetime:
+        return now - timedelta(hours=n)
+
+    def days(n: int) -> datetime:
+        return now - timedelta(days=n)
+
     async with bot.services.sessions() as session:
         items = list(await session.scalars(select(Item.id).order_by(Item.id)))
     expired = [

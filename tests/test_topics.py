@@ -26,7 +26,9 @@ REQUIRED_SLUGS = [
 def test_the_required_topics_exist_with_descriptions() -> None:
     assert TAXONOMY.slugs == REQUIRED_SLUGS
     for topic in TAXONOMY.topics:
-        assert topic.name and topic.description and topic.keywords
+        assert topic.name
+        assert topic.description
+        assert topic.keywords
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,8 @@ def test_item_matching_nothing_has_no_topic() -> None:
 )
 def test_resolve_by_slug_name_or_alias(typed: str, slug: str) -> None:
     topic = TAXONOMY.resolve(typed)
-    assert topic is not None and topic.slug == slug
+    assert topic is not None
+    assert topic.slug == slug
 
 
 def test_resolve_unknown_is_none() -> None:

@@ -1,46 +1,167 @@
-"""The test transport itself: it must catch what Telegram would refuse."""
+"""The fakes' Telegram rules: they refuse what Telegram refuses, and answer as Telegram does."""
 
 from __future__ import annotations
 
-from support.transport import check_call
+import asyncio
+from typing import Any
+
+import pytest
+from support.bot_api_rules import CONFLICT, UpdatesGate, check_call, refusal
+from support.transport import WATCHED, RecordingBotApi
+
+from psgbot.offline import ApiCall, ApiError
+
+BUTTON = {"text": "A", "callback_data": "menu:a"}
 
 
-def test_valid_call_passes() -> None:
+def message(**params: Any) -> dict[str, Any]:
+    return {"chat_id": 1, "text": "x", **params}
+
+
+def answer(method: str, params: dict[str, Any]) -> tuple[int | None, str] | None:
+    """Telegram's answer to the call: (status, description), or None when it is accepted."""
+    refused = refusal(check_call(method, params))
+    return None if refused is None else (refused.status, refused.description)
+
+
+def test_a_valid_call_passes() -> None:
     assert (
         check_call(
             "sendMessage",
-            {
-                "chat_id": 1,
-                "text": "<b>hi</b>",
-                "parse_mode": "HTML",
-                "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "menu:a"}]]},
-            },
+            message(
+                text="<b>hi</b> &amp; 😀",
+                parse_mode="HTML",
+                reply_markup={
+                    "inline_keyboard": [[BUTTON, {"text": "B", "url": "https://x.example/"}]]
+                },
+            ),
         )
         == []
     )
+    assert check_call("sendChatAction", {"chat_id": 1, "action": "typing"}) == []
+    assert check_call("setMyCommands", {"commands": [{"command": "a", "description": "b"}]}) == []
 
 
-def test_violations_are_reported() -> None:
-    assert check_call("sendMesage", {"chat_id": 1})
-    assert any(
-        "missing required parameter text" in p for p in check_call("sendMessage", {"chat_id": 1})
+def test_methods_parameters_and_types() -> None:
+    assert answer("sendMesage", {"chat_id": 1}) == (404, "Not Found")
+    assert answer("sendMessage", {"chat_id": 1}) == (400, "Bad Request: message text is empty")
+    assert answer("sendMessage", message(chat_id=1.5)) == (400, "Bad Request: can't parse chat_id")
+    assert answer("sendMessage", {"text": "x"}) == (400, "Bad Request: chat_id is empty")
+
+
+def test_an_unknown_parameter_is_ignored_by_telegram_but_still_a_violation() -> None:
+    (violation,) = check_call("sendMessage", message(colour="red"))
+    assert violation.status is None
+    assert "unknown parameter colour" in violation.problem
+
+
+def test_enumerated_values() -> None:
+    assert answer("sendMessage", message(parse_mode="HTM")) == (
+        400,
+        "Bad Request: unsupported parse_mode",
     )
-    assert any(
-        "unknown parameter" in p
-        for p in check_call("sendMessage", {"chat_id": 1, "text": "x", "colour": "red"})
+    for mode in ("HTML", "MarkdownV2", "Markdown"):
+        assert answer("sendMessage", message(parse_mode=mode)) is None, mode
+    assert answer("sendChatAction", {"chat_id": 1, "action": "dancing"}) == (
+        400,
+        "Bad Request: wrong parameter action in request",
     )
-    assert check_call("sendMessage", {"chat_id": "1", "text": "x" * 4097})
-    assert check_call("sendMessage", {"chat_id": 1, "text": "a < b", "parse_mode": "HTML"})
-    assert check_call("sendMessage", {"chat_id": 1.5, "text": "x"})
-    assert check_call(
-        "sendMessage",
-        {
-            "chat_id": 1,
-            "text": "x",
-            "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "x" * 65}]]},
-        },
+    entity = {"type": "shouting", "offset": 0, "length": 1}
+    assert answer("sendMessage", message(entities=[entity]))
+
+
+def test_inline_buttons_need_exactly_one_action() -> None:
+    only_text = {"inline_keyboard": [[{"text": "A"}]]}
+    assert answer("sendMessage", message(reply_markup=only_text)) == (
+        400,
+        "Bad Request: text buttons are unallowed in the inline keyboard",
     )
-    assert check_call(
-        "sendMessage",
-        {"chat_id": 1, "text": "x", "reply_markup": {"inline_keyboard": [[{"label": "A"}]]}},
+    both = {"inline_keyboard": [[{"text": "A", "url": "https://x.example/", "callback_data": "a"}]]}
+    assert answer("sendMessage", message(reply_markup=both)) == (
+        400,
+        "Bad Request: BUTTON_TYPE_INVALID",
     )
+    unknown_field = {"inline_keyboard": [[{"label": "A"}]]}
+    assert answer("sendMessage", message(reply_markup=unknown_field))
+
+
+@pytest.mark.parametrize(("data", "accepted"), [("x" * 64, True), ("x" * 65, False), ("", False)])
+def test_callback_data_is_one_to_64_bytes(data: str, accepted: bool) -> None:
+    markup = {"inline_keyboard": [[{"text": "A", "callback_data": data}]]}
+    result = answer("sendMessage", message(reply_markup=markup))
+    assert (result is None) is accepted
+    if not accepted:
+        assert result == (400, "Bad Request: BUTTON_DATA_INVALID")
+    # Bytes, not characters: 22 three-byte characters are 66 bytes.
+    wide = {"inline_keyboard": [[{"text": "A", "callback_data": "€" * 22}]]}
+    assert answer("sendMessage", message(reply_markup=wide))
+
+
+def test_lengths_are_utf16_units_after_entity_parsing() -> None:
+    assert answer("sendMessage", message(text="😀" * 2048)) is None
+    assert answer("sendMessage", message(text="😀" * 2049)) == (
+        400,
+        "Bad Request: message is too long",
+    )
+    assert answer("sendMessage", message(text="😀" * 4000)) is not None
+    # Tags are not counted, entities count as one character.
+    tagged = "<b>" + "x" * 4090 + "</b>&amp;"
+    assert answer("sendMessage", message(text=tagged, parse_mode="HTML")) is None
+    assert answer("sendMessage", message(text=tagged)) is not None
+    assert answer("sendMessage", message(text="   ")) == (400, "Bad Request: message text is empty")
+    caption = {"chat_id": 1, "photo": "file-id", "caption": "😀" * 513}
+    assert answer("sendPhoto", caption) == (400, "Bad Request: message caption is too long")
+    assert answer("answerCallbackQuery", {"callback_query_id": "1", "text": "x" * 201})
+
+
+def test_html_is_parsed_as_telegram_does() -> None:
+    for markup in ("a < b", "Q&A", "<p>x</p>", "<b>x", "<a href=''>x</a>", "<b><i>x</b></i>"):
+        result = answer("sendMessage", message(text=markup, parse_mode="HTML"))
+        assert result is not None, markup
+        assert result[1].startswith("Bad Request: can't parse entities"), markup
+    assert answer("sendMessage", message(text="a < b")) is None, "plain text is not parsed"
+
+
+def test_entities_must_lie_inside_the_text() -> None:
+    bold = {"type": "bold", "offset": 0, "length": 3}
+    assert answer("sendMessage", message(text="😀x", entities=[bold])) is None
+    assert answer("sendMessage", message(text="xx", entities=[bold]))
+
+
+async def test_a_broken_call_is_answered_as_telegram_answers_it() -> None:
+    api = RecordingBotApi()
+    with pytest.raises(ApiError) as refused:
+        await api.answer(ApiCall("sendMessage", message(parse_mode="HTM")))
+    assert (refused.value.status, refused.value.description) == (
+        400,
+        "Bad Request: unsupported parse_mode",
+    )
+    assert [violation.problem for violation in api.violations] == [
+        "parse_mode='HTM' is not one of ['HTML', 'MarkdownV2', 'Markdown']"
+    ]
+    api.violations.clear()  # seen: the point of this test
+    WATCHED.discard(api)
+
+
+async def test_a_second_getupdates_ends_the_first_with_409() -> None:
+    api = RecordingBotApi()
+    first = asyncio.create_task(api.answer(ApiCall("getUpdates", {"timeout": 10})))
+    await asyncio.sleep(0)
+    second = await api.answer(ApiCall("getUpdates", {"timeout": 10}))
+    assert second == []
+    with pytest.raises(ApiError) as conflict:
+        await first
+    assert (conflict.value.status, conflict.value.description) == (409, CONFLICT)
+    assert api.gate.conflicts == [CONFLICT]
+    api.gate.conflicts.clear()  # seen: the point of this test
+    assert await api.answer(ApiCall("getUpdates", {})) == [], "one poller at a time is fine"
+
+
+def test_getupdates_is_refused_while_a_webhook_is_set() -> None:
+    gate = UpdatesGate()
+    gate.webhook("t", "https://bot.example/hook")
+    refused = gate.begin("t")
+    assert isinstance(refused, str)
+    assert refused.startswith("Conflict: can't use getUpdates method while webhook is active")
+    gate.webhook("t", "")
+    assert not isinstance(gate.begin("t"), str)

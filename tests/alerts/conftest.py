@@ -17,5 +17,5 @@ def feed_url(feed_server: FeedServer) -> str:
 
 
 @pytest.fixture
-def settings(sqlite_url: str, feed_url: str) -> Settings:
-    return make_settings(sqlite_url, feeds=[feed_url], admins=[ADMIN])
+def settings(database_url: str, feed_url: str) -> Settings:
+    return make_settings(database_url, feeds=[feed_url], admins=[ADMIN])

@@ -47,12 +47,13 @@ async def test_new_item_alerts_each_subscribed_chat_once(
     bot.api.clear()
     await publish(bot, feed_server, [JUSTICE_ITEM])
     calls = await bot.deliver()
-    by_chat = {call.chat_id: call for call in calls}
+    by_chat = {int(call.chat_id or 0): call for call in calls}
     assert sorted(by_chat) == [1, 3]
     alert = by_chat[1]
     text = alert.text or ""
     assert '⚖️ <b><a href="https://n.example/new-1">Court annuls the pardon</a></b>' in text
-    assert "The Supreme Court ruled 5 &lt; 6 &amp; more." in text and "#justice" in text
+    assert "The Supreme Court ruled 5 &lt; 6 &amp; more." in text
+    assert "#justice" in text
     buttons = [b for row in alert.params["reply_markup"]["inline_keyboard"] for b in row]
     assert buttons[0] == {"text": "Read more", "url": "https://n.example/new-1"}
     assert buttons[1] == {"text": "Unsubscribe from Justice", "callback_data": "unsub:justice"}
@@ -65,7 +66,8 @@ async def test_new_item_alerts_each_subscribed_chat_once(
         sent = await session.scalar(
             select(func.count()).select_from(Delivery).where(Delivery.message_id.is_not(None))
         )
-    assert statuses == ["sent", "sent"] and sent == 2
+    assert statuses == ["sent", "sent"]
+    assert sent == 2
 
 
 async def test_unsubscribe_button_on_an_alert(bot: BotHarness, feed_server: FeedServer) -> None:
@@ -136,11 +138,13 @@ async def test_more_than_three_alerts_go_as_one_digest(
     calls = await bot.deliver()
     assert len(calls) == 1
     text = calls[0].text or ""
-    assert "5 new items" in text and "Justice" in text
+    assert "5 new items" in text
+    assert "Justice" in text
     assert all(f"Court ruling number {n}" in text for n in range(5))
     async with bot.services.sessions() as session:
         ids = set(await session.scalars(select(Delivery.message_id)))
-    assert len(ids) == 1 and None not in ids
+    assert len(ids) == 1
+    assert None not in ids
 
 
 async def test_new_subscriber_is_not_sent_old_items(
@@ -170,7 +174,8 @@ async def test_conditional_get_and_304(bot: BotHarness, feed_server: FeedServer)
     url = feed_server.url("/feed")
     await poll_source(bot.services, url)
     outcome = await poll_source(bot.services, url)
-    assert outcome.not_modified and outcome.seen == 0
+    assert outcome.not_modified
+    assert outcome.seen == 0
     _path, headers = feed_server.requests[-1]
     assert headers["If-None-Match"] == '"v1"'
     assert headers["If-Modified-Since"] == "Tue, 01 Oct 2024 10:00:00 GMT"
@@ -187,7 +192,9 @@ async def test_cache_hints_lengthen_never_shorten(bot: BotHarness, feed_server: 
     await poll_source(bot.services, url)
     async with bot.services.sessions() as session:
         feed = await session.scalar(select(Feed).where(Feed.source == url))
-        assert feed is not None and feed.next_poll_at and feed.last_success_at
+        assert feed is not None
+        assert feed.next_poll_at
+        assert feed.last_success_at
         assert feed.next_poll_at - feed.last_success_at == timedelta(seconds=interval)
 
 
@@ -202,17 +209,23 @@ async def test_failing_feed_backs_off_while_another_delivers(
     calls = await bot.deliver()
     assert {call.chat_id for call in calls} == {1, ADMIN}
     notice = next(call for call in calls if call.chat_id == ADMIN)
-    assert "is failing" in (notice.text or "") and "HTTP 500" in (notice.text or "")
+    assert "is failing" in (notice.text or "")
+    assert "HTTP 500" in (notice.text or "")
 
     delays = []
     for _attempt in range(4):
         await poll_source(bot.services, broken)
         async with bot.services.sessions() as session:
             feed = await session.scalar(select(Feed).where(Feed.source == broken))
-            assert feed is not None and feed.next_poll_at and feed.last_error_at
+            assert feed is not None
+            assert feed.next_poll_at
+            assert feed.last_error_at
             delays.append(feed.next_poll_at - feed.last_error_at)
-    assert delays[1] == 2 * delays[0] and delays[-1] <= timedelta(hours=6)
-    assert feed.failures == 5 and "HTTP 500" in (feed.last_error or "")
+    assert delays[1] == 2 * delays[0]
+    assert delays[-1] <= timedelta(hours=6)
+    assert feed is not None
+    assert feed.failures == 5
+    assert "HTTP 500" in (feed.last_error or "")
     assert [c.chat_id for c in await bot.deliver()] == [], "admins are told only once"
 
     # A scheduled (not forced) poll skips a feed that is backing off.
@@ -222,7 +235,8 @@ async def test_failing_feed_backs_off_while_another_delivers(
     feed_server.routes["/broken"] = Response(rss(HISTORY))
     await poll_source(bot.services, broken)
     (recovered,) = await bot.deliver()
-    assert recovered.chat_id == ADMIN and "recovered" in (recovered.text or "")
+    assert recovered.chat_id == ADMIN
+    assert "recovered" in (recovered.text or "")
 
 
 async def test_paid_broadcast_setting_sends_with_allow_paid_broadcast(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from support.clock import VirtualClock, with_sleep
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 
+from psgbot.alerts import dispatcher as dispatcher_module
+from psgbot.alerts.outbox import claim_due
 from psgbot.chats import followed_topics
 from psgbot.db.models import Chat, Delivery
 from psgbot.feeds.poll import poll_source
@@ -55,11 +60,15 @@ async def test_retry_after_pauses_then_resends_the_same_alert(
 ) -> None:
     await setup_alerts(bot, feed_server, [1, 2])
     bot.api.faults.append(
-        fail_for(1, ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1}))
+        fail_for(1, ApiError(429, "Too Many Requests: retry after 7", {"retry_after": 7}))
     )
-    calls = await bot.deliver()
-    assert sorted(call.chat_id for call in calls) == [1, 2]
-    assert len(bot.api.failed_calls) == 1
+    clock = VirtualClock()
+    calls = await bot.deliver(sleep=clock.sleep_now)
+    assert clock.slept == [7], "waited out exactly Telegram's retry_after"
+    assert sorted(call.chat_id or 0 for call in calls) == [1, 2]
+    (refused,) = bot.api.failed_calls
+    assert refused[0].chat_id == 1
+    assert [call.chat_id for call in calls].count(1) == 1, "the same alert, sent once"
     assert (await statuses(bot))[1][0] == "sent"
 
 
@@ -70,13 +79,15 @@ async def test_network_errors_retry_with_backoff_then_fail(
     bot.api.faults.append(fail_for(1, ApiError(502, "Bad Gateway"), times=2))
     assert await bot.deliver() == []
     status, error, attempts = (await statuses(bot))[1]
-    assert (status, attempts) == ("pending", 1) and "Bad Gateway" in (error or "")
+    assert (status, attempts) == ("pending", 1)
+    assert "Bad Gateway" in (error or "")
     assert await bot.deliver() == [], "not due before its backoff"
     later = datetime.now(UTC) + timedelta(minutes=10)
     assert await bot.deliver(clock=lambda: later) == []
     even_later = later + timedelta(minutes=10)
     (sent,) = await bot.deliver(clock=lambda: even_later)
-    assert sent.chat_id == 1 and (await statuses(bot))[1][0] == "sent"
+    assert sent.chat_id == 1
+    assert (await statuses(bot))[1][0] == "sent"
 
 
 async def test_network_errors_give_up_after_max_attempts(
@@ -89,7 +100,9 @@ async def test_network_errors_give_up_after_max_attempts(
         moment = start + timedelta(hours=hours)
         await bot.deliver(clock=lambda moment=moment: moment, max_attempts=3)
     status, error, attempts = (await statuses(bot))[1]
-    assert status == "failed" and attempts == 3 and "gave up after 3 attempts" in (error or "")
+    assert status == "failed"
+    assert attempts == 3
+    assert "gave up after 3 attempts" in (error or "")
 
 
 async def test_blocked_chat_is_deactivated_and_its_rows_cancelled(
@@ -101,7 +114,9 @@ async def test_blocked_chat_is_deactivated_and_its_rows_cancelled(
     assert {call.chat_id for call in calls} == {2}
     async with bot.services.sessions() as session:
         chat = await session.get(Chat, 1)
-        assert chat is not None and not chat.active and "blocked" in (chat.inactive_reason or "")
+        assert chat is not None
+        assert not chat.active
+        assert "blocked" in (chat.inactive_reason or "")
         rows = list(
             await session.execute(
                 select(Delivery.status).where(Delivery.chat_id == 1).order_by(Delivery.id)
@@ -116,7 +131,8 @@ async def test_chat_not_found_is_deactivated(bot: BotHarness, feed_server: FeedS
     await bot.deliver()
     async with bot.services.sessions() as session:
         chat = await session.get(Chat, 1)
-    assert chat is not None and not chat.active
+    assert chat is not None
+    assert not chat.active
 
 
 async def test_migrated_group_moves_and_gets_the_alert(
@@ -142,7 +158,8 @@ async def test_migrated_group_moves_and_gets_the_alert(
     async with bot.services.sessions() as session:
         assert await followed_topics(session, supergroup) == {"justice"}
         old = await session.get(Chat, group)
-        assert old is not None and not old.active
+        assert old is not None
+        assert not old.active
 
 
 async def test_html_parse_error_resends_as_plain_text(
@@ -154,7 +171,8 @@ async def test_html_parse_error_resends_as_plain_text(
     )
     (call,) = await bot.deliver()
     assert call.params.get("parse_mode") is None
-    assert "<b>" not in (call.text or "") and "Court ruling 0" in (call.text or "")
+    assert "<b>" not in (call.text or "")
+    assert "Court ruling 0" in (call.text or "")
 
 
 async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(
@@ -173,8 +191,6 @@ async def test_unexpected_transport_failure_does_not_kill_the_dispatcher(
 
 
 async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: FeedServer) -> None:
-    from psgbot.alerts.outbox import claim_due
-
     await setup_alerts(bot, feed_server, [1, 2])
     async with bot.services.sessions.begin() as session:
         claimed = await claim_due(session, "stopping", 10, datetime.now(UTC), timedelta(hours=1))
@@ -184,34 +200,35 @@ async def test_stopping_gives_unsent_claims_back(bot: BotHarness, feed_server: F
     assert len(await bot.deliver()) == 2
 
 
-async def test_a_slow_batch_keeps_its_claims(bot: BotHarness, feed_server: FeedServer) -> None:
+async def test_a_slow_batch_keeps_its_claims(
+    bot: BotHarness, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While a batch sends, its lease is renewed: another dispatcher cannot take it over."""
-    import asyncio
-
-    from psgbot.alerts.outbox import claim_due
-
     await setup_alerts(bot, feed_server, [1])
+    clock = VirtualClock()
+    # The dispatcher's own waits (the lease keeper's) follow the test's clock.
+    monkeypatch.setattr(dispatcher_module, "asyncio", with_sleep(clock.sleep))
     started = asyncio.Event()
     release = asyncio.Event()
-
-    async def slow(call: ApiCall) -> None:
-        started.set()
-        await release.wait()
-
     original = bot.api.answer
 
     async def answer(call: ApiCall) -> object:
         if call.method == "sendMessage":
-            await slow(call)
+            started.set()
+            await release.wait()
         return await original(call)
 
     bot.api.answer = answer  # type: ignore[method-assign]
-    slow_dispatcher = bot.dispatcher(worker="slow", lease=timedelta(seconds=2))
+    slow_dispatcher = bot.dispatcher(worker="slow", lease=timedelta(seconds=2), clock=clock.now)
     batch = asyncio.create_task(slow_dispatcher.run_once())
     await started.wait()
-    await asyncio.sleep(3.0)  # past the 2 s lease; renewed every second meanwhile
+    for _second in range(3):  # past the 2 s lease, one keeper's round at a time
+        renewals = clock.woken
+        await clock.advance(1.0)
+        await clock.settled(renewals + 1)
     async with bot.services.sessions.begin() as session:
-        taken = await claim_due(session, "other", 10, datetime.now(UTC), timedelta(seconds=2))
+        taken = await claim_due(session, "other", 10, clock.now(), timedelta(seconds=2))
     release.set()
     assert await batch == 1
     assert taken == []
+    assert clock.woken >= 3, "the keeper renewed the lease each second"

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import yaml
-from conftest import make_settings
+from conftest import OWNER
 from icalendar import Calendar
 from sqlalchemy import select
+from support.clock import fixed
 from support.harness import BotHarness
 from support.transport import RecordingBotApi
 
@@ -25,13 +25,7 @@ from psgbot.events import calendar_file, event_from_yaml, list_events
 from psgbot.render import event_when
 from psgbot.services import Services
 
-OWNER = 111
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url, admins=[OWNER])
 
 
 async def add_event(bot: BotHarness, **fields: object) -> Event:
@@ -60,7 +54,8 @@ async def test_split_at_the_right_instant_across_a_clock_change(bot: BotHarness)
         just_after = await list_events(session, now=datetime(2026, 3, 29, 9, 1, tzinfo=UTC))
         past = await list_events(session, now=datetime(2026, 3, 27, 12, tzinfo=UTC), past=True)
     assert [e.title for e in early.events] == ["The day before", "After the clocks go forward"]
-    assert not just_before.past and [e.uid for e in just_before.events] == ["spring"]
+    assert not just_before.past
+    assert [e.uid for e in just_before.events] == ["spring"]
     assert just_after.past
     assert [e.uid for e in just_after.events][:3] == [
         "spring",
@@ -81,12 +76,14 @@ async def test_events_lists_upcoming_with_buttons(bot: BotHarness) -> None:
     )
     heading, listing = (await bot.send("/events"))[:2]
     assert "Upcoming events" in (heading.text or "")
-    assert "Defenders' visit" in (listing.text or "") and "18:30" in (listing.text or "")
+    assert "Defenders' visit" in (listing.text or "")
+    assert "18:30" in (listing.text or "")
     assert "Join online" in (listing.text or "")
     buttons = [b["callback_data"] for b in listing.params["reply_markup"]["inline_keyboard"][0]]
     assert buttons == [f"ev:d:{event.id}", f"ev:ics:{event.id}", f"ev:rem:{event.id}"]
     past = await bot.send("/events past")
-    assert "Past events" in (past[0].text or "") and "Annual Conference" in (past[1].text or "")
+    assert "Past events" in (past[0].text or "")
+    assert "Annual Conference" in (past[1].text or "")
     assert [b["text"] for b in past[1].params["reply_markup"]["inline_keyboard"][0]] == [
         "Details",
         "Add to calendar",
@@ -123,7 +120,8 @@ async def test_details_with_map_prices_registration_and_venue(bot: BotHarness) -
         "https://www.openstreetmap.org/?mlat=51.5245&amp;mlon=-0.0789",
     ):
         assert fragment in text, fragment
-    assert venue.method == "sendVenue" and venue.params["latitude"] == 51.5245
+    assert venue.method == "sendVenue"
+    assert venue.params["latitude"] == 51.5245
     (conference,) = await bot.send("/event 1")
     assert "openstreetmap.org/search?query=UCL+Global+Governance" in (conference.text or "")
     assert "Organiser: Peru Support Group" in (conference.text or "")
@@ -146,8 +144,10 @@ async def test_calendar_file_parses_back_to_the_same_event(bot: BotHarness) -> N
     parsed = Calendar.from_ical(calendar_file(event))
     (entry,) = parsed.walk("VEVENT")
     start, end = entry.decoded("dtstart"), entry.decoded("dtend")
-    assert start == event.starts_at and end == event.ends_at
-    assert str(start.tzinfo) == "Europe/London" and start.hour == 19
+    assert start == event.starts_at
+    assert end == event.ends_at
+    assert str(start.tzinfo) == "Europe/London"
+    assert start.hour == 19
     assert entry["dtstart"].params["TZID"] == "Europe/London"
     assert str(entry["location"]) == "Rich Mix, 35-47 Bethnal Green Road, London E1 6LA"
     assert parsed.walk("VTIMEZONE"), "the zone travels with the file"
@@ -185,7 +185,7 @@ async def test_reminders_are_sent_once_each_at_their_time_across_a_restart(
             (start - timedelta(minutes=59), 1),
             (start + timedelta(minutes=5), 0),
         ]:
-            dispatcher.clock = lambda moment=moment: moment.astimezone(UTC)
+            dispatcher.clock = fixed(moment.astimezone(UTC))
             before = len(api.calls)
             await dispatcher.drain()
             sent = [c for c in api.calls[before:] if c.method == "sendMessage"]
@@ -217,16 +217,14 @@ async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness)
     assert "web link" in replies[0]
     await bot.send("https://reg.example/c", chat_id=OWNER)
     preview = await bot.send("Members £10", chat_id=OWNER)
-    assert "11:00–17:00 GMT" in (preview[0].text or "") and "Save this event?" in (
-        preview[1].text or ""
-    )
+    assert "11:00–17:00 GMT" in (preview[0].text or "")
+    assert "Save this event?" in (preview[1].text or "")
     saved = await bot.press("adm:ev:save", chat_id=OWNER)
     assert "Saved as event #2" in (saved[-1].text or "")
     sent = await bot.deliver()
     assert [c.chat_id for c in sent] == [9]
-    assert "New PSG event" in (sent[0].text or "") and "Peru after the elections" in (
-        sent[0].text or ""
-    )
+    assert "New PSG event" in (sent[0].text or "")
+    assert "Peru after the elections" in (sent[0].text or "")
 
 
 async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> None:
@@ -244,29 +242,31 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
         await bot.send(answer, chat_id=OWNER)
     await bot.press("adm:ev:save", chat_id=OWNER)
     (notice,) = await bot.deliver()
-    assert (
-        notice.chat_id == 5 and "Changed" in (notice.text or "") and "Hall B" in (notice.text or "")
-    )
+    assert notice.chat_id == 5
+    assert "Changed" in (notice.text or "")
+    assert "Hall B" in (notice.text or "")
     day_before = new_start.astimezone(UTC) - timedelta(hours=23, minutes=59)
     (first,) = await bot.deliver(clock=lambda: day_before)
     assert "tomorrow" in (first.text or "")
     later = new_start.astimezone(UTC) - timedelta(minutes=30)
     (reminder,) = await bot.deliver(clock=lambda: later)
-    assert "Reminder" in (reminder.text or "") and "in 1 hour" in (reminder.text or "")
+    assert "Reminder" in (reminder.text or "")
+    assert "in 1 hour" in (reminder.text or "")
 
     await bot.send(f"/cancelevent {event.id}", chat_id=OWNER)
     done = await bot.press(f"adm:evcancel:{event.id}", chat_id=OWNER)
     assert "1 chats told" in (done[-1].text or "")
     (cancelled,) = await bot.deliver()
-    assert cancelled.chat_id == 5 and "will not take place" in (cancelled.text or "")
+    assert cancelled.chat_id == 5
+    assert "will not take place" in (cancelled.text or "")
     async with bot.services.sessions() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert actions == ["event changed", "event cancelled"]
 
 
-async def test_import_and_export_from_the_command_line(tmp_path: Path, sqlite_url: str) -> None:
+async def test_import_and_export_from_the_command_line(tmp_path: Path, database_url: str) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
-    env["PSGBOT_DATABASE_URL"] = sqlite_url
+    env["PSGBOT_DATABASE_URL"] = database_url
     source = tmp_path / "new.yaml"
     source.write_text(
         yaml.safe_dump(
@@ -295,16 +295,19 @@ async def test_import_and_export_from_the_command_line(tmp_path: Path, sqlite_ur
         )
 
     imported = cli("import", str(source))
-    assert imported.returncode == 0 and "1 added, 0 updated" in imported.stdout
+    assert imported.returncode == 0
+    assert "1 added, 0 updated" in imported.stdout
     again = cli("import", str(source))
     assert "0 added, 0 updated" in again.stdout
     exported = yaml.safe_load(cli("export").stdout)["events"]
     assert [e["uid"] for e in exported] == ["psg-annual-conference-2018", "talk-2030"]
-    assert exported[1]["start"] == "2030-05-05 19:00" and exported[0]["start"] == "2018-12-15"
+    assert exported[1]["start"] == "2030-05-05 19:00"
+    assert exported[0]["start"] == "2018-12-15"
     broken = tmp_path / "broken.yaml"
     broken.write_text("events:\n  - title: no uid\n")
     failed = cli("import", str(broken))
-    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stderr
 
 
 async def test_a_reminder_held_up_past_the_start_is_dropped(bot: BotHarness) -> None:

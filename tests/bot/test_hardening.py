@@ -1,7 +1,7 @@
 """Hostile input and group misuse (security review findings 2, 6, 7 and 8), on both databases.
 
 Every reply goes through the recording transport, which refuses what Telegram refuses (HTML that
-doesn't parse, text over 4,096 UTF-16 units): the ``any_db_bot`` fixture fails a test on any such
+doesn't parse, text over 4,096 UTF-16 units): the ``bot`` fixture fails a test on any such
 call.
 """
 
@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from conftest import OWNER
 from sqlalchemy import func, select
 from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
@@ -23,7 +24,6 @@ from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.offline import ApiCall
 
-OWNER = 111
 GROUP = -100500
 
 
@@ -57,10 +57,10 @@ async def store_hostile_item(bot: BotHarness) -> None:
 
 
 async def test_an_item_with_a_link_of_ampersands_does_not_break_latest(
-    any_db_bot: BotHarness, errors: pytest.LogCaptureFixture
+    bot: BotHarness, errors: pytest.LogCaptureFixture
 ) -> None:
-    await store_hostile_item(any_db_bot)
-    for calls in (await any_db_bot.send("/latest 20"), await any_db_bot.press("menu:latest")):
+    await store_hostile_item(bot)
+    for calls in (await bot.send("/latest 20"), await bot.press("menu:latest")):
         shown = "\n".join(visible(calls))
         assert "Ampersands 😀 & <b>" in shown
         assert "Fujimoristas" in shown, "the other items are still listed"
@@ -68,8 +68,8 @@ async def test_an_item_with_a_link_of_ampersands_does_not_break_latest(
     assert errors.records == []
 
 
-async def test_long_event_details_are_split_between_blocks(any_db_bot: BotHarness) -> None:
-    async with any_db_bot.services.sessions.begin() as session:
+async def test_long_event_details_are_split_between_blocks(bot: BotHarness) -> None:
+    async with bot.services.sessions.begin() as session:
         event = Event(
             uid="long",
             title="Vigil & talk 😀",
@@ -80,24 +80,24 @@ async def test_long_event_details_are_split_between_blocks(any_db_bot: BotHarnes
             prices="£5 & 😀",
         )
         session.add(event)
-    calls = await any_db_bot.send(f"/event {event.id}")
+    calls = await bot.send(f"/event {event.id}")
     shown = visible(calls)
     assert len(shown) >= 2
     assert "Prices" in shown[-1] or any("£5 & 😀" in text for text in shown)
     assert calls[-1].params.get("reply_markup"), "the buttons come with the last part"
 
 
-async def test_admin_views_that_grow_are_split_not_cut(any_db_bot: BotHarness) -> None:
-    async with any_db_bot.services.sessions.begin() as session:
+async def test_admin_views_that_grow_are_split_not_cut(bot: BotHarness) -> None:
+    async with bot.services.sessions.begin() as session:
         for number in range(20):
             await audit(session, OWNER, "edit", f"{number:03}: " + "😀&" * 70)
         for number in range(6):
             feed = await get_or_create_feed(session, f"https://feeds.example/{number}")
             feed.failures, feed.last_error = 3, "& < >" * 400
-    audit_texts = visible(await any_db_bot.send("/audit", chat_id=OWNER))
+    audit_texts = visible(await bot.send("/audit", chat_id=OWNER))
     assert len(audit_texts) >= 2
     assert sum(text.count("😀&" * 70) for text in audit_texts) == 20
-    feed_texts = visible(await any_db_bot.send("/feeds", chat_id=OWNER))
+    feed_texts = visible(await bot.send("/feeds", chat_id=OWNER))
     assert sum(text.count("https://feeds.example/") for text in feed_texts) >= 6
 
 
@@ -106,9 +106,9 @@ async def test_admin_views_that_grow_are_split_not_cut(any_db_bot: BotHarness) -
     ["/latest ²", "/latest " + "9" * 5000, "/latest -3", "/event ²", "/event 99999999999999999999"],
 )
 async def test_odd_numbers_get_a_helpful_reply(
-    any_db_bot: BotHarness, errors: pytest.LogCaptureFixture, command: str
+    bot: BotHarness, errors: pytest.LogCaptureFixture, command: str
 ) -> None:
-    (reply,) = visible(await any_db_bot.send(command))
+    (reply,) = visible(await bot.send(command))
     assert "/latest" in reply or "/event" in reply
     assert "went wrong" not in reply
     assert errors.records == []
@@ -119,21 +119,21 @@ async def test_odd_numbers_get_a_helpful_reply(
     ["ev:d:²", "ev:ics:99999999999999999999", "ev:zzz:1", "sub:foo", "stop:maybe", "adm:bcstop:²"],
 )
 async def test_forged_or_stale_buttons_are_answered_with_a_note(
-    any_db_bot: BotHarness, errors: pytest.LogCaptureFixture, data: str
+    bot: BotHarness, errors: pytest.LogCaptureFixture, data: str
 ) -> None:
-    calls = await any_db_bot.press(data, chat_id=OWNER)
+    calls = await bot.press(data, chat_id=OWNER)
     (answer,) = answers(calls)
     assert answer.params.get("text"), "a short note, not a silent spinner"
     assert errors.records == []
 
 
-async def test_unsubscribing_from_an_unknown_topic_changes_nothing(any_db_bot: BotHarness) -> None:
-    await any_db_bot.send("/subscribe justice", chat_id=77)
-    calls = await any_db_bot.press("unsub:nonsense", chat_id=77)
+async def test_unsubscribing_from_an_unknown_topic_changes_nothing(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice", chat_id=77)
+    calls = await bot.press("unsub:nonsense", chat_id=77)
     (answer,) = answers(calls)
     assert "no longer active" in answer.params["text"]
     assert not any("Unsubscribed" in text for text in visible(calls))
-    (subs,) = visible(await any_db_bot.send("/mysubs", chat_id=77))
+    (subs,) = visible(await bot.send("/mysubs", chat_id=77))
     assert "Justice" in subs
 
 
@@ -160,36 +160,35 @@ async def reminders_of(bot: BotHarness, chat_id: int) -> tuple[int, int]:
     return int(reminders or 0), int(queued or 0)
 
 
-async def test_only_group_admins_set_reminders_for_a_group(any_db_bot: BotHarness) -> None:
-    event = await upcoming_event(any_db_bot)
-    any_db_bot.api.chat_members[(GROUP, 7)] = "member"
-    any_db_bot.api.chat_members[(GROUP, 8)] = "administrator"
+async def test_only_group_admins_set_reminders_for_a_group(bot: BotHarness) -> None:
+    event = await upcoming_event(bot)
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
     group = {"chat_id": GROUP, "chat_type": "supergroup"}
-    (refused,) = answers(await any_db_bot.press(f"ev:rem:{event.id}", user_id=7, **group))
+    (refused,) = answers(await bot.press(f"ev:rem:{event.id}", user_id=7, **group))
     assert "administrators" in refused.params["text"]
-    assert await reminders_of(any_db_bot, GROUP) == (0, 0)
-    await any_db_bot.press(f"ev:rem:{event.id}", user_id=8, **group)
-    reminders, queued = await reminders_of(any_db_bot, GROUP)
-    assert reminders == 1 and queued > 0
+    assert await reminders_of(bot, GROUP) == (0, 0)
+    await bot.press(f"ev:rem:{event.id}", user_id=8, **group)
+    reminders, queued = await reminders_of(bot, GROUP)
+    assert reminders == 1
+    assert queued > 0
 
 
 @pytest.mark.parametrize("command", ["/admins", "/audit", "/stats", "/feeds", "/broadcasts"])
-async def test_admin_commands_in_a_group_reveal_nobody(
-    any_db_bot: BotHarness, command: str
-) -> None:
-    async with any_db_bot.services.sessions.begin() as session:
+async def test_admin_commands_in_a_group_reveal_nobody(bot: BotHarness, command: str) -> None:
+    async with bot.services.sessions.begin() as session:
         await audit(session, OWNER, "edit", "aims")
-    calls = await any_db_bot.send(command, chat_id=GROUP, chat_type="supergroup", user_id=OWNER)
+    calls = await bot.send(command, chat_id=GROUP, chat_type="supergroup", user_id=OWNER)
     (reply,) = visible(calls)
     assert "private chat" in reply
     assert str(OWNER) not in reply
     # In private the same owner still gets the view.
-    (private, *_) = visible(await any_db_bot.send(command, chat_id=OWNER))
+    (private, *_) = visible(await bot.send(command, chat_id=OWNER))
     assert "private chat" not in private
 
 
-async def test_admin_buttons_in_a_group_do_nothing(any_db_bot: BotHarness) -> None:
-    async with any_db_bot.services.sessions.begin() as session:
+async def test_admin_buttons_in_a_group_do_nothing(bot: BotHarness) -> None:
+    async with bot.services.sessions.begin() as session:
         scheduled = await broadcasts.create(
             session,
             audience="all",
@@ -197,12 +196,12 @@ async def test_admin_buttons_in_a_group_do_nothing(any_db_bot: BotHarness) -> No
             scheduled_at=utcnow() + timedelta(days=1),
             created_by=OWNER,
         )
-    calls = await any_db_bot.press(
+    calls = await bot.press(
         f"adm:bcdrop:{scheduled.id}", chat_id=GROUP, chat_type="supergroup", user_id=OWNER
     )
     (answer,) = answers(calls)
     assert "private chat" in answer.params["text"]
-    async with any_db_bot.services.sessions() as session:
+    async with bot.services.sessions() as session:
         stored = await session.get(Broadcast, scheduled.id)
         assert stored is not None
         assert stored.status == broadcasts.SCHEDULED

@@ -52,7 +52,8 @@ async def test_all_news_and_done(bot: BotHarness) -> None:
     assert await followed(bot) == {ALL_NEWS, "women"}
     edit = calls[-1]
     assert edit.method == "editMessageText"
-    assert "all news" in (edit.text or "") and "Women" in (edit.text or "")
+    assert "all news" in (edit.text or "")
+    assert "Women" in (edit.text or "")
     assert keyboard_of(edit.params) == [("📰 See the latest now", "sub:latest")]
     latest = await bot.press("sub:latest")
     assert "Fujimoristas vote" in (latest[-1].text or "")
@@ -69,7 +70,9 @@ async def test_subscribe_by_name_is_accent_and_case_insensitive(bot: BotHarness)
 
 async def test_subscribe_unknown_topic_lists_valid_ones(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("/subscribe basketball")
-    assert "basketball" in text and "extractives" in text and "/subscribe mining" in text
+    assert "basketball" in text
+    assert "extractives" in text
+    assert "/subscribe mining" in text
     assert await followed(bot) == set()
 
 
@@ -77,9 +80,11 @@ async def test_unsubscribe_one_and_all_and_mysubs(bot: BotHarness) -> None:
     await bot.send("/subscribe justice")
     await bot.send("/subscribe economy")
     (text,) = await bot.reply_texts("/mysubs")
-    assert "Justice" in text and "Economy" in text
+    assert "Justice" in text
+    assert "Economy" in text
     (text,) = await bot.reply_texts("/unsubscribe justice")
-    assert "Unsubscribed from <b>Justice</b>" in text and "Economy" in text
+    assert "Unsubscribed from <b>Justice</b>" in text
+    assert "Economy" in text
     assert await followed(bot) == {"economy"}
     await bot.send("/unsubscribe all")
     assert await followed(bot) == set()
@@ -138,10 +143,12 @@ async def test_blocked_and_unblocked_bot_marks_chat(bot: BotHarness) -> None:
     await bot.send("/subscribe justice")
     await bot.app.process_update(bot.updates.membership_change(4242, old="member", new="kicked"))
     chat = await chat_row(bot, 4242)
-    assert chat is not None and not chat.active
+    assert chat is not None
+    assert not chat.active
     await bot.app.process_update(bot.updates.membership_change(4242, old="kicked", new="member"))
     chat = await chat_row(bot, 4242)
-    assert chat is not None and chat.active
+    assert chat is not None
+    assert chat.active
     assert await followed(bot) == {"justice"}
 
 
@@ -150,9 +157,12 @@ async def test_bot_added_to_group_and_removed(bot: BotHarness) -> None:
         bot.updates.membership_change(GROUP, old="left", new="member", chat_type="supergroup")
     )
     chat = await chat_row(bot, GROUP)
-    assert chat is not None and chat.active and chat.type == "supergroup"
+    assert chat is not None
+    assert chat.active
+    assert chat.type == "supergroup"
     await bot.app.process_update(
         bot.updates.membership_change(GROUP, old="member", new="left", chat_type="supergroup")
     )
     chat = await chat_row(bot, GROUP)
-    assert chat is not None and not chat.active
+    assert chat is not None
+    assert not chat.active

@@ -40,7 +40,8 @@ async def test_populated_database_upgrades_from_the_first_revision(database_url:
         )
     await upgrade(engine)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head is not None and head > "0005"
+    assert head is not None
+    assert head > "0005"
     assert await current_revision(engine) == head
     async with engine.connect() as connection:
         items = (await connection.execute(text("SELECT count(*) FROM items"))).scalar()

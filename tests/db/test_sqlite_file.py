@@ -35,7 +35,8 @@ async def test_new_database_file_and_folder_are_private(tmp_path: Path) -> None:
         assert mode(path) == 0o600
         assert mode(path.parent) == 0o700
         wal = path.with_name(path.name + "-wal")
-        assert wal.exists() and mode(wal) == 0o600
+        assert wal.exists()
+        assert mode(wal) == 0o600
     await engine.dispose()
 
 

@@ -64,10 +64,12 @@ async def test_items_are_stored_once_and_updated_when_changed(database_url: str)
         titles = list(await session.scalars(select(Item.title)))
         newest = await latest_items(session, limit=20)
         mining = await latest_items(session, limit=20, topic="extractives")
-    assert len(titles) == 10 and "Corrected title" in titles
+    assert len(titles) == 10
+    assert "Corrected title" in titles
     assert newest[0].title == "Corrected title"
     assert all(a.sort_at >= b.sort_at for a, b in pairwise(newest))
-    assert mining and all("extractives" in item.topic_slugs for item in mining)
+    assert mining
+    assert all("extractives" in item.topic_slugs for item in mining)
     assert newest[0].published_at == datetime(2018, 9, 29, 12, tzinfo=UTC)
     await engine.dispose()
 
@@ -97,15 +99,18 @@ async def test_events_load_once_and_split_past_from_upcoming(database_url: str) 
         assert await add_new_events(session, entries) == 0
     async with sessions() as session:
         (event,) = list(await session.scalars(select(Event)))
-        assert event.all_day and event.timezone == "Europe/London"
+        assert event.all_day
+        assert event.timezone == "Europe/London"
         # Midnight in London on 15 December 2018 (GMT, so also 00:00 UTC).
         assert event.starts_at == datetime(2018, 12, 15, tzinfo=UTC)
         before = await list_events(session, now=event.starts_at - timedelta(days=1))
         during = await list_events(session, now=event.starts_at + timedelta(hours=12))
         after = await list_events(session, now=event.starts_at + timedelta(days=1, seconds=1))
-    assert not before.past and before.events[0].uid == "psg-annual-conference-2018"
+    assert not before.past
+    assert before.events[0].uid == "psg-annual-conference-2018"
     assert not during.past
-    assert after.past and after.events[0].uid == "psg-annual-conference-2018"
+    assert after.past
+    assert after.events[0].uid == "psg-annual-conference-2018"
     await engine.dispose()
 
 

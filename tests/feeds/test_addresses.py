@@ -225,10 +225,13 @@ async def test_a_refused_redirect_is_recorded_on_the_feed(
         await services.close()
     expected = f"refused: redirect to {location} (127.0.0.1, a loopback address)"
     assert outcome.error == "cannot read: " + expected
-    assert feed is not None and feed.failures == 1 and feed.next_poll_at is not None
+    assert feed is not None
+    assert feed.failures == 1
+    assert feed.next_poll_at is not None
     assert feed.last_error == outcome.error
     assert [notice.chat_id for notice in notices] == [ADMIN]
-    assert "is failing" in (notices[0].text or "") and expected in (notices[0].text or "")
+    assert "is failing" in (notices[0].text or "")
+    assert expected in (notices[0].text or "")
     assert internal.requests == []
     assert [path for path, _headers in feed_server.requests] == [PUBLIC_FEED]
 
@@ -249,7 +252,8 @@ async def test_an_intranet_feed_cannot_redirect_to_the_unspecified_address(
     finally:
         await services.close()
     assert internal.requests == []
-    assert outcome.error is not None and "an unspecified address" in outcome.error
+    assert outcome.error is not None
+    assert "an unspecified address" in outcome.error
 
 
 def test_psgbot_ingest_refuses_a_private_feed_by_default(
@@ -264,8 +268,10 @@ def test_psgbot_ingest_refuses_a_private_feed_by_default(
         cwd=tmp_path,
         env=dict(os.environ),
     )
-    assert result.returncode == 1 and result.stdout == ""
-    assert "refused" in result.stderr and "PSGBOT_FEEDS_ALLOW_PRIVATE=true" in result.stderr
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "refused" in result.stderr
+    assert "PSGBOT_FEEDS_ALLOW_PRIVATE=true" in result.stderr
     assert feed_server.requests == []
 
 

@@ -20,6 +20,7 @@ from psgbot.config import Settings
 from psgbot.db.models import Delivery, Feed, Item
 from psgbot.feeds import poll
 from psgbot.feeds.poll import backoff_delay, poll_source
+from psgbot.feeds.store import store_items
 
 LONG_LINK = "https://n.example/" + "a" * 2_001
 LONG_GUID = "urn:hostile:" + "g" * 2_001
@@ -69,7 +70,8 @@ async def test_hostile_items_and_headers_are_bounded_and_good_items_stored(
 
     outcome = await poll_source(bot.services, url)
 
-    assert outcome.error is None and outcome.new == 5
+    assert outcome.error is None
+    assert outcome.new == 5
     items = await items_by_title(bot, url)
     assert items["An item with a very long link"].link is None
     long_guid = items["An item with a very long guid"]
@@ -78,13 +80,18 @@ async def test_hostile_items_and_headers_are_bounded_and_good_items_stored(
     assert items["A title with a NUL  in it"].guid == "nul--guid"
     assert {items[item.title].link for item in GOOD} == {item.link for item in GOOD}
     feed = await feed_row(bot, url)
-    assert feed.failures == 0 and feed.etag is None and feed.last_modified is None
-    assert feed.title is not None and len(feed.title) <= 500
+    assert feed.failures == 0
+    assert feed.etag is None
+    assert feed.last_modified is None
+    assert feed.title is not None
+    assert len(feed.title) <= 500
 
     again = await poll_source(bot.services, url)
-    assert again.error is None and again.new == 0, "bounded items keep their identity"
+    assert again.error is None, "bounded items keep their identity"
+    assert again.new == 0, "bounded items keep their identity"
     _path, headers = feed_server.requests[-1]
-    assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
+    assert "If-None-Match" not in headers
+    assert "If-Modified-Since" not in headers
 
 
 async def test_validators_that_fit_are_still_sent(bot: BotHarness, feed_server: FeedServer) -> None:
@@ -96,7 +103,8 @@ async def test_validators_that_fit_are_still_sent(bot: BotHarness, feed_server: 
     await poll_source(bot.services, url)
     await poll_source(bot.services, url)
     _path, headers = feed_server.requests[-1]
-    assert headers["If-None-Match"] == '"v1"' and headers["If-Modified-Since"] == "x"
+    assert headers["If-None-Match"] == '"v1"'
+    assert headers["If-Modified-Since"] == "x"
 
 
 async def test_any_exception_while_polling_is_a_recorded_feed_failure(
@@ -104,7 +112,7 @@ async def test_any_exception_while_polling_is_a_recorded_feed_failure(
 ) -> None:
     feed_server.routes["/feed"] = Response(rss(GOOD))
     url = feed_server.url("/feed")
-    real_store_items = poll.store_items
+    real_store_items = store_items
 
     async def crashing_store(*args: object, **kwargs: object) -> object:
         await real_store_items(*args, **kwargs)  # type: ignore[arg-type]
@@ -115,27 +123,35 @@ async def test_any_exception_while_polling_is_a_recorded_feed_failure(
 
     outcome = await poll_source(bot.services, url)
 
-    assert outcome.error is not None and "RuntimeError" in outcome.error
+    assert outcome.error is not None
+    assert "RuntimeError" in outcome.error
     feed = await feed_row(bot, url)
-    assert feed.failures == 1 and "the disk is on fire" in (feed.last_error or "")
-    assert feed.last_error_at is not None and feed.next_poll_at is not None
+    assert feed.failures == 1
+    assert "the disk is on fire" in (feed.last_error or "")
+    assert feed.last_error_at is not None
+    assert feed.next_poll_at is not None
     assert feed.next_poll_at - feed.last_error_at == backoff_delay(1, 3600)
     assert await items_by_title(bot, url) == {}, "the failed transaction was rolled back"
     (notice,) = await bot.deliver()
-    assert notice.chat_id == ADMIN and "is failing" in (notice.text or "")
+    assert notice.chat_id == ADMIN
+    assert "is failing" in (notice.text or "")
     assert "RuntimeError" in (notice.text or "")
     (listing,) = await bot.reply_texts("/feeds", chat_id=ADMIN)
-    assert "Failing 1 times in a row" in listing and "the disk is on fire" in listing
+    assert "Failing 1 times in a row" in listing
+    assert "the disk is on fire" in listing
 
     await poll_source(bot.services, url)
     feed = await feed_row(bot, url)
-    assert feed.failures == 2 and feed.next_poll_at is not None and feed.last_error_at is not None
+    assert feed.failures == 2
+    assert feed.next_poll_at is not None
+    assert feed.last_error_at is not None
     assert feed.next_poll_at - feed.last_error_at == timedelta(seconds=2 * 3600)
     assert await bot.deliver() == [], "admins are told once"
 
     monkeypatch.setattr(poll, "store_items", real_store_items)
     recovered = await poll_source(bot.services, url)
-    assert recovered.error is None and recovered.new == len(GOOD)
+    assert recovered.error is None
+    assert recovered.new == len(GOOD)
     (notice,) = await bot.deliver()
     assert "recovered" in (notice.text or "")
     async with bot.services.sessions() as session:

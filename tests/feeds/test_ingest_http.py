@@ -20,7 +20,8 @@ async def test_feed_is_read_over_http_with_psgbot_user_agent(feed_server: FeedSe
     feed_server.routes["/feed/"] = Response(SAMPLE_FEED.read_bytes())
     async with http_client(allow_private=True) as client:
         fetched = await read_source(feed_server.url("/feed/"), client)
-    assert fetched.feed is not None and len(fetched.feed.items) == 10
+    assert fetched.feed is not None
+    assert len(fetched.feed.items) == 10
     _path, headers = feed_server.requests[-1]
     assert headers["User-Agent"].startswith("psgbot/")
 
@@ -79,7 +80,9 @@ def test_ingest_goes_on_past_a_broken_source(tmp_path: Path, feed_server: FeedSe
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == 10
     errors = result.stderr.strip().splitlines()
-    assert len(errors) == 2 and "HTTP 404" in errors[0] and "no such file" in errors[1]
+    assert len(errors) == 2
+    assert "HTTP 404" in errors[0]
+    assert "no such file" in errors[1]
     assert "Traceback" not in result.stderr
 
 
@@ -88,5 +91,6 @@ def test_ingest_store_counts_new_then_nothing(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 10 new, 0 updated"
     again = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path)
-    assert again.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 0 new, 0 updated"
+    # The body is the one stored last time: it is recognised by its hash and not parsed again.
+    assert again.stdout.strip().endswith(": 0 items, 0 new, 0 updated")
     assert (tmp_path / "var" / "psgbot.db").exists()

@@ -60,8 +60,10 @@ def test_missing_title_link_or_date_are_kept() -> None:
         "No date",
     ]
     assert items[0].key.startswith("hash:")
-    assert items[1].key == "guid:g2" and items[1].link is None
-    assert items[2].key == "link:https://x.example/3" and items[2].published is None
+    assert items[1].key == "guid:g2"
+    assert items[1].link is None
+    assert items[2].key == "link:https://x.example/3"
+    assert items[2].published is None
 
 
 def test_listing_links_shared_by_different_titles_key_on_link_and_title() -> None:

@@ -38,7 +38,8 @@ async def test_one_job_per_feed_never_overlapping(sqlite_url: str) -> None:
         ]
         for job in jobs:
             trigger = job.job.trigger
-            assert trigger.interval == timedelta(seconds=300) and trigger.jitter == 30
+            assert trigger.interval == timedelta(seconds=300)
+            assert trigger.jitter == 30
             assert job.job.max_instances == 1
     finally:
         app.job_queue.scheduler.shutdown(wait=False)

@@ -18,20 +18,24 @@ async def test_health_reports_each_failure(services: Services) -> None:
     long_ago = time.monotonic() - 100_000  # past the start-up grace
     probe = HealthProbe(services, lambda: True, long_ago)
     healthy, report = await probe.check()
-    assert not healthy and report["reason"] == "no successful poll recently"
+    assert not healthy
+    assert report["reason"] == "no successful poll recently"
 
     async with services.sessions.begin() as session:
         session.add(Feed(source="f", last_success_at=utcnow() - timedelta(minutes=1)))
     healthy, report = await probe.check()
-    assert healthy and report["status"] == "ok"
+    assert healthy
+    assert report["status"] == "ok"
 
     healthy, report = await HealthProbe(services, lambda: False, long_ago).check()
-    assert not healthy and report["reason"] == "scheduler not running"
+    assert not healthy
+    assert report["reason"] == "scheduler not running"
 
     async with services.sessions.begin() as session:
         await session.execute(update(Feed).values(last_success_at=utcnow() - timedelta(days=1)))
     healthy, report = await probe.check()
-    assert not healthy and "no successful poll" in report["reason"]
+    assert not healthy
+    assert "no successful poll" in report["reason"]
 
     assert (await HealthProbe(services, lambda: True, time.monotonic()).check())[0], (
         "a fresh start is given time for its first poll"
@@ -40,5 +44,6 @@ async def test_health_reports_each_failure(services: Services) -> None:
     unreachable = create_engine("postgresql+asyncpg://psgbot@127.0.0.1:1/psgbot")
     services.sessions.configure(bind=unreachable)
     healthy, report = await probe.check()
-    assert not healthy and report["reason"].startswith("database:")
+    assert not healthy
+    assert report["reason"].startswith("database:")
     await unreachable.dispose()

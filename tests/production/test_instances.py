@@ -1,4 +1,10 @@
-"""Several instances on one PostgreSQL database: one poller at a time, every alert sent once."""
+"""Several instances on one PostgreSQL database: one feed poller at a time, every alert sent once.
+
+They run as deploy/README.md says several instances must: with a webhook each (behind a load
+balancer), since Telegram ends a second long poll on one token with 409 Conflict. The fake
+Telegram answers that 409 too, and any conflict fails the test (conftest.py's
+``telegram_rules``).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +23,14 @@ from support.chats import add_chats
 from support.fake_telegram import FakeTelegram
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
-from support.postgres import PostgresServer
+from support.postgres import PostgresServer, free_port
 
 from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.migrate import upgrade
 from psgbot.db.models import Feed, Item
 
 TOKEN = "123456789:AAHsecretTokenValue_abcdefghijklmno"
+SECRET = "s3cret-webhook-token-0123456789abcdef"
 CHATS = range(1, 41)
 
 
@@ -36,11 +43,18 @@ async def prepare(url: str) -> None:
 
 
 def start_bot(env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Starts ``psgbot run``; it is watched through the database and its log."""
+    """Starts ``psgbot run`` with its own webhook listener; it is watched through the database
+    and its log."""
+    port = free_port()
+    webhook = {
+        "PSGBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook",
+        "PSGBOT_WEBHOOK_SECRET": SECRET,
+        "PSGBOT_PORT": str(port),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "psgbot", "run"],
         cwd=cwd,
-        env=env,
+        env={**env, **webhook},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -102,6 +116,9 @@ async def test_one_poller_takes_over_when_the_other_dies(
             )
 
         await wait_for(initialised, 60, "the first poll")
+        await wait_for(
+            lambda: asyncio.sleep(0, len(telegram.sent("setWebhook")) == 2), 30, "both webhooks"
+        )
         first = FeedItem("i-1", "Court annuls the pardon", "", "https://n.example/1", recent())
         feed_server.routes["/feed"] = Response(rss([first, *HISTORY]))
 
@@ -126,6 +143,7 @@ async def test_one_poller_takes_over_when_the_other_dies(
         assert set(received(telegram, "Court rules again").values()) == {1}
         survivor = logs[1 - leader].read_text()
         assert "now polls the feeds" in survivor
+        assert telegram.sent("getUpdates") == [], "no instance long-polls beside a webhook"
         print(f"take-over: the second alert went out {took:.1f} s after the poller died")
         assert took < 30
     finally:

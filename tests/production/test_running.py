@@ -75,7 +75,9 @@ def test_webhook_health_metrics_shutdown_and_no_secret_in_logs(
 
         status, body = http("GET", f"http://127.0.0.1:{metrics_port}/healthz")
         health = json.loads(body)
-        assert status == 200 and health["status"] == "ok" and health["database"] == "ok"
+        assert status == 200
+        assert health["status"] == "ok"
+        assert health["database"] == "ok"
         status, body = http("GET", f"http://127.0.0.1:{metrics_port}/metrics")
         text = body.decode()
         assert status == 200
@@ -96,8 +98,10 @@ def test_webhook_health_metrics_shutdown_and_no_secret_in_logs(
             process.kill()
         log.close()
     output = (tmp_path / "bot.log").read_text()
-    assert "DEBUG" in output and "getMe" in output, "the run did log at DEBUG"
-    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "DEBUG" in output, "the run did log at DEBUG"
+    assert "getMe" in output, "the run did log at DEBUG"
+    assert TOKEN not in output
+    assert TOKEN.split(":")[1] not in output
     assert SECRET not in output
 
 
@@ -124,7 +128,8 @@ def test_bad_webhook_settings_stop_start_up(tmp_path: Path) -> None:
             timeout=60,
         )
         assert result.returncode == 2, result.stderr
-        assert expected in result.stderr and result.stderr.count("\n") == 1
+        assert expected in result.stderr
+        assert result.stderr.count("\n") == 1
         assert TOKEN not in result.stderr
 
 
@@ -164,7 +169,8 @@ def test_refused_token_is_one_line_and_the_token_is_never_printed(
         telegram.stop()
     output = result.stdout + result.stderr
     assert [token for token, _call in telegram.calls] == [TOKEN], "the token was tried once"
-    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert TOKEN not in output
+    assert TOKEN.split(":")[1] not in output
     assert "Traceback" not in output
     assert result.returncode == 2, output
     refused = [line for line in output.splitlines() if "Telegram refused the token (401)" in line]

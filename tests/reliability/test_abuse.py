@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import make_settings, running_bot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.harness import BotHarness
@@ -53,7 +54,7 @@ COMMANDS = [
     "nonsense",
 ]
 hostile_text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300
 )
 
 
@@ -177,9 +178,12 @@ async def test_a_flooding_user_is_told_once_then_ignored(bot: BotHarness) -> Non
     answered = [len(await bot.send("/help", chat_id=7)) for _ in range(25)]
     assert answered[:20] == [1] * 20
     warnings = await bot.reply_texts("/help", chat_id=7)
-    assert answered[20] == 1 and answered[21:] == [0] * 4 and warnings == []
+    assert answered[20] == 1
+    assert answered[21:] == [0] * 4
+    assert warnings == []
     other = await bot.reply_texts("/help", chat_id=8)
-    assert other and "What I can do" in other[0], "other users are unaffected"
+    assert other, "other users are unaffected"
+    assert "What I can do" in other[0], "other users are unaffected"
     now[0] += 61
     assert "What I can do" in (await bot.reply_texts("/help", chat_id=7))[0]
 
@@ -196,7 +200,12 @@ async def test_error_replies_reveal_nothing_internal(bot: BotHarness) -> None:
     assert not any("hunter2" in reply or "RuntimeError" in reply for reply in replies)
 
 
-async def test_sqlite_lock_held_by_another_writer_is_waited_out(bot: BotHarness) -> None:
+async def test_sqlite_lock_held_by_another_writer_is_waited_out(sqlite_url: str) -> None:
+    async with running_bot(make_settings(sqlite_url)) as bot:
+        await store_while_another_writer_holds_the_lock(bot)
+
+
+async def store_while_another_writer_holds_the_lock(bot: BotHarness) -> None:
     path = Path(bot.services.settings.sqlalchemy_url.split("///", 1)[1])
     holder = sqlite3.connect(path, timeout=30, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")

@@ -119,13 +119,13 @@ SCENARIOS: dict[str, Response] = {
 
 
 async def test_broken_feeds_fail_alone_and_valid_items_are_kept(
-    feed_server: FeedServer, sqlite_url: str
+    feed_server: FeedServer, database_url: str
 ) -> None:
-    feed_server.routes.update(SCENARIOS)  # type: ignore[arg-type]
+    feed_server.routes.update(SCENARIOS)
     sources = [feed_server.url(path) for path in SCENARIOS]
     refused = f"http://127.0.0.1:{closed_port()}/feed"
     sources.append(refused)
-    settings = make_settings(sqlite_url, feeds=sources, admins=[999])
+    settings = make_settings(database_url, feeds=sources, admins=[999])
     services = Services.create(settings)
     # Short timeouts keep the test quick; the production ones are longer, the logic the same.
     services.http.timeout = httpx.Timeout(3.0, connect=2.0)
@@ -180,10 +180,8 @@ async def test_broken_feeds_fail_alone_and_valid_items_are_kept(
         total = await session.scalar(select(func.count()).select_from(Item))
     assert total == sum(stored.values())
     assert feeds[feed_server.url("/410")].disabled
-    assert (
-        feeds[feed_server.url("/500")].failures == 1
-        and feeds[feed_server.url("/good")].failures == 0
-    )
+    assert feeds[feed_server.url("/500")].failures == 1
+    assert feeds[feed_server.url("/good")].failures == 0
     again = {o.source: o for o in await poll_all(services, force=True)}
     assert again[feed_server.url("/410")].skipped
     assert again[feed_server.url("/good")].new == 0

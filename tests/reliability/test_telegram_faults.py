@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from support.chats import add_chats
+from support.clock import fixed
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
@@ -130,7 +131,7 @@ async def test_storm(bot: BotHarness, feed_server: FeedServer, scenario: str) ->
             if await outbox_depth(session) == 0:
                 break
         moment += timedelta(minutes=10)
-        dispatcher.clock = lambda moment=moment: moment
+        dispatcher.clock = fixed(moment)
     async with bot.services.sessions() as session:
         assert await outbox_depth(session) == 0, "outbox drained"
         inactive = set(await session.scalars(select(Chat.id).where(Chat.active.is_(False))))

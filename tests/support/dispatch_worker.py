@@ -4,6 +4,10 @@ Usage: python dispatch_worker.py DATABASE_URL LOG_FILE [--batch N] [--lease SECO
 Sends the outbox through an in-process Bot API that appends "chat_id worker" to LOG_FILE the
 moment it accepts a message (before the dispatcher hears back), then exits once the outbox is
 empty. A SIGKILL at any point leaves the log as Telegram would have seen it.
+
+Each call is held to Telegram's rules (support/bot_api_rules.py); a broken one is answered as
+Telegram would and written to the file named by TELEGRAM_RULES_LOG, which the test's
+``telegram_rules`` fixture reads.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import ExtBot
@@ -21,8 +27,11 @@ from psgbot.alerts.limits import FloodLimiter
 from psgbot.alerts.outbox import outbox_depth
 from psgbot.app import OFFLINE_TOKEN
 from psgbot.config import load_settings
-from psgbot.offline import ApiCall, OfflineBotApi
+from psgbot.offline import ApiCall, ApiError, OfflineBotApi
 from psgbot.services import Services
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # run as a script: tests/ holds support/
+from support.bot_api_rules import check_call, refusal
 
 
 class LoggingBotApi(OfflineBotApi):
@@ -33,6 +42,17 @@ class LoggingBotApi(OfflineBotApi):
         self.delay = delay
 
     async def answer(self, call: ApiCall) -> Any:
+        violations = check_call(call.method, call.params)
+        if violations and (rules_log := os.environ.get("TELEGRAM_RULES_LOG")):
+            lines = "".join(f"{violation} (dispatch worker)\n" for violation in violations)
+            fd = os.open(rules_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, lines.encode())
+            finally:
+                os.close(fd)
+        refused = refusal(violations)
+        if refused is not None:
+            raise ApiError(refused.status or 400, refused.description)
         result = await super().answer(call)
         if call.method == "sendMessage":
             await asyncio.sleep(self.delay)  # the time a real send takes

@@ -1,21 +1,38 @@
 """Telegram's Bot API over real HTTP on loopback, for running the bot as a separate process.
 
 Answers like ``psgbot.offline.OfflineBotApi`` (the same code), records each call with the token
-it came with, and serves ``getUpdates`` from a queue (empty: waits a little, as long polling
-does).
+it came with, and serves ``getUpdates`` as long polling does (empty: waits a little). Every call
+is held to Telegram's rules (``support.bot_api_rules``) and a broken one is answered as Telegram
+answers it; a second concurrent ``getUpdates`` on one token ends the first with 409 Conflict.
+The ``telegram_rules`` fixture fails the test on any violation or conflict.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import select
+import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
+from support.bot_api_rules import UpdatesGate, Violation, bot_api_spec, check_call, refusal
+from support.transport import WATCHED
+
+
+def peer_open(handler: BaseHTTPRequestHandler) -> bool:
+    """Whether the client is still connected (a killed process's socket reads as closed)."""
+    connection = handler.connection
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return not readable or connection.recv(1, socket.MSG_PEEK) != b""
+    except OSError:
+        return False
 
 
 class FakeTelegram:
@@ -25,16 +42,21 @@ class FakeTelegram:
         self.api = OfflineBotApi()
         self.refuse_token = refuse_token
         self.calls: list[tuple[str, ApiCall]] = []
+        self.violations: list[Violation] = []
+        self.gate = UpdatesGate()
         self.lock = threading.Lock()
+        WATCHED.add(self)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the client died mid-request (a crash test's kill): nothing arrived
                 token, _, method = self.path.removeprefix("/bot").partition("/")
-                params = fake.decode(body, self.headers.get("Content-Type") or "")
-                status, answer = fake.answer(token, method, params)
+                params = fake.decode(body, self.headers.get("Content-Type") or "", method)
+                status, answer = fake.answer(token, method, params, lambda: peer_open(self))
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -71,27 +93,57 @@ class FakeTelegram:
         self.httpd.server_close()
 
     @staticmethod
-    def decode(body: bytes, content_type: str) -> dict[str, Any]:
+    def decode(body: bytes, content_type: str, method: str) -> dict[str, Any]:
+        """The call's parameters: JSON bodies as they are; form fields JSON-decoded where the
+        field takes more than a string (python-telegram-bot sends strings raw)."""
         if "json" in content_type:
             return dict(json.loads(body or b"{}"))
+        fields = bot_api_spec()["methods"].get(method, {})
         params: dict[str, Any] = {}
         for key, value in urllib.parse.parse_qsl(body.decode(), keep_blank_values=True):
+            if fields.get(key, {}).get("types") == ["String"]:
+                params[key] = value
+                continue
             try:
                 params[key] = json.loads(value)
             except ValueError:
                 params[key] = value
         return params
 
-    def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+    def answer(
+        self,
+        token: str,
+        method: str,
+        params: dict[str, Any],
+        caller_alive: Callable[[], bool] = lambda: True,
+    ) -> tuple[int, Any]:
         call = ApiCall(method, params)
         if self.refuse_token:
             with self.lock:
                 self.calls.append((token, call))
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        violations = check_call(method, params)
+        refused = refusal(violations)
+        with self.lock:
+            self.violations += violations
+        if refused is not None:
+            return refused.status or 400, {
+                "ok": False,
+                "error_code": refused.status,
+                "description": refused.description,
+            }
         if method == "getUpdates":
+            poll = self.gate.begin(token)
+            if isinstance(poll, str):
+                return 409, {"ok": False, "error_code": 409, "description": poll}
             time.sleep(min(float(params.get("timeout") or 0), 0.3))
+            conflict = self.gate.end(token, poll, caller_alive=caller_alive())
+            if conflict is not None:
+                return 409, {"ok": False, "error_code": 409, "description": conflict}
             result: Any = []
         else:
+            if method in {"setWebhook", "deleteWebhook"}:
+                self.gate.webhook(token, params.get("url") if method == "setWebhook" else None)
             try:
                 result = asyncio.run(self.api.answer(call))
             except ApiError as error:

