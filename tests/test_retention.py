@@ -336,13 +336,13 @@ async def add_history(bot: BotHarness) -> tuple[set[int], set[int]]:
     return set(await add(bot.services, expired)), set(await add(bot.services, kept))
 
 
-async def test_stats_read_the_same_before_and_after_a_purge(any_db_bot: BotHarness) -> None:
-    expired, kept = await add_history(any_db_bot)
-    (before,) = await any_db_bot.reply_texts("/stats", chat_id=111)
-    purged = await purge_settled(any_db_bot.services.sessions, utcnow(), RETENTION)
+async def test_stats_read_the_same_before_and_after_a_purge(bot: BotHarness) -> None:
+    expired, kept = await add_history(bot)
+    (before,) = await bot.reply_texts("/stats", chat_id=111)
+    purged = await purge_settled(bot.services.sessions, utcnow(), RETENTION)
     assert purged.rows == len(expired)
-    assert await stored_ids(any_db_bot.services) == kept
-    (after,) = await any_db_bot.reply_texts("/stats", chat_id=111)
+    assert await stored_ids(bot.services) == kept
+    (after,) = await bot.reply_texts("/stats", chat_id=111)
     assert after == before
     assert "Alerts, last 24 hours: 1 sent, 1 failed" in after
     assert "Alerts, last 7 days: 2 sent, 2 failed" in after
@@ -352,10 +352,10 @@ async def test_stats_read_the_same_before_and_after_a_purge(any_db_bot: BotHarne
     assert "Outbox: 1 waiting" in after
 
 
-async def test_stats_read_deliveries_through_indexes(any_db_bot: BotHarness) -> None:
-    await add_history(any_db_bot)
-    engine = any_db_bot.services.engine
+async def test_stats_read_deliveries_through_indexes(bot: BotHarness) -> None:
+    await add_history(bot)
+    engine = bot.services.engine
     with statements_on_deliveries(engine) as statements:
-        await any_db_bot.send("/stats", chat_id=111)
+        await bot.send("/stats", chat_id=111)
     assert len(statements) >= 7
     assert await whole_reads(engine, statements) == []

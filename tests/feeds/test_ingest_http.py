@@ -91,6 +91,6 @@ def test_ingest_store_counts_new_then_nothing(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 10 new, 0 updated"
     again = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path)
-    # The body is the one stored last time: it is recognised by its hash and not parsed again.
-    assert again.stdout.strip().endswith(": 0 items, 0 new, 0 updated")
+    # The command line rereads even a body stored before, so it can show what the feed holds.
+    assert again.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 0 new, 0 updated"
     assert (tmp_path / "var" / "psgbot.db").exists()
