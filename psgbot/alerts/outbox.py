@@ -32,7 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.engine import dialect_insert, is_postgres
 from psgbot.db.enums import Priority
-from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscription
+from psgbot.db.models import (
+    ALL_NEWS,
+    Chat,
+    Delivery,
+    Item,
+    ItemTopic,
+    Subscription,
+    receiving,
+)
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
@@ -69,7 +77,7 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
         )
         .select_from(Item)
         .join(Subscription, follows_item)
-        .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+        .join(Chat, and_(Chat.id == Subscription.chat_id, receiving()))
         .where(Item.id.in_(item_ids))
         .distinct()
     )
