@@ -26,8 +26,10 @@ from typing import Any
 
 REDACTED = "<redacted>"
 OMITTED = "<omitted>"
-# What may stay in a python-telegram-bot record: an endpoint name, a number, a short word.
-SAFE_TEXT = re.compile(r"[\w.:/-]{0,64}")
+# What may stay in a python-telegram-bot record: numbers, and short plain strings (an endpoint
+# name, a retry loop's description). Updates, API parameters and answers arrive as objects,
+# dicts, lists or serialised JSON, and are omitted.
+SAFE_TEXT = re.compile(r"[^{}\[\]\n]{0,100}")
 LIBRARY_LOGGERS = ("telegram", "apscheduler")
 _SCRUBBING = "__psgbot_scrubs_library_records__"
 

@@ -25,6 +25,7 @@ from psgbot.db.models import (
     Subscription,
 )
 from psgbot.events import event_from_yaml
+from psgbot.logs import keep_personal_data_out
 from psgbot.privacy import purge_inactive, purge_past_reminders
 
 CHAT = 987_654_321  # a private chat (the user's id is the same)
@@ -389,3 +390,20 @@ async def test_logs_hold_no_texts_or_names_at_debug(
         message = record.getMessage()
         assert secret not in message and name not in message, record.name
     assert secret not in caplog.text and name not in caplog.text
+
+
+def test_webhook_bodies_and_api_parameters_are_left_out_of_library_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keep_personal_data_out()
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps({"message": {"from": {"first_name": "Wilhelmina"}, "text": "hello"}})
+    logging.getLogger("telegram.ext._utils.webhookhandler").debug("Webhook received data: %s", body)
+    logging.getLogger("telegram.Bot").debug(
+        "Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage", {"text": "hello"}
+    )
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == [
+        "Webhook received data: <omitted>",
+        "Calling Bot API endpoint `sendMessage` with parameters `<omitted>`",
+    ]
