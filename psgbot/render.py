@@ -321,7 +321,8 @@ def map_link(event: Event) -> str | None:
     place = ", ".join(part for part in (event.venue, event.address) if part)
     if not place:
         return None
-    return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
+    # errors="replace": a lone surrogate (hostile or broken input) must not fail the message.
+    return "https://www.openstreetmap.org/search?query=" + quote_plus(place, errors="replace")
 
 
 DETAIL_FIELD_LIMIT = 3000  # one description, programme or prices block of event details
