@@ -37,6 +37,7 @@ from psgbot.bot import (
     info,
     menu,
     news,
+    privacy,
     subscribe,
     throttle,
 )
@@ -47,6 +48,8 @@ from psgbot.db.types import utcnow
 from psgbot.events import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
 from psgbot.feeds.sources import display_source
+from psgbot.logs import keep_personal_data_out
+from psgbot.privacy import purge_inactive
 from psgbot.retention import purge_settled
 from psgbot.services import Services, attach, get_services, services_of
 
@@ -62,6 +65,8 @@ RETENTION_JOB = "delivery-retention"
 # a backlog, and works through it in batches).
 RETENTION_EVERY = 3600
 RETENTION_FIRST = 120
+PRIVACY_JOB = "inactive-chats-purge"
+PRIVACY_FIRST = 180
 KNOWN_COMMANDS = (
     {name for name, _ in PUBLIC_COMMANDS}
     | {name for name, _, _ in admin.ADMIN_COMMANDS}
@@ -76,6 +81,7 @@ def build_application(
 ) -> BotApplication:
     """``polling=False`` builds no Updater: the webhook server (psgbot.webhook) puts updates
     on the queue itself."""
+    keep_personal_data_out()
     settings = services.settings
     token = settings.token.get_secret_value() if settings.token else OFFLINE_TOKEN
     builder = (
@@ -113,7 +119,7 @@ def build_application(
     application.add_handlers(throttle.handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
-    for module in (menu, subscribe, news, info, events, admin, broadcast):
+    for module in (menu, subscribe, privacy, news, info, events, admin, broadcast):
         application.add_handlers(module.handlers())
     application.add_handlers(admin.late_handlers())
     application.add_handlers(fallback.handlers())
@@ -168,6 +174,21 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
+async def privacy_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forgets chats inactive for longer than PSGBOT_INACTIVE_RETENTION and deletes reminders
+    of events that are over, by the instance that holds the poller's role."""
+    services = get_services(context)
+    if not await services.leadership.acquire():
+        return
+    purged = await purge_inactive(services.sessions, utcnow(), services.settings.inactive_retention)
+    if purged.chats or purged.reminders:
+        log.info(
+            "privacy: %d inactive chats forgotten, %d reminders of past events deleted",
+            purged.chats,
+            purged.reminders,
+        )
+
+
 def schedule_polls(application: BotApplication, services: Services) -> None:
     """One repeating job per feed, first runs spread over a few seconds, never overlapping."""
     if application.job_queue is None:
@@ -215,6 +236,13 @@ async def on_start(application: BotApplication) -> None:
         interval=RETENTION_EVERY,
         first=RETENTION_FIRST,
         name=RETENTION_JOB,
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    application.job_queue.run_repeating(
+        privacy_job,
+        interval=RETENTION_EVERY,
+        first=PRIVACY_FIRST,
+        name=PRIVACY_JOB,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     dispatcher = Dispatcher(

@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 from psgbot.alerts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import Priority
-from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
 
 SCHEDULED, SENDING_STATUS, DONE, STOPPED = "scheduled", "sending", "done", "cancelled"
 BLOCKED_PREFIXES = ("blocked:", "Chat not found", "Bad Request: chat not found")
@@ -45,13 +45,14 @@ def _audience_chats(audience: str) -> Select[int]:
     if kind == "topic":
         return (
             select(Subscription.chat_id)
-            .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+            .join(Chat, and_(Chat.id == Subscription.chat_id, receiving()))
             .where(or_(Subscription.topic == value, Subscription.topic == ALL_NEWS))
             .distinct()
         )
     if kind == "chat":
         return select(literal(int(value)))
-    return select(Chat.id).where(Chat.active.is_(True))
+    # Everyone: every chat that may be sent to and has not turned announcements off.
+    return select(Chat.id).where(receiving(), Chat.announcements.is_(True))
 
 
 async def audience_size(session: AsyncSession, audience: str) -> int:

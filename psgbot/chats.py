@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 
 from psgbot.alerts.outbox import PENDING, cancel_pending
 from psgbot.db.engine import dialect_insert
-from psgbot.db.models import Chat, Delivery, Subscription
+from psgbot.db.models import Chat, Delivery, Reminder, Subscription
 from psgbot.db.types import utcnow
 
 
 async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool = True) -> Chat:
-    """The stored chat for a Telegram chat, created or refreshed (and reactivated) as needed."""
+    """The stored chat for a Telegram chat, created or refreshed (and reactivated) as needed.
+
+    Only the id and type are kept: never the chat's title, name or username.
+    """
     stored = await session.get(Chat, chat.id)
-    title = chat.title or chat.full_name or chat.username
     if stored is None:
-        stored = Chat(id=chat.id, type=chat.type, title=title, active=active)
+        stored = Chat(id=chat.id, type=chat.type, active=active)
         session.add(stored)
         await session.flush()
     else:
-        stored.type, stored.title = chat.type, title
+        stored.type = chat.type
         if active and not stored.active:
-            stored.active, stored.inactive_reason = True, None
+            stored.active, stored.inactive_reason, stored.inactive_since = True, None, None
         stored.updated_at = utcnow()
     return stored
 
@@ -58,17 +60,36 @@ async def set_active(session: AsyncSession, chat: TelegramChat, active: bool, re
         await deactivate(session, chat.id, reason)
 
 
+# What Telegram's answers and membership statuses say, reduced to a fixed word: the stored
+# reason never holds who blocked or removed the bot, nor anything else Telegram wrote.
+REASON_WORDS = ("migrated", "blocked", "kicked", "left", "not found", "deactivated")
+
+
+def short_reason(reason: str) -> str:
+    lowered = reason.lower()
+    return next((word for word in REASON_WORDS if word in lowered), "unreachable")
+
+
 async def deactivate(session: AsyncSession, chat_id: int, reason: str) -> None:
     """Stops sending to a chat that blocked or dropped the bot, cancelling what was waiting.
 
-    Its subscriptions are kept, so a supporter who unblocks the bot gets the same alerts again.
+    Its subscriptions are kept, so a supporter who unblocks the bot gets the same alerts again;
+    the chat's data is deleted once it has been inactive for PSGBOT_INACTIVE_RETENTION
+    (psgbot.privacy.purge_inactive).
     """
+    word = short_reason(reason)
+    now = utcnow()
     await session.execute(
         update(Chat)
         .where(Chat.id == chat_id)
-        .values(active=False, inactive_reason=reason[:500], updated_at=utcnow())
+        .values(
+            active=False,
+            inactive_reason=word,
+            inactive_since=func.coalesce(Chat.inactive_since, now),
+            updated_at=now,
+        )
     )
-    await cancel_pending(session, chat_id, f"chat inactive: {reason}")
+    await cancel_pending(session, chat_id, f"chat inactive: {word}")
 
 
 async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
@@ -76,15 +97,25 @@ async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
     old = await session.get(Chat, old_id)
     if old is None or await session.get(Chat, new_id) is not None:
         return
-    session.add(Chat(id=new_id, type="supergroup", title=old.title, active=True))
+    session.add(
+        Chat(
+            id=new_id,
+            type="supergroup",
+            active=True,
+            stopped_at=old.stopped_at,
+            announcements=old.announcements,
+        )
+    )
     await session.flush()
     await session.execute(
         update(Subscription).where(Subscription.chat_id == old_id).values(chat_id=new_id)
     )
+    await session.execute(update(Reminder).where(Reminder.chat_id == old_id).values(chat_id=new_id))
     await session.execute(
         update(Delivery)
         .where(Delivery.chat_id == old_id, Delivery.status == PENDING)
         .values(chat_id=new_id)
     )
     old.active = False
-    old.inactive_reason = f"migrated to {new_id}"
+    old.inactive_reason = "migrated"
+    old.inactive_since = utcnow()

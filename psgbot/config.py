@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         default=timedelta(days=90),
         description="sent, failed and cancelled messages older than this become daily counts",
     )
+    inactive_retention: timedelta = Field(
+        default=timedelta(days=30),
+        description="a chat that blocked or removed the bot is forgotten after this long",
+    )
     rate_limit: int = Field(
         default=30, ge=0, le=1000, description="messages per second overall (0: no limit)"
     )
@@ -153,6 +157,13 @@ class Settings(BaseSettings):
         # /stats counts the last 7 days from the rows themselves: a purge must never reach them.
         if value < MIN_DELIVERY_RETENTION:
             raise ValueError("at least 7 days (P7D, or 604800 seconds)")
+        return value
+
+    @field_validator("inactive_retention")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("a duration of zero or more")
         return value
 
     @field_validator("database_url")

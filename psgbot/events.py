@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.alerts.outbox import CANCELLED, PENDING, enqueue_notice
 from psgbot.db.engine import dialect_insert
-from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription
+from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription, receiving
 from psgbot.db.types import utcnow
 from psgbot.render import event_changed_message, event_reminder_message
 
@@ -300,8 +300,15 @@ async def cancel_reminders(session: AsyncSession, event: Event, chat_id: int | N
 
 
 async def reminded_chats(session: AsyncSession, event: Event) -> list[int]:
+    """The chats that asked to be reminded of the event and may be sent to (not stopped,
+    blocked or removed)."""
     return list(
-        await session.scalars(select(Reminder.chat_id).where(Reminder.event_id == event.id))
+        await session.scalars(
+            select(Reminder.chat_id)
+            .outerjoin(Chat, Chat.id == Reminder.chat_id)
+            # A chat that only ever pressed "Remind me" has no chat row: nothing stops it.
+            .where(Reminder.event_id == event.id, or_(Chat.id.is_(None), receiving()))
+        )
     )
 
 
@@ -337,7 +344,7 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
             literal(0),
             literal(now, type_=Delivery.created_at.type),
         )
-        .join(Chat, and_(Chat.id == Subscription.chat_id, Chat.active.is_(True)))
+        .join(Chat, and_(Chat.id == Subscription.chat_id, receiving()))
         .where(Subscription.topic.in_(["psg", ALL_NEWS]))
         .distinct()
     )

@@ -1,21 +1,67 @@
-"""Logging set-up, with the bot token redacted from every record.
+"""Logging set-up, with the bot token redacted from every record, and no supporter's words or
+name in any.
 
 httpx and python-telegram-bot log request URLs, and Telegram's URLs contain the token
 (``/bot<token>/sendMessage``), so a filter on the handler rewrites any record that carries it.
 python-telegram-bot also puts the token in exception messages (``InvalidToken: The token
 `...` was rejected``); :func:`route_uncaught_to_log` sends whatever would otherwise print a
 bare traceback through the same handler.
+
+At DEBUG, python-telegram-bot logs each update whole ("Processing update %s"), the parameters of
+each Bot API call and Telegram's answers: names, usernames, message texts. :func:`keep_personal_
+data_out` strips the arguments of the library's records as they are made, whatever handler (or
+test) receives them: the message stays, numbers and short identifiers stay, the rest is omitted.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 REDACTED = "<redacted>"
+OMITTED = "<omitted>"
+# What may stay in a python-telegram-bot record: numbers, and short plain strings (an endpoint
+# name, a retry loop's description). Updates, API parameters and answers arrive as objects,
+# dicts, lists or serialised JSON, and are omitted.
+SAFE_TEXT = re.compile(r"[^{}\[\]\n]{0,100}")
+LIBRARY_LOGGERS = ("telegram", "apscheduler")
+_SCRUBBING = "__psgbot_scrubs_library_records__"
+
+
+def _scrubbed(value: Any) -> Any:
+    if value is None or isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and SAFE_TEXT.fullmatch(value):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(item, int) for item in value):
+        return value  # update ids
+    return OMITTED
+
+
+def keep_personal_data_out() -> None:
+    """Makes every record of python-telegram-bot's (and APScheduler's) loggers keep only safe
+    arguments; installed once, for the whole process."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, _SCRUBBING, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.startswith(LIBRARY_LOGGERS) and record.args:
+            if isinstance(record.args, Mapping):
+                record.args = {key: _scrubbed(value) for key, value in record.args.items()}
+            else:
+                record.args = tuple(_scrubbed(value) for value in record.args)
+        return record
+
+    setattr(factory, _SCRUBBING, True)
+    logging.setLogRecordFactory(factory)
 
 
 class RedactSecrets(logging.Filter):
@@ -84,6 +130,7 @@ def configure_logging(
         if json_lines
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    keep_personal_data_out()
     handler.addFilter(QuietRefusedToken())
     handler.addFilter(RedactSecrets(secrets or []))
     root = logging.getLogger()

@@ -112,10 +112,17 @@ async def purge_batch(session: AsyncSession, settled: Settled, cutoff: datetime,
     if is_postgres(session):
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(await session.scalars(candidates))
-    if not ids:
-        return 0
+    if ids:
+        await roll_up_and_delete(session, ids, settled.counted_on)
+    return len(ids)
+
+
+async def roll_up_and_delete(session: AsyncSession, ids: list[int], counted_on: Any) -> None:
+    """Adds these settled rows (all of one status) to the daily counts and to their broadcasts'
+    figures, and deletes them, in the caller's transaction. /forget erases a chat's rows the same
+    way, so the PSG's totals keep what was sent without keeping to whom."""
     batch = Delivery.id.in_(ids)
-    day = _utc_day(session, settled.counted_on)
+    day = _utc_day(session, counted_on)
     topic = func.coalesce(ItemTopic.topic, "")
     per_topic = (
         select(day, Delivery.kind, topic, Delivery.status, func.count())
@@ -133,7 +140,6 @@ async def purge_batch(session: AsyncSession, settled: Settled, cutoff: datetime,
         await _add_counts(session, counts)
     await broadcasts.roll_up(session, ids)
     await session.execute(delete(Delivery).where(batch))
-    return len(ids)
 
 
 async def _add_counts(session: AsyncSession, counts: Any) -> None:

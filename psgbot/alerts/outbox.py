@@ -32,7 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.engine import dialect_insert, is_postgres
 from psgbot.db.enums import Priority
-from psgbot.db.models import ALL_NEWS, Chat, Delivery, Item, ItemTopic, Subscription
+from psgbot.db.models import (
+    ALL_NEWS,
+    Chat,
+    Delivery,
+    Item,
+    ItemTopic,
+    Subscription,
+    receiving,
+)
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
@@ -62,7 +70,7 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
         literal(0),
         literal(now, type_=Delivery.created_at.type),
     )
-    active = and_(Chat.id == Subscription.chat_id, Chat.active.is_(True))
+    active = and_(Chat.id == Subscription.chat_id, receiving())
     by_topic = (
         select(Subscription.chat_id, ItemTopic.item_id, *constants)
         .select_from(ItemTopic)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot import events, info, news, subscribe
+from psgbot.bot import events, info, news, privacy, subscribe
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.bot.fallback import answer_stale
 from psgbot.chats import ensure_chat
@@ -31,6 +31,7 @@ def main_menu() -> InlineKeyboardMarkup:
                 InlineKeyboardButton(_("🔔 Get alerts"), callback_data="menu:subscribe"),
                 InlineKeyboardButton(_("🤝 Join the PSG"), callback_data="menu:join"),
             ],
+            [InlineKeyboardButton(_("🔒 Privacy"), callback_data="menu:privacy")],
         ]
     )
 
@@ -91,6 +92,7 @@ MENU_ACTIONS = {
     "aims": info.send_aims,
     "join": info.send_join,
     "subscribe": subscribe.send_keyboard,
+    "privacy": privacy.send_privacy,
 }
 
 

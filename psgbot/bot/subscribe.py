@@ -29,8 +29,16 @@ from psgbot.bot.fallback import answer_stale
 from psgbot.bot.news import send_latest
 from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfollow
 from psgbot.db.models import ALL_NEWS
+from psgbot.db.types import utcnow
 from psgbot.i18n import _
-from psgbot.render import escape, unknown_topic_message
+from psgbot.privacy import (
+    is_stopped,
+    resume_chat,
+    set_announcements,
+    stop_chat,
+    wants_announcements,
+)
+from psgbot.render import escape, stopped_message, unknown_topic_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy
 
@@ -41,12 +49,18 @@ TOGGLE_ALL = "sub:all"
 DONE = "sub:done"
 LATEST_FOLLOWED = "sub:latest"
 UNSUBSCRIBE_BUTTON = "unsub:"
-STOP_YES, STOP_NO = "stop:yes", "stop:no"
+TOGGLE_ANNOUNCEMENTS = "sub:ann"
+# stop:yes and stop:no are the buttons of the confirmation /stop used to ask; old messages in
+# chats still carry them.
+STOP_YES, STOP_NO, STOP_UNDO = "stop:yes", "stop:no", "stop:undo"
 DEEP_LINK_PREFIX = "topic-"
 
 
-def topic_keyboard(taxonomy: Taxonomy, followed: set[str]) -> InlineKeyboardMarkup:
-    """Every topic as a toggle (✓ when followed), then "All news" and "Done"."""
+def topic_keyboard(
+    taxonomy: Taxonomy, followed: set[str], announcements: bool = True
+) -> InlineKeyboardMarkup:
+    """Every topic as a toggle (✓ when followed), then "All news", "Announcements from the
+    PSG" (messages to everyone) and "Done"."""
 
     def label(mark: bool, text: str) -> str:
         return f"✓ {text}" if mark else text
@@ -63,6 +77,14 @@ def topic_keyboard(taxonomy: Taxonomy, followed: set[str]) -> InlineKeyboardMark
         [
             InlineKeyboardButton(
                 label(ALL_NEWS in followed, _("📰 All news")), callback_data=TOGGLE_ALL
+            )
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                label(announcements, _("📣 Announcements from the PSG")),
+                callback_data=TOGGLE_ANNOUNCEMENTS,
             )
         ]
     )
@@ -106,12 +128,22 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
     async with services.sessions.begin() as session:
         await ensure_chat(session, chat)
         await follow(session, chat.id, [slug])
+        resumed = await resume_chat(session, chat.id)
+    reply = _(
+        "✓ Subscribed to {topic}. New items will arrive here as they are published. "
+        "/mysubs lists your topics, /unsubscribe stops them."
+    ).format(topic=f"<b>{escape(shown)}</b>")
+    if resumed:
+        reply += "\n" + resumed_note()
     await chat.send_message(
-        _(
-            "✓ Subscribed to {topic}. New items will arrive here as they are published. "
-            "/mysubs lists your topics, /unsubscribe stops them."
-        ).format(topic=f"<b>{escape(shown)}</b>"),
-        reply_markup=see_latest_button(None if slug == ALL_NEWS else slug),
+        reply, reply_markup=see_latest_button(None if slug == ALL_NEWS else slug)
+    )
+
+
+def resumed_note() -> str:
+    return _(
+        "This chat had stopped everything: what it chose before /stop (topics, event "
+        "reminders, announcements) starts again too."
     )
 
 
@@ -151,7 +183,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if name.strip().lower() == "all":
         async with services.sessions.begin() as session:
             await unfollow(session, chat.id, None)
-        await chat.send_message(_("All alerts stopped. /subscribe starts them again."))
+        await chat.send_message(unsubscribed_all_text())
         return
     topic = services.taxonomy.resolve(name)
     if topic is None:
@@ -170,6 +202,17 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await chat.send_message(reply)
 
 
+def unsubscribed_all_text() -> str:
+    return _(
+        "All topic alerts stopped. Event reminders and announcements from the PSG continue: "
+        "/stop ends everything. /subscribe starts alerts again."
+    )
+
+
+def stopped_note() -> str:
+    return _("This chat has stopped everything (/stop): choosing a topic starts it all again.")
+
+
 async def show_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE, intro: str) -> None:
     chat = update.effective_chat
     assert chat is not None
@@ -177,7 +220,12 @@ async def show_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE, intr
     async with services.sessions.begin() as session:
         await ensure_chat(session, chat)
         followed = await followed_topics(session, chat.id)
-    await chat.send_message(intro, reply_markup=topic_keyboard(services.taxonomy, followed))
+        announcements = await wants_announcements(session, chat.id)
+        stopped = await is_stopped(session, chat.id)
+    await chat.send_message(
+        f"{stopped_note()}\n{intro}" if stopped else intro,
+        reply_markup=topic_keyboard(services.taxonomy, followed, announcements),
+    )
 
 
 async def send_keyboard(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -185,10 +233,13 @@ async def send_keyboard(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> Non
     services = get_services(context)
     async with services.reads() as session:
         followed = await followed_topics(session, chat_id)
+        announcements = await wants_announcements(session, chat_id)
+        stopped = await is_stopped(session, chat_id)
+    intro = _("Choose the topics you want alerts for; tap again to remove one.")
     await context.bot.send_message(
         chat_id,
-        _("Choose the topics you want alerts for; tap again to remove one."),
-        reply_markup=topic_keyboard(services.taxonomy, followed),
+        f"{stopped_note()}\n{intro}" if stopped else intro,
+        reply_markup=topic_keyboard(services.taxonomy, followed, announcements),
     )
 
 
@@ -213,22 +264,21 @@ async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Asks for confirmation before ending every alert for the chat."""
+    """Stops everything sent to the chat at once (alerts, reminders, announcements), with Undo."""
     chat = update.effective_chat
     if chat is None:
         return
     if not await may_manage(update, context):
         await refuse(update)
         return
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(_("Yes, stop all alerts"), callback_data=STOP_YES),
-                InlineKeyboardButton(_("No, keep them"), callback_data=STOP_NO),
-            ]
-        ]
-    )
-    await chat.send_message(_("Stop all alerts for this chat?"), reply_markup=keyboard)
+    async with get_services(context).sessions.begin() as session:
+        await ensure_chat(session, chat)
+        await stop_chat(session, chat.id, utcnow())
+    await chat.send_message(stopped_message(), reply_markup=undo_button())
+
+
+def undo_button() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_("↩ Undo"), callback_data=STOP_UNDO)]])
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -255,6 +305,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if slug != ALL_NEWS and taxonomy.get(slug) is None:
             await answer_stale(query)
             return
+        resumed = False
         async with services.sessions.begin() as session:
             await ensure_chat(session, chat)
             followed = await followed_topics(session, chat.id)
@@ -264,8 +315,19 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             else:
                 await follow(session, chat.id, [slug])
                 followed.add(slug)
-        await query.answer()
-        await query.edit_message_reply_markup(topic_keyboard(taxonomy, followed))
+                resumed = await resume_chat(session, chat.id)
+            announcements = await wants_announcements(session, chat.id)
+        await query.answer(resumed_note() if resumed else None, show_alert=resumed)
+        await query.edit_message_reply_markup(topic_keyboard(taxonomy, followed, announcements))
+    elif data == TOGGLE_ANNOUNCEMENTS:
+        async with services.sessions.begin() as session:
+            await ensure_chat(session, chat)
+            announcements = not await wants_announcements(session, chat.id)
+            await set_announcements(session, chat.id, announcements)
+            resumed = announcements and await resume_chat(session, chat.id)
+            followed = await followed_topics(session, chat.id)
+        await query.answer(resumed_note() if resumed else None, show_alert=resumed)
+        await query.edit_message_reply_markup(topic_keyboard(taxonomy, followed, announcements))
     elif data == DONE:
         await query.answer()
         async with services.reads() as session:
@@ -292,14 +354,27 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 topic=f"<b>{escape(name)}</b>"
             )
         )
-    elif data in {STOP_YES, STOP_NO}:
+    elif data == STOP_YES:
         await query.answer()
-        if data == STOP_YES:
-            async with services.sessions.begin() as session:
-                await unfollow(session, chat.id, None)
-            await query.edit_message_text(_("All alerts stopped. /subscribe starts them again."))
-        else:
-            await query.edit_message_text(_("Nothing changed: your alerts continue."))
+        async with services.sessions.begin() as session:
+            await ensure_chat(session, chat)
+            await stop_chat(session, chat.id, utcnow())
+        await query.edit_message_text(stopped_message(), reply_markup=undo_button())
+    elif data == STOP_NO:
+        await query.answer()
+        await query.edit_message_text(_("Nothing changed: your alerts continue."))
+    elif data == STOP_UNDO:
+        await query.answer()
+        async with services.sessions.begin() as session:
+            resumed = await resume_chat(session, chat.id)
+        await query.edit_message_text(
+            _(
+                "↩ Undone: this chat gets its alerts, event reminders and announcements again "
+                "(messages cancelled by /stop are not sent)."
+            )
+            if resumed
+            else _("Nothing to undo: this chat was not stopped.")
+        )
     else:
         await answer_stale(query)
 
@@ -327,7 +402,8 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         ChatMember.OWNER,
         ChatMember.RESTRICTED,
     }
-    reason = "" if active else f"bot {status} by {change.from_user.id}"
+    # The status only ("kicked", "left"): never who did it.
+    reason = "" if active else str(status)
     async with get_services(context).sessions.begin() as session:
         await set_active(session, change.chat, active, reason)
     log.info("chat %s is now %s (%s)", change.chat.id, "active" if active else "inactive", status)

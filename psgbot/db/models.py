@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     Float,
     ForeignKey,
@@ -17,8 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     event,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -176,15 +179,25 @@ ALL_NEWS = "*"
 
 
 class Chat(Base):
-    """A private chat, group or channel the bot talks to; inactive once it blocks or drops us."""
+    """A private chat, group or channel the bot talks to; inactive once it blocks or drops us.
+
+    Only what the bot needs to serve the chat is kept: no names, usernames or titles (see
+    PRIVACY.md). An inactive chat's data is deleted after PSGBOT_INACTIVE_RETENTION
+    (psgbot.privacy); a stopped one (/stop) is in no audience until it subscribes again.
+    """
 
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A short fixed word ("blocked", "kicked", "left", "migrated", ...): never who did it.
     inactive_reason: Mapped[str | None] = mapped_column(String(500))
+    inactive_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set by /stop: nothing at all is sent (alerts, reminders, announcements) until cleared.
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Announcements from the PSG to everyone ("all" broadcasts); the /subscribe keyboard's toggle.
+    announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -195,6 +208,11 @@ class Chat(Base):
     @property
     def is_group(self) -> bool:
         return self.type in {"group", "supergroup", "channel"}
+
+
+def receiving() -> ColumnElement[bool]:
+    """The chats anything may be sent to: active (not blocked or removed) and not stopped."""
+    return and_(Chat.active.is_(True), Chat.stopped_at.is_(None))
 
 
 class Subscription(Base):

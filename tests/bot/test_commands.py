@@ -27,6 +27,7 @@ async def test_start_welcomes_with_main_menu(bot: BotHarness) -> None:
         "menu:aims",
         "menu:subscribe",
         "menu:join",
+        "menu:privacy",  # added with /privacy (issue 13)
     ]
 
 

@@ -30,15 +30,23 @@ async def test_subscribe_shows_every_topic_with_all_news_and_done(bot: BotHarnes
     data = [callback for _text, callback in buttons]
     assert data == [f"sub:t:{slug}" for slug in bot.services.taxonomy.slugs] + [
         "sub:all",
+        "sub:ann",
         "sub:done",
     ]
-    assert not any(text.startswith("✓") for text, _ in buttons)
+    # Announcements from the PSG are on until turned off; no topic is chosen yet.
+    assert [text for text, _ in buttons if text.startswith("✓")] == [
+        "✓ 📣 Announcements from the PSG"
+    ]
 
 
 async def test_subscribe_toggles_topic(bot: BotHarness) -> None:
     calls = await bot.press("sub:t:justice", message_id=77)
     assert [call.method for call in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
-    marked = [text for text, data in keyboard_of(calls[1].params) if text.startswith("✓")]
+    marked = [
+        text
+        for text, data in keyboard_of(calls[1].params)
+        if text.startswith("✓") and data.startswith("sub:t:")  # not the announcements toggle
+    ]
     assert marked == ["✓ ⚖️ Justice"]
     assert await followed(bot) == {"justice"}
     await bot.press("sub:t:justice", message_id=77)
@@ -98,15 +106,20 @@ async def test_unsubscribe_without_topic_shows_keyboard(bot: BotHarness) -> None
     assert ("✓ ⚖️ Justice", "sub:t:justice") in keyboard_of(call.params)
 
 
-async def test_stop_asks_first(bot: BotHarness) -> None:
+async def test_stop_acts_at_once_and_offers_undo(bot: BotHarness) -> None:
+    # /stop used to ask first and then drop the subscriptions only; it now stops everything at
+    # once, keeps the choices for Undo (tests/bot/test_privacy.py covers what stops).
     await bot.send("/subscribe justice")
     (call,) = await bot.send("/stop")
-    assert [data for _t, data in keyboard_of(call.params)] == ["stop:yes", "stop:no"]
-    await bot.press("stop:no")
+    assert "Stopped" in (call.text or "")
+    assert [data for _t, data in keyboard_of(call.params)] == ["stop:undo"]
+    calls = await bot.press("stop:undo")
+    assert "Undone" in (calls[-1].text or "")
     assert await followed(bot) == {"justice"}
+    # The old confirmation's buttons, still in chats' history, keep working.
+    await bot.press("stop:no")
     calls = await bot.press("stop:yes")
-    assert "All alerts stopped" in (calls[-1].text or "")
-    assert await followed(bot) == set()
+    assert "Stopped" in (calls[-1].text or "")
 
 
 async def test_deep_link_subscribes_on_start(bot: BotHarness) -> None:

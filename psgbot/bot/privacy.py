@@ -1,0 +1,151 @@
+"""/privacy, /mydata and /forget: what the bot keeps about a chat, a copy of it, and erasure.
+
+In groups, /mydata and /forget are for the group's administrators (as changing its
+subscriptions is); /privacy is for anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from psgbot.bot.access import may_manage, tell
+from psgbot.bot.fallback import answer_stale
+from psgbot.i18n import _
+from psgbot.privacy import chat_record, forget_chat
+from psgbot.render import my_data_summary, privacy_notice
+from psgbot.services import get_services
+
+log = logging.getLogger(__name__)
+
+MYDATA_BUTTON, FORGET_BUTTON = "privacy:mydata", "privacy:forget"
+FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
+
+
+def privacy_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("📄 See my data"), callback_data=MYDATA_BUTTON),
+                InlineKeyboardButton(_("🗑 Delete my data"), callback_data=FORGET_BUTTON),
+            ]
+        ]
+    )
+
+
+async def send_privacy(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The privacy notice with its two buttons (also the main menu's "Privacy")."""
+    settings = get_services(context).settings
+    await context.bot.send_message(
+        chat_id,
+        privacy_notice(settings.delivery_retention, settings.inactive_retention),
+        reply_markup=privacy_keyboard(),
+    )
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Says what is stored about the chat, why, for how long, and how to see or delete it."""
+    if update.effective_chat is not None:
+        await send_privacy(update.effective_chat.id, context)
+
+
+async def refuse(update: Update) -> None:
+    await tell(update, _("Only this group's administrators can see or delete its data."))
+
+
+async def send_my_data(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    async with services.reads() as session:
+        record = await chat_record(session, chat_id)
+    document = json.dumps(record or {}, indent=2, ensure_ascii=False).encode()
+    await context.bot.send_document(
+        chat_id,
+        InputFile(document, filename="psgbot-my-data.json"),
+        caption=my_data_summary(record, services.taxonomy),
+    )
+
+
+async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends a JSON file with everything stored about the chat, with a short summary."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not await may_manage(update, context):
+        await refuse(update)
+        return
+    await send_my_data(chat.id, context)
+
+
+async def ask_forget(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Yes, delete"), callback_data=FORGET_YES),
+                InlineKeyboardButton(_("No"), callback_data=FORGET_NO),
+            ]
+        ]
+    )
+    await context.bot.send_message(
+        chat_id,
+        _(
+            "Delete everything stored about this chat: its topics, settings, event reminders "
+            "and the record of messages sent to it? Nothing more will be sent here until you "
+            "start again with /start. This cannot be undone."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Asks before deleting every row about the chat."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not await may_manage(update, context):
+        await refuse(update)
+        return
+    await ask_forget(chat.id, context)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The privacy notice's buttons and /forget's Yes and No."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    if query.data not in {MYDATA_BUTTON, FORGET_BUTTON, FORGET_YES, FORGET_NO}:
+        await answer_stale(query)
+        return
+    if not await may_manage(update, context):
+        await refuse(update)
+        return
+    await query.answer()
+    if query.data == MYDATA_BUTTON:
+        await send_my_data(chat.id, context)
+    elif query.data == FORGET_BUTTON:
+        await ask_forget(chat.id, context)
+    elif query.data == FORGET_NO:
+        await query.edit_message_text(_("Nothing was deleted."))
+    else:
+        async with get_services(context).sessions.begin() as session:
+            await forget_chat(session, chat.id)
+        # Whatever the bot held in memory for the chat (a conversation half way) goes too.
+        context.application.drop_chat_data(chat.id)
+        log.info("a chat was forgotten at its request")
+        await query.edit_message_text(
+            _(
+                "✓ Deleted. Nothing about this chat is stored any more, and nothing more will "
+                "be sent here. /start begins again."
+            )
+        )
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("privacy", privacy),
+        CommandHandler("mydata", my_data),
+        CommandHandler("forget", forget),
+        CallbackQueryHandler(button, pattern=r"^(privacy:|forget:)"),
+    ]
