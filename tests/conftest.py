@@ -136,6 +136,9 @@ PUBLIC_MENU = [
     "history",
     "humanrights",
     "join",
+    "privacy",
+    "mydata",
+    "forget",
     "help",
 ]
 
