@@ -9,6 +9,7 @@ which always polls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import text
@@ -24,6 +25,7 @@ class PollLeadership:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._connection: AsyncConnection | None = None
+        self._asking = asyncio.Lock()
         self.single_instance = engine.dialect.name != "postgresql"
 
     @property
@@ -32,6 +34,12 @@ class PollLeadership:
 
     async def acquire(self) -> bool:
         """Takes the poller's role if it is free; True when this instance holds it."""
+        # Each feed's job asks; jobs due together must not share the lock's connection (asyncpg
+        # refuses two queries at once on one connection) nor open a second one.
+        async with self._asking:
+            return await self._acquire()
+
+    async def _acquire(self) -> bool:
         if self.held:
             return await self._still_held()
         connection = await self.engine.connect()

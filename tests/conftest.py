@@ -111,6 +111,34 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return await server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
+class FreshDatabases:
+    """A new, empty database per call on one kind of database: for property tests, whose
+    every example must start from nothing (examples share no state, so failures reproduce
+    and shrink)."""
+
+    def __init__(self, kind: str, folder: Path, server: PostgresServer | None) -> None:
+        self.kind = kind
+        self.folder = folder
+        self.server = server
+
+    async def new(self) -> str:
+        name = f"e_{uuid.uuid4().hex[:12]}"
+        if self.server is None:
+            return f"sqlite+aiosqlite:///{self.folder / name}.db"
+        return await self.server.create_database(name)
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def fresh_databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> FreshDatabases:
+    """Session-scoped (hypothesis allows it with @given), on each database in turn."""
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    return FreshDatabases(request.param, tmp_path_factory.mktemp("examples"), server)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file, for the few tests about SQLite itself (its file, its locks)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from conftest import PUBLIC_MENU
 from sqlalchemy import delete
 from support.harness import BotHarness
 
 from psgbot.db.models import Item
+from psgbot.feeds.parse import ParsedItem
+from psgbot.feeds.store import get_or_create_feed, store_items
 
 NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
 
@@ -186,19 +187,17 @@ async def test_stale_or_forged_button_gets_an_answer(bot: BotHarness) -> None:
 
 
 async def test_undated_item_sorts_by_when_first_seen(bot: BotHarness) -> None:
+    """An item without a date, stored now through the feed path, is the newest of all."""
+    undated = ParsedItem(
+        key="guid:undated",
+        guid="undated",
+        title="Undated but new",
+        link="https://n.example/undated",
+        published=None,
+        summary="",
+    )
     async with bot.services.sessions.begin() as session:
-        feed_id = (await session.get(Item, 1)).feed_id  # type: ignore[union-attr]
-        now = datetime.now(UTC)
-        session.add(
-            Item(
-                feed_id=feed_id,
-                key="hash:x",
-                title="Undated but new",
-                summary="",
-                first_seen_at=now,
-                sort_at=now,
-                updated_at=now,
-            )
-        )
+        feed = await get_or_create_feed(session, "undated-feed")
+        await store_items(session, feed, [undated], bot.services.taxonomy)
     (text,) = await bot.reply_texts("/latest 2")
     assert text.index("Undated but new") < text.index(NEWEST_SEED_TITLE)

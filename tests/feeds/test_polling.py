@@ -2,49 +2,94 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from conftest import make_settings
 from support.feed_server import FeedServer, Response
 from support.transport import RecordingBotApi
 
+from psgbot import app as app_module
 from psgbot.app import POLL_JOB_PREFIX, build_application, schedule_polls
 from psgbot.feeds.addresses import IPAddress
 from psgbot.feeds.fetch import FetchError, FetchResult, fetch_source, http_client
 from psgbot.feeds.ingest import FetchedFeed
 from psgbot.feeds.parse import ParsedFeed
 from psgbot.feeds.poll import MAX_BACKOFF, backoff_delay, next_interval
-from psgbot.services import Services
+from psgbot.services import Services, services_of
 
 
-async def test_one_job_per_feed_never_overlapping(sqlite_url: str) -> None:
-    settings = make_settings(
-        sqlite_url, feeds=["https://a.example/feed", "/tmp/b.xml"], poll_interval=300
-    )
+async def test_each_feed_is_polled_by_its_own_job_and_a_slow_poll_is_never_overlapped(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler runs each feed's job; while a poll is still running, the feed's next run
+    is skipped (not run beside it), and once it ends the feed is polled again."""
+    sources = ["https://a.example/feed", "/tmp/b.xml"]
+    settings = make_settings(database_url, feeds=sources, poll_interval=300)
     app = build_application(Services.create(settings), request=RecordingBotApi())
+    running: Counter[str] = Counter()
+    most: Counter[str] = Counter()
+    started: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_poll(services: Services, source: str, *, force: bool = True) -> None:
+        running[source] += 1
+        most[source] = max(most[source], running[source])
+        started.append(source)
+        try:
+            await release.wait()
+        finally:
+            running[source] -= 1
+
+    monkeypatch.setattr(app_module, "poll_source", slow_poll)
+    skipped: list[str] = []
     await app.initialize()
     assert app.job_queue is not None
+    scheduler = app.job_queue.scheduler
     app.job_queue.set_application(app)
-    app.job_queue.scheduler.start(paused=True)
+    scheduler.add_listener(lambda event: skipped.append(event.job_id), EVENT_JOB_MAX_INSTANCES)
+    scheduler.start()
     try:
-        schedule_polls(app, app.bot_data["services"])
+        schedule_polls(app, services_of(app))
         jobs = app.job_queue.jobs()
-        assert sorted(job.name or "" for job in jobs) == [
-            f"{POLL_JOB_PREFIX}/tmp/b.xml",
-            f"{POLL_JOB_PREFIX}https://a.example/feed",
-        ]
-        for job in jobs:
-            trigger = job.job.trigger
-            assert trigger.interval == timedelta(seconds=300)
-            assert trigger.jitter == 30
-            assert job.job.max_instances == 1
+        assert sorted(job.name or "" for job in jobs) == sorted(
+            f"{POLL_JOB_PREFIX}{source}" for source in sources
+        )
+
+        def run_now() -> None:
+            for job in jobs:
+                job.job.modify(next_run_time=datetime.now(UTC))
+
+        run_now()
+        await until(lambda: sorted(started) == sorted(sources), "both first polls")
+        run_now()  # both still running: these runs must be skipped, not overlap
+        await until(lambda: len(skipped) == 2, "the second runs to be skipped")
+        assert len(started) == 2
+        release.set()
+        await until(lambda: sum(running.values()) == 0, "the polls to end")
+        run_now()
+        await until(lambda: len(started) == 4, "the next polls once the first ended")
+        assert most == Counter(dict.fromkeys(sources, 1)), "never two polls of a feed at once"
     finally:
-        app.job_queue.scheduler.shutdown(wait=False)
+        release.set()
+        scheduler.shutdown(wait=False)
         await app.shutdown()
-        await app.bot_data["services"].close()
+        await services_of(app).close()
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Waits for ``condition`` (a hang guard of 30 s, not a measure)."""
+    for _tick in range(3000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
 
 
 def test_backoff_doubles_up_to_six_hours() -> None:

@@ -6,19 +6,20 @@ import asyncio
 import logging
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import make_settings, running_bot
-from hypothesis import HealthCheck, given, settings
+from conftest import OWNER, FreshDatabases, make_settings, running_bot
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
 from support.transport import check_call, utf16_units
 
-from psgbot.alerts.limits import FloodLimiter  # noqa: F401  (import proves no cycle)
 from psgbot.bot.throttle import THROTTLE_KEY, Throttle
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.models import Item, ItemTopic
@@ -29,7 +30,9 @@ from psgbot.topics import Taxonomy
 
 pytestmark = pytest.mark.reliability
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
-EXAMPLES = {"commands": 0, "buttons": 0, "renders": 0}
+# Each example runs a bot of its own on a new database: fewer examples than a pure function
+# gets, each one independent.
+EXAMPLES = 40
 
 COMMANDS = [
     "start",
@@ -67,38 +70,41 @@ class ErrorCounter(logging.Handler):
         self.records.append(record)
 
 
-@pytest.fixture
-def errors() -> Any:
+@asynccontextmanager
+async def fresh_bot(databases: FreshDatabases) -> AsyncIterator[tuple[BotHarness, ErrorCounter]]:
+    """A bot of its own for one example (on a new database), and the errors it logs."""
     counter = ErrorCounter()
     logging.getLogger().addHandler(counter)
-    yield counter
-    logging.getLogger().removeHandler(counter)
+    try:
+        async with running_bot(make_settings(await databases.new(), admins=[OWNER])) as bot:
+            bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=10_000)
+            yield bot, counter
+    finally:
+        logging.getLogger().removeHandler(counter)
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+REPLIES = {"sendMessage", "sendDocument", "sendVenue", "sendPhoto"}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(command=st.sampled_from(COMMANDS), args=hostile_text, private=st.booleans())
-async def test_any_command_gets_a_reply_or_a_deliberate_silence(
-    bot: BotHarness, errors: ErrorCounter, command: str, args: str, private: bool
+async def test_any_command_gets_a_reply_in_private_chats_and_groups(
+    fresh_databases: FreshDatabases, command: str, args: str, private: bool
 ) -> None:
-    EXAMPLES["commands"] += 1
-    bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=10_000)
-    chat = 4242 if private else -100777
-    calls = await bot.send(
-        f"/{command} {args}".strip(),
-        chat_id=chat,
-        chat_type="private" if private else "supergroup",
-        user_id=4242,
-    )
-    assert errors.records == [], errors.records[0].getMessage()
-    assert not bot.api.violations
-    replies = [c for c in calls if c.method in {"sendMessage", "sendDocument", "sendVenue"}]
-    assert replies or not private or command in {"cancel"}, (command, args)
-    if private:
-        assert replies, (command, args)
-    await bot.press("stop:no", chat_id=chat)  # leave no flow half-open between examples
-    await bot.send("/cancel", chat_id=chat, user_id=4242)
+    """Every command, known or not, with any arguments, from a supporter (not an admin) in a
+    private chat or a group, is answered; nothing is logged as an error."""
+    async with fresh_bot(fresh_databases) as (bot, errors):
+        chat = 4242 if private else -100777
+        calls = await bot.send(
+            f"/{command} {args}".strip(),
+            chat_id=chat,
+            chat_type="private" if private else "supergroup",
+            user_id=4242,
+        )
+        assert errors.records == [], errors.records[0].getMessage()
+        replies = [call for call in calls if call.method in REPLIES]
+        assert replies, (command, args, private)
+        assert {call.chat_id for call in replies} == {chat}, (command, args)
 
 
 callback_data = st.one_of(
@@ -130,19 +136,18 @@ callback_data = st.one_of(
 )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(data=callback_data)
-async def test_forged_and_stale_buttons_never_break_the_bot(
-    bot: BotHarness, errors: ErrorCounter, data: str
+async def test_every_forged_or_stale_button_is_answered(
+    fresh_databases: FreshDatabases, data: str
 ) -> None:
-    EXAMPLES["buttons"] += 1
-    bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=10_000)
-    calls = await bot.press(data or "x", user_id=5150, chat_id=5150)
-    assert errors.records == [], (data, errors.records[0].getMessage())
-    assert not bot.api.violations
-    assert any(call.method == "answerCallbackQuery" for call in calls) or calls == [], data
+    """Whatever a button's data, the press is answered exactly once (Telegram shows a spinner
+    until it is) and nothing is logged as an error."""
+    async with fresh_bot(fresh_databases) as (bot, errors):
+        calls = await bot.press(data, user_id=5150, chat_id=5150)
+        assert errors.records == [], (data, errors.records[0].getMessage())
+        answers = [call for call in calls if call.method == "answerCallbackQuery"]
+        assert len(answers) == 1, (data, [call.method for call in calls])
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,7 +159,6 @@ async def test_forged_and_stale_buttons_never_break_the_bot(
 def test_any_feed_text_renders_as_valid_html_within_limits(
     title: str, summary: str, link: str | None
 ) -> None:
-    EXAMPLES["renders"] += 1
     item = Item(
         id=1, title=title or "x", summary=summary, link=link, topics=[ItemTopic(topic="justice")]
     )
@@ -166,10 +170,6 @@ def test_any_feed_text_renders_as_valid_html_within_limits(
         assert utf16_units(visible) <= MESSAGE_LIMIT
         assert visible.strip()
         assert check_call("sendMessage", {"chat_id": 1, "text": text, "parse_mode": "HTML"}) == []
-
-
-def test_report_hypothesis_examples() -> None:
-    print(f"hypothesis examples so far: {EXAMPLES}")
 
 
 async def test_a_flooding_user_is_told_once_then_ignored(bot: BotHarness) -> None:

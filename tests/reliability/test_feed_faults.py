@@ -3,13 +3,19 @@ feed, the good feeds unaffected and valid items kept."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import gzip
 import resource
 import socket
-import time
+import threading
+import types
+from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
-import httpx
+import anyio
 import pytest
 from conftest import make_settings
 from sqlalchemy import func, select
@@ -18,6 +24,8 @@ from support.feeds import FeedItem, recent, rss
 
 from psgbot.app import prepare_storage
 from psgbot.db.models import Feed, Item
+from psgbot.feeds import fetch, ingest
+from psgbot.feeds.fetch import FetchResult
 from psgbot.feeds.poll import poll_all
 from psgbot.services import Services
 
@@ -26,22 +34,64 @@ pytestmark = pytest.mark.reliability
 GOOD = rss([FeedItem("good-1", "Court ruling", "ok", "https://n.example/g1", recent())])
 
 
+HANGING = {"/drip": threading.Event(), "/slow": threading.Event()}  # set once requested
+HUNG_UP = threading.Event()  # set when the test is over: the hanging answers stop
+
+
 def drip(handler: BaseHTTPRequestHandler) -> Response:
-    """Headers at once, then one byte a second: the total timeout must cut it."""
+    """Headers at once, then a byte now and then: only the whole fetch's deadline cuts it."""
     handler.send_response(200)
     handler.send_header("Content-Type", "application/rss+xml")
     handler.send_header("Content-Length", "100000")
     handler.end_headers()
-    for _ in range(30):
+    HANGING["/drip"].set()
+    while not HUNG_UP.wait(0.5):
         handler.wfile.write(b"<")
         handler.wfile.flush()
-        time.sleep(1)
     raise ConnectionAbortedError
 
 
 def slow(handler: BaseHTTPRequestHandler) -> Response:
-    time.sleep(30)
+    """No answer at all until the test is over."""
+    HANGING["/slow"].set()
+    HUNG_UP.wait(60)
     return Response(GOOD)
+
+
+def with_fail_after(fail_after: Callable[[float], Any]) -> Any:
+    """The anyio module as psgbot.feeds.fetch sees it, with ``fail_after`` replaced."""
+    proxy = types.SimpleNamespace(**{name: getattr(anyio, name) for name in dir(anyio)})
+    proxy.fail_after = fail_after
+    return proxy
+
+
+class VirtualDeadlines:
+    """Stands in for ``anyio.fail_after`` in psgbot.feeds.fetch: each fetch's deadline is a
+    cancel scope the test expires by source (the clock moved past it), not a real wait."""
+
+    def __init__(self) -> None:
+        self.source: contextvars.ContextVar[str] = contextvars.ContextVar("source")
+        self.scopes: dict[str, anyio.CancelScope] = {}
+        self.asked: set[float] = set()
+
+    @contextlib.contextmanager
+    def fail_after(self, seconds: float) -> Iterator[anyio.CancelScope]:
+        self.asked.add(seconds)
+        with anyio.CancelScope() as scope:
+            self.scopes[self.source.get()] = scope
+            yield scope
+        if scope.cancelled_caught:
+            raise TimeoutError
+
+    def tracking(self, fetch: Callable[..., Awaitable[FetchResult]]) -> Any:
+        async def fetch_source(source: str, *args: Any, **kwargs: Any) -> FetchResult:
+            self.source.set(source)
+            return await fetch(source, *args, **kwargs)
+
+        return fetch_source
+
+    def expire(self, source: str) -> None:
+        self.scopes[source].cancel()
 
 
 def closed_port() -> int:
@@ -119,7 +169,7 @@ SCENARIOS: dict[str, Response] = {
 
 
 async def test_broken_feeds_fail_alone_and_valid_items_are_kept(
-    feed_server: FeedServer, database_url: str
+    feed_server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feed_server.routes.update(SCENARIOS)
     sources = [feed_server.url(path) for path in SCENARIOS]
@@ -127,15 +177,24 @@ async def test_broken_feeds_fail_alone_and_valid_items_are_kept(
     sources.append(refused)
     settings = make_settings(database_url, feeds=sources, admins=[999])
     services = Services.create(settings)
-    # Short timeouts keep the test quick; the production ones are longer, the logic the same.
-    services.http.timeout = httpx.Timeout(3.0, connect=2.0)
-    services.fetch_deadline = 4.0
+    deadlines = VirtualDeadlines()
+    monkeypatch.setattr(fetch, "anyio", with_fail_after(deadlines.fail_after))
+    monkeypatch.setattr(ingest, "fetch_source", deadlines.tracking(fetch.fetch_source))
+    for requested in HANGING.values():
+        requested.clear()
+    HUNG_UP.clear()
     await prepare_storage(services)
     memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    outcomes = {
-        outcome.source.removeprefix(feed_server.base_url): outcome
-        for outcome in await poll_all(services)
-    }
+    polling = asyncio.create_task(poll_all(services))
+    try:
+        for path, requested in HANGING.items():
+            assert await asyncio.to_thread(requested.wait, 60), f"{path} was never fetched"
+            deadlines.expire(feed_server.url(path))  # its deadline has passed
+        polled = await polling
+    finally:
+        HUNG_UP.set()
+    assert deadlines.asked == {services.fetch_deadline}
+    outcomes = {outcome.source.removeprefix(feed_server.base_url): outcome for outcome in polled}
     memory_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024
     failing = {path: outcome.error for path, outcome in outcomes.items() if outcome.error}
     expected_failures = {

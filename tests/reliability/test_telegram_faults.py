@@ -21,6 +21,7 @@ from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 from telegram.error import TimedOut
 
+from psgbot import broadcasts
 from psgbot.alerts.outbox import outbox_depth
 from psgbot.db.models import Chat, Delivery
 from psgbot.db.types import utcnow
@@ -36,6 +37,7 @@ ITEMS = [
     for n in range(3)
 ]
 BROADCAST = "AGM on Saturday"
+AFTER = "The storm is over"
 
 
 class Storm:
@@ -108,8 +110,6 @@ async def test_storm(bot: BotHarness, feed_server: FeedServer, scenario: str) ->
     await poll_source(bot.services, feed_server.url("/feed"))
     feed_server.routes["/feed"] = Response(rss(ITEMS + HISTORY))
     await poll_source(bot.services, feed_server.url("/feed"))
-    from psgbot import broadcasts
-
     async with bot.services.sessions.begin() as session:
         await broadcasts.create(
             session,
@@ -168,5 +168,19 @@ async def test_storm(bot: BotHarness, feed_server: FeedServer, scenario: str) ->
     assert duplicates <= in_flight_bound
     assert storm.blocked <= inactive
     assert [error for error in failed if "blocked" not in (error or "")] == []
-    assert dispatcher.worker  # still usable
+    # The same dispatcher, storm over, still sends: a new broadcast reaches every reachable chat.
+    bot.api.faults.clear()
+    async with bot.services.sessions.begin() as session:
+        await broadcasts.create(
+            session,
+            audience="all",
+            text=AFTER,
+            parse_mode="HTML",
+            scheduled_at=moment,
+            created_by=None,
+        )
+    before = len(bot.api.calls)
+    await dispatcher.drain()
+    after = [int(call.chat_id or 0) for call in bot.api.calls[before:] if call.text == AFTER]
+    assert sorted(after) == sorted(reachable)
     assert not bot.api.violations
