@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 
-from psgbot.alerts.outbox import PENDING, cancel_pending
+from psgbot.alerts.outbox import CANCELLED, PENDING, cancel_pending
 from psgbot.db.engine import dialect_insert
-from psgbot.db.models import Chat, Delivery, Subscription
+from psgbot.db.models import Chat, Delivery, Reminder, Subscription
 from psgbot.db.types import utcnow
 
 
@@ -49,6 +49,22 @@ async def unfollow(session: AsyncSession, chat_id: int, topics: Iterable[str] | 
     if topics is not None:
         statement = statement.where(Subscription.topic.in_(list(topics)))
     await session.execute(statement)
+
+
+async def stop_alerts(session: AsyncSession, chat_id: int) -> None:
+    """/stop: the chat's subscriptions and event reminders end, and the alerts and reminders
+    already waiting for it are cancelled (broadcasts still reach every active chat)."""
+    await unfollow(session, chat_id, None)
+    await session.execute(delete(Reminder).where(Reminder.chat_id == chat_id))
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.chat_id == chat_id,
+            Delivery.status == PENDING,
+            or_(Delivery.kind == "alert", Delivery.key.like("reminder:%")),
+        )
+        .values(status=CANCELLED, error="the chat stopped its alerts")
+    )
 
 
 async def set_active(session: AsyncSession, chat: TelegramChat, active: bool, reason: str) -> None:

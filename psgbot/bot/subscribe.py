@@ -27,7 +27,7 @@ from telegram.ext import (
 from psgbot.bot.access import may_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.news import send_latest
-from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfollow
+from psgbot.chats import ensure_chat, follow, followed_topics, set_active, stop_alerts, unfollow
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
 from psgbot.render import escape, unknown_topic_message
@@ -296,7 +296,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         if data == STOP_YES:
             async with services.sessions.begin() as session:
-                await unfollow(session, chat.id, None)
+                await stop_alerts(session, chat.id)
             await query.edit_message_text(_("All alerts stopped. /subscribe starts them again."))
         else:
             await query.edit_message_text(_("Nothing changed: your alerts continue."))
