@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.bot_api_rules import CONFLICT, UpdatesGate, check_call, refusal
+from support.bot_process import http
+from support.fake_telegram import FakeTelegram
 from support.transport import WATCHED, RecordingBotApi
 
 from psgbot.offline import ApiCall, ApiError
@@ -165,3 +170,34 @@ def test_getupdates_is_refused_while_a_webhook_is_set() -> None:
     assert refused.startswith("Conflict: can't use getUpdates method while webhook is active")
     gate.webhook("t", "")
     assert not isinstance(gate.begin("t"), str)
+
+
+def test_the_http_fake_telegram_holds_calls_to_the_same_rules() -> None:
+    telegram = FakeTelegram().start()
+    try:
+        body = json.dumps({"chat_id": 1, "text": "x", "parse_mode": "HTM"}).encode()
+        status, answer = http(
+            "POST",
+            f"{telegram.base_url}123:abc/sendMessage",
+            body,
+            {"Content-Type": "application/json"},
+        )
+        assert status == 400
+        assert json.loads(answer)["description"] == "Bad Request: unsupported parse_mode"
+        assert [violation.problem for violation in telegram.violations] == [
+            "parse_mode='HTM' is not one of ['HTML', 'MarkdownV2', 'Markdown']"
+        ]
+        telegram.violations.clear()  # seen: the point of this test
+    finally:
+        telegram.stop()
+
+
+def test_the_dispatch_workers_fake_reports_to_the_test(tmp_path: Path) -> None:
+    from support.dispatch_worker import LoggingBotApi
+
+    api = LoggingBotApi(str(tmp_path / "sent.log"), "w1", 0)
+    with pytest.raises(ApiError):
+        asyncio.run(api.answer(ApiCall("sendChatAction", {"chat_id": 1, "action": "dancing"})))
+    rules_log = Path(os.environ["TELEGRAM_RULES_LOG"])
+    assert "sendChatAction: action='dancing' is not one of" in rules_log.read_text()
+    rules_log.unlink()  # seen: the point of this test

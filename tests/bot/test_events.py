@@ -316,3 +316,16 @@ async def test_a_reminder_held_up_past_the_start_is_dropped(bot: BotHarness) -> 
     await bot.press(f"ev:rem:{event.id}", chat_id=5)
     after_start = start.astimezone(UTC) + timedelta(minutes=1)
     assert await bot.deliver(clock=lambda: after_start) == []
+
+
+async def test_stop_ends_the_chats_reminders_too(bot: BotHarness) -> None:
+    """After /stop, nothing more arrives: not a reminder set before it, nor an alert already
+    queued."""
+    start = (datetime.now(LONDON) + timedelta(days=3)).replace(second=0, microsecond=0)
+    event = await add_event(bot, uid="stop", title="Vigil", start=start.strftime("%Y-%m-%d %H:%M"))
+    await bot.send("/subscribe justice", chat_id=5)
+    calls = await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    assert "Reminder set" in calls[-1].params["text"]
+    await bot.send("/stop", chat_id=5)
+    for moment in (start - timedelta(hours=23, minutes=59), start - timedelta(minutes=59)):
+        assert await bot.deliver(clock=fixed(moment.astimezone(UTC))) == [], moment

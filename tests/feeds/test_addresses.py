@@ -13,19 +13,20 @@ import shutil
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from sqlalchemy import select
+from sqlalchemy import func, select
 from support.feed_server import FeedServer, Response
 from support.feeds import ADMIN, FeedItem, recent, rss
 
 from psgbot.app import prepare_storage
 from psgbot.config import load_settings
-from psgbot.db.models import Delivery, Feed
+from psgbot.db.models import Delivery, Feed, Item
 from psgbot.feeds.addresses import IPAddress, Reach, classify, resolve_host
 from psgbot.feeds.fetch import FeedClient, FetchError, FetchResult, fetch_source, http_client
 from psgbot.feeds.poll import poll_source
@@ -64,6 +65,47 @@ def through_proxy(proxy: FeedServer, *, allow_private: bool = False) -> FeedClie
     return http_client(proxy=proxy.base_url, allow_private=allow_private, resolve=resolve)
 
 
+@dataclass
+class Polled:
+    """A feed polled by the bot: what the poll said, what the feed's row recorded, and how many
+    of its items were stored."""
+
+    error: str | None
+    recorded: str | None
+    stored: int
+
+
+class Poller:
+    """Polls a feed as the bot does (storage included), through a client of the test's choice."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def poll(self, source: str, client: FeedClient) -> Polled:
+        await self.services.http.aclose()
+        self.services.http = client
+        outcome = await poll_source(self.services, source, force=True)
+        async with self.services.sessions() as session:
+            feed = await session.scalar(select(Feed).where(Feed.source == source))
+            assert feed is not None
+            stored = await session.scalar(
+                select(func.count()).select_from(Item).where(Item.feed_id == feed.id)
+            )
+        return Polled(outcome.error, feed.last_error, int(stored or 0))
+
+
+@pytest.fixture
+async def poller(database_url: str) -> AsyncIterator[Poller]:
+    services = Services.create(make_settings(database_url, feeds=[PUBLIC_FEED]))
+    await prepare_storage(services)
+    yield Poller(services)
+    await services.close()
+
+
+def direct(*, allow_private: bool) -> FeedClient:
+    return http_client(allow_private=allow_private, resolve=resolve)
+
+
 def internal_targets(internal: FeedServer) -> list[str]:
     port = internal.httpd.server_address[1]
     return [
@@ -82,26 +124,27 @@ def internal_targets(internal: FeedServer) -> list[str]:
 @pytest.mark.parametrize("allow_private", [False, True])
 @pytest.mark.parametrize("target", range(9))
 async def test_a_public_feed_cannot_redirect_inside(
-    feed_server: FeedServer, internal: FeedServer, target: int, allow_private: bool
+    poller: Poller, feed_server: FeedServer, internal: FeedServer, target: int, allow_private: bool
 ) -> None:
     location = internal_targets(internal)[target]
     feed_server.routes[PUBLIC_FEED] = Response(b"", 302, {"Location": location})
-    async with through_proxy(feed_server, allow_private=allow_private) as client:
-        with pytest.raises(FetchError, match="refused: redirect") as refused:
-            await fetch_source(PUBLIC_FEED, client)
+    polled = await poller.poll(PUBLIC_FEED, through_proxy(feed_server, allow_private=allow_private))
     assert [path for path, _headers in feed_server.requests] == [PUBLIC_FEED]
     assert internal.requests == []
-    assert location.split("/latest")[0] in str(refused.value)
+    assert "refused: redirect" in (polled.error or "")
+    assert location.split("/latest")[0] in (polled.error or "")
+    assert polled.recorded == polled.error, "the refusal is on the feed's record"
+    assert polled.stored == 0
 
 
 async def test_a_public_feed_may_redirect_to_another_public_address(
-    feed_server: FeedServer,
+    poller: Poller, feed_server: FeedServer
 ) -> None:
     feed_server.routes[PUBLIC_FEED] = Response(b"", 301, {"Location": "http://mirror.example/f"})
     feed_server.routes["http://mirror.example/f"] = Response(FEED)
-    async with through_proxy(feed_server) as client:
-        result = await fetch_source(PUBLIC_FEED, client)
-    assert result.body == FEED
+    polled = await poller.poll(PUBLIC_FEED, through_proxy(feed_server))
+    assert polled.error is None
+    assert polled.stored == 1
 
 
 async def fetch_directly(url: str, *, allow_private: bool) -> FetchResult:
@@ -109,25 +152,32 @@ async def fetch_directly(url: str, *, allow_private: bool) -> FetchResult:
         return await fetch_source(url, client)
 
 
-async def test_a_feed_on_a_private_address_needs_the_setting(feed_server: FeedServer) -> None:
+async def test_a_feed_on_a_private_address_needs_the_setting(
+    poller: Poller, feed_server: FeedServer
+) -> None:
     feed_server.routes["/feed"] = Response(FEED)
     port = feed_server.httpd.server_address[1]
     for url in (feed_server.url("/feed"), f"http://localhost.example:{port}/feed"):
-        with pytest.raises(FetchError, match="PSGBOT_FEEDS_ALLOW_PRIVATE=true") as refused:
-            await fetch_directly(url, allow_private=False)
-        assert "a loopback address" in str(refused.value)
+        polled = await poller.poll(url, direct(allow_private=False))
+        assert "PSGBOT_FEEDS_ALLOW_PRIVATE=true" in (polled.error or "")
+        assert "a loopback address" in (polled.error or "")
+        assert polled.recorded == polled.error
+        assert polled.stored == 0
     assert feed_server.requests == []
-    assert (await fetch_directly(feed_server.url("/feed"), allow_private=True)).body == FEED
+    allowed = await poller.poll(feed_server.url("/feed"), direct(allow_private=True))
+    assert allowed.error is None
+    assert allowed.stored == 1
 
 
 async def test_an_intranet_feed_may_redirect_within_the_intranet(
-    feed_server: FeedServer, internal: FeedServer
+    poller: Poller, feed_server: FeedServer, internal: FeedServer
 ) -> None:
     internal.routes["/moved"] = Response(FEED)
     feed_server.routes["/old"] = Response(b"", 302, {"Location": "/feed"})
     feed_server.routes["/feed"] = Response(b"", 301, {"Location": internal.url("/moved")})
-    result = await fetch_directly(feed_server.url("/old"), allow_private=True)
-    assert result.body == FEED
+    polled = await poller.poll(feed_server.url("/old"), direct(allow_private=True))
+    assert polled.error is None
+    assert polled.stored == 1
 
 
 @pytest.mark.parametrize(
@@ -139,21 +189,24 @@ async def test_an_intranet_feed_may_redirect_within_the_intranet(
     ],
 )
 async def test_metadata_and_multicast_are_refused_even_for_intranet_feeds(
-    feed_server: FeedServer, location: str
+    poller: Poller, feed_server: FeedServer, location: str
 ) -> None:
     feed_server.routes["/feed"] = Response(b"", 302, {"Location": location})
-    with pytest.raises(FetchError, match="refused: redirect to"):
-        await fetch_directly(feed_server.url("/feed"), allow_private=True)
+    polled = await poller.poll(feed_server.url("/feed"), direct(allow_private=True))
+    assert "refused: redirect to" in (polled.error or "")
+    assert polled.recorded == polled.error
+    assert polled.stored == 0
 
 
 async def test_the_fetch_connects_to_the_address_that_was_checked(
-    feed_server: FeedServer,
+    poller: Poller, feed_server: FeedServer
 ) -> None:
     # No DNS knows localhost.example: only the checked address can have been connected to.
     feed_server.routes["/feed"] = Response(FEED)
     port = feed_server.httpd.server_address[1]
-    result = await fetch_directly(f"http://localhost.example:{port}/feed", allow_private=True)
-    assert result.body == FEED
+    polled = await poller.poll(f"http://localhost.example:{port}/feed", direct(allow_private=True))
+    assert polled.error is None
+    assert polled.stored == 1
     _path, headers = feed_server.requests[-1]
     assert headers["Host"] == f"localhost.example:{port}"
 

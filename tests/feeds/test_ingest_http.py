@@ -10,18 +10,26 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_FEED
+from sqlalchemy import func, select
 from support.feed_server import FeedServer, Response
 
-from psgbot.feeds.fetch import MAX_BODY_BYTES, FetchError, fetch_source, http_client
+from psgbot.db.models import Feed, Item
+from psgbot.feeds.fetch import MAX_BODY_BYTES, http_client
 from psgbot.feeds.ingest import SourceError, read_source
+from psgbot.feeds.poll import poll_source
+from psgbot.services import Services
 
 
-async def test_feed_is_read_over_http_with_psgbot_user_agent(feed_server: FeedServer) -> None:
+async def test_feed_is_read_over_http_with_psgbot_user_agent(
+    services: Services, feed_server: FeedServer
+) -> None:
     feed_server.routes["/feed/"] = Response(SAMPLE_FEED.read_bytes())
-    async with http_client(allow_private=True) as client:
-        fetched = await read_source(feed_server.url("/feed/"), client)
-    assert fetched.feed is not None
-    assert len(fetched.feed.items) == 10
+    outcome = await poll_source(services, feed_server.url("/feed/"), force=True)
+    assert outcome.error is None
+    assert outcome.new == 10
+    async with services.sessions() as session:
+        stored = await session.scalar(select(func.count()).select_from(Item))
+    assert stored == 10
     _path, headers = feed_server.requests[-1]
     assert headers["User-Agent"].startswith("psgbot/")
 
@@ -37,22 +45,29 @@ async def test_http_errors_are_one_line(feed_server: FeedServer) -> None:
             await read_source(feed_server.url("/html"), client)
 
 
-async def test_body_past_the_cap_is_refused(feed_server: FeedServer) -> None:
+async def test_body_past_the_cap_is_refused(services: Services, feed_server: FeedServer) -> None:
     feed_server.routes["/big"] = Response(b"x" * (MAX_BODY_BYTES + 1))
-    async with http_client(allow_private=True) as client:
-        with pytest.raises(FetchError, match="larger than"):
-            await fetch_source(feed_server.url("/big"), client)
+    source = feed_server.url("/big")
+    outcome = await poll_source(services, source, force=True)
+    assert "larger than" in (outcome.error or "")
+    async with services.sessions() as session:
+        feed = await session.scalar(select(Feed).where(Feed.source == source))
+    assert feed is not None
+    assert feed.last_error == outcome.error
+    assert feed.failures == 1
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, database: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PSGBOT_FEEDS_ALLOW_PRIVATE": "true"}  # the feed server is on 127.0.0.1
+    if database:
+        env["PSGBOT_DATABASE_URL"] = database
     return subprocess.run(
         [sys.executable, "-m", "psgbot", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
-        # The local feed server is on 127.0.0.1.
-        env={**os.environ, "PSGBOT_FEEDS_ALLOW_PRIVATE": "true"},
+        env=env,
     )
 
 
@@ -86,11 +101,10 @@ def test_ingest_goes_on_past_a_broken_source(tmp_path: Path, feed_server: FeedSe
     assert "Traceback" not in result.stderr
 
 
-def test_ingest_store_counts_new_then_nothing(tmp_path: Path) -> None:
-    first = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path)
+def test_ingest_store_counts_new_then_nothing(tmp_path: Path, database_url: str) -> None:
+    first = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path, database=database_url)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 10 new, 0 updated"
-    again = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path)
+    again = run_cli("ingest", str(SAMPLE_FEED), "--store", cwd=tmp_path, database=database_url)
     # The command line rereads even a body stored before, so it can show what the feed holds.
     assert again.stdout.strip() == f"{SAMPLE_FEED}: 10 items, 0 new, 0 updated"
-    assert (tmp_path / "var" / "psgbot.db").exists()

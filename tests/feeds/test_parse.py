@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from psgbot.config import DEFAULT_DATA_DIR
+from psgbot.db.models import Item
 from psgbot.feeds.normalise import plain_text
 from psgbot.feeds.parse import FeedParseError, parse_feed
+from psgbot.feeds.store import get_or_create_feed, store_items
+from psgbot.services import Services
 
 SAMPLE = DEFAULT_DATA_DIR / "sample" / "psg-news.xml"
 
@@ -78,12 +82,18 @@ def test_listing_links_shared_by_different_titles_key_on_link_and_title() -> Non
     ]
 
 
-def test_duplicate_items_within_a_feed_are_stored_once() -> None:
+async def test_duplicate_items_within_a_feed_are_stored_once(services: Services) -> None:
     body = rss(
         *["<item><title>Same</title><guid>dup</guid></item>"] * 3,
         "<item><title>Other</title><guid>other</guid></item>",
     )
-    assert [item.key for item in parse_feed(body.encode()).items] == ["guid:dup", "guid:other"]
+    parsed = parse_feed(body.encode())
+    async with services.sessions.begin() as session:
+        feed = await get_or_create_feed(session, "dup-feed")
+        await store_items(session, feed, parsed.items, services.taxonomy)
+    async with services.sessions() as session:
+        keys = list(await session.scalars(select(Item.key).where(Item.feed_id == feed.id)))
+    assert sorted(keys) == ["guid:dup", "guid:other"]
 
 
 def test_non_utf8_feed_is_decoded() -> None:

@@ -12,16 +12,18 @@ from ipaddress import ip_address
 import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from conftest import make_settings
+from sqlalchemy import func, select
 from support.feed_server import FeedServer, Response
 from support.transport import RecordingBotApi
 
 from psgbot import app as app_module
 from psgbot.app import POLL_JOB_PREFIX, build_application, schedule_polls
+from psgbot.db.models import Feed, Item
 from psgbot.feeds.addresses import IPAddress
 from psgbot.feeds.fetch import FetchError, FetchResult, fetch_source, http_client
 from psgbot.feeds.ingest import FetchedFeed
 from psgbot.feeds.parse import ParsedFeed
-from psgbot.feeds.poll import MAX_BACKOFF, backoff_delay, next_interval
+from psgbot.feeds.poll import MAX_BACKOFF, backoff_delay, next_interval, poll_source
 from psgbot.services import Services, services_of
 
 
@@ -119,22 +121,37 @@ def test_cache_hints_lengthen_up_to_an_hour(
     assert next_interval(interval, fetched) == timedelta(seconds=expected)
 
 
-async def test_gzip_bomb_is_cut_off_at_the_cap(feed_server: FeedServer) -> None:
+async def polled_error(services: Services, source: str) -> tuple[str | None, str | None, int]:
+    """Polls ``source`` as the bot does: the poll's error, the feed's recorded error, the
+    feed's stored items."""
+    outcome = await poll_source(services, source, force=True)
+    async with services.sessions() as session:
+        feed = await session.scalar(select(Feed).where(Feed.source == source))
+        assert feed is not None
+        stored = await session.scalar(
+            select(func.count()).select_from(Item).where(Item.feed_id == feed.id)
+        )
+    return outcome.error, feed.last_error, int(stored or 0)
+
+
+async def test_gzip_bomb_is_cut_off_at_the_cap(services: Services, feed_server: FeedServer) -> None:
     bomb = gzip.compress(b"<" * (20 * 1024 * 1024))
     assert len(bomb) < 100_000
     feed_server.routes["/bomb"] = Response(
         bomb, 200, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
     )
-    async with http_client(allow_private=True) as client:
-        with pytest.raises(FetchError, match="larger than 5 MB"):
-            await fetch_source(feed_server.url("/bomb"), client)
+    error, recorded, stored = await polled_error(services, feed_server.url("/bomb"))
+    assert "larger than 5 MB" in (error or "")
+    assert recorded == error
+    assert stored == 0
 
 
-async def test_redirect_loop_is_refused(feed_server: FeedServer) -> None:
+async def test_redirect_loop_is_refused(services: Services, feed_server: FeedServer) -> None:
     feed_server.routes["/loop"] = Response(b"", 302, {"Location": "/loop"})
-    async with http_client(allow_private=True) as client:
-        with pytest.raises(FetchError, match="more than 5 redirects"):
-            await fetch_source(feed_server.url("/loop"), client)
+    error, recorded, stored = await polled_error(services, feed_server.url("/loop"))
+    assert "more than 5 redirects" in (error or "")
+    assert recorded == error
+    assert stored == 0
 
 
 async def test_slow_server_times_out(feed_server: FeedServer) -> None:
