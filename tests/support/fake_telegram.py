@@ -44,6 +44,7 @@ class FakeTelegram:
         self.calls: list[tuple[str, ApiCall]] = []
         self.violations: list[Violation] = []
         self.gate = UpdatesGate()
+        self.reported = (0, 0)
         self.lock = threading.Lock()
         WATCHED.add(self)
         fake = self

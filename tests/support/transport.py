@@ -27,9 +27,10 @@ LONG_POLL = 0.05
 class Watched(Protocol):
     violations: list[Violation]
     gate: UpdatesGate
+    reported: tuple[int, int]  # violations and conflicts already reported by telegram_rules
 
 
-WATCHED: weakref.WeakSet[Any] = weakref.WeakSet()
+WATCHED: weakref.WeakSet[Watched] = weakref.WeakSet()
 """Every fake Telegram alive, checked after each test by the ``telegram_rules`` fixture."""
 
 
@@ -40,6 +41,7 @@ class RecordingBotApi(OfflineBotApi):
         self.failed_calls: list[tuple[ApiCall, ApiError]] = []
         self.violations: list[Violation] = []
         self.gate = UpdatesGate()
+        self.reported = (0, 0)
         # Each fault sees every call first and may raise ApiError to make Telegram refuse it.
         self.faults: list[Fault] = []
         WATCHED.add(self)
