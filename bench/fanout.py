@@ -34,7 +34,7 @@ from psgbot.db.migrate import upgrade
 from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
-from psgbot.render import alert_message
+from psgbot.render.news import alert_message
 from psgbot.services import Services
 
 FIRST_CHAT = 10_000_000

@@ -357,7 +357,7 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
     from psgbot.app import prepare_storage
     from psgbot.db.types import utcnow
     from psgbot.events import announce, import_events, is_upcoming, notify_change
-    from psgbot.render import event_announcement
+    from psgbot.render.events import event_announcement
     from psgbot.services import Services
 
     services = Services.create(settings)

@@ -23,7 +23,7 @@ from psgbot.offline import (
     OfflineBotApi,
     UpdateFactory,
 )
-from psgbot.render import html_to_text
+from psgbot.render.markup import html_to_text
 from psgbot.services import Services
 
 CONSOLE_CHAT_ID = 4242

@@ -17,7 +17,7 @@ from psgbot.alerts.outbox import CANCELLED, PENDING, enqueue_notice
 from psgbot.db.engine import dialect_insert
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription, receiving
 from psgbot.db.types import utcnow
-from psgbot.render import event_changed_message, event_reminder_message
+from psgbot.render.events import event_changed_message, event_reminder_message
 
 
 @dataclass(frozen=True)

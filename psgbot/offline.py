@@ -18,7 +18,7 @@ from telegram import Update
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
-from psgbot.render import html_to_text
+from psgbot.render.markup import html_to_text
 
 JSON = dict[str, Any]
 

@@ -15,16 +15,12 @@ from hypothesis import strategies as st
 from support.telegram_html import validate_telegram_html
 from support.transport import utf16_units
 
-from psgbot import render
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.models import Event, Item, ItemTopic
-from psgbot.render import (
-    CAPTION_LIMIT,
-    MESSAGE_LIMIT,
-    latest_messages,
-    pack,
-    shorten,
-)
+from psgbot.render import events as event_html
+from psgbot.render import markup, news
+from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
+from psgbot.render.news import latest_messages
 from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy, Topic
 
@@ -189,26 +185,26 @@ def test_item_messages_are_always_sendable(batch: list[Item], topic: Topic) -> N
     sendable_all(latest_messages(batch, TAXONOMY, LONDON))
     sendable_all(latest_messages(batch, TAXONOMY, LONDON, topic))
     for item in batch[:3]:
-        assert_sendable(render.alert_message(item, TAXONOMY, LONDON, topic))
-        assert_sendable(render.alert_message(item, TAXONOMY, LONDON, None))
+        assert_sendable(news.alert_message(item, TAXONOMY, LONDON, topic))
+        assert_sendable(news.alert_message(item, TAXONOMY, LONDON, None))
     if batch:
-        assert_sendable(render.digest_message(batch, TAXONOMY))
+        assert_sendable(news.digest_message(batch, TAXONOMY))
 
 
 @settings(max_examples=150, deadline=None)
 @given(event=events(), hours=st.sampled_from([1, 24]))
 def test_event_messages_are_always_sendable(event: Event, hours: int) -> None:
-    sendable_all(render.event_details_messages(event))
+    sendable_all(event_html.event_details_messages(event))
     builders: list[Callable[[Event], str]] = [
-        lambda e: render.event_block(e, past=True),
-        lambda e: render.event_reminder_message(e, hours),
-        render.event_changed_message,
-        render.event_cancelled_message,
-        render.event_announcement,
+        lambda e: event_html.event_block(e, past=True),
+        lambda e: event_html.event_reminder_message(e, hours),
+        event_html.event_changed_message,
+        event_html.event_cancelled_message,
+        event_html.event_announcement,
     ]
     for build in builders:
         assert_sendable(build(event))
-    assert_sendable(render.event_caption(event), CAPTION_LIMIT)
+    assert_sendable(event_html.event_caption(event), CAPTION_LIMIT)
 
 
 @settings(max_examples=100, deadline=None)
@@ -217,18 +213,18 @@ def test_standing_texts_are_always_sendable(
     title: str, body: str, label: str | None, url: str | None
 ) -> None:
     text = StandingText(name="aims", title=title, body=body, link_label=label, link_url=url)
-    assert_sendable(render.standing_text_message(text))
+    assert_sendable(news.standing_text_message(text))
 
 
 @settings(max_examples=100, deadline=None)
 @given(name=hostile_text)
 def test_topic_replies_are_always_sendable(name: str) -> None:
-    assert_sendable(render.unknown_topic_message(name, TAXONOMY))
-    assert_sendable(render.topics_message(TAXONOMY))
+    assert_sendable(news.unknown_topic_message(name, TAXONOMY))
+    assert_sendable(news.topics_message(TAXONOMY))
 
 
 @settings(max_examples=100, deadline=None)
-@given(blocks=st.lists(hostile_text.map(render.escape), max_size=12))
+@given(blocks=st.lists(hostile_text.map(markup.escape), max_size=12))
 def test_pack_keeps_every_block_sendable(blocks: list[str]) -> None:
     for message in pack(blocks):
         validate_telegram_html(message)

@@ -63,7 +63,7 @@ from psgbot.alerts.sends import Batch, Send, prepare
 from psgbot.broadcasts import release_due
 from psgbot.chats import deactivate, migrate
 from psgbot.db.types import utcnow
-from psgbot.render import html_to_text
+from psgbot.render.markup import html_to_text
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)

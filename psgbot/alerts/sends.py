@@ -19,7 +19,8 @@ from psgbot.broadcasts import STOPPED
 from psgbot.db.enums import Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
 from psgbot.i18n import _
-from psgbot.render import alert_message, digest_message, shorten
+from psgbot.render.markup import shorten
+from psgbot.render.news import alert_message, digest_message
 from psgbot.services import Services
 
 DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message

@@ -37,7 +37,8 @@ from psgbot.feeds.poll import poll_all
 from psgbot.feeds.sources import display_source
 from psgbot.feeds.store import find_feed
 from psgbot.i18n import _
-from psgbot.render import escape, pack, standing_text_message
+from psgbot.render.markup import escape, pack
+from psgbot.render.news import standing_text_message
 from psgbot.services import Services, get_services
 from psgbot.stats import gather_stats
 from psgbot.texts import TEXT_NAMES, current_text, save_text

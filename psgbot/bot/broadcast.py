@@ -36,7 +36,7 @@ from psgbot.dates import parse_when
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
-from psgbot.render import escape, pack
+from psgbot.render.markup import escape, pack
 from psgbot.services import Services, get_services
 
 log = logging.getLogger(__name__)

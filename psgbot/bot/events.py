@@ -45,8 +45,7 @@ from psgbot.events import (
     toggle_reminder,
 )
 from psgbot.i18n import _
-from psgbot.render import (
-    escape,
+from psgbot.render.events import (
     event_announcement,
     event_block,
     event_cancelled_message,
@@ -54,8 +53,8 @@ from psgbot.render import (
     event_details_messages,
     event_title,
     event_when,
-    shorten,
 )
+from psgbot.render.markup import escape, shorten
 from psgbot.services import get_services
 
 DETAILS, CALENDAR, REMIND = "ev:d:", "ev:ics:", "ev:rem:"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from psgbot.render import standing_text_message
+from psgbot.render.news import standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text
 

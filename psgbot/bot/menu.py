@@ -10,7 +10,7 @@ from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.bot.fallback import answer_stale
 from psgbot.chats import ensure_chat
 from psgbot.i18n import _
-from psgbot.render import escape
+from psgbot.render.markup import escape
 from psgbot.services import get_services
 
 MENU_PREFIX = "menu:"

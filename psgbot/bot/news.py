@@ -9,7 +9,7 @@ from psgbot.bot.fallback import answer_stale
 from psgbot.bot.numbers import looks_like_number, parse_number
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
-from psgbot.render import latest_messages, topics_message, unknown_topic_message
+from psgbot.render.news import latest_messages, topics_message, unknown_topic_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic
 

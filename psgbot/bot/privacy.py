@@ -16,7 +16,7 @@ from psgbot.bot.access import may_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.i18n import _
 from psgbot.privacy import chat_record, forget_chat
-from psgbot.render import my_data_summary, privacy_notice
+from psgbot.render.privacy import my_data_summary, privacy_notice
 from psgbot.services import get_services
 
 log = logging.getLogger(__name__)

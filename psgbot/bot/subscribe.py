@@ -38,7 +38,9 @@ from psgbot.privacy import (
     stop_chat,
     wants_announcements,
 )
-from psgbot.render import escape, stopped_message, unknown_topic_message
+from psgbot.render.markup import escape
+from psgbot.render.news import unknown_topic_message
+from psgbot.render.privacy import stopped_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy
 

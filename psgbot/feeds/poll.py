@@ -23,7 +23,7 @@ from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
 from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.i18n import _
-from psgbot.render import escape
+from psgbot.render.markup import escape
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Event
 from psgbot.events import calendar_file, event_from_yaml, list_events
-from psgbot.render import event_when
+from psgbot.render.events import event_when
 from psgbot.services import Services
 
 LONDON = ZoneInfo("Europe/London")

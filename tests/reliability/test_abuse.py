@@ -25,7 +25,8 @@ from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.models import Item, ItemTopic
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
-from psgbot.render import MESSAGE_LIMIT, alert_message, digest_message
+from psgbot.render.markup import MESSAGE_LIMIT
+from psgbot.render.news import alert_message, digest_message
 from psgbot.topics import Taxonomy
 
 pytestmark = pytest.mark.reliability

@@ -1,0 +1,148 @@
+"""News as Telegram HTML: /latest, alerts, digests, topics and the standing texts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from psgbot.db.models import Item
+from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.render.markup import (
+    MESSAGE_LIMIT,
+    SHORT_SUMMARY_LIMIT,
+    TITLE_LIMIT,
+    escape,
+    link,
+    pack,
+    shorten,
+    shorten_lines,
+    visible_length,
+)
+from psgbot.texts import StandingText
+from psgbot.topics import Taxonomy, Topic
+
+
+def long_date(moment: datetime, zone: ZoneInfo) -> str:
+    return format_date(moment.astimezone(zone).date(), "d MMMM y", locale=BABEL_LOCALE)
+
+
+def topic_tags(slugs: Iterable[str], taxonomy: Taxonomy) -> str:
+    topics = [topic for slug in slugs if (topic := taxonomy.get(slug))]
+    return " ".join(topic.hashtag for topic in topics)
+
+
+def item_block(item: Item, taxonomy: Taxonomy, zone: ZoneInfo) -> str:
+    """One headline: bold linked title, date and topic tags, a two-line summary."""
+    title = shorten(item.title, TITLE_LIMIT)
+    lines = [f"<b>{link(title, item.link)}</b>"]
+    meta = [long_date(item.published_at, zone)] if item.published_at else []
+    if tags := topic_tags(item.topic_slugs, taxonomy):
+        meta.append(tags)
+    if meta:
+        lines.append(" · ".join(meta))
+    if item.summary:
+        lines.append(escape(shorten(item.summary, SHORT_SUMMARY_LIMIT)))
+    return "\n".join(lines)
+
+
+def latest_messages(
+    items: Sequence[Item], taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None = None
+) -> list[str]:
+    """The ``/latest`` reply, split into as many messages as Telegram's limit needs."""
+    if not items:
+        if topic:
+            return [
+                _("Nothing yet on {topic}. Try /latest for all the news, or /topics.").format(
+                    topic=f"<b>{escape(topic.name)}</b>"
+                )
+            ]
+        return [_("Nothing yet: no news has arrived. Please check again a little later.")]
+    heading = (
+        _("📰 <b>Latest on {topic}</b>").format(topic=escape(topic.name))
+        if topic
+        else _("📰 <b>Latest news from the Peru Support Group</b>")
+    )
+    return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
+
+
+def topics_message(taxonomy: Taxonomy) -> str:
+    lines = [_("🗂 <b>Topics</b>"), ""]
+    for topic in taxonomy.topics:
+        lines.append(
+            f"{topic.emoji} <b>{escape(topic.name)}</b> (<code>{escape(topic.slug)}</code>): "
+            f"{escape(topic.description)}"
+        )
+    lines += ["", _("See one with /latest &lt;topic&gt;, for example /latest extractives.")]
+    return "\n".join(lines)
+
+
+def unknown_topic_message(name: str, taxonomy: Taxonomy) -> str:
+    names = ", ".join(f"<code>{escape(topic.slug)}</code>" for topic in taxonomy.topics)
+    return _(
+        "I don't know the topic “{name}”. Topics are: {names}.\n"
+        "Try /latest mining, or /latest 10 for the ten newest items."
+    ).format(name=escape(shorten(name, 60)), names=names)
+
+
+def standing_text_message(text: StandingText) -> str:
+    head = f"<b>{escape(shorten(text.title, TITLE_LIMIT))}</b>"
+    tail = ""
+    if text.link_label and text.link_url:
+        tail = "👉 " + link(shorten(text.link_label, TITLE_LIMIT), text.link_url)
+    budget = MESSAGE_LIMIT - visible_length(head) - visible_length(tail) - 4
+    body = escape(shorten_lines(text.body, budget))
+    return "\n\n".join(part for part in (head, body, tail) if part)
+
+
+ALERT_SUMMARY_LIMIT = 500
+DIGEST_TITLE_LIMIT = 150
+
+
+def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None) -> str:
+    """One new item for a subscriber: topic mark, bold linked title, date, summary, tags."""
+    mark = topic.emoji if topic else "📰"
+    lines = [f"{mark} <b>{link(shorten(item.title, TITLE_LIMIT), item.link)}</b>"]
+    if item.published_at:
+        lines.append("🗓 " + long_date(item.published_at, zone))
+    if item.summary:
+        lines += ["", escape(shorten(item.summary, ALERT_SUMMARY_LIMIT))]
+    if tags := topic_tags(item.topic_slugs, taxonomy):
+        lines += ["", tags]
+    return "\n".join(lines)
+
+
+def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
+    """Several new items at once, as headlines grouped by topic, instead of a burst of alerts.
+
+    One message: headlines that don't fit are counted in a last line pointing to /latest.
+    """
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        slug = item.topic_slugs[0] if item.topic_slugs else ""
+        groups.setdefault(slug, []).append(item)
+    # Each line with the number of headlines it shows (0 for blank lines and topic headings).
+    entries: list[tuple[str, int]] = []
+    for slug, members in groups.items():
+        topic = taxonomy.get(slug)
+        heading = f"{topic.emoji} <b>{escape(topic.name)}</b>" if topic else _("<b>Other news</b>")
+        entries += [("", 0), (heading, 0)]
+        entries += [
+            (f"• {link(shorten(it.title, DIGEST_TITLE_LIMIT), it.link)}", 1) for it in members
+        ]
+    lines = [_("📰 <b>{count} new items</b>").format(count=len(items))]
+    used = visible_length(lines[0])
+    shown = 0
+    for line, count in entries:
+        used += 1 + visible_length(line)
+        if used > MESSAGE_LIMIT - 100:  # room for the "…and N more" line
+            break
+        lines.append(line)
+        shown += count
+    while len(lines) > 1 and not lines[-1].startswith("•"):
+        lines.pop()  # a heading whose headlines did not fit
+    if shown < len(items):
+        lines += ["", _("…and {count} more: see /latest").format(count=len(items) - shown)]
+    return "\n".join(lines)
