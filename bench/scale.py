@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import resource
 import subprocess
 import sys
@@ -179,6 +180,7 @@ async def repoll(url: str, folder: Path, items: int) -> float:
             database_url=url, feeds=[feed_url], feeds_allow_private=True, _env_file=None
         )
         services = Services.create(settings)
+        gc.freeze()  # as the bot does once started (psgbot.app.on_start)
         probe = asyncio.create_task(loop_stalls())
         first = await poll_source(services, feed_url)
         probe.cancel()

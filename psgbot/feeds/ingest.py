@@ -8,10 +8,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import anyio
-
 from psgbot.feeds.fetch import FeedClient, FetchError, FetchResult, fetch_source
-from psgbot.feeds.parse import FeedParseError, ParsedFeed, parse_feed
+from psgbot.feeds.offload import parse_off_loop
+from psgbot.feeds.parse import FeedParseError, ParsedFeed
 
 
 class SourceError(Exception):
@@ -44,7 +43,7 @@ async def read_source(
     known_hash: str | None = None,
     deadline: float = 60.0,
 ) -> FetchedFeed:
-    """Fetches and parses one source; feedparser runs in a worker thread, off the event loop.
+    """Fetches and parses one source; feedparser runs off the event loop (psgbot.feeds.offload).
 
     A body whose hash is ``known_hash`` (the one stored last time) is not parsed again.
     """
@@ -60,7 +59,7 @@ async def read_source(
     if digest == known_hash:
         return FetchedFeed(source=source, fetch=fetched, feed=None, body_hash=digest)
     try:
-        parsed = await anyio.to_thread.run_sync(parse_feed, fetched.body, fetched.content_type)
+        parsed = await parse_off_loop(fetched.body, fetched.content_type)
     except FeedParseError as exc:
         raise SourceError(f"cannot parse: {exc}") from exc
     return FetchedFeed(source=source, fetch=fetched, feed=parsed, body_hash=digest)
