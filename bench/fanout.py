@@ -21,36 +21,20 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from common import FIRST_CHAT, CountingBotApi, add_subscribers, fan_out
+from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.app import OFFLINE_TOKEN
 from psgbot.config import load_settings
 from psgbot.db.migrate import upgrade
-from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
-from psgbot.db.types import utcnow
+from psgbot.db.models import Item
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
 from psgbot.render.news import alert_message
 from psgbot.services import Services
-
-FIRST_CHAT = 10_000_000
-
-
-class CountingBotApi(OfflineBotApi):
-    """Accepts every message and counts it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = 0
-
-    async def answer(self, call: ApiCall) -> Any:
-        if call.method == "sendMessage":
-            self.sent += 1
-        return await super().answer(call)
 
 
 class FloodingBotApi(CountingBotApi):
@@ -78,55 +62,8 @@ def make_bot(api: OfflineBotApi, limiter: FloodLimiter) -> ExtBot[Any]:
     return ExtBot(OFFLINE_TOKEN, request=api, rate_limiter=limiter)
 
 
-async def prepare(services: Services, subscribers: int) -> None:
-    await upgrade(services.engine)
-    now = utcnow()
-    chats = range(FIRST_CHAT, FIRST_CHAT + subscribers)
-    async with services.sessions.begin() as session:
-        await session.execute(
-            insert(Chat),
-            [
-                {
-                    "id": chat,
-                    "type": "private",
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for chat in chats
-            ],
-        )
-        await session.execute(
-            insert(Subscription),
-            [{"chat_id": chat, "topic": "justice", "created_at": now} for chat in chats],
-        )
-        session.add(Feed(source="bench", initialized=True))
-
-
-async def new_item(services: Services, key: str) -> float:
-    """Stores one item every subscriber follows; returns the seconds the fan-out insert took."""
-    now = utcnow()
-    async with services.sessions.begin() as session:
-        feed_id = 1
-        item = Item(
-            feed_id=feed_id,
-            key=key,
-            title=f"Court ruling {key}",
-            summary="The Supreme Court ruled on the pardon. " * 8,
-            link=f"https://perusupportgroup.org.uk/{key}",
-            published_at=now,
-            sort_at=now,
-            topics=[ItemTopic(topic="justice")],
-        )
-        session.add(item)
-        await session.flush()
-        started = time.perf_counter()
-        await enqueue_alerts(session, [item.id], now)
-        return time.perf_counter() - started
-
-
 async def unlimited(services: Services, subscribers: int) -> tuple[float, float]:
-    fan_out = await new_item(services, "unlimited")
+    enqueue_seconds = await fan_out(services, "unlimited")
     api = CountingBotApi()
     bot = make_bot(api, FloodLimiter(overall_per_second=0))
     await bot.initialize()
@@ -136,11 +73,11 @@ async def unlimited(services: Services, subscribers: int) -> tuple[float, float]
     elapsed = time.perf_counter() - started
     assert api.sent == subscribers, (api.sent, subscribers)
     await bot.shutdown()
-    return subscribers / elapsed, fan_out
+    return subscribers / elapsed, enqueue_seconds
 
 
 async def limited(services: Services, rate: int, seconds: float) -> tuple[float, int]:
-    await new_item(services, "limited")
+    await fan_out(services, "limited")
     api = FloodingBotApi(rate)
     bot = make_bot(api, FloodLimiter(overall_per_second=rate))
     await bot.initialize()
@@ -196,15 +133,18 @@ async def main() -> None:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         settings = load_settings(database_url=url, feeds=["bench"], rate_limit=0, _env_file=None)
         services = Services.create(settings)
-        await prepare(services, args.subscribers)
-        rate, fan_out = await unlimited(services, args.subscribers)
+        await upgrade(services.engine)
+        await add_subscribers(services, args.subscribers)
+        rate, enqueue_seconds = await unlimited(services, args.subscribers)
         fraction, flood_errors = await limited(services, args.rate, args.seconds)
         raw = await raw_send_rate(services, args.subscribers)
         await services.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     backend = url.split(":", 1)[0]
     print(f"database: {backend}; subscribers: {args.subscribers}")
-    print(f"fan-out INSERT … SELECT of {args.subscribers} alert rows: {fan_out * 1000:.0f} ms")
+    print(
+        f"fan-out INSERT … SELECT of {args.subscribers} alert rows: {enqueue_seconds * 1000:.0f} ms"
+    )
     print(f"(1) unlimited: {rate:.0f} alerts/s")
     print(
         f"(2) limited to {args.rate}/s for {args.seconds:g} s: {fraction:.3f} of the limit, "

@@ -28,25 +28,20 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from common import add_subscribers, fan_out
 from telegram import Update
 from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.app import OFFLINE_TOKEN, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
-from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
-from psgbot.db.types import utcnow
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi, UpdateFactory
 from psgbot.services import Services
 
-FIRST_SUBSCRIBER = 10_000_000
 ASKERS = range(1, 201)
 GROUP, LONER = -100_555, 999
 COMMANDS = ("/latest", "/events", "/subscribe")
-CHUNK = 20_000
 
 
 class TimingBotApi(OfflineBotApi):
@@ -90,53 +85,6 @@ def settings_for(url: str, **overrides: object) -> Settings:
     )
 
 
-async def add_subscribers(services: Services, count: int) -> None:
-    now = utcnow()
-    async with services.sessions.begin() as session:
-        for start in range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + count, CHUNK):
-            chats = range(start, min(start + CHUNK, FIRST_SUBSCRIBER + count))
-            await session.execute(
-                insert(Chat),
-                [
-                    {
-                        "id": c,
-                        "type": "private",
-                        "active": True,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for c in chats
-                ],
-            )
-            await session.execute(
-                insert(Subscription),
-                [{"chat_id": c, "topic": "justice", "created_at": now} for c in chats],
-            )
-
-
-async def fan_out(services: Services, key: str) -> None:
-    """Stores one item every subscriber follows, with its alert rows."""
-    now = utcnow()
-    async with services.sessions.begin() as session:
-        feed = Feed(source=f"bench-{key}", initialized=True)
-        session.add(feed)
-        await session.flush()
-        item = Item(
-            feed_id=feed.id,
-            key=key,
-            title=f"Court ruling {key}",
-            summary="The Supreme Court ruled on the pardon. " * 8,
-            link=f"https://perusupportgroup.org.uk/{key}",
-            published_at=now,
-            sort_at=now,
-            topics=[ItemTopic(topic="justice")],
-        )
-        session.add(item)
-        await session.flush()
-        await enqueue_alerts(session, [item.id], now)
-    services.wake_dispatcher()
-
-
 def first_reply_after(api: TimingBotApi, chat: int, asked: float) -> float | None:
     return next((at for at in api.received.get(chat, []) if at >= asked), None)
 
@@ -155,6 +103,7 @@ async def replies_during_fan_out(
         updates = UpdateFactory(app.bot)
         await add_subscribers(services, subscribers)
         await fan_out(services, "latency")
+        services.wake_dispatcher()
         await asyncio.sleep(2)  # the fan-out is under way
         asked: list[tuple[int, float]] = []
         total = int(seconds * 10)
@@ -205,6 +154,7 @@ async def paid_broadcast(url: str, subscribers: int) -> tuple[float, int]:
     bot: ExtBot[Any] = ExtBot(OFFLINE_TOKEN, request=api, rate_limiter=FloodLimiter())
     await bot.initialize()
     await fan_out(services, "paid")
+    services.wake_dispatcher()
     dispatcher = Dispatcher(services, bot)
     await dispatcher.drain()
     await bot.shutdown()

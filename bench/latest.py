@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import statistics
 import tempfile
@@ -95,6 +96,7 @@ async def main() -> None:
         await store(services, args.items)
         async with services.sessions.begin() as session:
             await session.execute(text("ANALYZE"))  # as autovacuum would after a bulk load
+        gc.freeze()  # as the bot does once started (psgbot.app.on_start)
         figures = {
             name: await p99_ms(services, topic)
             for name, topic in (

@@ -27,80 +27,19 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from common import CountingBotApi, add_subscribers, fan_out
 from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import claim_due, enqueue_alerts, release_claims
+from psgbot.alerts.outbox import claim_due, release_claims
 from psgbot.app import OFFLINE_TOKEN, prepare_storage
 from psgbot.config import load_settings
-from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
-from psgbot.offline import ApiCall, OfflineBotApi
 from psgbot.services import Services
 
-FIRST_CHAT = 10_000_000
-CHUNK = 20_000
 CLAIMS = 5
-
-
-class CountingBotApi(OfflineBotApi):
-    """Accepts every message and counts it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = 0
-
-    async def answer(self, call: ApiCall) -> Any:
-        if call.method == "sendMessage":
-            self.sent += 1
-        return await super().answer(call)
-
-
-async def add_subscribers(services: Services, count: int) -> None:
-    """N active private chats following Justice, written in chunks to keep memory flat."""
-    now = utcnow()
-    for start in range(FIRST_CHAT, FIRST_CHAT + count, CHUNK):
-        chats = range(start, min(start + CHUNK, FIRST_CHAT + count))
-        async with services.sessions.begin() as session:
-            await session.execute(
-                insert(Chat),
-                [
-                    {"id": chat, "type": "private", "active": True}
-                    | {"created_at": now, "updated_at": now}
-                    for chat in chats
-                ],
-            )
-            await session.execute(
-                insert(Subscription),
-                [{"chat_id": chat, "topic": "justice", "created_at": now} for chat in chats],
-            )
-
-
-async def enqueue(services: Services) -> float:
-    """Stores one item every subscriber follows; returns the seconds its fan-out took."""
-    now = utcnow()
-    async with services.sessions.begin() as session:
-        feed = Feed(source="bench", initialized=True)
-        session.add(feed)
-        await session.flush()
-        item = Item(
-            feed_id=feed.id,
-            key="scale",
-            title="Court ruling on the pardon",
-            summary="The Supreme Court ruled on the pardon. " * 8,
-            link="https://perusupportgroup.org.uk/news",
-            published_at=now,
-            sort_at=now,
-            topics=[ItemTopic(topic="justice")],
-        )
-        session.add(item)
-        await session.flush()
-        started = time.perf_counter()
-        await enqueue_alerts(session, [item.id], now)
-    return time.perf_counter() - started  # the INSERT … SELECT and its commit
 
 
 async def claim_time(services: Services, batch: int) -> float:
@@ -216,7 +155,7 @@ async def main() -> None:
         started = time.perf_counter()
         await add_subscribers(services, args.subscribers)
         print(f"{args.subscribers} subscribers written in {time.perf_counter() - started:.1f} s")
-        enqueue_s = await enqueue(services)
+        enqueue_s = await fan_out(services, "scale")
         batch = Dispatcher(services, ExtBot(OFFLINE_TOKEN, request=CountingBotApi())).batch_size
         claim_ms = await claim_time(services, batch)
         print(f"enqueue {enqueue_s:.2f} s; claim of {batch}: {claim_ms:.1f} ms")
