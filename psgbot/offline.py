@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
 from psgbot.render.markup import html_to_text
@@ -107,10 +106,11 @@ class OfflineBotApi(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        # Timeouts are PTB's private ODVInput[float]; an override may accept more.
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params: JSON = dict(request_data.parameters) if request_data else {}
