@@ -102,7 +102,9 @@ def summary_line(label: str, micro: Counts, items: int) -> str:
     )
 
 
-def print_errors(taxonomy: Taxonomy, items: Sequence[Labelled], tagged: Sequence[list[str]]) -> None:
+def print_errors(
+    taxonomy: Taxonomy, items: Sequence[Labelled], tagged: Sequence[list[str]]
+) -> None:
     for item, found in zip(items, tagged, strict=True):
         if set(found) == set(item.topics):
             continue
@@ -110,7 +112,7 @@ def print_errors(taxonomy: Taxonomy, items: Sequence[Labelled], tagged: Sequence
         print(f"#{item.number} ({part}) {item.title}")
         print(f"    labelled {', '.join(item.topics)}; tagged {', '.join(found) or '-'}")
         for result in taxonomy.explain(item.title, item.summary, item.categories):
-            cues = ", ".join(f"{cue.cue} ({cue.where}, {cue.points:g})" for cue in result.cues)
+            cues = ", ".join(f"{cue.cue} ({cue.where}, {cue.points:.2f})" for cue in result.cues)
             print(f"    {result.slug} {result.score:.2f}: {cues}")
 
 
@@ -127,20 +129,28 @@ def main() -> None:
     tagged = [taxonomy.classify(item.title, item.summary, item.categories) for item in items]
 
     if args.errors:
-        shown = [(i, t) for i, t in zip(items, tagged, strict=True) if not args.tuning_only or not i.held_out]
+        shown = [
+            (i, t)
+            for i, t in zip(items, tagged, strict=True)
+            if not args.tuning_only or not i.held_out
+        ]
         print_errors(taxonomy, [i for i, _ in shown], [t for _, t in shown])
         print()
 
     micro, per_topic = score(taxonomy, items, tagged)
-    print(f"{'topic':<14}{'labelled':>9}{'tagged':>8}{'right':>7}{'precision':>11}{'recall':>8}{'F1':>7}")
+    print(
+        f"{'topic':<14}{'labelled':>9}{'tagged':>8}{'right':>7}{'precision':>11}{'recall':>8}{'F1':>7}"
+    )
     for slug, counts in per_topic.items():
         print(
             f"{slug:<14}{counts.gold:>9}{counts.tagged:>8}{counts.correct:>7}"
             f"{counts.precision:>11.3f}{counts.recall:>8.3f}{counts.f1:>7.3f}"
         )
     per_item = sum(len(found) for found in tagged) / len(items)
-    print(f"topics per item: {per_item:.2f} tagged, "
-          f"{sum(len(item.topics) for item in items) / len(items):.2f} labelled")
+    print(
+        f"topics per item: {per_item:.2f} tagged, "
+        f"{sum(len(item.topics) for item in items) / len(items):.2f} labelled"
+    )
     for label, held_out in (("tuning part", False), ("held out", True)):
         part = [(i, t) for i, t in zip(items, tagged, strict=True) if i.held_out is held_out]
         part_micro, _ = score(taxonomy, [i for i, _ in part], [t for _, t in part])

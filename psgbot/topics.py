@@ -247,9 +247,7 @@ class Taxonomy:
         """The slugs of the topics an item is about, most salient first (at most ``most``)."""
         return [score.slug for score in self.explain(title, summary, categories) if score.tagged]
 
-    def explain(
-        self, title: str, summary: str, categories: Iterable[str] = ()
-    ) -> list[TopicScore]:
+    def explain(self, title: str, summary: str, categories: Iterable[str] = ()) -> list[TopicScore]:
         """Every topic with any cue in the item, highest score first, with its cues and points.
 
         The topics marked ``tagged`` are what :meth:`classify` returns.
@@ -286,7 +284,7 @@ class Taxonomy:
             extra = sum(weights[1 : 1 + scoring.repeats_counted]) * scoring.repeat
             points = strength * (weights[0] + extra)
             best = min(places, key=lambda place: -scoring.places[place])
-            hit = CueHit(text, strengths[(index, text)], best, len(places), round(points, 2))
+            hit = CueHit(text, strengths[(index, text)], best, len(places), points)
             hits.setdefault(index, []).append(hit)
 
         # A topic's best cue counts in full and each further one a share less, so that a topic
@@ -294,9 +292,7 @@ class Taxonomy:
         totals = {}
         for index, cues in hits.items():
             cues.sort(key=lambda hit: -hit.points)
-            totals[index] = sum(
-                hit.points * scoring.further**rank for rank, hit in enumerate(cues)
-            )
+            totals[index] = sum(hit.points * scoring.further**rank for rank, hit in enumerate(cues))
         ranked = sorted(totals, key=lambda index: (-totals[index], index))
         top = totals[ranked[0]]
         floor = max(scoring.threshold, scoring.relative * top)
@@ -305,7 +301,7 @@ class Taxonomy:
         return [
             TopicScore(
                 slug=self.topics[index].slug,
-                score=round(totals[index], 2),
+                score=totals[index],
                 cues=tuple(hits[index]),
                 tagged=index in tagged,
             )
