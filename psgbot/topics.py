@@ -146,13 +146,37 @@ class _Cue:
     topic: int
 
 
-def _regex(cue: str) -> str | None:
-    folded = fold(cue).strip()
-    if not folded.rstrip("*"):
-        return None
-    prefix = folded.endswith("*")
-    body = r"\s+".join(re.escape(word) for word in folded.rstrip("*").split())
-    return body + (r"\w*" if prefix else "")
+def _trie_regex(cues: Iterable[str]) -> str:
+    """One regex for folded cues (words, with a trailing ``*`` for a prefix), as a trie.
+
+    Cues sharing a start share its test ("minister*", "mining", "mines": ``mi(?:n(?:...))``), so
+    a scan tries a handful of branches at each word rather than every cue in turn. At each step
+    a longer cue is tried before a shorter one ends, so a name wins over the words it starts
+    with ("las bambas" over "las"); words of a cue match across any run of spaces.
+    """
+    root: dict[str, Any] = {}
+    for cue in cues:
+        node = root
+        for char in " ".join(cue.rstrip("*").split()):
+            node = node.setdefault(char, {})
+        node["*" if cue.endswith("*") else ""] = {}
+    return _branches(root)
+
+
+def _branches(node: Mapping[str, Any]) -> str:
+    alternatives = [
+        (r"\s+" if char == " " else re.escape(char)) + _branches(child)
+        for char, child in sorted(node.items())
+        if char not in ("", "*")
+    ]
+    if "*" in node:
+        alternatives.append(r"\w*")
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    if "" in node and "*" not in node:
+        body = f"(?:{body})?"
+    return body
 
 
 # The end of the first sentence: a full stop, question or exclamation mark before a space. Good
@@ -181,25 +205,23 @@ class Taxonomy:
         # ("poisoning": environment and health) serves both.
         self._exact: dict[str, list[_Cue]] = {}
         self._prefixes: dict[str, list[_Cue]] = {}
-        bodies: set[str] = set()
         for index, topic in enumerate(topics):
             for text, strength in topic.cues():
-                body = _regex(text)
-                if body is None:
-                    continue
-                bodies.add(body)
                 folded = fold(text).strip()
                 words = " ".join(folded.rstrip("*").split())
+                if not words:
+                    continue
                 table = self._prefixes if folded.endswith("*") else self._exact
                 cues = table.setdefault(words, [])
                 if all(cue.topic != index for cue in cues):
                     cues.append(_Cue(text, strength, index))
         self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes}, reverse=True)
-        # Longest first, so a name wins over the words it is made of ("Inter-American Court"
-        # over "court"); the lookarounds keep matches to whole words.
-        ordered = sorted(bodies, key=len, reverse=True)
+        written = [*self._exact, *(prefix + "*" for prefix in self._prefixes)]
+        # The lookarounds keep matches to whole words; within the trie a longer cue is tried
+        # first, so a name wins over the words it is made of ("Inter-American Court" over
+        # "court"), across topics too.
         self._pattern = (
-            re.compile(r"(?<!\w)(?:" + "|".join(ordered) + r")(?!\w)") if ordered else None
+            re.compile(r"(?<!\w)" + _trie_regex(written) + r"(?!\w)") if written else None
         )
 
     def _cues_of(self, matched: str) -> list[_Cue]:
