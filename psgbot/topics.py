@@ -184,6 +184,17 @@ def _branches(node: Mapping[str, Any]) -> str:
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*\s+")
 
 
+def _without_feed_footer(text: str) -> str:
+    """The folded summary without WordPress's "The post <title> appeared first on <site>."
+
+    WordPress feeds (the PSG's among them) may end every summary so; the site's name there says
+    nothing about the item, and would tag every item with ``psg``.
+    """
+    end = text.rfind(" appeared first on ")
+    start = text.rfind("the post ", 0, end) if end != -1 else -1
+    return text[:start].rstrip() if start != -1 else text
+
+
 class Taxonomy:
     """The topics in their display order, with lookup by any name a user might type."""
 
@@ -276,7 +287,8 @@ class Taxonomy:
         """
         found: dict[tuple[int, str], list[Place]] = {}
         strengths: dict[tuple[int, str], Strength] = {}
-        sentences = _SENTENCE_END.split(fold(summary).strip(), maxsplit=1)
+        body = _without_feed_footer(fold(summary).strip())
+        sentences = _SENTENCE_END.split(body, maxsplit=1)
         sections = [(Place.TITLE, fold(title))]
         sections.append((Place.FIRST_SENTENCE, sentences[0]))
         if len(sentences) > 1:

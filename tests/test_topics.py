@@ -320,3 +320,9 @@ def test_the_shipped_file_loads_its_scoring(tmp_path: Path) -> None:
     one = Taxonomy.load(path)
     assert one.scoring.most == 1
     assert len(one.classify("Court rules on mining", "Fuerza Popular and dengue.")) == 1
+
+
+def test_a_wordpress_footer_naming_the_site_is_not_psg_news() -> None:
+    summary = "The Supreme Court ruled. The post Court rules appeared first on Peru Support Group."
+    assert TAXONOMY.classify("Court rules", summary) == ["justice"]
+    assert "psg" in TAXONOMY.classify("Court rules", "The Peru Support Group wrote to the court.")
