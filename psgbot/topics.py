@@ -263,7 +263,11 @@ class Taxonomy:
             )
             for entry in raw["topics"]
         ]
-        return cls(topics, Scoring.from_yaml(raw["scoring"]))
+        try:
+            scoring = Scoring.from_yaml(raw["scoring"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: the scoring section is missing or incomplete") from error
+        return cls(topics, scoring)
 
     @property
     def slugs(self) -> list[str]:

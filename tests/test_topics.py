@@ -326,3 +326,12 @@ def test_a_wordpress_footer_naming_the_site_is_not_psg_news() -> None:
     summary = "The Supreme Court ruled. The post Court rules appeared first on Peru Support Group."
     assert TAXONOMY.classify("Court rules", summary) == ["justice"]
     assert "psg" in TAXONOMY.classify("Court rules", "The Peru Support Group wrote to the court.")
+
+
+def test_a_topics_file_without_scoring_is_refused_by_name(tmp_path: Path) -> None:
+    raw = yaml.safe_load((DEFAULT_DATA_DIR / "topics.yaml").read_text(encoding="utf-8"))
+    del raw["scoring"]["threshold"]
+    path = tmp_path / "topics.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="scoring"):
+        Taxonomy.load(path)
