@@ -314,23 +314,28 @@ class Taxonomy:
             return []
 
         scoring = self.scoring
-        hits: dict[int, list[CueHit]] = {}
+        raw: dict[int, list[tuple[float, str, Place, int]]] = {}
         for (index, text), places in found.items():
             weights = sorted((scoring.places[place] for place in places), reverse=True)
             strength = scoring.strengths[strengths[(index, text)]]
             # The first occurrence counts in full, at its best place; repeats add a little each.
             extra = sum(weights[1 : 1 + scoring.repeats_counted]) * scoring.repeat
-            points = strength * (weights[0] + extra)
-            best = min(places, key=lambda place: -scoring.places[place])
-            hit = CueHit(text, strengths[(index, text)], best, len(places), points)
-            hits.setdefault(index, []).append(hit)
-
+            best = max(places, key=scoring.places.__getitem__)
+            raw.setdefault(index, []).append(
+                (strength * (weights[0] + extra), text, best, len(places))
+            )
         # A topic's best cue counts in full and each further one a share less, so that a topic
-        # named five ways does not dwarf a second topic the item is also about.
-        totals = {}
-        for index, cues in hits.items():
-            cues.sort(key=lambda hit: -hit.points)
-            totals[index] = sum(hit.points * scoring.further**rank for rank, hit in enumerate(cues))
+        # named five ways does not dwarf a second topic the item is also about. A cue's points
+        # are what it adds to its topic's score: they sum to the score.
+        hits: dict[int, list[CueHit]] = {}
+        totals: dict[int, float] = {}
+        for index, cues in raw.items():
+            cues.sort(key=lambda cue: -cue[0])
+            hits[index] = [
+                CueHit(text, strengths[(index, text)], place, count, points * scoring.further**rank)
+                for rank, (points, text, place, count) in enumerate(cues)
+            ]
+            totals[index] = sum(hit.points for hit in hits[index])
         ranked = sorted(totals, key=lambda index: (-totals[index], index))
         top = totals[ranked[0]]
         floor = max(scoring.threshold, scoring.relative * top)

@@ -224,6 +224,7 @@ def test_explain_gives_each_topics_cues_places_and_points() -> None:
     assert cues["pardon*"].count == 1
     assert cues["Justicia"].strength is Strength.CATEGORY
     assert all(hit.points > 0 for hit in justice.cues)
+    assert sum(hit.points for hit in justice.cues) == pytest.approx(justice.score)
     human_rights = next(r for r in results if r.slug == "human-rights")
     assert {hit.cue: hit.where for hit in human_rights.cues}["victims"] == "rest of the summary"
 
@@ -254,6 +255,16 @@ def test_matching_is_on_whole_words() -> None:
 def test_a_trailing_star_matches_words_that_start_so() -> None:
     assert TAXONOMY.classify("Miners march", "") == ["extractives"]
     assert TAXONOMY.classify("Indígenas march", "") == ["indigenous"]
+
+
+def test_each_match_is_read_as_the_cue_it_spells() -> None:
+    (politics,) = TAXONOMY.explain("Congressman and congresses", "")
+    assert {hit.cue: hit.strength for hit in politics.cues} == {
+        "congressman": Strength.WEAK,
+        "congress*": Strength.KEYWORD,
+    }
+    (extractives,) = TAXONOMY.explain("Las   Bambas\nclosed", "")
+    assert [hit.cue for hit in extractives.cues] == ["las bambas"]
 
 
 def test_spanish_and_english_forms() -> None:
