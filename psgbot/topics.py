@@ -2,16 +2,28 @@
 
 Matching is on whole words, case- and accent-insensitive, because the PSG writes in English with
 many Spanish names ("Chávarry", "Fiscal de la Nación") and feeds are not consistent about accents.
-A keyword ending in ``*`` matches any word starting with it (``indigen*``: indigenous, indígenas).
+A cue ending in ``*`` matches any word starting with it (``indigen*``: indigenous, indígenas).
+
+Tagging is by salience, not by any hit: an item that names the government in passing is not
+about politics. Each topic scores the cues found for it, weighed by how telling the cue is (a
+name such as "Las Bambas" is strong, "government" weak) and by where it stands (the title counts
+more than the first sentence, which counts more than the rest); a cue repeated adds less than a
+new cue. Feed categories that map to a topic are strong evidence. The topics whose score passes
+the threshold, and is not dwarfed by the best topic's, are the item's, at most three; an item
+whose cues all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the working,
+cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
+they are tuned to, on the development set scored by ``bench/topics.py``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,21 +35,56 @@ def fold(text: str) -> str:
     return stripped.casefold().replace("’", "'")
 
 
-def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    alternatives = []
-    for keyword in keywords:
-        folded = fold(keyword).strip()
-        if not folded:
-            continue
-        prefix = folded.endswith("*")
-        words = folded.rstrip("*").split()
-        body = r"\s+".join(re.escape(word) for word in words)
-        alternatives.append(body + (r"\w*" if prefix else ""))
-    if not alternatives:
-        return None
-    # Longest first so a phrase wins over a word it starts with; \b keeps matches to whole words.
-    alternatives.sort(key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+class Strength(Enum):
+    """How telling a cue is: its list in ``data/topics.yaml``."""
+
+    STRONG = "strong"
+    KEYWORD = "keyword"
+    WEAK = "weak"
+    CATEGORY = "category"
+
+
+class Place(Enum):
+    """Where in an item a cue stands; the best place of a cue's occurrences is the one shown."""
+
+    TITLE = "title"
+    FIRST_SENTENCE = "first sentence"
+    REST = "rest of the summary"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The weights of ``scoring:`` in ``data/topics.yaml``."""
+
+    strengths: Mapping[Strength, float]
+    places: Mapping[Place, float]
+    repeat: float
+    repeats_counted: int
+    further: float
+    threshold: float
+    relative: float
+    most: int
+
+    @classmethod
+    def from_yaml(cls, raw: Mapping[str, Any]) -> Scoring:
+        strengths = raw["strength"]
+        places = raw["place"]
+        return cls(
+            strengths={strength: float(strengths[strength.value]) for strength in Strength},
+            places={
+                Place.TITLE: float(places["title"]),
+                Place.FIRST_SENTENCE: float(places["first sentence"]),
+                Place.REST: float(places["rest"]),
+                Place.CATEGORY: 1.0,
+            },
+            repeat=float(raw["repeat"]),
+            repeats_counted=int(raw["repeats counted"]),
+            further=float(raw["further cues"]),
+            threshold=float(raw["threshold"]),
+            relative=float(raw["relative"]),
+            most=int(raw["most"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -49,25 +96,155 @@ class Topic:
     emoji: str
     keywords: tuple[str, ...]
     categories: tuple[str, ...]
+    strong: tuple[str, ...] = ()
+    weak: tuple[str, ...] = ()
 
     @property
     def hashtag(self) -> str:
         return "#" + self.slug.replace("-", "_")
 
+    def cues(self) -> Iterable[tuple[str, Strength]]:
+        """Every cue of the topic with its strength."""
+        for strength, cues in (
+            (Strength.STRONG, self.strong),
+            (Strength.KEYWORD, self.keywords),
+            (Strength.WEAK, self.weak),
+        ):
+            for cue in cues:
+                yield cue, strength
+
+
+@dataclass(frozen=True)
+class CueHit:
+    """One cue found in an item, and what it gave its topic."""
+
+    cue: str
+    strength: Strength
+    place: Place
+    count: int
+    points: float
+
+    @property
+    def where(self) -> str:
+        return self.place.value
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    """A topic's score for an item, the cues behind it, and whether the item got the topic."""
+
+    slug: str
+    score: float
+    cues: tuple[CueHit, ...]
+    tagged: bool
+
+
+@dataclass(frozen=True)
+class _Cue:
+    text: str
+    strength: Strength
+    topic: int
+
+
+def _trie_regex(cues: Iterable[str]) -> str:
+    """One regex for folded cues (words, with a trailing ``*`` for a prefix), as a trie.
+
+    Cues sharing a start share its test ("minister*", "mining", "mines": ``mi(?:n(?:...))``), so
+    a scan tries a handful of branches at each word rather than every cue in turn. At each step
+    a longer cue is tried before a shorter one ends, so a name wins over the words it starts
+    with ("las bambas" over "las"); words of a cue match across any run of spaces.
+    """
+    root: dict[str, Any] = {}
+    for cue in cues:
+        node = root
+        for char in " ".join(cue.rstrip("*").split()):
+            node = node.setdefault(char, {})
+        node["*" if cue.endswith("*") else ""] = {}
+    return _branches(root)
+
+
+def _branches(node: Mapping[str, Any]) -> str:
+    alternatives = [
+        (r"\s+" if char == " " else re.escape(char)) + _branches(child)
+        for char, child in sorted(node.items())
+        if char not in ("", "*")
+    ]
+    if "*" in node:
+        alternatives.append(r"\w*")
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    if "" in node and "*" not in node:
+        body = f"(?:{body})?"
+    return body
+
+
+# The end of the first sentence: a full stop, question or exclamation mark before a space. Good
+# enough for the PSG's summaries, where abbreviations with a stop ("Mr.") are rare.
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*\s+")
+
+
+def _without_feed_footer(text: str) -> str:
+    """The folded summary without WordPress's "The post <title> appeared first on <site>."
+
+    WordPress feeds (the PSG's among them) may end every summary so; the site's name there says
+    nothing about the item, and would tag every item with ``psg``.
+    """
+    end = text.rfind(" appeared first on ")
+    start = text.rfind("the post ", 0, end) if end != -1 else -1
+    return text[:start].rstrip() if start != -1 else text
+
 
 class Taxonomy:
     """The topics in their display order, with lookup by any name a user might type."""
 
-    def __init__(self, topics: list[Topic]) -> None:
+    def __init__(self, topics: list[Topic], scoring: Scoring) -> None:
         self.topics = topics
+        self.scoring = scoring
         self._by_name: dict[str, Topic] = {}
         for topic in topics:
             for name in (topic.slug, topic.name, *topic.aliases):
                 self._by_name[fold(name).replace("-", " ").strip()] = topic
-        self._patterns = {topic.slug: _pattern(topic.keywords) for topic in topics}
         self._categories = {
-            fold(category): topic.slug for topic in topics for category in topic.categories
+            fold(category): index
+            for index, topic in enumerate(topics)
+            for category in topic.categories
         }
+        # One pattern for every cue of every topic, so a single scan of the text finds them all;
+        # the cue a match stands for is then looked up by its text (named groups would say it
+        # directly, but make the scan some fifty times slower). A cue in two topics
+        # ("poisoning": environment and health) serves both.
+        self._exact: dict[str, list[_Cue]] = {}
+        self._prefixes: dict[str, list[_Cue]] = {}
+        for index, topic in enumerate(topics):
+            for text, strength in topic.cues():
+                folded = fold(text).strip()
+                words = " ".join(folded.rstrip("*").split())
+                if not words:
+                    continue
+                table = self._prefixes if folded.endswith("*") else self._exact
+                cues = table.setdefault(words, [])
+                if all(cue.topic != index for cue in cues):
+                    cues.append(_Cue(text, strength, index))
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes}, reverse=True)
+        written = [*self._exact, *(prefix + "*" for prefix in self._prefixes)]
+        # The lookarounds keep matches to whole words; within the trie a longer cue is tried
+        # first, so a name wins over the words it is made of ("Inter-American Court" over
+        # "court"), across topics too.
+        self._pattern = (
+            re.compile(r"(?<!\w)" + _trie_regex(written) + r"(?!\w)") if written else None
+        )
+
+    def _cues_of(self, matched: str) -> list[_Cue]:
+        """The cues a match of the pattern stands for: an exact cue, else the longest prefix."""
+        words = " ".join(matched.split())
+        cues = self._exact.get(words)
+        if cues is not None:
+            return cues
+        for length in self._prefix_lengths:
+            if length <= len(words) and (cues := self._prefixes.get(words[:length])):
+                return cues
+        return []
 
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
@@ -81,10 +258,16 @@ class Taxonomy:
                 emoji=entry.get("emoji", "•"),
                 keywords=tuple(entry.get("keywords") or ()),
                 categories=tuple(entry.get("categories") or ()),
+                strong=tuple(entry.get("strong") or ()),
+                weak=tuple(entry.get("weak") or ()),
             )
             for entry in raw["topics"]
         ]
-        return cls(topics)
+        try:
+            scoring = Scoring.from_yaml(raw["scoring"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: the scoring section is missing or incomplete") from error
+        return cls(topics, scoring)
 
     @property
     def slugs(self) -> list[str]:
@@ -98,12 +281,72 @@ class Taxonomy:
         return self._by_name.get(fold(name).replace("-", " ").replace("_", " ").strip())
 
     def classify(self, title: str, summary: str, categories: Iterable[str] = ()) -> list[str]:
-        """Returns the slugs of the topics an item is about, in taxonomy order."""
-        text = fold(f"{title}\n{summary}")
-        found = {
-            slug for slug, pattern in self._patterns.items() if pattern and pattern.search(text)
-        }
-        found.update(
-            slug for category in categories if (slug := self._categories.get(fold(category)))
-        )
-        return [slug for slug in self.slugs if slug in found]
+        """The slugs of the topics an item is about, most salient first (at most ``most``)."""
+        return [score.slug for score in self.explain(title, summary, categories) if score.tagged]
+
+    def explain(self, title: str, summary: str, categories: Iterable[str] = ()) -> list[TopicScore]:
+        """Every topic with any cue in the item, highest score first, with its cues and points.
+
+        The topics marked ``tagged`` are what :meth:`classify` returns.
+        """
+        found: dict[tuple[int, str], list[Place]] = {}
+        strengths: dict[tuple[int, str], Strength] = {}
+        body = _without_feed_footer(fold(summary).strip())
+        sentences = _SENTENCE_END.split(body, maxsplit=1)
+        sections = [(Place.TITLE, fold(title))]
+        sections.append((Place.FIRST_SENTENCE, sentences[0]))
+        if len(sentences) > 1:
+            sections.append((Place.REST, sentences[1]))
+        if self._pattern is not None:
+            for place, text in sections:
+                for matched in self._pattern.findall(text):
+                    for cue in self._cues_of(matched):
+                        key = (cue.topic, cue.text)
+                        found.setdefault(key, []).append(place)
+                        strengths[key] = cue.strength
+        for category in categories:
+            index = self._categories.get(fold(category).strip())
+            if index is not None:
+                key = (index, category)
+                found.setdefault(key, []).append(Place.CATEGORY)
+                strengths[key] = Strength.CATEGORY
+        if not found:
+            return []
+
+        scoring = self.scoring
+        raw: dict[int, list[tuple[float, str, Place, int]]] = {}
+        for (index, text), places in found.items():
+            weights = sorted((scoring.places[place] for place in places), reverse=True)
+            strength = scoring.strengths[strengths[(index, text)]]
+            # The first occurrence counts in full, at its best place; repeats add a little each.
+            extra = sum(weights[1 : 1 + scoring.repeats_counted]) * scoring.repeat
+            best = max(places, key=scoring.places.__getitem__)
+            raw.setdefault(index, []).append(
+                (strength * (weights[0] + extra), text, best, len(places))
+            )
+        # A topic's best cue counts in full and each further one a share less, so that a topic
+        # named five ways does not dwarf a second topic the item is also about. A cue's points
+        # are what it adds to its topic's score: they sum to the score.
+        hits: dict[int, list[CueHit]] = {}
+        totals: dict[int, float] = {}
+        for index, cues in raw.items():
+            cues.sort(key=lambda cue: -cue[0])
+            hits[index] = [
+                CueHit(text, strengths[(index, text)], place, count, points * scoring.further**rank)
+                for rank, (points, text, place, count) in enumerate(cues)
+            ]
+            totals[index] = sum(hit.points for hit in hits[index])
+        ranked = sorted(totals, key=lambda index: (-totals[index], index))
+        top = totals[ranked[0]]
+        floor = max(scoring.threshold, scoring.relative * top)
+        tagged = {index for index in ranked[: scoring.most] if totals[index] >= floor}
+        tagged = tagged or {ranked[0]}
+        return [
+            TopicScore(
+                slug=self.topics[index].slug,
+                score=totals[index],
+                cues=tuple(hits[index]),
+                tagged=index in tagged,
+            )
+            for index in ranked
+        ]

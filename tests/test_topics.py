@@ -1,14 +1,18 @@
-"""The taxonomy in data/topics.yaml and the classifier, tuned on the seed's items."""
+"""The taxonomy in data/topics.yaml and the salience classifier (data/topics.md is its guide)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.feeds.parse import parse_feed
-from psgbot.topics import Taxonomy
+from psgbot.topics import Place, Scoring, Strength, Taxonomy, Topic
 
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
+DEV_SET = DEFAULT_DATA_DIR / "topics-dev.yaml"
 REQUIRED_SLUGS = [
     "politics",
     "justice",
@@ -23,25 +27,75 @@ REQUIRED_SLUGS = [
 ]
 
 
-def test_the_required_topics_exist_with_descriptions() -> None:
+def score_of(slug: str, title: str, summary: str = "", categories: tuple[str, ...] = ()) -> float:
+    """A topic's score for an item under the shipped weights (0 when no cue of it is found)."""
+    for result in TAXONOMY.explain(title, summary, categories):
+        if result.slug == slug:
+            return result.score
+    return 0.0
+
+
+def toy_topic(slug: str, strong: tuple[str, ...] = (), weak: tuple[str, ...] = ()) -> Topic:
+    return Topic(
+        slug=slug,
+        name=slug.title(),
+        description=slug,
+        aliases=(),
+        emoji="•",
+        keywords=(slug,),
+        categories=(f"{slug} news",),
+        strong=strong,
+        weak=weak,
+    )
+
+
+def toy_taxonomy(*, threshold: float = 1.5, relative: float = 0.0, most: int = 3) -> Taxonomy:
+    """Five topics whose only keyword is their own slug, under simple round weights."""
+    topics = [
+        toy_topic("alpha", strong=("alpha centauri",), weak=("first",)),
+        toy_topic("beta"),
+        toy_topic("gamma"),
+        toy_topic("delta"),
+        toy_topic("epsilon"),
+    ]
+    scoring = Scoring(
+        strengths={
+            Strength.STRONG: 3.0,
+            Strength.KEYWORD: 1.0,
+            Strength.WEAK: 0.5,
+            Strength.CATEGORY: 3.0,
+        },
+        places={Place.TITLE: 2.0, Place.FIRST_SENTENCE: 1.5, Place.REST: 1.0, Place.CATEGORY: 1.0},
+        repeat=0.25,
+        repeats_counted=2,
+        further=1.0,
+        threshold=threshold,
+        relative=relative,
+        most=most,
+    )
+    return Taxonomy(topics, scoring)
+
+
+def test_the_required_topics_exist_with_descriptions_and_cues() -> None:
     assert TAXONOMY.slugs == REQUIRED_SLUGS
     for topic in TAXONOMY.topics:
         assert topic.name
         assert topic.description
         assert topic.keywords
+        assert topic.strong
 
 
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        ("Fujimoristas vote may save Hinostroza from prosecution", {"politics", "justice"}),
+        ("Fujimoristas vote may save Hinostroza from prosecution", {"justice", "politics"}),
         ("Peru Support Group Annual Conference", {"psg", "human-rights"}),
         ("Judges assess legality of Alberto Fujimori's pardon", {"justice", "human-rights"}),
         ("Chavarry fights back", {"justice"}),
         ("Lower copper prices take their toll", {"economy", "extractives"}),
         (
             "Indigenous organisations of the Amazon speak out against the Hydrocarbons bill",
-            {"indigenous", "extractives", "environment", "politics"},
+            {"indigenous", "extractives"},
         ),
         ("Apurimac women study their rights", {"women"}),
         ("Women pallaqueras achieve recognition", {"women", "extractives"}),
@@ -58,14 +112,138 @@ def test_seed_items_get_their_topics(title: str, expected: set[str]) -> None:
         for item in parse_feed((DEFAULT_DATA_DIR / "sample" / "psg-news.xml").read_bytes()).items
     }
     item = items[title]
-    found = set(TAXONOMY.classify(item.title, item.summary, item.categories))
-    assert expected <= found, (title, found)
+    found = TAXONOMY.classify(item.title, item.summary, item.categories)
+    assert expected <= set(found), (title, found)
+    assert len(found) <= 3
+
+
+def test_a_passing_mention_does_not_tag_a_topic() -> None:
+    found = TAXONOMY.classify(
+        "Hospitals run out of oxygen",
+        "Hospitals in Iquitos have run out of oxygen as Covid-19 cases climb. "
+        "The government said the president would visit, and a party leader called for a vote.",
+    )
+    assert found == ["health"]
+
+
+def test_generic_words_alone_are_weak_and_names_strong() -> None:
+    assert score_of("politics", "x", "Fuerza Popular met.") > score_of(
+        "politics", "x", "The government met."
+    )
+    assert score_of("extractives", "x", "Las Bambas is news.") > score_of(
+        "extractives", "x", "Mining is news."
+    )
+    assert score_of("extractives", "x", "Mining is news.") > score_of(
+        "extractives", "x", "Gas is news."
+    )
+
+
+def test_the_title_counts_more_than_the_first_sentence_and_that_more_than_the_rest() -> None:
+    in_title = score_of("justice", "Court rules", "It was expected. Nothing else happened.")
+    in_first = score_of("justice", "News", "The court ruled. Nothing else happened.")
+    in_rest = score_of("justice", "News", "Something happened. Later the court ruled.")
+    assert in_title > in_first > in_rest > 0
+
+
+def test_distinct_cues_count_more_than_repeats() -> None:
+    repeated = score_of("justice", "News", "The court, the court and the court.")
+    distinct = score_of("justice", "News", "The court, the judge and the prosecutor.")
+    once = score_of("justice", "News", "The court met.")
+    assert distinct > repeated > once
+
+
+def test_repeats_add_only_up_to_a_point() -> None:
+    three = score_of("justice", "News", "Court. Court. Court.")
+    ten = score_of("justice", "News", "Court. " * 10)
+    assert ten == three
+
+
+def test_a_topic_below_the_threshold_is_left_out() -> None:
+    taxonomy = toy_taxonomy(threshold=1.5)
+    # beta only in the rest of the summary: 1.0 point, under 1.5.
+    assert taxonomy.classify("Alpha", "Nothing much. Then beta.") == ["alpha"]
+    assert taxonomy.classify("Alpha", "Beta first.") == ["alpha", "beta"]
+
+
+def test_a_topic_dwarfed_by_the_best_one_is_left_out() -> None:
+    taxonomy = toy_taxonomy(threshold=1.0, relative=0.5)
+    # alpha scores 2 (title) + 4.5 (strong, first sentence); beta 1.5: under half of alpha's.
+    assert taxonomy.classify("Alpha", "Alpha Centauri and beta.") == ["alpha"]
+    assert taxonomy.classify("Alpha", "Beta.") == ["alpha", "beta"]
+
+
+def test_at_most_three_topics_the_highest_scoring_first() -> None:
+    taxonomy = toy_taxonomy()
+    found = taxonomy.classify("Epsilon and delta", "Gamma, beta and alpha. Alpha Centauri too.")
+    assert found == ["alpha", "delta", "epsilon"]
+    crowded = TAXONOMY.classify(
+        "Congress, courts, mining, women and health",
+        "Fuerza Popular, the Supreme Court, Las Bambas, femicides and dengue.",
+    )
+    assert len(crowded) == 3
+
+
+def test_an_item_with_only_weak_cues_still_gets_its_best_topic() -> None:
+    taxonomy = toy_taxonomy()
+    assert taxonomy.classify("News", "Nothing. The first of many.") == ["alpha"]
+    assert TAXONOMY.classify("Weekly round-up", "Nothing new. The government met.") == ["politics"]
+
+
+def test_an_item_matching_nothing_has_no_topic() -> None:
+    assert TAXONOMY.classify("Quarterly newsletter", "Read it online") == []
+    assert toy_taxonomy().classify("Nothing", "Here.") == []
+
+
+def test_feed_categories_map_to_topics() -> None:
+    assert TAXONOMY.classify("Untitled", "", ["Minería"]) == ["extractives"]
+    assert TAXONOMY.classify("Untitled", "", ["Uncategorised"]) == []
+
+
+def test_a_category_is_strong_evidence() -> None:
+    plain = TAXONOMY.classify("Weekly round-up", "The court met. Later the government met.")
+    assert "human-rights" not in plain
+    found = TAXONOMY.classify(
+        "Weekly round-up", "The court met. Later the government met.", ["Derechos Humanos"]
+    )
+    assert found[0] == "human-rights"
+    assert "justice" in found
+
+
+def test_explain_gives_each_topics_cues_places_and_points() -> None:
+    title = "Court annuls the pardon"
+    summary = "The Supreme Court ruled on Monday. Relatives of the victims welcomed it."
+    results = TAXONOMY.explain(title, summary, ["Justicia"])
+    assert [r.slug for r in results if r.tagged] == TAXONOMY.classify(title, summary, ["Justicia"])
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    justice = results[0]
+    assert justice.slug == "justice"
+    cues = {hit.cue: hit for hit in justice.cues}
+    assert cues["supreme court"].strength is Strength.STRONG
+    assert cues["supreme court"].where == "first sentence"
+    assert cues["court*"].where == "title"
+    assert cues["pardon*"].count == 1
+    assert cues["Justicia"].strength is Strength.CATEGORY
+    assert all(hit.points > 0 for hit in justice.cues)
+    assert sum(hit.points for hit in justice.cues) == pytest.approx(justice.score)
+    human_rights = next(r for r in results if r.slug == "human-rights")
+    assert {hit.cue: hit.where for hit in human_rights.cues}["victims"] == "rest of the summary"
+
+
+def test_explain_of_an_item_matching_nothing_is_empty() -> None:
+    assert TAXONOMY.explain("Quarterly newsletter", "Read it online") == []
+
+
+def test_a_name_counts_once_not_also_as_the_words_in_it() -> None:
+    results = TAXONOMY.explain("The Inter-American Court hears Peru", "")
+    assert [r.slug for r in results] == ["human-rights"]
+    assert [hit.cue for hit in results[0].cues] == ["inter-american court"]
 
 
 def test_matching_ignores_case_and_accents() -> None:
     assert "justice" in TAXONOMY.classify("La FISCALÍA abre investigación", "")
     assert "extractives" in TAXONOMY.classify("Nueva ley de MINERIA", "")
     assert "indigenous" in TAXONOMY.classify("Comunidades indígenas exigen consulta previa", "")
+    assert "justice" in TAXONOMY.classify("Fiscal de la Nacion suspended", "")
 
 
 def test_matching_is_on_whole_words() -> None:
@@ -74,18 +252,52 @@ def test_matching_is_on_whole_words() -> None:
     assert "economy" not in TAXONOMY.classify("An important day", "")
 
 
+def test_a_trailing_star_matches_words_that_start_so() -> None:
+    assert TAXONOMY.classify("Miners march", "") == ["extractives"]
+    assert TAXONOMY.classify("Indígenas march", "") == ["indigenous"]
+
+
+def test_each_match_is_read_as_the_cue_it_spells() -> None:
+    (politics,) = TAXONOMY.explain("Congressman and congresses", "")
+    assert {hit.cue: hit.strength for hit in politics.cues} == {
+        "congressman": Strength.WEAK,
+        "congress*": Strength.KEYWORD,
+    }
+    (extractives,) = TAXONOMY.explain("Las   Bambas\nclosed", "")
+    assert [hit.cue for hit in extractives.cues] == ["las bambas"]
+
+
 def test_spanish_and_english_forms() -> None:
     assert "women" in TAXONOMY.classify("Casos de esterilizaciones forzadas", "")
     assert "women" in TAXONOMY.classify("Forced sterilisations case reopened", "")
     assert "human-rights" in TAXONOMY.classify("Defensores de derechos humanos amenazados", "")
 
 
-def test_feed_categories_map_to_topics() -> None:
-    assert TAXONOMY.classify("Untitled", "", ["Minería"]) == ["extractives"]
+def test_the_development_set_is_labelled_by_the_guide() -> None:
+    items = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["items"]
+    assert len(items) >= 100
+    assert sum(1 for item in items if item.get("source") == "seed") == 10
+    titles = [item["title"] for item in items]
+    assert len(set(titles)) == len(titles)
+    for item in items:
+        assert 1 <= len(item["topics"]) <= 3, item["title"]
+        assert len(set(item["topics"])) == len(item["topics"]), item["title"]
+        assert set(item["topics"]) <= set(REQUIRED_SLUGS), item["title"]
+    assert {slug for item in items for slug in item["topics"]} == set(REQUIRED_SLUGS)
 
 
-def test_item_matching_nothing_has_no_topic() -> None:
-    assert TAXONOMY.classify("Quarterly newsletter", "Read it online") == []
+def test_the_tagger_agrees_with_the_development_set() -> None:
+    """A guard against a change to the weights that undoes the tuning (bench/topics.py: figures)."""
+    items = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["items"]
+    right = tagged = labelled = 0
+    for item in items:
+        found = set(TAXONOMY.classify(item["title"], item["summary"], item.get("categories", ())))
+        gold = set(item["topics"])
+        right += len(found & gold)
+        tagged += len(found)
+        labelled += len(gold)
+    assert 2 * right / (tagged + labelled) >= 0.85
+    assert right / tagged >= 0.8
 
 
 @pytest.mark.parametrize(
@@ -109,3 +321,28 @@ def test_resolve_by_slug_name_or_alias(typed: str, slug: str) -> None:
 
 def test_resolve_unknown_is_none() -> None:
     assert TAXONOMY.resolve("abc") is None
+
+
+def test_the_shipped_file_loads_its_scoring(tmp_path: Path) -> None:
+    raw = yaml.safe_load((DEFAULT_DATA_DIR / "topics.yaml").read_text(encoding="utf-8"))
+    raw["scoring"]["most"] = 1
+    path = tmp_path / "topics.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    one = Taxonomy.load(path)
+    assert one.scoring.most == 1
+    assert len(one.classify("Court rules on mining", "Fuerza Popular and dengue.")) == 1
+
+
+def test_a_wordpress_footer_naming_the_site_is_not_psg_news() -> None:
+    summary = "The Supreme Court ruled. The post Court rules appeared first on Peru Support Group."
+    assert TAXONOMY.classify("Court rules", summary) == ["justice"]
+    assert "psg" in TAXONOMY.classify("Court rules", "The Peru Support Group wrote to the court.")
+
+
+def test_a_topics_file_without_scoring_is_refused_by_name(tmp_path: Path) -> None:
+    raw = yaml.safe_load((DEFAULT_DATA_DIR / "topics.yaml").read_text(encoding="utf-8"))
+    del raw["scoring"]["threshold"]
+    path = tmp_path / "topics.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="scoring"):
+        Taxonomy.load(path)
