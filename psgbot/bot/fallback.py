@@ -9,13 +9,13 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
+from psgbot.bot.flows import Handler
 from psgbot.i18n import _
 from psgbot.render.menu import unknown_command_message
 
@@ -63,7 +63,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, object]]:
+def handlers() -> list[Handler]:
     return [
         MessageHandler(filters.COMMAND, unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text),

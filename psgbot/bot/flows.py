@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -107,7 +107,7 @@ class Confirmation:
     yes: Action
     no: Action
     act: Callable[
-        [Update, ContextTypes.DEFAULT_TYPE], Awaitable[tuple[str, InlineKeyboardMarkup | None]]
+        [Chat, ContextTypes.DEFAULT_TYPE], Awaitable[tuple[str, InlineKeyboardMarkup | None]]
     ]
     declined: Callable[[], str]
     allowed: Permission
@@ -125,8 +125,8 @@ class Confirmation:
 
     async def accept(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if await self._checked(update, context):
-            assert update.callback_query is not None
-            text, markup = await self.act(update, context)
+            assert update.callback_query is not None and update.effective_chat is not None
+            text, markup = await self.act(update.effective_chat, context)
             await update.callback_query.edit_message_text(text, reply_markup=markup)
 
     async def decline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

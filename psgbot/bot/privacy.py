@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import logging
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import Chat, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot.access import may_manage, tell
+from psgbot.bot.access import chat_to_manage, may_manage, tell
 from psgbot.bot.callbacks import FORGET, FORGET_NO, FORGET_YES, MY_DATA
 from psgbot.bot.flows import Confirmation, Handler, choice
 from psgbot.i18n import _
@@ -101,11 +101,9 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def forget_now(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    chat: Chat, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Deletes every row about the chat; the text saying so."""
-    chat = update.effective_chat
-    assert chat is not None
     async with get_services(context).sessions.begin() as session:
         await forget_chat(session, chat.id)
     # Whatever the bot held in memory for the chat (a conversation half way) goes too.
@@ -130,27 +128,15 @@ FORGET_QUESTION = Confirmation(
 )
 
 
-async def managed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
-    """The chat whose data a button shows or deletes, once the presser may (else None)."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
-        return None
-    if not await may_manage(update, context):
-        await refuse(update)
-        return None
-    await query.answer()
-    return chat.id
-
-
 async def my_data_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The privacy notice's "See my data"."""
-    if (chat_id := await managed(update, context)) is not None:
+    if (chat_id := await chat_to_manage(update, context, refusal(), answer=True)) is not None:
         await send_my_data(chat_id, context)
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The privacy notice's "Delete my data": asks first."""
-    if (chat_id := await managed(update, context)) is not None:
+    if (chat_id := await chat_to_manage(update, context, refusal(), answer=True)) is not None:
         await ask_forget(chat_id, context)
 
 

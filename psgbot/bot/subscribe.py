@@ -137,7 +137,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_manage(update, context):
         await refuse(update)
         return
-    text, undo = await stop_now(update, context)
+    text, undo = await stop_now(chat, context)
     await chat.send_message(text, reply_markup=undo)
 
 

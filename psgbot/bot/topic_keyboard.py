@@ -5,11 +5,11 @@ Undo. One handler per button; each one in a group checks that the presser may ma
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from psgbot.bot import callbacks as data
-from psgbot.bot.access import may_manage, tell
+from psgbot.bot.access import chat_to_manage, may_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Confirmation, Handler
 from psgbot.bot.news import send_latest
@@ -96,15 +96,13 @@ async def refuse(update: Update) -> None:
     await tell(update, refusal())
 
 
-async def managed_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+async def managed_chat(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, answer: bool = False
+) -> int | None:
     """The chat whose subscriptions a button changes, or None (the presser was told why)."""
-    chat = update.effective_chat
-    if chat is None or update.callback_query is None:
+    if update.callback_query is None:
         return None
-    if not await may_manage(update, context):
-        await refuse(update)
-        return None
-    return chat.id
+    return await chat_to_manage(update, context, refusal(), answer=answer)
 
 
 async def _redraw(
@@ -172,11 +170,9 @@ async def toggle_announcements(update: Update, context: ContextTypes.DEFAULT_TYP
 
 async def keyboard_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Done": what the chat now follows, with "See the latest now"."""
-    chat_id = await managed_chat(update, context)
-    if chat_id is None:
+    chat_id = await managed_chat(update, context, answer=True)
+    if chat_id is None or update.callback_query is None:
         return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
     services = get_services(context)
     async with services.reads() as session:
         followed = await followed_topics(session, chat_id)
@@ -218,11 +214,9 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 async def stop_undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stop's Undo: starts again what the chat had chosen."""
-    chat_id = await managed_chat(update, context)
-    if chat_id is None:
+    chat_id = await managed_chat(update, context, answer=True)
+    if chat_id is None or update.callback_query is None:
         return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
     async with get_services(context).sessions.begin() as session:
         resumed = await resume_chat(session, chat_id)
     await update.callback_query.edit_message_text(
@@ -236,11 +230,9 @@ async def stop_undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def stop_now(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    chat: Chat, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Stops everything sent to the chat; the text saying so, with Undo."""
-    chat = update.effective_chat
-    assert chat is not None
     async with get_services(context).sessions.begin() as session:
         await ensure_chat(session, chat)
         await stop_chat(session, chat.id, utcnow())

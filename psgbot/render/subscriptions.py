@@ -57,18 +57,17 @@ def unsubscribed_by_button_message(name: str) -> str:
     return _("Unsubscribed from {topic}. /subscribe to choose again.").format(topic=_bold(name))
 
 
+def _followed_message(template: str, followed: set[str], taxonomy: Taxonomy) -> str:
+    return fit([template.format(topics=followed_names(followed, taxonomy))])
+
+
 def my_subscriptions_message(followed: set[str], taxonomy: Taxonomy) -> str:
     """/mysubs."""
     if not followed:
         return _("No subscriptions yet. /subscribe to choose topics.")
-    return fit(
-        [
-            _("This chat gets alerts on: {topics}.").format(
-                topics=followed_names(followed, taxonomy)
-            )
-            + "\n"
-            + _("/subscribe to change them, /stop to end them all.")
-        ]
+    template = _("This chat gets alerts on: {topics}.")
+    return _followed_message(
+        template + "\n" + _("/subscribe to change them, /stop to end them all."), followed, taxonomy
     )
 
 
@@ -76,13 +75,7 @@ def keyboard_done_message(followed: set[str], taxonomy: Taxonomy) -> str:
     """The topic keyboard's Done."""
     if not followed:
         return _("No topics chosen, so no alerts. /subscribe any time.")
-    return fit(
-        [
-            _("✓ Done. This chat gets alerts on: {topics}.").format(
-                topics=followed_names(followed, taxonomy)
-            )
-        ]
-    )
+    return _followed_message(_("✓ Done. This chat gets alerts on: {topics}."), followed, taxonomy)
 
 
 def keyboard_intro(intro: str, stopped: bool) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from conftest import OWNER
 from support.harness import BotHarness
 
-from psgbot.bot.broadcast_flow import BroadcastDraft
+from psgbot.bot.broadcast_draft import BroadcastDraft
 from psgbot.bot.event_admin import EventDraft
 from psgbot.bot.text_edit import TextEdit
 
