@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from psgbot.bot.access import tell
+from psgbot.bot.access import chat_to_manage
 from psgbot.bot.callbacks import Action
 from psgbot.i18n import _
 
@@ -92,16 +92,14 @@ def choice(yes: InlineKeyboardButton, no: InlineKeyboardButton) -> InlineKeyboar
     return InlineKeyboardMarkup([[yes, no]])
 
 
-Permission = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]
-
-
 @dataclass(frozen=True)
 class Confirmation:
-    """The answers to a yes/no question whose yes acts: a handler for each button.
+    """The answers to a yes/no question whose yes acts on the chat: a handler for each button.
 
     ``act`` does the work and returns the text that replaces the question (with an optional
-    keyboard); ``declined`` is the text for no. ``allowed`` is checked on both buttons, as
-    old messages and forged data can press them; ``refusal`` is what a refused user hears.
+    keyboard); ``declined`` is the text for no. Both buttons are for whoever may manage the chat
+    (anyone in a private chat, a group's administrators), checked on every press as old
+    messages and forged data can press them; ``refusal`` is what anyone else hears.
     """
 
     yes: Action
@@ -110,28 +108,23 @@ class Confirmation:
         [Chat, ContextTypes.DEFAULT_TYPE], Awaitable[tuple[str, InlineKeyboardMarkup | None]]
     ]
     declined: Callable[[], str]
-    allowed: Permission
     refusal: Callable[[], str]
 
-    async def _checked(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-        query = update.callback_query
-        if query is None or update.effective_chat is None:
-            return False
-        if not await self.allowed(update, context):
-            await tell(update, self.refusal())
-            return False
-        await query.answer()
-        return True
+    async def _chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+        """The chat, once the press is answered; None when refused."""
+        if update.callback_query is None:
+            return None
+        if await chat_to_manage(update, context, self.refusal(), answer=True) is None:
+            return None
+        return update.effective_chat
 
     async def accept(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if await self._checked(update, context):
-            assert update.callback_query is not None and update.effective_chat is not None
-            text, markup = await self.act(update.effective_chat, context)
+        if (chat := await self._chat(update, context)) and update.callback_query:
+            text, markup = await self.act(chat, context)
             await update.callback_query.edit_message_text(text, reply_markup=markup)
 
     async def decline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if await self._checked(update, context):
-            assert update.callback_query is not None
+        if await self._chat(update, context) and update.callback_query:
             await update.callback_query.edit_message_text(self.declined())
 
     def handlers(self) -> list[Handler]:

@@ -123,7 +123,6 @@ FORGET_QUESTION = Confirmation(
     no=FORGET_NO,
     act=forget_now,
     declined=lambda: _("Nothing was deleted."),
-    allowed=may_manage,
     refusal=refusal,
 )
 

@@ -9,7 +9,7 @@ from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from psgbot.bot import callbacks as data
-from psgbot.bot.access import chat_to_manage, may_manage, tell
+from psgbot.bot.access import chat_to_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Confirmation, Handler
 from psgbot.bot.news import send_latest
@@ -245,7 +245,6 @@ OLD_STOP_QUESTION = Confirmation(
     no=data.STOP_NO,
     act=stop_now,
     declined=lambda: _("Nothing changed: your alerts continue."),
-    allowed=may_manage,
     refusal=refusal,
 )
 
