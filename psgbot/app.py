@@ -30,18 +30,7 @@ from psgbot import metrics
 from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.bot import (
-    admin,
-    broadcast,
-    events,
-    fallback,
-    info,
-    menu,
-    news,
-    privacy,
-    subscribe,
-    throttle,
-)
+from psgbot.bot import admin, broadcast, fallback, registry, throttle
 from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
 from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
@@ -120,10 +109,7 @@ def build_application(
     application.add_handlers(throttle.handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
-    for module in (menu, subscribe, privacy, news, info, events, admin, broadcast):
-        application.add_handlers(module.handlers())
-    application.add_handlers(admin.late_handlers())
-    application.add_handlers(fallback.handlers())
+    application.add_handlers(registry.handlers())
     application.add_error_handler(fallback.on_error)
     return application
 

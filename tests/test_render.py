@@ -15,12 +15,16 @@ from hypothesis import strategies as st
 from support.telegram_html import validate_telegram_html
 from support.transport import utf16_units
 
+from psgbot.broadcasts import Progress
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.db.models import Event, Item, ItemTopic
+from psgbot.db.models import Admin, AuditEntry, Broadcast, Event, Feed, Item, ItemTopic
+from psgbot.feeds.poll import PollOutcome
+from psgbot.render import admin, event_admin, markup, menu, news, subscriptions
+from psgbot.render import broadcasts as broadcast_html
 from psgbot.render import events as event_html
-from psgbot.render import markup, news
 from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
 from psgbot.render.news import latest_messages
+from psgbot.stats import Stats
 from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy, Topic
 
@@ -229,3 +233,150 @@ def test_pack_keeps_every_block_sendable(blocks: list[str]) -> None:
     for message in pack(blocks):
         validate_telegram_html(message)
         assert utf16_units(validate_telegram_html(message)) <= MESSAGE_LIMIT
+
+
+# The bot's own replies: subscriptions, menu, admin views, broadcasts, event flows ------------
+
+counts = st.integers(0, 10**9)
+followed_sets = st.sets(st.sampled_from([*TAXONOMY.slugs, "*"]), max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=shown_text, followed=followed_sets, flag=st.booleans())
+def test_subscription_replies_are_always_sendable(
+    name: str, followed: set[str], flag: bool
+) -> None:
+    for message in [
+        subscriptions.subscribed_message(name, flag),
+        subscriptions.unsubscribed_message(name, followed, TAXONOMY),
+        subscriptions.unsubscribed_by_button_message(name),
+        subscriptions.my_subscriptions_message(followed, TAXONOMY),
+        subscriptions.keyboard_done_message(followed, TAXONOMY),
+        subscriptions.keyboard_intro("Choose the topics.", flag),
+        news.unknown_topic_message(name, TAXONOMY, "subscribe"),
+        news.unknown_topic_message(name, TAXONOMY, "unsubscribe"),
+    ]:
+        assert_sendable(message)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.none() | hostile_text, command=shown_text)
+def test_menu_replies_are_always_sendable(name: str | None, command: str) -> None:
+    assert_sendable(menu.welcome_message(name))
+    assert_sendable(menu.help_message([("latest", "The newest items"), ("aims", "Our aims")]))
+    assert_sendable(menu.unknown_command_message("/" + command))
+
+
+@st.composite
+def feeds(draw: st.DrawFn) -> tuple[Feed, int]:
+    feed = Feed(
+        source=draw(shown_text),
+        last_error=draw(st.none() | hostile_text),
+        failures=draw(st.integers(0, 50)),
+        disabled=draw(st.booleans()),
+        last_success_at=draw(st.none() | st.just(WHEN)),
+        next_poll_at=draw(st.none() | st.just(WHEN)),
+    )
+    return feed, draw(counts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    listed=st.lists(feeds(), max_size=12),
+    outcomes=st.lists(
+        st.builds(
+            PollOutcome,
+            source=shown_text,
+            seen=counts,
+            new=counts,
+            alerts=counts,
+            not_modified=st.booleans(),
+            error=st.none() | hostile_text,
+        ),
+        max_size=12,
+    ),
+    entries=st.lists(
+        st.builds(
+            AuditEntry, at=st.just(WHEN), user_id=counts, action=shown_text, detail=hostile_text
+        ),
+        max_size=20,
+    ),
+    names=st.lists(hostile_text, min_size=1, max_size=5),
+)
+def test_admin_views_are_always_sendable(
+    listed: list[tuple[Feed, int]],
+    outcomes: list[PollOutcome],
+    entries: list[AuditEntry],
+    names: list[str],
+) -> None:
+    figures = Stats(
+        active_chats=10**9,
+        inactive_chats=1,
+        active_groups=2,
+        subscribers=dict.fromkeys(TAXONOMY.slugs, 10**9),
+        items=3,
+        alerts_sent_day=4,
+        alerts_failed_day=5,
+        alerts_sent_week=6,
+        alerts_failed_week=7,
+        outbox=8,
+        broadcasts_this_month=9,
+        sent_in_all={"alert": 1},
+        failed_in_all={"notice": 2},
+    )
+    assert_sendable(admin.stats_message(figures, TAXONOMY))
+    sendable_all(admin.feeds_messages(listed, LONDON))
+    for message in admin.poll_messages(outcomes):
+        assert_sendable(message)
+    sendable_all(admin.audit_messages(entries, LONDON))
+    admins = [Admin(user_id=n, role=role) for n, role in enumerate(names)]
+    assert_sendable(admin.admins_message(admins))
+    assert_sendable(admin.admins_usage())
+    assert_sendable(admin.edit_usage(names))
+
+
+@st.composite
+def broadcasts(draw: st.DrawFn) -> tuple[Broadcast, Progress]:
+    broadcast = Broadcast(
+        id=draw(st.integers(1, 10**6)),
+        audience=draw(shown_text),
+        status=draw(st.sampled_from(["scheduled", "sending", "done", "cancelled"])),
+        scheduled_at=WHEN,
+        started_at=draw(st.none() | st.just(WHEN)),
+        finished_at=draw(st.none() | st.just(WHEN + timedelta(minutes=5))),
+        urgent=draw(st.booleans()),
+    )
+    progress = Progress(sent=draw(counts), failed=draw(counts), remaining=draw(counts))
+    for reason in draw(st.lists(hostile_text, max_size=8)):
+        progress.reasons[reason] += 1
+    return broadcast, progress
+
+
+@settings(max_examples=100, deadline=None)
+@given(listed=st.lists(broadcasts(), max_size=25), label=shown_text, count=counts)
+def test_broadcast_texts_are_always_sendable(
+    listed: list[tuple[Broadcast, Progress]], label: str, count: int
+) -> None:
+    assert_sendable(broadcast_html.new_broadcast_prompt())
+    assert_sendable(broadcast_html.audience_chosen_message(label, count))
+    assert_sendable(broadcast_html.preview_caption(label, count, True))
+    for broadcast, progress in listed[:3]:
+        assert_sendable(broadcast_html.report_message(broadcast, progress, WHEN))
+    sendable_all(broadcast_html.broadcasts_messages(listed, LONDON))
+
+
+@settings(max_examples=100, deadline=None)
+@given(event=events(), text=shown_text, required=st.booleans())
+def test_event_flow_texts_are_always_sendable(event: Event, text: str, required: bool) -> None:
+    hints = [
+        event_admin.new_value_hint("-", required),
+        event_admin.current_value_hint(text, ".", "-", required),
+    ]
+    for hint in hints:
+        assert_sendable(event_admin.field_question(text, hint))
+    assert_sendable(event_admin.unreadable_when_message(text))
+    assert_sendable(event_admin.when_check_message(text, required))
+    assert_sendable(event_admin.cancel_question(event))
+    assert_sendable(event_html.listed_event(event, past=required))
+    for past, asked in [(False, False), (True, False), (True, True)]:
+        assert_sendable(event_html.events_heading(past=past, asked_past=asked))

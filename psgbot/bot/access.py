@@ -63,6 +63,22 @@ async def tell(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
+async def chat_to_manage(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str, *, answer: bool = False
+) -> int | None:
+    """The chat a button or command changes, once the user may manage it (with ``answer``, the
+    button press is answered); else None, and the user is told ``refusal``."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    if not await may_manage(update, context):
+        await tell(update, refusal)
+        return None
+    if answer and update.callback_query:
+        await update.callback_query.answer()
+    return chat.id
+
+
 def admin_only(
     required: Role = Role.EDITOR,
 ) -> Callable[[Callback[Result]], Callback[Result | None]]:

@@ -5,19 +5,19 @@ Registered last: a handler here only sees updates no feature claimed.
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import CallbackQuery, Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
+from psgbot.bot.flows import Handler
 from psgbot.i18n import _
+from psgbot.render.menu import unknown_command_message
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None or message.text is None:
         return
     command = message.text.split()[0].split("@")[0]
-    await message.reply_text(
-        _("I don't know {command}. Try /latest for the news, or /help for every command.").format(
-            command=html.escape(command[:64], quote=False)
-        )
-    )
+    await message.reply_text(unknown_command_message(command))
 
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,7 +45,8 @@ async def answer_stale(query: CallbackQuery) -> None:
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answers presses of buttons no feature knows."""
+    """Answers presses of buttons no feature knows: old keyboards, forged or foreign data, and
+    buttons of a flow that has ended. Every press gets an answer, or Telegram shows a spinner."""
     if update.callback_query:
         await answer_stale(update.callback_query)
 
@@ -66,7 +63,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[Handler]:
     return [
         MessageHandler(filters.COMMAND, unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text),

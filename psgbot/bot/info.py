@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import CommandHandler, ContextTypes
 
+from psgbot.bot.flows import Handler
 from psgbot.render.news import standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text
@@ -34,5 +35,5 @@ async def standing_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await send_text(update.effective_chat.id, context, name)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[Handler]:
     return [CommandHandler(list(TEXT_NAMES), standing_text)]

@@ -2,66 +2,34 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from collections.abc import Awaitable, Callable
 
-from psgbot.bot import events, info, news, privacy, subscribe
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+
+from psgbot.bot import events, info, news, privacy, subscribe, topic_keyboard
+from psgbot.bot.callbacks import MENU
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.bot.fallback import answer_stale
+from psgbot.bot.flows import Handler
 from psgbot.chats import ensure_chat
 from psgbot.i18n import _
-from psgbot.render.markup import escape
+from psgbot.render.menu import help_message, welcome_message
 from psgbot.services import get_services
-
-MENU_PREFIX = "menu:"
 
 
 def main_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
+            [MENU.button(_("📰 Latest news"), "latest"), MENU.button(_("🗂 Topics"), "topics")],
+            [MENU.button(_("🗓 Events"), "events"), MENU.button(_("🎯 Our aims"), "aims")],
             [
-                InlineKeyboardButton(_("📰 Latest news"), callback_data="menu:latest"),
-                InlineKeyboardButton(_("🗂 Topics"), callback_data="menu:topics"),
+                MENU.button(_("🔔 Get alerts"), "subscribe"),
+                MENU.button(_("🤝 Join the PSG"), "join"),
             ],
-            [
-                InlineKeyboardButton(_("🗓 Events"), callback_data="menu:events"),
-                InlineKeyboardButton(_("🎯 Our aims"), callback_data="menu:aims"),
-            ],
-            [
-                InlineKeyboardButton(_("🔔 Get alerts"), callback_data="menu:subscribe"),
-                InlineKeyboardButton(_("🤝 Join the PSG"), callback_data="menu:join"),
-            ],
-            [InlineKeyboardButton(_("🔒 Privacy"), callback_data="menu:privacy")],
+            [MENU.button(_("🔒 Privacy"), "privacy")],
         ]
     )
-
-
-def welcome_text(first_name: str | None) -> str:
-    greeting = _("Hello {name}!").format(name=escape(first_name)) if first_name else _("Hello!")
-    return "\n".join(
-        [
-            f"👋 <b>{greeting}</b>",
-            "",
-            _(
-                "This is the Telegram bot of the <b>Peru Support Group</b>, the UK network that "
-                "has worked since 1983 for human rights, social inclusion and sustainable "
-                "development in Peru."
-            ),
-            "",
-            _(
-                "Here you can read our latest news, get alerts on the topics you care about as "
-                "soon as we publish, find our events, and learn about our aims and how to join us."
-            ),
-            "",
-            _("Choose below, or send /help for every command."),
-        ]
-    )
-
-
-def help_text() -> str:
-    lines = [_("<b>What I can do</b>"), ""]
-    lines += [f"/{name}: {description}" for name, description in PUBLIC_COMMANDS]
-    return "\n".join(lines)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,23 +43,23 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = update.effective_user
     await chat.send_message(
-        welcome_text(user.first_name if user else None), reply_markup=main_menu()
+        welcome_message(user.first_name if user else None), reply_markup=main_menu()
     )
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists every command with one line each."""
     if update.effective_chat:
-        await update.effective_chat.send_message(help_text())
+        await update.effective_chat.send_message(help_message(PUBLIC_COMMANDS))
 
 
-MENU_ACTIONS = {
+MENU_ACTIONS: dict[str, Callable[[int, ContextTypes.DEFAULT_TYPE], Awaitable[None]]] = {
     "latest": news.send_latest,
     "topics": news.send_topics,
     "events": events.send_events,
     "aims": info.send_aims,
     "join": info.send_join,
-    "subscribe": subscribe.send_keyboard,
+    "subscribe": topic_keyboard.send_keyboard,
     "privacy": privacy.send_privacy,
 }
 
@@ -101,7 +69,7 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or update.effective_chat is None:
         return
-    action = MENU_ACTIONS.get((query.data or "").removeprefix(MENU_PREFIX))
+    action = MENU_ACTIONS.get(MENU.of(query))
     if action is None:
         await answer_stale(query)
         return
@@ -109,9 +77,9 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await action(update.effective_chat.id, context)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("start", start),
         CommandHandler("help", help_command),
-        CallbackQueryHandler(menu_button, pattern=f"^{MENU_PREFIX}"),
+        CallbackQueryHandler(menu_button, pattern=MENU),
     ]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from psgbot.bot.callbacks import LATEST_OF_TOPIC
 from psgbot.bot.fallback import answer_stale
+from psgbot.bot.flows import Handler
 from psgbot.bot.numbers import looks_like_number, parse_number
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.render.news import latest_messages, topics_message, unknown_topic_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic
-
-LATEST_PREFIX = "latest:"
 
 
 class CountOutOfRange(ValueError):
@@ -100,7 +100,7 @@ async def latest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     if query is None or update.effective_chat is None:
         return
-    topic = get_services(context).taxonomy.get((query.data or "").removeprefix(LATEST_PREFIX))
+    topic = get_services(context).taxonomy.get(LATEST_OF_TOPIC.of(query))
     if topic is None:
         await answer_stale(query)
         return
@@ -108,9 +108,9 @@ async def latest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await send_latest(update.effective_chat.id, context, topic=topic)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("latest", latest),
         CommandHandler("topics", topics),
-        CallbackQueryHandler(latest_button, pattern=f"^{LATEST_PREFIX}"),
+        CallbackQueryHandler(latest_button, pattern=LATEST_OF_TOPIC),
     ]

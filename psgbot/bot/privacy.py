@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram import Chat, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot.access import may_manage, tell
-from psgbot.bot.fallback import answer_stale
+from psgbot.bot.access import chat_to_manage, may_manage, tell
+from psgbot.bot.callbacks import FORGET, FORGET_NO, FORGET_YES, MY_DATA
+from psgbot.bot.flows import Confirmation, Handler, choice
 from psgbot.i18n import _
 from psgbot.privacy import chat_record, forget_chat
 from psgbot.render.privacy import my_data_summary, privacy_notice
@@ -21,18 +22,10 @@ from psgbot.services import get_services
 
 log = logging.getLogger(__name__)
 
-MYDATA_BUTTON, FORGET_BUTTON = "privacy:mydata", "privacy:forget"
-FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
-
 
 def privacy_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(_("📄 See my data"), callback_data=MYDATA_BUTTON),
-                InlineKeyboardButton(_("🗑 Delete my data"), callback_data=FORGET_BUTTON),
-            ]
-        ]
+        [[MY_DATA.button(_("📄 See my data")), FORGET.button(_("🗑 Delete my data"))]]
     )
 
 
@@ -52,8 +45,12 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_privacy(update.effective_chat.id, context)
 
 
+def refusal() -> str:
+    return _("Only this group's administrators can see or delete its data.")
+
+
 async def refuse(update: Update) -> None:
-    await tell(update, _("Only this group's administrators can see or delete its data."))
+    await tell(update, refusal())
 
 
 async def send_my_data(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,14 +77,7 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def ask_forget(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(_("Yes, delete"), callback_data=FORGET_YES),
-                InlineKeyboardButton(_("No"), callback_data=FORGET_NO),
-            ]
-        ]
-    )
+    keyboard = choice(FORGET_YES.button(_("Yes, delete")), FORGET_NO.button(_("No")))
     await context.bot.send_message(
         chat_id,
         _(
@@ -110,42 +100,51 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ask_forget(chat.id, context)
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The privacy notice's buttons and /forget's Yes and No."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or query.data is None:
-        return
-    if query.data not in {MYDATA_BUTTON, FORGET_BUTTON, FORGET_YES, FORGET_NO}:
-        await answer_stale(query)
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
-        return
-    await query.answer()
-    if query.data == MYDATA_BUTTON:
-        await send_my_data(chat.id, context)
-    elif query.data == FORGET_BUTTON:
-        await ask_forget(chat.id, context)
-    elif query.data == FORGET_NO:
-        await query.edit_message_text(_("Nothing was deleted."))
-    else:
-        async with get_services(context).sessions.begin() as session:
-            await forget_chat(session, chat.id)
-        # Whatever the bot held in memory for the chat (a conversation half way) goes too.
-        context.application.drop_chat_data(chat.id)
-        log.info("a chat was forgotten at its request")
-        await query.edit_message_text(
-            _(
-                "✓ Deleted. Nothing about this chat is stored any more, and nothing more will "
-                "be sent here. /start begins again."
-            )
-        )
+async def forget_now(
+    chat: Chat, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Deletes every row about the chat; the text saying so."""
+    async with get_services(context).sessions.begin() as session:
+        await forget_chat(session, chat.id)
+    # Whatever the bot held in memory for the chat (a conversation half way) goes too.
+    context.application.drop_chat_data(chat.id)
+    log.info("a chat was forgotten at its request")
+    return (
+        _(
+            "✓ Deleted. Nothing about this chat is stored any more, and nothing more will "
+            "be sent here. /start begins again."
+        ),
+        None,
+    )
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+FORGET_QUESTION = Confirmation(
+    yes=FORGET_YES,
+    no=FORGET_NO,
+    act=forget_now,
+    declined=lambda: _("Nothing was deleted."),
+    refusal=refusal,
+)
+
+
+async def my_data_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The privacy notice's "See my data"."""
+    if (chat_id := await chat_to_manage(update, context, refusal(), answer=True)) is not None:
+        await send_my_data(chat_id, context)
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The privacy notice's "Delete my data": asks first."""
+    if (chat_id := await chat_to_manage(update, context, refusal(), answer=True)) is not None:
+        await ask_forget(chat_id, context)
+
+
+def handlers() -> list[Handler]:
     return [
         CommandHandler("privacy", privacy),
         CommandHandler("mydata", my_data),
         CommandHandler("forget", forget),
-        CallbackQueryHandler(button, pattern=r"^(privacy:|forget:)"),
+        CallbackQueryHandler(my_data_button, pattern=MY_DATA),
+        CallbackQueryHandler(forget_button, pattern=FORGET),
+        *FORGET_QUESTION.handlers(),
     ]

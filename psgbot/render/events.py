@@ -55,6 +55,20 @@ def event_block(event: Event, *, past: bool = False) -> str:
     return "\n".join(lines)
 
 
+def listed_event(event: Event, *, past: bool = False) -> str:
+    """One event of /events: its number (for /event <n>), then its block."""
+    return f"<b>#{event.id}</b> " + event_block(event, past=past)
+
+
+def events_heading(*, past: bool, asked_past: bool) -> str:
+    """The line above /events: upcoming, past (asked), or past because none is coming."""
+    if past and not asked_past:
+        return _("🗓 <b>No upcoming events just now.</b> The most recent ones:")
+    if past:
+        return _("🗓 <b>Past events</b>")
+    return _("🗓 <b>Upcoming events</b>")
+
+
 def map_link(event: Event) -> str | None:
     """An OpenStreetMap link: the exact spot when coordinates are known, else a search."""
     if event.latitude is not None and event.longitude is not None:

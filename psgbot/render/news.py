@@ -79,12 +79,18 @@ def topics_message(taxonomy: Taxonomy) -> str:
     return "\n".join(lines)
 
 
-def unknown_topic_message(name: str, taxonomy: Taxonomy) -> str:
+def unknown_topic_message(name: str, taxonomy: Taxonomy, command: str = "latest") -> str:
+    """The reply to a topic no name matches, with the right example for ``command`` (one of
+    latest, subscribe, unsubscribe)."""
     names = ", ".join(f"<code>{escape(topic.slug)}</code>" for topic in taxonomy.topics)
+    if command == "latest":
+        return _(
+            "I don't know the topic “{name}”. Topics are: {names}.\n"
+            "Try /latest mining, or /latest 10 for the ten newest items."
+        ).format(name=escape(shorten(name, 60)), names=names)
     return _(
-        "I don't know the topic “{name}”. Topics are: {names}.\n"
-        "Try /latest mining, or /latest 10 for the ten newest items."
-    ).format(name=escape(shorten(name, 60)), names=names)
+        "I don't know the topic “{name}”. Topics are: {names}.\nTry /{command} mining."
+    ).format(name=escape(shorten(name, 60)), names=names, command=escape(command))
 
 
 def standing_text_message(text: StandingText) -> str:

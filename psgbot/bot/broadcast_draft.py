@@ -1,0 +1,205 @@
+"""A broadcast draft and when it goes: now, in an hour, tomorrow morning, or at a typed time.
+
+The draft is one :class:`BroadcastDraft` under one key of the admin's user_data (the steps
+that fill it are psgbot.bot.broadcast_flow); releasing it stores a broadcast for the outbox
+and the dispatcher.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes, ConversationHandler
+
+from psgbot import broadcasts as store
+from psgbot.admins import Role, audit
+from psgbot.bot import callbacks as data
+from psgbot.bot.access import admin_only
+from psgbot.bot.flows import FlowState
+from psgbot.dates import parse_when
+from psgbot.db.types import utcnow
+from psgbot.i18n import _
+from psgbot.render.broadcasts import preview_caption
+from psgbot.services import get_services
+
+# The steps of the /broadcast flow (psgbot.bot.broadcast_flow).
+AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED = range(5)
+
+
+@dataclass
+class BroadcastDraft:
+    """What the admin has chosen so far; ``text`` is None until the message arrives."""
+
+    audience: str = ""
+    label: str = ""
+    count: int = 0
+    text: str | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    photo: str | None = None
+    urgent: bool = False
+
+    def caption(self) -> str:
+        return preview_caption(self.label, self.count, self.urgent)
+
+    def keyboard(self) -> InlineKeyboardMarkup:
+        urgent = ("☑ " if self.urgent else "☐ ") + _("Urgent")
+        return InlineKeyboardMarkup(
+            [
+                [
+                    data.BROADCAST_SEND.button(_("Send now")),
+                    data.BROADCAST_SCHEDULE.button(_("Schedule")),
+                ],
+                [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
+            ]
+        )
+
+
+STATE = FlowState("broadcast", BroadcastDraft)
+
+
+async def draft_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> BroadcastDraft | None:
+    """The draft a preview button acts on, once answered; None (and said so) when it is gone."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = STATE.get(context)
+    if draft is None or draft.text is None:
+        await query.edit_message_text(_("This draft is gone. /broadcast to start again."))
+        return None
+    return draft
+
+
+async def _ask_time(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Puts a question about the time (``{zone}`` in it named) in place of the buttons pressed;
+    False when the draft is gone."""
+    query = update.callback_query
+    if query is None or await draft_of(update, context) is None:
+        return False
+    zone = get_services(context).settings.zone
+    await query.edit_message_text(question.format(zone=zone.key), reply_markup=keyboard)
+    return True
+
+
+@admin_only(Role.EDITOR)
+async def ask_when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Schedule: when should it go."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [data.AT_ONE_HOUR.button(_("In 1 hour")), data.AT_TOMORROW.button(_("Tomorrow 09:00"))],
+            [
+                data.AT_TYPED.button(_("Type a date and time")),
+                data.BROADCAST_CANCEL.button(_("Cancel")),
+            ],
+        ]
+    )
+    question = _("When should it go? ({zone} time)")
+    asked = await _ask_time(update, context, question, keyboard)
+    return SCHEDULE if asked else ConversationHandler.END
+
+
+@admin_only(Role.EDITOR)
+async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Send now: the confirmation message becomes the progress report."""
+    if await draft_of(update, context) is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_text(_("Sending…"))
+    shown = query.message if isinstance(query.message, Message) else None
+    await release(update, context, utcnow(), progress_message=shown)
+    return ConversationHandler.END
+
+
+async def _release_at(update: Update, context: ContextTypes.DEFAULT_TYPE, at: datetime) -> int:
+    if await draft_of(update, context) is None:
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(await release(update, context, at))
+    return ConversationHandler.END
+
+
+@admin_only(Role.EDITOR)
+async def in_one_hour(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _release_at(update, context, utcnow() + timedelta(hours=1))
+
+
+@admin_only(Role.EDITOR)
+async def tomorrow_morning(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    zone = get_services(context).settings.zone
+    tomorrow = utcnow().astimezone(zone).date() + timedelta(days=1)
+    return await _release_at(update, context, datetime.combine(tomorrow, time(9, 0), tzinfo=zone))
+
+
+@admin_only(Role.EDITOR)
+async def ask_typed_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """ "Type a date and time"."""
+    question = _("Send the date and time, e.g. 2026-12-01 18:30 ({zone} time), or /cancel.")
+    asked = await _ask_time(update, context, question)
+    return SCHEDULE_TYPED if asked else ConversationHandler.END
+
+
+@admin_only(Role.EDITOR)
+async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    message = update.effective_message
+    if message is None or not message.text:
+        return SCHEDULE_TYPED
+    zone = get_services(context).settings.zone
+    at = parse_when(message.text, zone, utcnow())
+    if at is None or at <= utcnow():
+        await message.reply_text(
+            _(
+                "I could not read that as a future date and time. Try "
+                "2026-12-01 18:30 or 01/12/2026 18:30, or /cancel."
+            )
+        )
+        return SCHEDULE_TYPED
+    await message.reply_text(await release(update, context, at))
+    return ConversationHandler.END
+
+
+async def release(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    at: datetime,
+    progress_message: Message | None = None,
+) -> str:
+    """Stores the draft as a broadcast due at ``at``; returns the confirmation text."""
+    user, chat, draft = update.effective_user, update.effective_chat, STATE.drop(context)
+    assert user is not None and chat is not None and draft is not None
+    assert draft.text is not None
+    services = get_services(context)
+    async with services.sessions.begin() as session:
+        broadcast = await store.create(
+            session,
+            audience=draft.audience,
+            text=draft.text,
+            entities=json.dumps(draft.entities),
+            photo_file_id=draft.photo,
+            urgent=draft.urgent,
+            scheduled_at=at,
+            created_by=user.id,
+            progress_chat_id=chat.id,
+        )
+        if progress_message is not None:
+            broadcast.progress_message_id = progress_message.message_id
+        await audit(
+            session,
+            user.id,
+            "broadcast created",
+            f"#{broadcast.id} to {draft.audience} at {at.isoformat()}"
+            + (" (urgent)" if broadcast.urgent else ""),
+        )
+    services.wake_dispatcher()
+    local = at.astimezone(services.settings.zone)
+    return _(
+        "🗓 Broadcast #{id} scheduled for {when}. /broadcasts lists it, with a Cancel button."
+    ).format(id=broadcast.id, when=local.strftime("%d %b %Y %H:%M %Z"))

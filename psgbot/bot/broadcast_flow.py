@@ -1,0 +1,216 @@
+"""/broadcast: audience, message, preview, then send now or later (psgbot.bot.broadcast_draft).
+
+A ConversationHandler with /cancel at any step; every step (buttons included) checks the admin's
+role again. Storing the draft hands it to the outbox and the dispatcher (psgbot.bot.broadcast
+reports on it).
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from psgbot import broadcasts as store
+from psgbot.admins import Role
+from psgbot.bot import callbacks as data
+from psgbot.bot.access import admin_only
+from psgbot.bot.broadcast_draft import (
+    AUDIENCE,
+    MESSAGE,
+    PREVIEW,
+    SCHEDULE,
+    SCHEDULE_TYPED,
+    STATE,
+    BroadcastDraft,
+    ask_typed_time,
+    ask_when,
+    draft_of,
+    in_one_hour,
+    schedule_typed,
+    send_now,
+    tomorrow_morning,
+)
+from psgbot.bot.flows import Callback, Handler, conversation
+from psgbot.i18n import _
+from psgbot.render.broadcasts import (
+    audience_chosen_message,
+    new_broadcast_prompt,
+)
+from psgbot.services import get_services
+
+
+@admin_only(Role.EDITOR)
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Step 1: who receives it."""
+    chat = update.effective_chat
+    if chat is None:
+        return ConversationHandler.END
+    STATE.start(context, BroadcastDraft())
+    async with get_services(context).reads() as session:
+        everyone = await store.audience_size(session, "all")
+    keyboard = InlineKeyboardMarkup(
+        [
+            [data.AUDIENCE_ALL.button(_("Everyone ({count} chats)").format(count=everyone))],
+            [data.AUDIENCE_TOPICS.button(_("Subscribers of one topic"))],
+            [data.AUDIENCE_ME.button(_("Only me (a test)"))],
+            [data.BROADCAST_CANCEL.button(_("Cancel"))],
+        ]
+    )
+    await chat.send_message(new_broadcast_prompt(), reply_markup=keyboard)
+    return AUDIENCE
+
+
+@admin_only(Role.EDITOR)
+async def choose_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """ "Subscribers of one topic": a button per topic, with its audience."""
+    query = update.callback_query
+    if query is None:
+        return ConversationHandler.END
+    await query.answer()
+    services = get_services(context)
+    async with services.reads() as session:
+        rows = [
+            [
+                data.AUDIENCE_TOPIC.button(
+                    f"{topic.emoji} {topic.name} "
+                    f"({await store.audience_size(session, 'topic:' + topic.slug)})",
+                    topic.slug,
+                )
+            ]
+            for topic in services.taxonomy.topics
+        ]
+    await query.edit_message_text(
+        _("Which topic's subscribers?"), reply_markup=InlineKeyboardMarkup(rows)
+    )
+    return AUDIENCE
+
+
+async def _audience_chosen(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, audience: str, label: str
+) -> int:
+    """Step 2 begins: the draft's audience is set; the admin is asked for the message."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    async with get_services(context).reads() as session:
+        count = await store.audience_size(session, audience)
+    draft = STATE.get(context) or STATE.start(context, BroadcastDraft())
+    draft.audience, draft.label, draft.count = audience, label, count
+    await query.edit_message_text(audience_chosen_message(label, count))
+    return MESSAGE
+
+
+@admin_only(Role.EDITOR)
+async def audience_all(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _audience_chosen(update, context, "all", _("everyone"))
+
+
+@admin_only(Role.EDITOR)
+async def audience_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    user = update.effective_user
+    assert user is not None
+    return await _audience_chosen(update, context, f"chat:{user.id}", _("only you"))
+
+
+@admin_only(Role.EDITOR)
+async def audience_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    assert query is not None
+    slug = data.AUDIENCE_TOPIC.of(query)
+    topic = get_services(context).taxonomy.get(slug)
+    if topic is None:
+        await query.answer()
+        await query.edit_message_text(_("That topic no longer exists. /broadcast again."))
+        STATE.drop(context)
+        return ConversationHandler.END
+    label = _("subscribers of {topic}").format(topic=topic.name)
+    return await _audience_chosen(update, context, f"topic:{slug}", label)
+
+
+@admin_only(Role.EDITOR)
+async def receive_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Step 2: the message itself, then step 3: the preview, exactly as recipients see it."""
+    message, draft = update.effective_message, STATE.get(context)
+    if message is None or draft is None:
+        return ConversationHandler.END
+    if message.photo:
+        draft.photo, draft.text = message.photo[-1].file_id, message.caption or ""
+        draft.entities = [entity.to_dict() for entity in message.caption_entities]
+        await message.chat.send_photo(
+            draft.photo,
+            caption=draft.text or None,
+            caption_entities=list(message.caption_entities),
+            parse_mode=None,
+        )
+    else:
+        draft.photo, draft.text = None, message.text or ""
+        draft.entities = [entity.to_dict() for entity in message.entities]
+        await message.chat.send_message(
+            draft.text, entities=list(message.entities), parse_mode=None
+        )
+    await message.chat.send_message(draft.caption(), reply_markup=draft.keyboard())
+    return PREVIEW
+
+
+@admin_only(Role.EDITOR)
+async def toggle_urgent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Urgent broadcasts go before alerts."""
+    if (draft := await draft_of(update, context)) is None:
+        return ConversationHandler.END
+    draft.urgent = not draft.urgent
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(draft.caption(), reply_markup=draft.keyboard())
+    return PREVIEW
+
+
+@admin_only(Role.EDITOR)
+async def discard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Cancel, at any step with buttons."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    STATE.drop(context)
+    await query.edit_message_text(_("Broadcast cancelled; nothing was sent."))
+    return ConversationHandler.END
+
+
+def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+    def on(button: data.Action | data.Keyed[str], callback: Callback) -> Handler:
+        return CallbackQueryHandler(callback, pattern=button)
+
+    return conversation(
+        state=STATE,
+        entry_points=[CommandHandler("broadcast", start)],
+        states={
+            AUDIENCE: [
+                on(data.AUDIENCE_ALL, audience_all),
+                on(data.AUDIENCE_ME, audience_me),
+                on(data.AUDIENCE_TOPICS, choose_topic),
+                on(data.AUDIENCE_TOPIC, audience_topic),
+                on(data.BROADCAST_CANCEL, discard),
+            ],
+            MESSAGE: [
+                MessageHandler((filters.TEXT & ~filters.COMMAND) | filters.PHOTO, receive_message)
+            ],
+            PREVIEW: [
+                on(data.BROADCAST_SEND, send_now),
+                on(data.BROADCAST_SCHEDULE, ask_when),
+                on(data.BROADCAST_URGENT, toggle_urgent),
+                on(data.BROADCAST_CANCEL, discard),
+            ],
+            SCHEDULE: [
+                on(data.AT_ONE_HOUR, in_one_hour),
+                on(data.AT_TOMORROW, tomorrow_morning),
+                on(data.AT_TYPED, ask_typed_time),
+                on(data.BROADCAST_CANCEL, discard),
+            ],
+            SCHEDULE_TYPED: [MessageHandler(filters.TEXT & ~filters.COMMAND, schedule_typed)],
+        },
+    )

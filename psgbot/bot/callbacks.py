@@ -1,0 +1,186 @@
+"""Callback data: what a button carries back, as a prefix plus at most one typed field.
+
+Every button the bot makes is built here and read back here. The wire form is the one the
+bot has always sent (``sub:t:justice``, ``ev:rem:12``, ``stop:undo``), so buttons already in
+chats keep working; anything else (an old format, forged data, a field of the wrong type) is
+refused by :meth:`Action.decode` and answered by the catch-all in psgbot.bot.fallback.
+
+Telegram allows 1 to 64 *bytes* of callback data; :meth:`encode` refuses to build more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from telegram import CallbackQuery, InlineKeyboardButton
+
+from psgbot.bot.numbers import parse_number
+
+DATA_LIMIT = 64  # bytes, Telegram's limit for callback_data
+SEPARATOR = ":"
+TOKEN = re.compile(r"[A-Za-z0-9_*-]{1,40}")  # a topic slug, "*" (all news), a short word
+
+Value = TypeVar("Value")
+
+
+class BadCallback(ValueError):
+    """Callback data that no button of this bot carries (stale, foreign or forged)."""
+
+
+@dataclass(frozen=True)
+class Field(Generic[Value]):
+    """How one typed value is written in callback data and read back, strictly."""
+
+    name: str
+    read: Callable[[str], Value | None]
+    write: Callable[[Value], str]
+
+
+def _read_token(text: str) -> str | None:
+    return text if TOKEN.fullmatch(text) else None
+
+
+def _write_token(value: str) -> str:
+    if not TOKEN.fullmatch(value):
+        raise BadCallback(f"not a token: {value!r}")
+    return value
+
+
+def _write_id(value: int) -> str:
+    if parse_number(str(value)) != value:
+        raise BadCallback(f"not a row id: {value!r}")
+    return str(value)
+
+
+ID: Field[int] = Field("id", parse_number, _write_id)
+SLUG: Field[str] = Field("slug", _read_token, _write_token)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button with no field: the data is the prefix itself (``sub:done``)."""
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.prefix.encode()) <= DATA_LIMIT:
+            raise BadCallback(f"prefix out of bounds: {self.prefix!r}")
+
+    def encode(self) -> str:
+        return self.prefix
+
+    def matches(self, data: object) -> bool:
+        """Whether ``data`` is exactly this button."""
+        return data == self.prefix
+
+    # A button is its own CallbackQueryHandler pattern (PTB calls a callable pattern with the
+    # data); str() shows it as the equivalent regular expression.
+    __call__ = matches
+
+    def __str__(self) -> str:
+        return f"^{re.escape(self.prefix)}$"
+
+    def button(self, text: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=self.encode())
+
+
+@dataclass(frozen=True)
+class Keyed(Generic[Value]):
+    """A button about one thing: the prefix, a colon and a typed field (``ev:rem:12``)."""
+
+    prefix: str
+    field: Field[Value]
+
+    def encode(self, value: Value) -> str:
+        data = f"{self.prefix}{SEPARATOR}{self.field.write(value)}"
+        if len(data.encode()) > DATA_LIMIT:
+            raise BadCallback(f"over {DATA_LIMIT} bytes: {data!r}")
+        return data
+
+    def decode(self, data: object) -> Value:
+        """The field of ``data``; BadCallback unless ``data`` is exactly such a button."""
+        if not isinstance(data, str) or len(data.encode()) > DATA_LIMIT:
+            raise BadCallback("not callback data of this bot")
+        head, separator, tail = data.rpartition(SEPARATOR)
+        if separator != SEPARATOR or head != self.prefix:
+            raise BadCallback(f"not a {self.prefix} button")
+        value = self.field.read(tail)
+        if value is None:
+            raise BadCallback(f"bad {self.field.name} in a {self.prefix} button")
+        return value
+
+    def matches(self, data: object) -> bool:
+        """Whether ``data`` is this button with a well-formed field."""
+        try:
+            self.decode(data)
+        except BadCallback:
+            return False
+        return True
+
+    __call__ = matches  # the CallbackQueryHandler pattern, as for Action
+
+    def __str__(self) -> str:
+        return f"^{re.escape(self.prefix + SEPARATOR)}"
+
+    def button(self, text: str, value: Value) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=self.encode(value))
+
+    def of(self, query: CallbackQuery) -> Value:
+        """The field of a query its handler matched (so decoding cannot fail there)."""
+        return self.decode(query.data)
+
+
+# Every button of the bot, by feature. A test checks that no two of them read each other's data.
+
+# The main menu (psgbot.bot.menu): menu:<action>.
+MENU = Keyed("menu", SLUG)
+# The topic keyboard and what follows a subscription (psgbot.bot.topic_keyboard).
+TOGGLE_TOPIC = Keyed("sub:t", SLUG)
+TOGGLE_ALL_NEWS = Action("sub:all")
+TOGGLE_ANNOUNCEMENTS = Action("sub:ann")
+KEYBOARD_DONE = Action("sub:done")
+LATEST_FOLLOWED = Action("sub:latest")
+LATEST_OF_TOPIC = Keyed("latest", SLUG)
+# Under each alert (psgbot.alerts.sends writes these as text: keep the form).
+UNSUBSCRIBE = Keyed("unsub", SLUG)
+# /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still
+# in chats' history.
+STOP_UNDO = Action("stop:undo")
+STOP_YES = Action("stop:yes")
+STOP_NO = Action("stop:no")
+# /privacy and /forget.
+MY_DATA = Action("privacy:mydata")
+FORGET = Action("privacy:forget")
+FORGET_YES = Action("forget:yes")
+FORGET_NO = Action("forget:no")
+# Under each event.
+EVENT_DETAILS = Keyed("ev:d", ID)
+EVENT_CALENDAR = Keyed("ev:ics", ID)
+EVENT_REMIND = Keyed("ev:rem", ID)
+# Admin flows: events.
+EVENT_WHEN_OK = Action("adm:ev:ok")
+EVENT_WHEN_REDO = Action("adm:ev:redo")
+EVENT_SAVE = Action("adm:ev:save")
+EVENT_DISCARD = Action("adm:ev:discard")
+EVENT_CANCEL = Keyed("adm:evcancel", ID)
+EVENT_KEEP = Action("adm:evcancel:no")
+# Admin flows: standing texts.
+TEXT_SAVE = Action("adm:edit:save")
+TEXT_DISCARD = Action("adm:edit:discard")
+# Admin flows: broadcasts.
+AUDIENCE_ALL = Action("adm:bc:aud:all")
+AUDIENCE_TOPICS = Action("adm:bc:aud:topics")
+AUDIENCE_ME = Action("adm:bc:aud:me")
+AUDIENCE_TOPIC = Keyed("adm:bc:aud:topic", SLUG)
+BROADCAST_SEND = Action("adm:bc:send")
+BROADCAST_SCHEDULE = Action("adm:bc:schedule")
+BROADCAST_URGENT = Action("adm:bc:urgent")
+BROADCAST_CANCEL = Action("adm:bc:cancel")
+AT_ONE_HOUR = Action("adm:bc:at:1h")
+AT_TOMORROW = Action("adm:bc:at:tomorrow")
+AT_TYPED = Action("adm:bc:at:typed")
+BROADCAST_STOP = Keyed("adm:bcstop", ID)
+BROADCAST_DROP = Keyed("adm:bcdrop", ID)

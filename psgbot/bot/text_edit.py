@@ -1,0 +1,126 @@
+"""/edit: an admin changes one of the standing texts (/aims, /join…), with a preview first.
+
+The flow's state is one :class:`TextEdit` under one key of the admin's user_data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from psgbot.admins import Role, audit
+from psgbot.bot.access import admin_only
+from psgbot.bot.callbacks import TEXT_DISCARD, TEXT_SAVE
+from psgbot.bot.flows import FlowState, choice, conversation
+from psgbot.i18n import _
+from psgbot.render.admin import edit_usage
+from psgbot.render.news import standing_text_message
+from psgbot.services import get_services
+from psgbot.texts import TEXT_NAMES, current_text, save_text
+
+WAITING, CONFIRM = range(2)
+BODY_LIMIT = 3500  # characters of a new text; the message built from it stays within 4096
+
+
+@dataclass
+class TextEdit:
+    """Which text is being edited, and the new body once the admin has sent it."""
+
+    name: str
+    body: str | None = None
+
+
+STATE = FlowState("edit", TextEdit)
+
+
+@admin_only(Role.EDITOR)
+async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """``/edit <name>`` shows the text and waits for the new one; ``/edit <name> reset``."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return ConversationHandler.END
+    args = [arg.lower() for arg in context.args or []]
+    if not args or args[0] not in TEXT_NAMES or args[1:] not in ([], ["reset"]):
+        await chat.send_message(edit_usage(TEXT_NAMES))
+        return ConversationHandler.END
+    name = args[0]
+    services = get_services(context)
+    if args[1:] == ["reset"]:
+        async with services.sessions.begin() as session:
+            await save_text(session, name, None, user.id)
+            await audit(session, user.id, "text reset", name)
+        await chat.send_message(
+            _("/{name} is back to the text in data/texts.yaml.").format(name=name)
+        )
+        return ConversationHandler.END
+    async with services.reads() as session:
+        text = await current_text(session, name, services.texts)
+    await chat.send_message(standing_text_message(text))
+    await chat.send_message(
+        _(
+            "That is /{name} now. Send the new text (plain text; a line "
+            "starting with • is a bullet), or /cancel."
+        ).format(name=name)
+    )
+    STATE.start(context, TextEdit(name))
+    return WAITING
+
+
+@admin_only(Role.EDITOR)
+async def edit_receive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Previews the new text with Save and Cancel buttons."""
+    message, chat = update.effective_message, update.effective_chat
+    edit = STATE.get(context)
+    if message is None or chat is None or not message.text or edit is None:
+        return ConversationHandler.END
+    services = get_services(context)
+    edit.body = message.text.strip()[:BODY_LIMIT]
+    async with services.reads() as session:
+        text = await current_text(session, edit.name, services.texts)
+    await chat.send_message(standing_text_message(replace(text, body=edit.body)))
+    await chat.send_message(
+        _("Save this as /{name}?").format(name=edit.name),
+        reply_markup=choice(TEXT_SAVE.button(_("Save")), TEXT_DISCARD.button(_("Cancel"))),
+    )
+    return CONFIRM
+
+
+@admin_only(Role.EDITOR)
+async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Save or Cancel under the preview."""
+    query, user = update.callback_query, update.effective_user
+    edit = STATE.drop(context)
+    if query is None or user is None:
+        return ConversationHandler.END
+    await query.answer()
+    if not TEXT_SAVE.matches(query.data) or edit is None or edit.body is None:
+        await query.edit_message_text(_("Nothing changed."))
+        return ConversationHandler.END
+    async with get_services(context).sessions.begin() as session:
+        await save_text(session, edit.name, edit.body, user.id)
+        await audit(session, user.id, "text edited", edit.name)
+    await query.edit_message_text(_("Saved: /{name} shows the new text.").format(name=edit.name))
+    return ConversationHandler.END
+
+
+def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+    return conversation(
+        state=STATE,
+        entry_points=[CommandHandler("edit", edit_start)],
+        states={
+            WAITING: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_receive)],
+            CONFIRM: [
+                CallbackQueryHandler(edit_decide, pattern=TEXT_SAVE),
+                CallbackQueryHandler(edit_decide, pattern=TEXT_DISCARD),
+            ],
+        },
+    )

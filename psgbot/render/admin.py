@@ -1,0 +1,160 @@
+"""The admin views as Telegram HTML: /stats, /feeds, /poll, /audit, /admins and /edit's
+prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from psgbot.db.models import Admin, AuditEntry, Feed
+from psgbot.feeds.sources import display_source
+from psgbot.i18n import _
+from psgbot.render.markup import escape, fit, pack, shorten
+from psgbot.topics import Taxonomy
+
+if TYPE_CHECKING:  # data in, HTML out: render depends on no feature at run time
+    from psgbot.feeds.poll import PollOutcome
+    from psgbot.stats import Stats
+
+SOURCE_LIMIT = 300  # a feed's address as shown; the full one is in the configuration
+ERROR_LIMIT = 500
+DETAIL_LIMIT = 300  # UTF-16 units: about 150 characters, as many emoji as letters
+
+
+def moment(at: datetime | None, zone: ZoneInfo) -> str:
+    """A date and time in the PSG's zone, "never" for none (plain text)."""
+    if at is None:
+        return _("never")
+    return at.astimezone(zone).strftime("%d %b %Y %H:%M %Z")
+
+
+def _source(source: str) -> str:
+    return f"<code>{escape(shorten(display_source(source), SOURCE_LIMIT))}</code>"
+
+
+def stats_message(figures: Stats, taxonomy: Taxonomy) -> str:
+    """/stats: chats, subscribers per topic, items, messages sent and failed, outbox."""
+    topics = "\n".join(
+        f"  {escape(topic.name)}: {figures.subscribers.get(topic.slug, 0)}"
+        for topic in taxonomy.topics
+    )
+    lines = [
+        _("📊 <b>Statistics</b>"),
+        _("Chats: {active} active ({groups} groups), {inactive} inactive").format(
+            active=figures.active_chats,
+            groups=figures.active_groups,
+            inactive=figures.inactive_chats,
+        ),
+        _("Subscribers per topic:"),
+        topics,
+        _("  All news: {count}").format(count=figures.subscribers.get("*", 0)),
+        _("Items stored: {count}").format(count=figures.items),
+        _("Alerts, last 24 hours: {sent} sent, {failed} failed").format(
+            sent=figures.alerts_sent_day, failed=figures.alerts_failed_day
+        ),
+        _("Alerts, last 7 days: {sent} sent, {failed} failed").format(
+            sent=figures.alerts_sent_week, failed=figures.alerts_failed_week
+        ),
+    ]
+    in_all = [
+        (_("Alerts in all: {sent} sent, {failed} failed"), "alert"),
+        (_("Broadcast messages in all: {sent} sent, {failed} failed"), "broadcast"),
+        (_("Notices and reminders in all: {sent} sent, {failed} failed"), "notice"),
+    ]
+    lines += [
+        line.format(
+            sent=figures.sent_in_all.get(kind, 0), failed=figures.failed_in_all.get(kind, 0)
+        )
+        for line, kind in in_all
+    ]
+    lines.append(_("Outbox: {count} waiting").format(count=figures.outbox))
+    lines.append(_("Broadcasts this month: {count}").format(count=figures.broadcasts_this_month))
+    return fit(["\n".join(lines)])
+
+
+def feed_block(feed: Feed, items: int, zone: ZoneInfo) -> str:
+    """One feed's health: state, last success and error, next check, items."""
+    state = "🛑" if feed.disabled else "✅" if feed.failures == 0 else "⚠️"
+    lines = [
+        f"{state} {_source(feed.source)}",
+        _("Last success: {at}").format(at=moment(feed.last_success_at, zone)),
+        _("Next check: {at}").format(at=moment(feed.next_poll_at, zone)),
+        _("Items: {count}").format(count=items),
+    ]
+    if feed.disabled:
+        lines.append(
+            _("Disabled (410 Gone): /feeds enable {source}").format(
+                source=escape(shorten(display_source(feed.source), SOURCE_LIMIT))
+            )
+        )
+    if feed.failures:
+        lines.insert(
+            2,
+            _("Failing {count} times in a row; last error: {error}").format(
+                count=feed.failures, error=escape(shorten(feed.last_error or "", ERROR_LIMIT))
+            ),
+        )
+    return "\n".join(lines)
+
+
+def feeds_messages(feeds: Sequence[tuple[Feed, int]], zone: ZoneInfo) -> list[str]:
+    """/feeds: a block per feed, in as many messages as needed."""
+    blocks = [_("📡 <b>Feeds</b>")]
+    blocks += [feed_block(feed, items, zone) for feed, items in feeds]
+    if len(blocks) == 1:
+        blocks.append(_("No feed has been polled yet."))
+    return pack(blocks)
+
+
+def poll_messages(outcomes: Sequence[PollOutcome]) -> list[str]:
+    """/poll: what each feed gave."""
+    lines = []
+    for outcome in outcomes:
+        source = _source(outcome.source)
+        if outcome.error:
+            lines.append(f"⚠️ {source}: {escape(shorten(outcome.error, ERROR_LIMIT))}")
+        elif outcome.not_modified:
+            lines.append(_("✅ {source}: not modified").format(source=source))
+        else:
+            lines.append(
+                _("✅ {source}: {seen} items, {new} new, {alerts} alerts").format(
+                    source=source, seen=outcome.seen, new=outcome.new, alerts=outcome.alerts
+                )
+            )
+    return pack(["\n".join(lines)]) if lines else []
+
+
+def audit_messages(entries: Sequence[AuditEntry], zone: ZoneInfo) -> list[str]:
+    """/audit: the latest admin actions."""
+    lines = [_("🧾 <b>Latest admin actions</b>")]
+    lines += [
+        f"{moment(entry.at, zone)} · {entry.user_id} · <b>{escape(shorten(entry.action, 100))}</b> "
+        f"{escape(shorten(entry.detail, DETAIL_LIMIT))}"
+        for entry in entries
+    ]
+    if not entries:
+        lines.append(_("Nothing yet."))
+    return pack(["\n".join(lines)])
+
+
+def admins_message(admins: Sequence[Admin]) -> str:
+    """/admins: owners and editors by user id."""
+    lines = [_("👥 <b>Administrators</b>")]
+    lines += [f"{admin.user_id}: {escape(admin.role)}" for admin in admins]
+    lines.append(_("Owners come from PSGBOT_ADMINS; /admins add &lt;id&gt; adds an editor."))
+    return fit(["\n".join(lines)])
+
+
+def admins_usage() -> str:
+    return _(
+        "Usage: /admins, /admins add &lt;user id&gt;, /admins remove "
+        "&lt;user id&gt;. A user id is a number; users can find theirs "
+        "with @userinfobot."
+    )
+
+
+def edit_usage(names: Sequence[str]) -> str:
+    usage = _("Usage: /edit {names}, or /edit &lt;name&gt; reset.")
+    return fit([usage.format(names=escape("|".join(names)))])

@@ -1,0 +1,87 @@
+"""Broadcasts as Telegram HTML: /broadcast's prompts and preview, the progress report, and
+/broadcasts.
+
+The announcement itself is the admin's own message, sent with its entities (never as HTML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from psgbot import broadcasts as store
+from psgbot.db.models import Broadcast
+from psgbot.i18n import _
+from psgbot.render.markup import TITLE_LIMIT, escape, pack, shorten
+
+REASON_LIMIT = 200  # a failure's reason as Telegram gave it
+
+
+def new_broadcast_prompt() -> str:
+    return _("📣 <b>New broadcast.</b> Who should receive it? (/cancel stops at any step)")
+
+
+def audience_chosen_message(label: str, count: int) -> str:
+    return _(
+        "Audience: {label}, {count} chats.\n\nNow send the message: text (your bold, italic "
+        "and links are kept) or a photo with a caption."
+    ).format(label=escape(shorten(label, TITLE_LIMIT)), count=count)
+
+
+def preview_caption(label: str, count: int, urgent: bool) -> str:
+    """The line under the preview, above Send now, Schedule, Urgent and Cancel."""
+    return _("☝️ Preview. Audience: {label}, {count} chats{urgent}.").format(
+        label=escape(shorten(label, TITLE_LIMIT)),
+        count=count,
+        urgent=_(" · marked urgent") if urgent else "",
+    )
+
+
+def report_message(broadcast: Broadcast, progress: store.Progress, now: datetime) -> str:
+    """The progress or final report of a broadcast."""
+    started = broadcast.started_at or now
+    seconds = int(((broadcast.finished_at or now) - started).total_seconds())
+    heading = {
+        store.DONE: _("✅ <b>Broadcast #{id} finished</b> in {seconds} s"),
+        store.STOPPED: _("⏹ <b>Broadcast #{id} stopped</b> after {seconds} s"),
+    }.get(broadcast.status, _("📣 <b>Broadcast #{id} sending…</b> {seconds} s"))
+    lines = [
+        heading.format(id=broadcast.id, seconds=seconds),
+        _("Delivered: {count}").format(count=progress.sent),
+        _("Blocked (now inactive): {count}").format(count=progress.blocked),
+        _("Failed: {count}").format(count=progress.failed),
+    ]
+    lines += [
+        f"  · {escape(shorten(reason, REASON_LIMIT))}: {count}"
+        for reason, count in progress.reasons.most_common(5)
+    ]
+    if broadcast.status == store.SENDING_STATUS:
+        lines.append(_("Remaining: {count}").format(count=progress.remaining))
+    elif progress.cancelled:
+        lines.append(_("Not sent (stopped): {count}").format(count=progress.cancelled))
+    return "\n".join(lines)
+
+
+def broadcast_line(broadcast: Broadcast, progress: store.Progress, zone: ZoneInfo) -> str:
+    """One broadcast in /broadcasts: number, status, audience, when, figures."""
+    when = broadcast.scheduled_at.astimezone(zone)
+    return (
+        f"#{broadcast.id} · {escape(broadcast.status)} · "
+        f"{escape(shorten(broadcast.audience, TITLE_LIMIT))} · {when:%d %b %H:%M} · "
+        + _("{sent} delivered, {failed} failed, {blocked} blocked").format(
+            sent=progress.sent, failed=progress.failed, blocked=progress.blocked
+        )
+        + (" · ⚡" if broadcast.urgent else "")
+    )
+
+
+def broadcasts_messages(
+    listed: Sequence[tuple[Broadcast, store.Progress]], zone: ZoneInfo
+) -> list[str]:
+    """/broadcasts: recent and scheduled broadcasts, in as many messages as needed."""
+    lines = [_("📣 <b>Broadcasts</b>")]
+    lines += [broadcast_line(broadcast, progress, zone) for broadcast, progress in listed]
+    if len(lines) == 1:
+        lines.append(_("None yet. /broadcast sends one."))
+    return pack(["\n".join(lines)])

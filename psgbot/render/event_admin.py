@@ -1,0 +1,53 @@
+"""The admin's event flows as Telegram HTML: /addevent and /editevent's questions, the date
+check, and /cancelevent's question."""
+
+from __future__ import annotations
+
+from psgbot.db.models import Event
+from psgbot.i18n import _
+from psgbot.render.events import event_title, event_when
+from psgbot.render.markup import escape, fit, shorten
+
+VALUE_LIMIT = 1000  # a field's current value, shown while editing
+TYPED_LIMIT = 80  # what the admin typed, quoted back
+
+
+def field_question(question: str, hint: str) -> str:
+    """One question of the flow with its hint in italics (both plain text)."""
+    return fit([f"{escape(question)}\n<i>{escape(hint)}</i> " + _("(/cancel stops)")])
+
+
+def new_value_hint(clear: str, required: bool) -> str:
+    """/addevent: how to leave an optional field empty (plain text)."""
+    return "" if required else _("Send {clear} to leave it empty.").format(clear=clear)
+
+
+def current_value_hint(value: str, keep: str, clear: str, required: bool) -> str:
+    """/editevent: the field's value now, and how to keep or clear it (plain text)."""
+    return _("Now: {value}. Send {keep} to keep it{clear}.").format(
+        value=shorten(value, VALUE_LIMIT),
+        keep=keep,
+        clear="" if required else _(", {clear} to clear it").format(clear=clear),
+    )
+
+
+def unreadable_when_message(text: str) -> str:
+    return _(
+        "I could not read “{text}” as a date and time. Try "
+        "15 December 2026 10:30, 15/12/2026 10:30 or tomorrow "
+        "18:00."
+    ).format(text=escape(shorten(text, TYPED_LIMIT)))
+
+
+def when_check_message(shown: str, all_day: bool) -> str:
+    """The date as read, for the admin to confirm."""
+    return _("I read that as <b>{when}</b>{all_day}. Right?").format(
+        when=escape(shorten(shown, TYPED_LIMIT)), all_day=_(" (all day)") if all_day else ""
+    )
+
+
+def cancel_question(event: Event) -> str:
+    """/cancelevent's question."""
+    return _(
+        "Cancel <b>{title}</b> ({when})? Everyone who asked for a reminder will be told."
+    ).format(title=event_title(event), when=escape(event_when(event)))

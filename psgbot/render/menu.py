@@ -1,0 +1,51 @@
+"""/start, /help and the reply to an unknown command as Telegram HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from psgbot.i18n import _
+from psgbot.render.markup import escape, fit, shorten
+
+NAME_LIMIT = 64  # Telegram's first names are at most 64 characters
+
+
+def welcome_message(first_name: str | None) -> str:
+    """/start: a greeting by first name and what the bot offers."""
+    greeting = (
+        _("Hello {name}!").format(name=escape(shorten(first_name, NAME_LIMIT)))
+        if first_name
+        else _("Hello!")
+    )
+    return "\n".join(
+        [
+            f"👋 <b>{greeting}</b>",
+            "",
+            _(
+                "This is the Telegram bot of the <b>Peru Support Group</b>, the UK network that "
+                "has worked since 1983 for human rights, social inclusion and sustainable "
+                "development in Peru."
+            ),
+            "",
+            _(
+                "Here you can read our latest news, get alerts on the topics you care about as "
+                "soon as we publish, find our events, and learn about our aims and how to join us."
+            ),
+            "",
+            _("Choose below, or send /help for every command."),
+        ]
+    )
+
+
+def help_message(commands: Sequence[tuple[str, str]]) -> str:
+    """/help: every command with its one-line description."""
+    lines = [_("<b>What I can do</b>"), ""]
+    lines += [f"/{name}: {escape(description)}" for name, description in commands]
+    return fit(["\n".join(lines)])
+
+
+def unknown_command_message(command: str) -> str:
+    """The reply to a command no feature knows, naming it."""
+    return _(
+        "I don't know {command}. Try /latest for the news, or /help for every command."
+    ).format(command=escape(shorten(command, 64)))
