@@ -98,22 +98,22 @@ class Instance:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stands by and serves in turn until ``stop`` is set."""
-        if not self.lock.single_instance:
-            log.info("standby: waiting for the active lock (asking every %g s)", self.retry)
         try:
             while await self._wait_for_lock(stop):
                 await self._serve(stop)
-                if not stop.is_set():
-                    log.warning("standby again: asking for the active lock every %g s", self.retry)
         finally:
             # Last, once updates stopped and the Application is down: a standby may poll now.
             await self.lock.release()
 
     async def _wait_for_lock(self, stop: asyncio.Event) -> bool:
         """True once this instance holds the lock; False when told to stop first."""
+        refused = False
         while not stop.is_set():
             if await self.lock.try_take():
                 return True
+            if not refused:
+                log.info("standby: another instance is active; asking every %g s", self.retry)
+                refused = True
             await _wait(stop, self.retry)
         return False
 
