@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 # in earlier versions, so that old and new instances exclude each other during an upgrade.
 ACTIVE_LOCK_KEY = 0x7073_6762_6F74
 # The server drops the lock's connection after idle + interval x count seconds of silence from a
-# vanished host (about 11 s), instead of the operating system's two hours.
-KEEPALIVE = ("tcp_keepalives_idle = 5", "tcp_keepalives_interval = 2", "tcp_keepalives_count = 3")
+# vanished host (13 s), instead of the operating system's two hours. Longer than an active
+# instance needs to notice the same silence and stop (its check interval, at most 5 s, plus the
+# statement timeout, 5 s), so that a partition never leaves two instances taking updates.
+KEEPALIVE = ("tcp_keepalives_idle = 5", "tcp_keepalives_interval = 2", "tcp_keepalives_count = 4")
 TAKE = text("SELECT pg_try_advisory_lock(:key)").bindparams(key=ACTIVE_LOCK_KEY)
 FREE = text("SELECT pg_advisory_unlock(:key)").bindparams(key=ACTIVE_LOCK_KEY)
 # A short statement on the lock's connection: an answer proves the session, and the lock, live.

@@ -9,7 +9,9 @@ runs the scheduled jobs and sends from the outbox. The others stand by: they ask
 Telegram ends a long poll when another begins on the same token (409 Conflict), so an instance
 starts polling only once it holds the lock: the previous holder is dead, or stopped polling
 before it freed the lock. An active instance checks its lock's connection as often as standbys
-ask; losing it, it stops taking updates, winds down and stands by again.
+ask; losing it, it stops taking updates, winds down and stands by again. Because the server may
+free the lock of a live instance (its connection broke) before that instance notices, a new
+holder waits one check interval and a margin before it takes updates.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from psgbot.services import Services
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+# What an active instance that lost its lock needs, beyond its next check, to stop taking
+# updates (the Updater's last getUpdates has a zero timeout).
+HANDOVER_MARGIN = 1.0
 
 
 class UpdateSource(Protocol):
@@ -81,6 +86,7 @@ class Instance:
         self.request = request  # the transport to Telegram; tests pass a fake
         self.lock = services.leadership
         self.retry = services.settings.standby_retry
+        self.handover = 0.0 if self.lock.single_instance else self.retry + HANDOVER_MARGIN
         self.application: BotApplication | None = None
         self.probe = metrics.HealthProbe(
             services, self.scheduler_running, time.monotonic(), active=self.is_active
@@ -101,6 +107,9 @@ class Instance:
         try:
             while await self._wait_for_lock(stop):
                 await self._serve(stop)
+                # Stepped down (its connection to the database failed): a standby whose
+                # connection held gets the first tries at the lock.
+                await _wait(stop, 2 * self.retry)
         finally:
             # Last, once updates stopped and the Application is down: a standby may poll now.
             await self.lock.release()
@@ -120,11 +129,17 @@ class Instance:
     async def _serve(self, stop: asyncio.Event) -> None:
         """One term as the active instance: returns when told to stop or when the lock is lost,
         after updates stopped, in-flight work finished and the Application shut down."""
+        # A previous holder still alive may not know yet that its lock is gone (the server ended
+        # its session; its next check is up to one retry away, and stopping takes a moment):
+        # updates wait until it has stopped taking them. Start-up runs meanwhile.
+        handover = time.monotonic() + self.handover
         self.application = build_application(
             self.services, request=self.request, polling=self.source.polling, owns_services=False
         )
         try:
             async with running(self.application):
+                if await _wait(stop, handover - time.monotonic()):
+                    return
                 await self.source.start(self.application)
                 self.probe.started = time.monotonic()
                 self._active = True
@@ -143,7 +158,7 @@ class Instance:
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     """Sleeps ``seconds`` or until ``stop`` is set; whether it is set."""
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
+        await asyncio.wait_for(stop.wait(), max(seconds, 0.0))
     except TimeoutError:
         return False
     return True

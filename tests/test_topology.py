@@ -27,18 +27,24 @@ RETRY = 0.5
 
 
 class RecordedSource:
-    """Updates from nowhere; records when the instance started and stopped taking them."""
+    """Updates from nowhere; records, in one list shared by the instances, when each started
+    and stopped taking them."""
 
     polling = False
 
-    def __init__(self) -> None:
-        self.events: list[str] = []
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+
+    @property
+    def events(self) -> list[str]:
+        return [event for event in self.log if event.startswith(self.name)]
 
     async def start(self, application: BotApplication) -> None:
-        self.events.append("start")
+        self.log.append(f"{self.name} start")
 
     async def stop(self) -> None:
-        self.events.append("stop")
+        self.log.append(f"{self.name} stop")
 
 
 async def eventually(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -70,18 +76,14 @@ async def terminate_lock_holder(url: str) -> int:
     return int(ended or 0)
 
 
-def start(url: str) -> tuple[Instance, RecordedSource, asyncio.Event, asyncio.Task[None]]:
-    source = RecordedSource()
+def start(
+    url: str, name: str, log: list[str]
+) -> tuple[Instance, RecordedSource, asyncio.Event, asyncio.Task[None]]:
+    source = RecordedSource(name, log)
     services = Services.create(make_settings(url, standby_retry=RETRY))
     instance = Instance(services, source, request=RecordingBotApi())
     stop = asyncio.Event()
     return instance, source, stop, asyncio.create_task(instance.run(stop))
-
-
-async def finish(instance: Instance, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    stop.set()
-    await asyncio.wait_for(task, 30)
-    await instance.services.close()
 
 
 @pytest.mark.postgres
@@ -89,9 +91,10 @@ async def test_a_standby_runs_nothing_until_the_active_instance_lets_go(
     postgres_server: PostgresServer,
 ) -> None:
     url = await postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
-    first, first_source, first_stop, first_task = start(url)
+    log: list[str] = []
+    first, _first_source, first_stop, first_task = start(url, "first", log)
     await eventually(first.is_active, 30, "the first instance to become active")
-    second, second_source, second_stop, second_task = start(url)
+    second, second_source, second_stop, second_task = start(url, "second", log)
     try:
         await asyncio.sleep(4 * RETRY)
         assert not second.is_active()
@@ -104,34 +107,41 @@ async def test_a_standby_runs_nothing_until_the_active_instance_lets_go(
         assert first.application is not None
         assert DISPATCHER_KEY in first.application.bot_data
 
-        first_stop.set()
-        await asyncio.wait_for(first_task, 30)
-        assert first_source.events == ["start", "stop"]
-        await eventually(second.is_active, 5, "the standby to take over")
-        assert second_source.events == ["start"]
-        assert {RETENTION_JOB, PRIVACY_JOB} <= job_names(second)
-
-        # The lock's session ends (a database restart, a proxy dropping the connection): the
-        # active instance stops taking updates, stands by, and takes the free lock again.
+        # The server ends the lock's session while its instance lives (a database restart, a
+        # proxy dropping the connection): the standby takes the lock, and takes updates only
+        # once the old holder has noticed and stopped taking them.
         assert await terminate_lock_holder(url) == 1
-        await eventually(lambda: second_source.events[1:2] == ["stop"], 10, "a step-down")
-        await eventually(second.is_active, 10, "the lock taken again")
-        assert second_source.events == ["start", "stop", "start"]
+        await eventually(second.is_active, 10, "the standby to take over")
+        assert not first.is_active()
+        assert log == ["first start", "first stop", "second start"]
+        assert {RETENTION_JOB, PRIVACY_JOB} <= job_names(second)
+        assert job_names(first) == set()
+
+        # A clean stop frees the lock once updates have stopped; the other takes over.
+        second_stop.set()
+        await asyncio.wait_for(second_task, 30)
+        await eventually(first.is_active, 10, "the first instance to take over again")
+        assert log[3:] == ["second stop", "first start"]
     finally:
-        await finish(second, second_stop, second_task)
-        if not first_task.done():
-            await finish(first, first_stop, first_task)
-        else:
-            await first.services.close()
+        for instance, stop, task in (
+            (first, first_stop, first_task),
+            (second, second_stop, second_task),
+        ):
+            stop.set()
+            await asyncio.wait_for(task, 30)
+            await instance.services.close()
 
 
 async def test_with_sqlite_the_one_instance_is_always_active(sqlite_url: str) -> None:
-    instance, source, stop, task = start(sqlite_url)
+    log: list[str] = []
+    instance, _source, stop, task = start(sqlite_url, "only", log)
     try:
         await eventually(instance.is_active, 30, "the instance to become active")
-        assert source.events == ["start"]
+        assert log == ["only start"]
         healthy, report = await instance.probe.check()
         assert healthy, report
     finally:
-        await finish(instance, stop, task)
-    assert source.events == ["start", "stop"]
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await instance.services.close()
+    assert log == ["only start", "only stop"]

@@ -180,6 +180,8 @@ async def test_one_active_instance_and_a_standby_that_takes_over(
         active.process.send_signal(signal.SIGKILL)
         active.process.wait(timeout=10)
         talk(telegram, range(6, 11))
+        second = FeedItem("i-2", "Court rules again", "", "https://n.example/2", recent())
+        feed_server.routes["/feed"] = Response(rss([second, first, *HISTORY]))
         took = await wait_for(
             lambda: each_once(replies(telegram), chats_of(range(6, 11))),
             TAKE_OVER,
@@ -188,8 +190,6 @@ async def test_one_active_instance_and_a_standby_that_takes_over(
         print(f"{mode}: the standby answered {took:.1f} s after the active instance was killed")
         await wait_for(lambda: standby.health()[0] == 200, 10, "the new active instance's health")
 
-        second = FeedItem("i-2", "Court rules again", "", "https://n.example/2", recent())
-        feed_server.routes["/feed"] = Response(rss([second, first, *HISTORY]))
         await wait_for(lambda: set(replies(telegram, "rules again")) == set(CHATS), 60, "alerts")
 
         assert set(replies(telegram, "Court annuls").values()) == {1}
