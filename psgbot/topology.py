@@ -121,7 +121,10 @@ class Instance:
             if await self.lock.try_take():
                 return True
             if not refused:
-                log.info("standby: another instance is active; asking every %g s", self.retry)
+                log.info(
+                    "standby: the active lock is held elsewhere or out of reach; asking every %g s",
+                    self.retry,
+                )
                 refused = True
             await _wait(stop, self.retry)
         return False
@@ -148,6 +151,8 @@ class Instance:
                         if not await self.lock.still_held():
                             log.error("lost the active lock: stepping down, no more updates")
                             break
+                    else:
+                        log.info("stopping: no new updates; finishing what is in hand")
                 finally:
                     self._active = False
                     await self.source.stop()

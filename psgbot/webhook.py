@@ -170,9 +170,13 @@ class Webhook:
     async def start(self, application: BotApplication) -> None:
         self._server = create_server(application, self.path, self.secret)
         self._server.listen(self.port, address=self.listen)
-        await application.bot.set_webhook(
-            url=self.url, secret_token=self.secret, allowed_updates=self.allowed_updates
-        )
+        try:
+            await application.bot.set_webhook(
+                url=self.url, secret_token=self.secret, allowed_updates=self.allowed_updates
+            )
+        except BaseException:
+            await self.stop()
+            raise
         log.info("webhook registered; listening on %s:%s", self.listen, self.port)
 
     async def stop(self) -> None:
