@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -49,7 +48,7 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1000000:offline-console-token-not-a-secret"
 POLL_JOB_PREFIX = "poll:"
 DISPATCHER_KEY = "dispatcher"
-METRICS_KEY = "metrics-server"
+PROGRESS_JOB = "broadcast-progress"
 RETENTION_JOB = "delivery-retention"
 # Hourly: each run has at most an hour's expired rows to do, after the first (which may have
 # a backlog, and works through it in batches).
@@ -67,10 +66,15 @@ BotApplication = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
 
 def build_application(
-    services: Services, *, request: BaseRequest | None = None, polling: bool = True
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    polling: bool = True,
+    owns_services: bool = True,
 ) -> BotApplication:
     """``polling=False`` builds no Updater: the webhook server (psgbot.webhook) puts updates
-    on the queue itself."""
+    on the queue itself. ``owns_services=False`` leaves the services open at shutdown, for a
+    process that outlives the Application (a standby instance, psgbot.topology)."""
     keep_personal_data_out()
     settings = services.settings
     token = settings.token.get_secret_value() if settings.token else OFFLINE_TOKEN
@@ -93,8 +97,9 @@ def build_application(
         .concurrent_updates(PerChatProcessor(settings.concurrent_updates))
         .post_init(on_start)
         .post_stop(on_stop)
-        .post_shutdown(on_shutdown)
     )
+    if owns_services:
+        builder = builder.post_shutdown(on_shutdown)
     if not polling:
         builder = builder.updater(None)
     if request is not None:
@@ -133,23 +138,15 @@ async def count_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def poll_feed_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One feed's scheduled poll, by the instance that holds the poller's role.
-
-    Skipped inside while the feed backs off or its cache holds.
-    """
+    """One feed's scheduled poll; skipped inside while the feed backs off or its cache holds."""
     assert context.job is not None
-    services = get_services(context)
-    if not await services.leadership.acquire():
-        return
-    await poll_source(services, str(context.job.data), force=False)
+    await poll_source(get_services(context), str(context.job.data), force=False)
 
 
 async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Rolls up and deletes expired outbox rows, by the instance that holds the poller's role
-    (one purge at a time, whatever the number of instances)."""
+    """Rolls up and deletes expired outbox rows (one purge at a time: only the active instance
+    schedules jobs)."""
     services = get_services(context)
-    if not await services.leadership.acquire():
-        return
     purged = await purge_settled(
         services.sessions, utcnow(), services.settings.delivery_retention, rest=1.0
     )
@@ -163,10 +160,8 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def privacy_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forgets chats inactive for longer than PSGBOT_INACTIVE_RETENTION and deletes reminders
-    of events that are over, by the instance that holds the poller's role."""
+    of events that are over."""
     services = get_services(context)
-    if not await services.leadership.acquire():
-        return
     purged = await purge_inactive(services.sessions, utcnow(), services.settings.inactive_retention)
     if purged.chats or purged.reminders:
         log.info(
@@ -201,8 +196,8 @@ def schedule_polls(application: BotApplication, services: Services) -> None:
 
 
 async def on_start(application: BotApplication) -> None:
-    """Runs once the Application is initialised: storage, command menu, polls, retention,
-    dispatcher."""
+    """Runs once the Application is initialised: storage, command menu, polls, hourly jobs,
+    dispatcher. Only the active instance builds an Application, so only it runs these."""
     services = services_of(application)
     await prepare_storage(services)
     await application.bot.set_my_commands(menu_commands())
@@ -211,27 +206,18 @@ async def on_start(application: BotApplication) -> None:
     await admin.set_admin_menus(services, application.bot)
     schedule_polls(application, services)
     assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        broadcast.progress_job,
-        interval=broadcast.PROGRESS_EVERY,
-        first=broadcast.PROGRESS_EVERY,
-        name="broadcast-progress",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    application.job_queue.run_repeating(
-        retention_job,
-        interval=RETENTION_EVERY,
-        first=RETENTION_FIRST,
-        name=RETENTION_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    application.job_queue.run_repeating(
-        privacy_job,
-        interval=RETENTION_EVERY,
-        first=PRIVACY_FIRST,
-        name=PRIVACY_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    for callback, interval, first, name in (
+        (broadcast.progress_job, broadcast.PROGRESS_EVERY, broadcast.PROGRESS_EVERY, PROGRESS_JOB),
+        (retention_job, RETENTION_EVERY, RETENTION_FIRST, RETENTION_JOB),
+        (privacy_job, RETENTION_EVERY, PRIVACY_FIRST, PRIVACY_JOB),
+    ):
+        application.job_queue.run_repeating(
+            callback,
+            interval=interval,
+            first=first,
+            name=name,
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     dispatcher = Dispatcher(
         services, application.bot, lease=timedelta(seconds=services.settings.claim_lease)
     )
@@ -242,22 +228,13 @@ async def on_start(application: BotApplication) -> None:
     # of the collector's full passes, which otherwise stall the loop for ~100 ms while a large
     # feed's objects come and go.
     gc.freeze()
-    if services.settings.effective_metrics_port:
-        scheduler = application.job_queue.scheduler
-        probe = metrics.HealthProbe(services, lambda: scheduler.running, time.monotonic())
-        application.bot_data[METRICS_KEY] = metrics.start_http(
-            probe, services.settings.effective_metrics_port, services.settings.listen
-        )
 
 
 async def on_stop(application: BotApplication) -> None:
-    """Stops the dispatcher first: in-flight sends finish, unsent rows wait for next start."""
+    """Stops the dispatcher: in-flight sends finish, unsent rows wait for the next start."""
     dispatcher = application.bot_data.pop(DISPATCHER_KEY, None)
     if isinstance(dispatcher, Dispatcher):
         await dispatcher.stop()
-    server = application.bot_data.pop(METRICS_KEY, None)
-    if server is not None:
-        server.stop()
 
 
 async def on_shutdown(application: BotApplication) -> None:

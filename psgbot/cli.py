@@ -128,7 +128,6 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from psgbot.app import build_application
     from psgbot.services import Services
 
     services = Services.create(settings)
@@ -137,24 +136,25 @@ def _serve(settings: Settings) -> int:
 
         asyncio.run(run_console(services))
         return 0
+    from psgbot.topology import LongPolling, UpdateSource, serve
+
+    source: UpdateSource
     if settings.webhook_url and settings.webhook_secret:
-        from psgbot.webhook import serve_webhook
+        from psgbot.webhook import Webhook
 
         log.info("starting psgbot %s with a webhook", __version__)
-        asyncio.run(
-            serve_webhook(
-                build_application(services, polling=False),
-                listen=settings.listen,
-                port=settings.port,
-                path=settings.webhook_path,
-                url=settings.webhook_url,
-                secret=settings.webhook_secret.get_secret_value(),
-                allowed_updates=ALLOWED_UPDATES,
-            )
+        source = Webhook(
+            listen=settings.listen,
+            port=settings.port,
+            path=settings.webhook_path,
+            url=settings.webhook_url,
+            secret=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
         )
     else:
         log.info("starting psgbot %s with long polling", __version__)
-        build_application(services).run_polling(allowed_updates=ALLOWED_UPDATES)
+        source = LongPolling(ALLOWED_UPDATES)
+    asyncio.run(serve(services, source))
     return 0
 
 

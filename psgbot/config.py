@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds before a dead dispatcher's claimed messages are taken over",
     )
+    standby_retry: float = Field(
+        default=3,
+        ge=0.5,
+        le=5,
+        description="seconds between a standby's tries for the active role (and the active "
+        "instance's checks that it still holds it)",
+    )
     concurrent_updates: int = Field(
         default=64, ge=1, le=4096, description="updates handled at once (each chat in order)"
     )

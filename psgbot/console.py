@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import Any, TextIO
 
 from telegram import Update
 
-from psgbot.app import build_application, running
+from psgbot.app import BotApplication, build_application, running
 from psgbot.feeds.poll import poll_all
+from psgbot.metrics import HealthProbe
 from psgbot.offline import (
     EDITING_METHODS,
     SENDING_METHODS,
@@ -24,7 +26,8 @@ from psgbot.offline import (
     UpdateFactory,
 )
 from psgbot.render.markup import html_to_text
-from psgbot.services import Services
+from psgbot.services import Services, services_of
+from psgbot.topology import start_health
 
 CONSOLE_CHAT_ID = 4242
 
@@ -88,18 +91,34 @@ async def run_console(
     api = ConsoleBotApi(out, color=interactive)
     application = build_application(services, request=api)
     async with running(application):
-        # News first, so the very first /latest has something to show.
-        await poll_all(services)
-        factory = UpdateFactory(application.bot)
-        if interactive:
-            out.write("PSG bot, offline. Type /start (Ctrl-D to quit).\n\n")
-        while True:
-            line = await asyncio.to_thread(_read_line, stdin, interactive)
-            if line is None:
-                break
-            update = _update_for(line.strip(), api, factory)
-            if update is not None:
-                await application.process_update(update)
+        # Off unless PSGBOT_METRICS_PORT is set: the console is one instance, always active.
+        jobs = application.job_queue
+        probe = HealthProbe(
+            services, lambda: bool(jobs and jobs.scheduler.running), time.monotonic()
+        )
+        health = start_health(services, probe)
+        try:
+            await _chat(application, api, stdin, interactive, out)
+        finally:
+            if health is not None:
+                health.stop()
+
+
+async def _chat(
+    application: BotApplication, api: ConsoleBotApi, stdin: TextIO, interactive: bool, out: TextIO
+) -> None:
+    # News first, so the very first /latest has something to show.
+    await poll_all(services_of(application))
+    factory = UpdateFactory(application.bot)
+    if interactive:
+        out.write("PSG bot, offline. Type /start (Ctrl-D to quit).\n\n")
+    while True:
+        line = await asyncio.to_thread(_read_line, stdin, interactive)
+        if line is None:
+            break
+        update = _update_for(line.strip(), api, factory)
+        if update is not None:
+            await application.process_update(update)
 
 
 def _read_line(stdin: TextIO, interactive: bool) -> str | None:

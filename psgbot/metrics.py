@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -78,13 +79,21 @@ def failure_reason(error: str | None) -> str:
 
 @dataclass
 class HealthProbe:
-    """What /healthz checks: the database answers, the scheduler runs, polls are recent."""
+    """What /healthz checks: the instance is the active one, the database answers, the
+    scheduler runs, polls are recent.
+
+    A standby instance is never healthy: a load balancer must send it nothing.
+    """
 
     services: Any
-    scheduler_running: Any  # a callable returning bool
+    scheduler_running: Callable[[], bool]
+    # Since when the instance has been active: its first poll is given time from then.
     started: float
+    active: Callable[[], bool] = lambda: True
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
+        if not self.active():
+            return False, {"status": "standby"}
         report: dict[str, Any] = {}
         try:
             async with self.services.sessions() as session:

@@ -17,7 +17,7 @@ from psgbot.db.engine import (
     create_session_factory,
 )
 from psgbot.feeds.fetch import FeedClient, http_client
-from psgbot.leader import PollLeadership
+from psgbot.leader import ActiveLock
 from psgbot.texts import StandingText, load_texts
 from psgbot.topics import Taxonomy
 
@@ -34,7 +34,8 @@ class Services:
     taxonomy: Taxonomy
     texts: dict[str, StandingText]
     http: FeedClient
-    leadership: PollLeadership
+    # Whether this instance is the active one (psgbot.topology); always, on SQLite.
+    leadership: ActiveLock
     # Longest a whole feed fetch may take (a server dripping bytes stays under read timeouts).
     fetch_deadline: float = 60.0
     # Polls of one feed never overlap (scheduled job, /poll, CLI in the same process).
@@ -56,7 +57,7 @@ class Services:
             taxonomy=Taxonomy.load(settings.data_dir / "topics.yaml"),
             texts=load_texts(settings.data_dir / "texts.yaml"),
             http=http_client(proxy=settings.http_proxy, allow_private=settings.feeds_allow_private),
-            leadership=PollLeadership(engine),
+            leadership=ActiveLock(engine),
         )
 
     async def close(self) -> None:

@@ -1,7 +1,8 @@
 """The webhook listener: Telegram POSTs each update here, and it goes on the update queue.
 
 This is python-telegram-bot's "custom webhook" set-up (an Application built without an Updater,
-``set_webhook`` called here, updates put on ``application.update_queue``), served by Tornado.
+``set_webhook`` called here, updates put on ``application.update_queue``), served by Tornado, on
+the active instance only (psgbot.topology).
 The library's own listener read a request's whole body before it looked at the secret, so a few
 large anonymous POSTs could take hundreds of megabytes. Here a request is judged on its headers
 first, before a byte of the body is read:
@@ -17,12 +18,10 @@ closed, so the rest of its body is never read. Responses carry no ``Server`` hea
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
 import re
-import signal
 import sys
 from typing import Any
 
@@ -30,7 +29,7 @@ import tornado.web
 from telegram import Update
 from tornado.httpserver import HTTPServer
 
-from psgbot.app import BotApplication, running
+from psgbot.app import BotApplication
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # the other: a client cannot hold connections open for free.
 BODY_TIMEOUT = 30.0
 IDLE_TIMEOUT = 120.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 
 class QuietHandler(tornado.web.RequestHandler):
@@ -141,33 +139,49 @@ def create_server(application: BotApplication, path: str, secret: str) -> HTTPSe
     )
 
 
-async def serve_webhook(
-    application: BotApplication,
-    *,
-    listen: str,
-    port: int,
-    path: str,
-    url: str,
-    secret: str,
-    allowed_updates: list[str],
-) -> None:
-    """Runs the Application on the webhook until SIGINT or SIGTERM, then stops as polling does:
-    the listener closes, updates already queued are handled, the dispatcher finishes in-flight
-    sends."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in STOP_SIGNALS:
-        loop.add_signal_handler(number, stop.set)
-    async with running(application):
-        server = create_server(application, path, secret)
-        server.listen(port, address=listen)
+class Webhook:
+    """Updates POSTed by Telegram: the listener, and ``setWebhook`` pointing Telegram at it.
+
+    Started only on the active instance (psgbot.topology): a standby neither listens nor
+    registers, and an instance taking over registers the webhook again, so Telegram's calls
+    follow the active one even when each instance has its own URL.
+    """
+
+    polling = False
+
+    def __init__(
+        self,
+        *,
+        listen: str,
+        port: int,
+        path: str,
+        url: str,
+        secret: str,
+        allowed_updates: list[str],
+    ) -> None:
+        self.listen = listen
+        self.port = port
+        self.path = path
+        self.url = url
+        self.secret = secret
+        self.allowed_updates = allowed_updates
+        self._server: HTTPServer | None = None
+
+    async def start(self, application: BotApplication) -> None:
+        self._server = create_server(application, self.path, self.secret)
+        self._server.listen(self.port, address=self.listen)
         try:
             await application.bot.set_webhook(
-                url=url, secret_token=secret, allowed_updates=allowed_updates
+                url=self.url, secret_token=self.secret, allowed_updates=self.allowed_updates
             )
-            log.info("webhook registered; listening on %s:%s", listen, port)
-            await stop.wait()
-            log.info("stopping: no new updates; finishing what is in hand")
-        finally:
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("webhook registered; listening on %s:%s", self.listen, self.port)
+
+    async def stop(self) -> None:
+        """Closes the listener: no new updates; those already queued are still handled."""
+        server, self._server = self._server, None
+        if server is not None:
             server.stop()
             await server.close_all_connections()

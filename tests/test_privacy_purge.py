@@ -1,4 +1,5 @@
-"""The scheduled purge of inactive chats: registered at start, run by the polling instance only."""
+"""The scheduled purge of inactive chats: registered at start (on the active instance only:
+tests/test_topology.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ from datetime import timedelta
 from conftest import make_settings
 from sqlalchemy import select
 from support.transport import RecordingBotApi
-from telegram.ext import CallbackContext
 
-from psgbot.app import PRIVACY_JOB, build_application, privacy_job, running
-from psgbot.db.engine import create_engine
+from psgbot.app import PRIVACY_JOB, build_application, running
 from psgbot.db.models import Chat, Subscription
 from psgbot.db.types import utcnow
-from psgbot.leader import PollLeadership
 from psgbot.services import Services
 
 
@@ -48,22 +46,3 @@ async def test_the_running_bot_forgets_inactive_chats_from_its_job(database_url:
         await add_inactive_chat(services, 2, days=29)
         await job.run(app)
         assert await stored_chats(services) == {2}
-
-
-async def test_only_the_instance_that_polls_forgets(database_url: str) -> None:
-    services = Services.create(make_settings(database_url))
-    app = build_application(services, request=RecordingBotApi())
-    async with running(app):
-        await add_inactive_chat(services, 1, days=400)
-        other_engine = create_engine(database_url)
-        other = PollLeadership(other_engine)
-        await services.leadership.release()
-        assert await other.acquire()
-        await privacy_job(CallbackContext(app))
-        # On PostgreSQL another instance polls, so this one leaves the chat; SQLite has one.
-        polls_elsewhere = services.engine.dialect.name == "postgresql"
-        assert (await stored_chats(services) == {1}) is polls_elsewhere
-        await other.release()
-        await other_engine.dispose()
-        await privacy_job(CallbackContext(app))
-        assert await stored_chats(services) == set()

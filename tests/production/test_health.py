@@ -47,3 +47,11 @@ async def test_health_reports_each_failure(services: Services) -> None:
     assert not healthy
     assert report["reason"].startswith("database:")
     await unreachable.dispose()
+
+
+async def test_a_standby_instance_is_never_healthy(services: Services) -> None:
+    """A load balancer must send a standby nothing, however well it is."""
+    async with services.sessions.begin() as session:
+        session.add(Feed(source="f", last_success_at=utcnow()))
+    probe = HealthProbe(services, lambda: True, time.monotonic(), active=lambda: False)
+    assert await probe.check() == (False, {"status": "standby"})

@@ -40,20 +40,23 @@ def http(
     return status, answer
 
 
+def start_message(update_id: int, chat_id: int = 77) -> dict[str, object]:
+    """The update Telegram sends when a supporter in a private chat types /start."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ana"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ana"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
 def start_update(update_id: int) -> bytes:
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": int(time.time()),
-                "chat": {"id": 77, "type": "private", "first_name": "Ana"},
-                "from": {"id": 77, "is_bot": False, "first_name": "Ana"},
-                "text": "/start",
-                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-            },
-        }
-    ).encode()
+    return json.dumps(start_message(update_id)).encode()
 
 
 def raw_post(

@@ -1,10 +1,13 @@
 """Telegram's Bot API over real HTTP on loopback, for running the bot as a separate process.
 
 Answers like ``psgbot.offline.OfflineBotApi`` (the same code), records each call with the token
-it came with, and serves ``getUpdates`` as long polling does (empty: waits a little). Every call
-is held to Telegram's rules (``support.bot_api_rules``) and a broken one is answered as Telegram
-answers it; a second concurrent ``getUpdates`` on one token ends the first with 409 Conflict.
-The ``telegram_rules`` fixture fails the test on any violation or conflict.
+it came with, and delivers updates that a test :meth:`FakeTelegram.push`es as Telegram does: to
+``getUpdates`` (kept until a later call's ``offset`` confirms them; with none, a poll waits a
+little and returns empty), or, while a webhook is set, POSTed to its URL with its secret until
+the URL answers 200. Every call is held to Telegram's rules (``support.bot_api_rules``) and a
+broken one is answered as Telegram answers it; a second concurrent ``getUpdates`` on one token
+ends the first with 409 Conflict. The ``telegram_rules`` fixture fails the test on any
+violation or conflict.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import select
 import socket
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +28,8 @@ from typing import Any
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
 from support.bot_api_rules import UpdatesGate, Violation, bot_api_spec, check_call, refusal
 from support.transport import WATCHED
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def peer_open(handler: BaseHTTPRequestHandler) -> bool:
@@ -32,6 +39,21 @@ def peer_open(handler: BaseHTTPRequestHandler) -> bool:
         readable, _, _ = select.select([connection], [], [], 0)
         return not readable or connection.recv(1, socket.MSG_PEEK) != b""
     except OSError:
+        return False
+
+
+def post_update(url: str, secret: str, update: dict[str, Any]) -> bool:
+    """POSTs one update as Telegram does; whether the webhook accepted it (200)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(update).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", SECRET_HEADER: secret},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.HTTPError):
         return False
 
 
@@ -46,6 +68,12 @@ class FakeTelegram:
         self.gate = UpdatesGate()
         self.reported = (0, 0)
         self.lock = threading.Lock()
+        # Per token: updates not yet confirmed (polling) or not yet accepted (webhook), and the
+        # webhook's URL and secret while one is set.
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        self.webhooks: dict[str, tuple[str, str]] = {}
+        self.stopping = threading.Event()
+        self.deliverer = threading.Thread(target=self._deliver_to_webhooks, daemon=True)
         WATCHED.add(self)
         fake = self
 
@@ -87,11 +115,44 @@ class FakeTelegram:
 
     def start(self) -> FakeTelegram:
         self.thread.start()
+        self.deliverer.start()
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
+        self.deliverer.join(timeout=10)
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def push(self, token: str, update: dict[str, Any]) -> None:
+        """An update for the bot with ``token``, as a user's message makes one."""
+        with self.lock:
+            self.pending.setdefault(token, []).append(update)
+
+    def _updates_for_poll(self, token: str, offset: object) -> list[dict[str, Any]]:
+        """Confirms the updates below ``offset`` (they are gone for good) and returns the rest."""
+        with self.lock:
+            queue = self.pending.setdefault(token, [])
+            if offset is not None:
+                queue[:] = [update for update in queue if update["update_id"] >= int(str(offset))]
+            return list(queue[:100])
+
+    def _deliver_to_webhooks(self) -> None:
+        """Telegram's side of a webhook: each pending update POSTed, in order, until accepted;
+        a URL that fails (an instance that died) is tried again until setWebhook changes it."""
+        while not self.stopping.wait(0.05):
+            with self.lock:
+                due = [
+                    (token, self.webhooks[token], queue[0])
+                    for token, queue in self.pending.items()
+                    if queue and token in self.webhooks
+                ]
+            for token, (url, secret), update in due:
+                if post_update(url, secret, update):
+                    with self.lock:
+                        self.pending[token].remove(update)
+                else:
+                    self.stopping.wait(0.2)
 
     @staticmethod
     def decode(body: bytes, content_type: str, method: str) -> dict[str, Any]:
@@ -137,14 +198,21 @@ class FakeTelegram:
             poll = self.gate.begin(token)
             if isinstance(poll, str):
                 return 409, {"ok": False, "error_code": 409, "description": poll}
-            time.sleep(min(float(params.get("timeout") or 0), 0.3))
+            result: Any = self._updates_for_poll(token, params.get("offset"))
+            if not result:
+                time.sleep(min(float(params.get("timeout") or 0), 0.3))
             conflict = self.gate.end(token, poll, caller_alive=caller_alive())
             if conflict is not None:
                 return 409, {"ok": False, "error_code": 409, "description": conflict}
-            result: Any = []
         else:
             if method in {"setWebhook", "deleteWebhook"}:
-                self.gate.webhook(token, params.get("url") if method == "setWebhook" else None)
+                url = params.get("url") if method == "setWebhook" else None
+                self.gate.webhook(token, url)
+                with self.lock:
+                    if url:
+                        self.webhooks[token] = (str(url), str(params.get("secret_token") or ""))
+                    else:
+                        self.webhooks.pop(token, None)
             try:
                 result = asyncio.run(self.api.answer(call))
             except ApiError as error:
