@@ -52,7 +52,11 @@ async def fan_out_one_item(database_url: str, subscribers: int) -> None:
     await engine.dispose()
 
 
-def start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    database_url: str, log: Path, *, together: int = 1, lease: float = 0.5
+) -> subprocess.Popen[bytes]:
+    """A dispatcher process; the short default lease makes a killed worker's rows quick to take
+    over."""
     errors = log.with_suffix(".stderr").open("ab")
     return subprocess.Popen(
         [
@@ -63,7 +67,9 @@ def start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
             "--batch",
             str(BATCH),
             "--lease",
-            "0.5",
+            str(lease),
+            "--together",
+            str(together),
         ],
         stdout=subprocess.DEVNULL,
         stderr=errors,
@@ -134,7 +140,9 @@ async def test_two_dispatchers_deliver_each_alert_exactly_once(
     url = database_url
     await fan_out_one_item(url, SUBSCRIBERS)
     log = tmp_path / "sent.log"
-    workers = [start_worker(url, log) for _ in range(2)]
+    # Live workers renew their leases; a lease as short as the crash tests' (below the
+    # PSGBOT_CLAIM_LEASE minimum) would let a busy machine's late renewal look like a death.
+    workers = [start_worker(url, log, together=2, lease=5) for _ in range(2)]
     for worker in workers:
         assert worker.wait(timeout=120) == 0, worker_errors(log)
     counts = received(log)

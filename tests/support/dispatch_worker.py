@@ -60,6 +60,17 @@ class LoggingBotApi(OfflineBotApi):
         return result
 
 
+async def start_together(log: Path, worker: str, workers: int) -> None:
+    """Waits until ``workers`` workers are ready, so that a slow start (imports on a busy
+    machine) cannot leave one worker the whole outbox."""
+    (log.parent / f"{log.name}.ready.{worker}").touch()
+    for _wait in range(1200):
+        if len(list(log.parent.glob(f"{log.name}.ready.*"))) >= workers:
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"{worker}: the other workers never got ready")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
@@ -67,6 +78,9 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--lease", type=float, default=1.0)
     parser.add_argument("--delay", type=float, default=0.004)
+    parser.add_argument(
+        "--together", type=int, default=1, help="start sending once this many workers are ready"
+    )
     args = parser.parse_args()
     worker = f"w{os.getpid()}"
     settings = load_settings(database_url=args.database_url, rate_limit=0, _env_file=None)
@@ -85,6 +99,7 @@ async def main() -> None:
         lease=timedelta(seconds=args.lease),
         concurrency=8,
     )
+    await start_together(Path(args.log_file), worker, args.together)
     while True:
         handled = await dispatcher.drain()
         async with services.sessions() as session:
