@@ -1,0 +1,140 @@
+"""``psgbot broadcast``: queue an announcement for the running bot, and wait for its report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from psgbot.cli.common import Commands, prepared
+from psgbot.config import Settings
+from psgbot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from psgbot.services import Services
+
+POLL_EVERY = 0.5  # seconds between looks at the broadcast's progress
+
+
+def add_commands(commands: Commands) -> None:
+    send = commands.add_parser(
+        "broadcast", help="queue an announcement for the running bot to deliver"
+    )
+    send.add_argument("--audience", required=True, help="all, topic:<slug> or chat:<id>")
+    text = send.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the message, in Telegram HTML (<b>, <i>, <a href>)")
+    text.add_argument(
+        "--text-file",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help="a file holding the message",
+    )
+    send.add_argument(
+        "--at",
+        help="send later, ISO 8601 (e.g. 2026-12-01T18:30); without a zone, the PSG's time zone",
+    )
+    send.add_argument(
+        "--wait", type=float, default=600.0, help="seconds to wait for the report (default 600)"
+    )
+    send.add_argument(
+        "--pickup-grace",
+        type=float,
+        default=15.0,
+        help="seconds to wait for a running bot to start sending (default 15)",
+    )
+    send.set_defaults(handler=_broadcast)
+
+
+def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(logging.WARNING)
+    text = (args.text if args.text is not None else args.text_file.read()).strip()
+    if not text:
+        print("psgbot: the message is empty", file=sys.stderr)
+        return 2
+    return asyncio.run(_broadcast_async(settings, args, text))
+
+
+async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: str) -> int:
+    """Writes the broadcast for the running bot; unless ``--at``, waits and prints the report."""
+    from psgbot import broadcasts
+    from psgbot.db.types import utcnow
+    from psgbot.topics import Taxonomy
+
+    slugs = Taxonomy.load(settings.data_dir / "topics.yaml").slugs
+    try:
+        audience = broadcasts.check_audience(args.audience, slugs)
+        when = utcnow() if args.at is None else datetime.fromisoformat(args.at)
+    except (broadcasts.AudienceError, ValueError) as exc:
+        print(f"psgbot: {exc}", file=sys.stderr)
+        return 2
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.zone)
+    async with prepared(settings) as services:
+        broadcast_id = await _queue(services, audience, text, when)
+        print(f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}")
+        if args.at:
+            return 0
+        return await _report(services, broadcast_id, args.wait, args.pickup_grace)
+
+
+async def _queue(services: Services, audience: str, text: str, when: datetime) -> int:
+    from psgbot import broadcasts
+    from psgbot.admins import audit
+
+    async with services.sessions.begin() as session:
+        broadcast = await broadcasts.create(
+            session,
+            audience=audience,
+            text=text,
+            parse_mode="HTML",
+            scheduled_at=when,
+            created_by=None,
+        )
+        await audit(
+            session,
+            None,
+            "broadcast created",
+            f"#{broadcast.id} to {audience} at {when.isoformat()} (command line)",
+        )
+    return broadcast.id
+
+
+async def _report(services: Services, broadcast_id: int, wait: float, grace: float) -> int:
+    """Waits for the broadcast to finish and prints its figures: 0 when done, 1 when stopped,
+    3 when no bot picked it up within ``grace`` seconds or it is still sending after ``wait``."""
+    from psgbot import broadcasts
+    from psgbot.db.models import Broadcast
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        await asyncio.sleep(POLL_EVERY)
+        elapsed = loop.time() - started
+        async with services.sessions() as session:
+            current = await session.get(Broadcast, broadcast_id, populate_existing=True)
+            assert current is not None
+            if current.status in (broadcasts.DONE, broadcasts.STOPPED):
+                progress = await broadcasts.progress_of(session, broadcast_id)
+                print(
+                    f"broadcast #{broadcast_id} {current.status}: {progress.sent} delivered, "
+                    f"{progress.blocked} blocked, {progress.failed} failed"
+                    + "".join(
+                        f"\n  {reason}: {count}" for reason, count in progress.reasons.most_common()
+                    )
+                )
+                return 0 if current.status == broadcasts.DONE else 1
+        if current.status == broadcasts.SCHEDULED and elapsed > grace:
+            print(
+                f"psgbot: no running bot has picked up broadcast #{broadcast_id} in {grace:g} s. "
+                "It stays queued and goes out when the bot runs (make run).",
+                file=sys.stderr,
+            )
+            return 3
+        if elapsed > wait:
+            print(
+                f"psgbot: broadcast #{broadcast_id} is still sending; see /broadcasts.",
+                file=sys.stderr,
+            )
+            return 3
