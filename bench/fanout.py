@@ -27,13 +27,13 @@ from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.app import OFFLINE_TOKEN
 from psgbot.config import load_settings
 from psgbot.db.migrate import upgrade
 from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
+from psgbot.outbox import enqueue_alerts
 from psgbot.render.news import alert_message
 from psgbot.services import Services
 

@@ -34,12 +34,12 @@ from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.app import OFFLINE_TOKEN, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
 from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi, UpdateFactory
+from psgbot.outbox import enqueue_alerts
 from psgbot.services import Services
 
 FIRST_SUBSCRIBER = 10_000_000

@@ -31,13 +31,13 @@ from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import claim_due, enqueue_alerts, release_claims
 from psgbot.app import OFFLINE_TOKEN, prepare_storage
 from psgbot.config import load_settings
 from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, OfflineBotApi
+from psgbot.outbox import claim_due, enqueue_alerts, release_claims
 from psgbot.services import Services
 
 FIRST_CHAT = 10_000_000

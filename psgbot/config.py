@@ -20,13 +20,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from psgbot.db.models import FEED_SOURCE_MAX
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
 SAMPLE_FEED_NAME = "sample/psg-news.xml"
 MIN_DELIVERY_RETENTION = timedelta(days=7)
+# A configured feed's URL or path at most (psgbot.db.models sizes the column by it).
+FEED_SOURCE_MAX = 2000
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 # The schemes operators and providers hand out, mapped to the async driver psgbot ships with.
 ASYNC_DRIVERS = {

@@ -13,11 +13,12 @@ import yaml
 from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.alerts.outbox import CANCELLED, PENDING, enqueue_notice
+from psgbot.db.deliveries import status_is
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription, receiving
 from psgbot.db.types import utcnow
-from psgbot.render.events import event_changed_message, event_reminder_message
+from psgbot.outbox import enqueue_notice
 
 
 @dataclass(frozen=True)
@@ -245,36 +246,32 @@ def calendar_file(event: Event) -> bytes:
 
 
 def reminder_key(event: Event, hours: int) -> str:
+    """Makes a reminder unique per (chat, event, start, offset); written, never parsed."""
     return f"reminder:{event.id}:{event.starts_at.isoformat()}:{hours}h"
 
 
 async def schedule_reminders(
-    session: AsyncSession,
-    event: Event,
-    chat_ids: list[int],
-    hours: list[int],
-    text_for: Any,
-    now: datetime,
+    session: AsyncSession, event: Event, chat_ids: list[int], hours: list[int], now: datetime
 ) -> int:
     """Writes the reminder rows (due ``hours`` before the start) into the outbox, once each."""
-    rows = []
-    for offset in hours:
-        due = event.starts_at - timedelta(hours=offset)
-        if due <= now:
-            continue
-        rows += [
-            {
-                "chat_id": chat_id,
-                "kind": "notice",
-                "text": text_for(offset),
-                "key": reminder_key(event, offset),
-                "status": PENDING,
-                "due_at": due,
-                "attempts": 0,
-                "created_at": now,
-            }
-            for chat_id in chat_ids
-        ]
+    rows = [
+        {
+            "chat_id": chat_id,
+            "kind": DeliveryKind.NOTICE,
+            "notice": Notice.EVENT_REMINDER,
+            "event_id": event.id,
+            "event_start": event.starts_at,
+            "reminder_hours": offset,
+            "key": reminder_key(event, offset),
+            "status": DeliveryStatus.PENDING,
+            "due_at": event.starts_at - timedelta(hours=offset),
+            "attempts": 0,
+            "created_at": now,
+        }
+        for offset in hours
+        if event.starts_at - timedelta(hours=offset) > now
+        for chat_id in chat_ids
+    ]
     if not rows:
         return 0
     await session.execute(
@@ -291,8 +288,12 @@ async def cancel_reminders(session: AsyncSession, event: Event, chat_id: int | N
     """Cancels pending reminders of the event (for one chat, or everyone)."""
     statement = (
         update(Delivery)
-        .where(Delivery.key.like(f"reminder:{event.id}:%"), Delivery.status == PENDING)
-        .values(status=CANCELLED, error="reminder withdrawn")
+        .where(
+            Delivery.event_id == event.id,
+            Delivery.notice == Notice.EVENT_REMINDER,
+            status_is(DeliveryStatus.PENDING),
+        )
+        .values(status=DeliveryStatus.CANCELLED, error="reminder withdrawn")
     )
     if chat_id is not None:
         statement = statement.where(Delivery.chat_id == chat_id)
@@ -313,12 +314,7 @@ async def reminded_chats(session: AsyncSession, event: Event) -> list[int]:
 
 
 async def toggle_reminder(
-    session: AsyncSession,
-    event: Event,
-    chat_id: int,
-    hours: list[int],
-    text_for: Any,
-    now: datetime,
+    session: AsyncSession, event: Event, chat_id: int, hours: list[int], now: datetime
 ) -> bool:
     """Turns the chat's reminder for the event on or off; returns whether it is now on."""
     existing = await session.get(Reminder, (event.id, chat_id))
@@ -327,19 +323,21 @@ async def toggle_reminder(
         await cancel_reminders(session, event, chat_id)
         return False
     session.add(Reminder(event_id=event.id, chat_id=chat_id))
-    await schedule_reminders(session, event, [chat_id], hours, text_for, now)
+    await schedule_reminders(session, event, [chat_id], hours, now)
     return True
 
 
-async def announce(session: AsyncSession, text: str, key: str, now: datetime) -> None:
-    """Queues ``text`` for every active chat following the PSG topic (or all news)."""
+async def announce(session: AsyncSession, event: Event, now: datetime) -> None:
+    """Queues the news of a new event for every active chat following the PSG topic (or all
+    news), once per chat however often it is announced."""
     followers = (
         select(
             Subscription.chat_id,
-            literal("notice"),
-            literal(text),
-            literal(key),
-            literal(PENDING),
+            literal(DeliveryKind.NOTICE.value),
+            literal(Notice.EVENT_NEW.value),
+            literal(event.id),
+            literal(f"event:{event.id}:new"),
+            literal(DeliveryStatus.PENDING.value),
             literal(now, type_=Delivery.due_at.type),
             literal(0),
             literal(now, type_=Delivery.created_at.type),
@@ -348,21 +346,14 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
         .where(Subscription.topic.in_(["psg", ALL_NEWS]))
         .distinct()
     )
+    columns = ["chat_id", "kind", "notice", "event_id", "key", "status", "due_at", "attempts"]
     await session.execute(
         dialect_insert(session)(Delivery)
-        .from_select(
-            ["chat_id", "kind", "text", "key", "status", "due_at", "attempts", "created_at"],
-            followers,
-        )
+        .from_select([*columns, "created_at"], followers)
         .on_conflict_do_nothing(
             index_elements=["chat_id", "key"], index_where=Delivery.key.is_not(None)
         )
     )
-
-
-def reminder_text(event: Event) -> Any:
-    """The reminder's text for a given number of hours before the start."""
-    return lambda hours: event_reminder_message(event, hours)
 
 
 async def notify_change(
@@ -370,6 +361,15 @@ async def notify_change(
 ) -> None:
     """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
     chats = await reminded_chats(session, event)
-    await enqueue_notice(session, chats, event_changed_message(event), now)
+    await enqueue_notice(session, chats, Notice.EVENT_CHANGED, now, event_id=event.id)
     await cancel_reminders(session, event)
-    await schedule_reminders(session, event, chats, hours, reminder_text(event), now)
+    await schedule_reminders(session, event, chats, hours, now)
+
+
+async def notify_cancellation(session: AsyncSession, event: Event, now: datetime) -> int:
+    """Withdraws the event's reminders and tells those who asked for them that it is off;
+    returns how many chats are told."""
+    chats = await reminded_chats(session, event)
+    await cancel_reminders(session, event)
+    await enqueue_notice(session, chats, Notice.EVENT_CANCELLED, now, event_id=event.id)
+    return len(chats)

@@ -25,9 +25,9 @@ from sqlalchemy import func, select, text
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
-from psgbot.alerts.outbox import outbox_depth
 from psgbot.db.models import Chat, Feed, Subscription
 from psgbot.db.types import utcnow
+from psgbot.outbox import outbox_depth
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from psgbot.alerts.outbox import CANCELLED, PENDING, SENDING, cancel_pending
+from psgbot.db.enums import DeliveryStatus
 from psgbot.db.models import Chat, Delivery, Event, Reminder, Subscription
+from psgbot.outbox import cancel_pending
 from psgbot.retention import SETTLED, roll_up_and_delete
 
 # Rows of the outbox /mydata lists in full (the newest); older ones are counted.
@@ -86,6 +87,9 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
                 "status": row.status,
                 "item_id": row.item_id,
                 "broadcast_id": row.broadcast_id,
+                "notice": row.notice,
+                "event_id": row.event_id,
+                "feed_id": row.feed_id,
                 "key": row.key,
                 "text": row.text,
                 "created_at": _when(row.created_at),
@@ -113,8 +117,16 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     """
     await session.execute(
         update(Delivery)
-        .where(Delivery.chat_id == chat_id, Delivery.status.in_([PENDING, SENDING]))
-        .values(status=CANCELLED, error="chat forgotten", claimed_by=None, claimed_at=None)
+        .where(
+            Delivery.chat_id == chat_id,
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+        )
+        .values(
+            status=DeliveryStatus.CANCELLED,
+            error="chat forgotten",
+            claimed_by=None,
+            claimed_at=None,
+        )
     )
     for settled in SETTLED:
         ids = list(

@@ -47,22 +47,12 @@ from telegram.warnings import PTBUserWarning
 
 from psgbot import metrics
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    SENT,
-    Claimed,
-    Outcome,
-    claim_due,
-    release_claims,
-    renew_claims,
-    settle,
-)
 from psgbot.alerts.sends import Batch, Send, prepare
 from psgbot.broadcasts import release_due
 from psgbot.chats import deactivate, migrate
+from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
+from psgbot.outbox import Claimed, Outcome, claim_due, release_claims, renew_claims, settle
 from psgbot.render.markup import html_to_text
 from psgbot.services import Services
 
@@ -70,6 +60,8 @@ log = logging.getLogger(__name__)
 # _send_text calls sendMessage through do_api_request on purpose (see there).
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
+PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
+FAILED, CANCELLED = DeliveryStatus.FAILED, DeliveryStatus.CANCELLED
 MAX_RETRY_AFTER_WAITS = 10
 SETTLE_EVERY = 0.25  # seconds between recordings of outcomes while sending
 MIN_CONCURRENCY, MAX_CONCURRENCY, UNLIMITED_CONCURRENCY = 4, 512, 32

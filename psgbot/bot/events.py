@@ -24,7 +24,6 @@ from telegram.ext import (
 )
 
 from psgbot.admins import Role, audit
-from psgbot.alerts.outbox import enqueue_notice
 from psgbot.bot.access import admin_only, may_manage, tell
 from psgbot.bot.admin import cancel
 from psgbot.bot.fallback import answer_stale
@@ -36,19 +35,15 @@ from psgbot.db.types import utcnow
 from psgbot.events import (
     announce,
     calendar_file,
-    cancel_reminders,
     is_upcoming,
     list_events,
+    notify_cancellation,
     notify_change,
-    reminded_chats,
-    reminder_text,
     toggle_reminder,
 )
 from psgbot.i18n import _
 from psgbot.render.events import (
-    event_announcement,
     event_block,
-    event_cancelled_message,
     event_caption,
     event_details_messages,
     event_title,
@@ -204,7 +199,7 @@ async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         async with services.sessions.begin() as session:
             on = await toggle_reminder(
-                session, event, chat.id, services.settings.reminder_hours, reminder_text(event), now
+                session, event, chat.id, services.settings.reminder_hours, now
             )
         services.wake_dispatcher()
         hours = ", ".join(f"{h} h" for h in services.settings.reminder_hours)
@@ -411,7 +406,7 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         if before is None:
             await audit(session, user.id, "event added", f"#{event.id} {event.title}")
             if is_upcoming(event, now):
-                await announce(session, event_announcement(event), f"event:{event.id}:new", now)
+                await announce(session, event, now)
         else:
             await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
             after = (event.starts_at, event.venue, event.address, event.online_url)
@@ -459,13 +454,11 @@ async def cancel_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         assert stored is not None
         stored.cancelled = True
         stored.updated_at = now
-        chats = await reminded_chats(session, stored)
-        await cancel_reminders(session, stored)
-        await enqueue_notice(session, chats, event_cancelled_message(stored), now)
+        told = await notify_cancellation(session, stored, now)
         await audit(session, user.id, "event cancelled", f"#{stored.id} {stored.title}")
     services.wake_dispatcher()
     await query.edit_message_text(
-        _("Event #{id} cancelled; {count} chats told.").format(id=event.id, count=len(chats))
+        _("Event #{id} cancelled; {count} chats told.").format(id=event.id, count=told)
     )
 
 
