@@ -5,6 +5,7 @@ live here too, beside the indexes they must match."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -38,6 +39,12 @@ SENT_ROWS_SQL = _is(DeliveryStatus.SENT)
 UNSENT_ROWS_SQL = f"{_is(DeliveryStatus.FAILED)} OR {_is(DeliveryStatus.CANCELLED)}"
 
 
+def _partial(condition: str) -> dict[str, Any]:
+    """An index's condition, on both databases."""
+    where = text(condition)
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 def status_is(status: DeliveryStatus) -> ColumnElement[bool]:
     """``status = '<literal>'``: a literal, not a bound parameter, because SQLite uses a partial
     index only for a query that names its condition (never through a parameter)."""
@@ -63,23 +70,20 @@ class Delivery(Base):
             "chat_id",
             "broadcast_id",
             unique=True,
-            sqlite_where=text("broadcast_id IS NOT NULL"),
-            postgresql_where=text("broadcast_id IS NOT NULL"),
+            **_partial("broadcast_id IS NOT NULL"),
         ),
         Index(
             "uq_deliveries_chat_key",
             "chat_id",
             "key",
             unique=True,
-            sqlite_where=text("key IS NOT NULL"),
-            postgresql_where=text("key IS NOT NULL"),
+            **_partial("key IS NOT NULL"),
         ),
         Index(
             "ix_deliveries_event",
             "event_id",
             "notice",
-            sqlite_where=text("event_id IS NOT NULL"),
-            postgresql_where=text("event_id IS NOT NULL"),
+            **_partial("event_id IS NOT NULL"),
         ),
         # Rows of one chat are found through the unique constraints above (chat_id first).
         Index(
@@ -87,14 +91,12 @@ class Delivery(Base):
             "priority",
             "due_at",
             "id",
-            sqlite_where=text(PENDING_ROWS_SQL),
-            postgresql_where=text(PENDING_ROWS_SQL),
+            **_partial(PENDING_ROWS_SQL),
         ),
         Index(
             "ix_deliveries_sending_claimed",
             "claimed_at",
-            sqlite_where=text(SENDING_ROWS_SQL),
-            postgresql_where=text(SENDING_ROWS_SQL),
+            **_partial(SENDING_ROWS_SQL),
         ),
         # Settled rows by the time /stats counts them on and the retention purge ages them by
         # (psgbot.retention): sent rows by sent_at, failed and cancelled ones by created_at.
@@ -107,16 +109,14 @@ class Delivery(Base):
             "status",
             "sent_at",
             "kind",
-            sqlite_where=text(SENT_ROWS_SQL),
-            postgresql_where=text(SENT_ROWS_SQL),
+            **_partial(SENT_ROWS_SQL),
         ),
         Index(
             "ix_deliveries_settled_unsent",
             "status",
             "created_at",
             "kind",
-            sqlite_where=text(UNSENT_ROWS_SQL),
-            postgresql_where=text(UNSENT_ROWS_SQL),
+            **_partial(UNSENT_ROWS_SQL),
         ),
     )
 
