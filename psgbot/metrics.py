@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,6 +29,7 @@ from tornado.web import Application, RequestHandler
 from psgbot.db.models import Chat, Feed, Subscription
 from psgbot.db.types import utcnow
 from psgbot.outbox import outbox_depth
+from psgbot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +78,26 @@ def failure_reason(error: str | None) -> str:
     return "other"
 
 
+class HealthReport(TypedDict, total=False):
+    """The JSON /healthz answers with."""
+
+    status: str
+    reason: str
+    database: str
+    scheduler: str
+    last_successful_poll: str | None
+
+
 @dataclass
 class HealthProbe:
     """What /healthz checks: the database answers, the scheduler runs, polls are recent."""
 
-    services: Any
-    scheduler_running: Any  # a callable returning bool
+    services: Services
+    scheduler_running: Callable[[], bool]
     started: float
 
-    async def check(self) -> tuple[bool, dict[str, Any]]:
-        report: dict[str, Any] = {}
+    async def check(self) -> tuple[bool, HealthReport]:
+        report: HealthReport = {}
         try:
             async with self.services.sessions() as session:
                 await session.execute(text("SELECT 1"))
@@ -105,7 +117,7 @@ class HealthProbe:
         return True, {"status": "ok", **report}
 
 
-async def refresh_gauges(services: Any) -> None:
+async def refresh_gauges(services: Services) -> None:
     async with services.reads() as session:
         OUTBOX_DEPTH.set(await outbox_depth(session))
         ACTIVE_CHATS.set(
@@ -138,7 +150,7 @@ class HealthHandler(RequestHandler):
 
 
 class MetricsHandler(RequestHandler):
-    def initialize(self, services: Any) -> None:
+    def initialize(self, services: Services) -> None:
         self.services = services
 
     async def get(self) -> None:
