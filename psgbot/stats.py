@@ -61,21 +61,6 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
             .where(Delivery.kind == DeliveryKind.ALERT, rows, counted_on >= since)
         )
 
-    async def in_all(rows: ColumnElement[bool], status: DeliveryStatus) -> dict[str, int]:
-        # One statement, so one snapshot on PostgreSQL too: a purge committing in between
-        # would otherwise count its batch twice or not at all.
-        stored = select(Delivery.kind, func.count().label("number")).where(rows)
-        rolled_up = select(
-            DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")
-        ).where(DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status)
-        both = union_all(
-            stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
-        ).subquery()
-        totals = await session.execute(
-            select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
-        )
-        return {str(kind): int(number) for kind, number in totals}
-
     per_topic = await session.execute(
         select(Subscription.topic, func.count())
         .join(Chat, Chat.id == Subscription.chat_id)
@@ -101,6 +86,25 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
             .select_from(Broadcast)
             .where(Broadcast.created_at >= zone_month_start)
         ),
-        sent_in_all=await in_all(SENT_ROWS, DeliveryStatus.SENT),
-        failed_in_all=await in_all(FAILED_ROWS, DeliveryStatus.FAILED),
+        sent_in_all=await _in_all(session, SENT_ROWS, DeliveryStatus.SENT),
+        failed_in_all=await _in_all(session, FAILED_ROWS, DeliveryStatus.FAILED),
     )
+
+
+async def _in_all(
+    session: AsyncSession, rows: ColumnElement[bool], status: DeliveryStatus
+) -> dict[str, int]:
+    """Messages of one status since the bot began, per kind: stored rows plus rolled-up ones."""
+    # One statement, so one snapshot on PostgreSQL too: a purge committing in between
+    # would otherwise count its batch twice or not at all.
+    stored = select(Delivery.kind, func.count().label("number")).where(rows)
+    rolled_up = select(DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")).where(
+        DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status
+    )
+    both = union_all(
+        stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
+    ).subquery()
+    totals = await session.execute(
+        select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
+    )
+    return {str(kind): int(number) for kind, number in totals}
