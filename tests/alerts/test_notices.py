@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from support.clock import fixed
 from support.harness import BotHarness
 
-from psgbot.db.enums import DeliveryStatus, Notice
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice
 from psgbot.db.models import Delivery, Event
 from psgbot.events import cancel_reminders, event_from_yaml
 
@@ -74,3 +74,25 @@ async def test_cancelling_an_events_reminders_goes_by_its_id_not_its_key(bot: Bo
         (second.id, DeliveryStatus.PENDING),
         (second.id, DeliveryStatus.PENDING),
     ]
+
+
+async def test_a_notice_queued_before_notices_were_data_goes_out_as_stored(
+    bot: BotHarness,
+) -> None:
+    """Rows migration 0011 could not type (a change or feed notice due at once) keep their
+    HTML and are sent with it."""
+    now = datetime.now(UTC)
+    async with bot.services.sessions.begin() as session:
+        session.add(
+            Delivery(
+                chat_id=5,
+                kind=DeliveryKind.NOTICE,
+                notice=Notice.LEGACY,
+                text="✏️ <b>Changed:</b> the AGM",
+                due_at=now,
+                created_at=now,
+            )
+        )
+    (sent,) = await bot.deliver()
+    assert sent.chat_id == 5
+    assert sent.text == "✏️ <b>Changed:</b> the AGM"
