@@ -198,22 +198,7 @@ def is_upcoming(event: Event, now: datetime) -> bool:
     return end > now
 
 
-EXPORTED_FIELDS = (
-    "uid",
-    "title",
-    "subtitle",
-    "timezone",
-    "venue",
-    "address",
-    "online_url",
-    "description",
-    "registration_url",
-    "prices",
-    "programme",
-    "organiser",
-    "latitude",
-    "longitude",
-)
+EXPORTED_FIELDS = ("uid", "title", "timezone", *DETAIL_FIELDS)
 
 
 def event_to_yaml(event: Event) -> dict[str, object]:
