@@ -4,6 +4,9 @@ batches by dispatchers.
 Writing alert rows in the transaction that stores the item means a crash can never lose an alert:
 either the item and its rows are committed together, or neither is (and the item is new again on
 the next poll). Claims carry a lease, so rows held by a dispatcher that died are taken over.
+
+Rows hold data, never markup: an item, a broadcast, or a notice naming what it is about
+(psgbot.db.enums.Notice and the event or feed). The dispatcher renders each when it sends it.
 """
 
 from __future__ import annotations

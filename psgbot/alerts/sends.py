@@ -121,7 +121,8 @@ def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
         # A reminder held up (the bot was down) past its event's start is no use any more.
         return Outcome(row.id, CANCELLED, error="event already started")
     event = stored.events.get(row.event_id) if row.event_id else None
-    if row.notice == Notice.EVENT_REMINDER and event is not None and event.cancelled:
+    if event is not None and event.cancelled and row.notice != Notice.EVENT_CANCELLED:
+        # Its reminder, announcement or change would now describe an event that is off.
         return Outcome(row.id, CANCELLED, error="event cancelled")
     if row.notice == Notice.LEGACY or row.notice is None:
         text = row.text
