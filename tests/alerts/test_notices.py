@@ -96,3 +96,13 @@ async def test_a_notice_queued_before_notices_were_data_goes_out_as_stored(
     (sent,) = await bot.deliver()
     assert sent.chat_id == 5
     assert sent.text == "✏️ <b>Changed:</b> the AGM"
+
+
+async def test_nothing_is_said_of_an_event_cancelled_since_it_was_queued(bot: BotHarness) -> None:
+    start = (datetime.now(LONDON) + timedelta(days=3)).replace(second=0, microsecond=0)
+    event = await add_event(bot, "called-off", "Vigil", start)
+    await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    async with bot.services.sessions.begin() as session:
+        await session.execute(update(Event).where(Event.id == event.id).values(cancelled=True))
+    day_before = start.astimezone(UTC) - timedelta(hours=23, minutes=59)
+    assert await bot.deliver(clock=fixed(day_before)) == []
