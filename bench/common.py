@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.db.models import Chat, Feed, Item, ItemTopic, Subscription
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiCall, OfflineBotApi
+from psgbot.outbox import enqueue_alerts
 from psgbot.services import Services
 
 FIRST_CHAT = 10_000_000

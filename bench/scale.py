@@ -32,11 +32,11 @@ from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import claim_due, release_claims
 from psgbot.app import OFFLINE_TOKEN, prepare_storage
 from psgbot.config import load_settings
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
+from psgbot.outbox import claim_due, release_claims
 from psgbot.services import Services
 
 CLAIMS = 5

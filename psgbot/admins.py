@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from enum import StrEnum
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import Role as Role
 from psgbot.db.models import Admin, AuditEntry
 from psgbot.db.types import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class Role(StrEnum):
-    OWNER = "owner"
-    EDITOR = "editor"
 
 
 def allows(held: Role | None, required: Role) -> bool:

@@ -16,12 +16,13 @@ from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from psgbot.alerts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
 from psgbot.db.engine import dialect_insert
-from psgbot.db.enums import Priority
+from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
 
-SCHEDULED, SENDING_STATUS, DONE, STOPPED = "scheduled", "sending", "done", "cancelled"
+# Short names the bot and the command line use for a broadcast's statuses.
+SCHEDULED, SENDING_STATUS = BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING
+DONE, STOPPED = BroadcastStatus.DONE, BroadcastStatus.CANCELLED
 BLOCKED_PREFIXES = ("blocked:", "Chat not found", "Bad Request: chat not found")
 
 
@@ -74,9 +75,9 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
     for broadcast in due:
         rows = select(
             _audience_chats(broadcast.audience).subquery().c[0],
-            literal("broadcast"),
+            literal(DeliveryKind.BROADCAST.value),
             literal(broadcast.id),
-            literal(PENDING),
+            literal(DeliveryStatus.PENDING.value),
             literal(now, type_=Delivery.due_at.type),
             literal(0),
             literal(now, type_=Delivery.created_at.type),
@@ -122,17 +123,17 @@ class Progress:
     def total(self) -> int:
         return self.sent + self.failed + self.blocked + self.remaining + self.cancelled
 
-    def add(self, status: str, error: str | None, count: int) -> None:
+    def add(self, status: DeliveryStatus, error: str | None, count: int) -> None:
         """Counts ``count`` messages whose rows have this status and error."""
-        if status == SENT:
+        if status == DeliveryStatus.SENT:
             self.sent += count
-        elif status in (PENDING, SENDING):
+        elif status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             self.remaining += count
-        elif status == CANCELLED:
+        elif status == DeliveryStatus.CANCELLED:
             self.cancelled += count
-        elif status == FAILED and (error or "").startswith(BLOCKED_PREFIXES):
+        elif status == DeliveryStatus.FAILED and (error or "").startswith(BLOCKED_PREFIXES):
             self.blocked += count
-        elif status == FAILED:
+        elif status == DeliveryStatus.FAILED:
             self.failed += count
             self.reasons[(error or "unknown")[:80]] += count
 
@@ -190,8 +191,8 @@ async def stop(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
     broadcast.finished_at = now
     await session.execute(
         update(Delivery)
-        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == PENDING)
-        .values(status=CANCELLED, error="broadcast stopped")
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, error="broadcast stopped")
     )
     return True
 

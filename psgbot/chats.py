@@ -8,10 +8,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 
-from psgbot.alerts.outbox import PENDING, cancel_pending
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import DeliveryStatus
 from psgbot.db.models import Chat, Delivery, Reminder, Subscription
 from psgbot.db.types import utcnow
+from psgbot.outbox import cancel_pending
 
 
 async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool = True) -> Chat:
@@ -113,7 +114,7 @@ async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.execute(update(Reminder).where(Reminder.chat_id == old_id).values(chat_id=new_id))
     await session.execute(
         update(Delivery)
-        .where(Delivery.chat_id == old_id, Delivery.status == PENDING)
+        .where(Delivery.chat_id == old_id, Delivery.status == DeliveryStatus.PENDING)
         .values(chat_id=new_id)
     )
     old.active = False

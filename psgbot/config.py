@@ -11,22 +11,34 @@ import logging
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyUrl,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    UrlConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from psgbot.db.models import FEED_SOURCE_MAX
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 PRODUCTION_FEED = "https://perusupportgroup.org.uk/feed/"
 SAMPLE_FEED_NAME = "sample/psg-news.xml"
 MIN_DELIVERY_RETENTION = timedelta(days=7)
+# A configured feed's URL or path at most (psgbot.db.models sizes the column by it).
+FEED_SOURCE_MAX = 2000
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 # The schemes operators and providers hand out, mapped to the async driver psgbot ships with.
 ASYNC_DRIVERS = {
@@ -52,6 +64,53 @@ def _split_commas(value: object) -> object:
     return value
 
 
+def _checked_as(kind: Any, expected: str) -> AfterValidator:
+    """Validates a string as the pydantic type ``kind`` and keeps the string; a bad value is
+    reported as ``expected`` (one line the operator can act on, never pydantic's own)."""
+    adapter: TypeAdapter[Any] = TypeAdapter(kind)
+
+    def check(value: str) -> str:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            raise ValueError(expected) from None
+        return value
+
+    return AfterValidator(check)
+
+
+def _loopback_or_https(value: str) -> str:
+    # Telegram calls only https webhooks; plain http is for a local test server.
+    url = urlsplit(value)
+    if url.scheme == "https" or url.hostname in {"127.0.0.1", "localhost", "::1"}:
+        return value
+    raise ValueError("an https URL (plain http only for 127.0.0.1 or localhost)")
+
+
+# A comma-separated list in the environment ("1,2"), a list from code.
+CommaSeparated = BeforeValidator(_split_commas)
+HttpUrlText = Annotated[
+    str, _checked_as(HttpUrl, "an http(s) URL such as http://localhost:8081/bot")
+]
+WebhookUrl = Annotated[
+    str,
+    _checked_as(HttpUrl, "an https URL (plain http only for 127.0.0.1 or localhost)"),
+    AfterValidator(_loopback_or_https),
+]
+ProxyUrl = Annotated[
+    str,
+    _checked_as(
+        Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https", "socks5"])],
+        "a proxy URL such as http://proxy.example:3128",
+    ),
+]
+TimeZoneName = Annotated[str, _checked_as(ZoneInfo, "an IANA time zone such as Europe/London")]
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(str.upper)
+]
+LogFormat = Annotated[Literal["plain", "json"], BeforeValidator(str.lower)]
+
+
 class Settings(BaseSettings):
     """The bot's configuration; field names map to ``PSGBOT_<NAME>``."""
 
@@ -72,7 +131,7 @@ class Settings(BaseSettings):
         repr=False,
         description="sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB; default ./var/",
     )
-    feeds: Annotated[list[str], NoDecode] = Field(
+    feeds: Annotated[list[str], NoDecode, CommaSeparated] = Field(
         default_factory=list, description="comma-separated feed URLs or file paths"
     )
     poll_interval: int = Field(default=300, ge=5, le=86_400, description="seconds between polls")
@@ -85,6 +144,7 @@ class Settings(BaseSettings):
     )
     inactive_retention: timedelta = Field(
         default=timedelta(days=30),
+        ge=timedelta(0),
         description="a chat that blocked or removed the bot is forgotten after this long",
     )
     rate_limit: int = Field(
@@ -115,18 +175,20 @@ class Settings(BaseSettings):
     paid_broadcast: bool = Field(
         default=False, description="send with allow_paid_broadcast, up to 1000 messages/s"
     )
-    reminder_hours: Annotated[list[int], NoDecode] = Field(
+    reminder_hours: Annotated[list[int], NoDecode, CommaSeparated] = Field(
         default_factory=lambda: [24, 1], description="hours before an event to remind"
     )
-    admins: Annotated[list[int], NoDecode] = Field(
+    admins: Annotated[list[int], NoDecode, CommaSeparated] = Field(
         default_factory=list, description="comma-separated Telegram user ids of the owners"
     )
-    timezone: str = Field(default="Europe/London", description="the PSG's time zone (IANA name)")
-    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
-    api_base_url: str | None = Field(
+    timezone: TimeZoneName = Field(
+        default="Europe/London", description="the PSG's time zone (IANA name)"
+    )
+    log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    api_base_url: HttpUrlText | None = Field(
         default=None, description="self-hosted Bot API server, e.g. http://localhost:8081/bot"
     )
-    webhook_url: str | None = Field(
+    webhook_url: WebhookUrl | None = Field(
         default=None, description="public https URL Telegram calls; unset: long polling"
     )
     webhook_secret: SecretStr | None = Field(
@@ -137,19 +199,14 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         default=9090, ge=0, le=65535, description="port of /healthz and /metrics (0: off)"
     )
-    http_proxy: str | None = Field(default=None, description="proxy for feed fetches")
+    http_proxy: ProxyUrl | None = Field(default=None, description="proxy for feed fetches")
     feeds_allow_private: bool = Field(
         default=False,
         description="feeds may be on loopback, private or link-local addresses (intranets)",
     )
-    log_format: str = Field(default="plain", description="plain or json")
+    log_format: LogFormat = Field(default="plain", description="plain or json")
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
     var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")
-
-    @field_validator("feeds", "admins", "reminder_hours", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        return _split_commas(value)
 
     @field_validator("feeds")
     @classmethod
@@ -166,52 +223,10 @@ class Settings(BaseSettings):
             raise ValueError("at least 7 days (P7D, or 604800 seconds)")
         return value
 
-    @field_validator("inactive_retention")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("a duration of zero or more")
-        return value
-
     @field_validator("database_url")
     @classmethod
     def _async_database_url(cls, value: str) -> str:
         return async_database_url(value) if value else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"an IANA time zone such as Europe/London, not {value!r}") from exc
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = value.upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
-        return level
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("an http(s) URL such as http://localhost:8081/bot")
-        return value or None
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        parsed = urlsplit(value)
-        loopback = parsed.hostname in {"127.0.0.1", "localhost", "::1"}
-        if parsed.scheme == "https" or (parsed.scheme == "http" and loopback):
-            return value
-        raise ValueError("an https URL (plain http only for 127.0.0.1 or localhost)")
 
     @field_validator("webhook_secret")
     @classmethod
@@ -223,20 +238,6 @@ class Settings(BaseSettings):
                 "32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. from: openssl rand -hex 32)"
             )
         return value
-
-    @field_validator("log_format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        if value.lower() not in {"plain", "json"}:
-            raise ValueError("plain or json")
-        return value.lower()
-
-    @field_validator("http_proxy")
-    @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://", "socks5://")):
-            raise ValueError("a proxy URL such as http://proxy.example:3128")
-        return value or None
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
@@ -348,6 +349,8 @@ def load_settings(**overrides: object) -> Settings:
             if not error["loc"]:
                 lines.append(str(error["msg"]).removeprefix("Value error, "))
                 continue
+            # Ours read "expected <message>"; pydantic's own "Input should be <what>".
             message = str(error["msg"]).removeprefix("Value error, ")
+            message = message.removeprefix("Input should be ")
             lines.append(f"{name}: expected {message}")
         raise ConfigError("; ".join(lines)) from None

@@ -1,23 +1,27 @@
-"""The PSG's events: loaded from ``data/events.yaml`` and listed as upcoming or past."""
+"""The PSG's events: read from ``data/events.yaml`` (through pydantic models), listed as
+upcoming or past, and the outbox rows of their reminders and notices."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.alerts.outbox import CANCELLED, PENDING, enqueue_notice
+from psgbot.config import TimeZoneName
+from psgbot.db.deliveries import status_is
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription, receiving
 from psgbot.db.types import utcnow
-from psgbot.render.events import event_changed_message, event_reminder_message
+from psgbot.outbox import enqueue_notice
 
 
 @dataclass(frozen=True)
@@ -28,54 +32,115 @@ class EventListing:
     past: bool
 
 
-def _moment(value: Any, zone: ZoneInfo) -> tuple[datetime, bool]:
-    """Reads a YAML start or end: a date (all day) or "YYYY-MM-DD HH:MM" in the event's zone."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value, False
-    if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tzinfo=zone), True
+def _moment(value: object) -> datetime | date:
+    """A YAML start or end: a date (all day), or a date and time, with or without an offset."""
+    if isinstance(value, date):  # datetimes too: YAML reads "… 18:00:00+02:00" as one
+        return value
     text = str(value).strip()
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=zone), False
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
-        return datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=zone), True
+        raise ValueError(
+            f"a date (YYYY-MM-DD) or a date and time (YYYY-MM-DD HH:MM), not {text!r}"
+        ) from None
 
 
-def event_from_yaml(entry: dict[str, Any]) -> Event:
-    zone = ZoneInfo(entry.get("timezone", "Europe/London"))
-    starts_at, all_day = _moment(entry["start"], zone)
-    ends_at = _moment(entry["end"], zone)[0] if entry.get("end") else None
-    if all_day and ends_at is None:
-        ends_at = starts_at + timedelta(days=1)
-    return Event(
-        uid=str(entry["uid"]),
-        title=entry["title"],
-        subtitle=entry.get("subtitle"),
-        starts_at=starts_at,
-        ends_at=ends_at,
-        all_day=all_day,
-        timezone=str(zone),
-        venue=entry.get("venue"),
-        address=entry.get("address"),
-        online_url=entry.get("online_url"),
-        description=entry.get("description"),
-        registration_url=entry.get("registration_url"),
-        prices=entry.get("prices"),
-        programme=entry.get("programme"),
-        organiser=entry.get("organiser"),
-        latitude=entry.get("latitude"),
-        longitude=entry.get("longitude"),
-    )
+Moment = Annotated[datetime | date, BeforeValidator(_moment)]
 
 
-def read_events_file(path: Path) -> list[dict[str, Any]]:
+def _number_as_text(value: object) -> object:
+    return str(value) if isinstance(value, int) else value
+
+
+class EventEntry(BaseModel):
+    """One event as data/events.yaml (and ``psgbot events export``) writes it.
+
+    A time without an offset is in the event's ``timezone``; an explicit offset
+    ("2026-12-01T18:00+02:00") is honoured as written.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    # YAML reads an unquoted number as one: uid 2024 is "2024".
+    uid: Annotated[str, BeforeValidator(_number_as_text)] = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=500)
+    start: Moment
+    end: Moment | None = None
+    timezone: TimeZoneName = "Europe/London"
+    subtitle: str | None = None
+    venue: str | None = None
+    address: str | None = None
+    online_url: str | None = None
+    description: str | None = None
+    registration_url: str | None = None
+    prices: str | None = None
+    programme: str | None = None
+    organiser: str | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    # Written by the export; whether an event is cancelled is decided in chat, not by a file.
+    cancelled: bool = False
+
+    def to_event(self) -> Event:
+        zone = ZoneInfo(self.timezone)
+        starts_at, all_day = _instant(self.start, zone)
+        ends_at = _instant(self.end, zone)[0] if self.end else None
+        if all_day and ends_at is None:
+            ends_at = starts_at + timedelta(days=1)
+        details = self.model_dump(include=set(DETAIL_FIELDS))
+        return Event(
+            uid=self.uid,
+            title=self.title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            all_day=all_day,
+            timezone=self.timezone,
+            **details,
+        )
+
+
+class EventsFile(BaseModel):
+    events: list[EventEntry] = Field(default_factory=list)
+
+
+DETAIL_FIELDS = (
+    "subtitle",
+    "venue",
+    "address",
+    "online_url",
+    "description",
+    "registration_url",
+    "prices",
+    "programme",
+    "organiser",
+    "latitude",
+    "longitude",
+)
+
+
+def _instant(moment: datetime | date, zone: ZoneInfo) -> tuple[datetime, bool]:
+    """The moment as an aware datetime, and whether it is a whole day."""
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)), False
+    return datetime.combine(moment, time(0, 0), tzinfo=zone), True
+
+
+def event_from_yaml(entry: EventEntry | Mapping[str, object]) -> Event:
+    """An Event (not stored) from one entry of an events file; raises ValueError (pydantic's
+    ValidationError) naming what is wrong."""
+    if not isinstance(entry, EventEntry):
+        entry = EventEntry.model_validate(entry)
+    return entry.to_event()
+
+
+def read_events_file(path: Path) -> list[EventEntry]:
     if not path.exists():
         return []
-    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("events") or []
-    return list(entries)
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return EventsFile.model_validate(loaded).events
 
 
-async def add_new_events(session: AsyncSession, entries: list[dict[str, Any]]) -> int:
+async def add_new_events(session: AsyncSession, entries: Sequence[EventEntry]) -> int:
     """Adds the events that are not stored yet (by uid); returns how many were added.
 
     Stored events are left alone: admins may have edited them since. ON CONFLICT DO NOTHING
@@ -133,28 +198,13 @@ def is_upcoming(event: Event, now: datetime) -> bool:
     return end > now
 
 
-EXPORTED_FIELDS = (
-    "uid",
-    "title",
-    "subtitle",
-    "timezone",
-    "venue",
-    "address",
-    "online_url",
-    "description",
-    "registration_url",
-    "prices",
-    "programme",
-    "organiser",
-    "latitude",
-    "longitude",
-)
+EXPORTED_FIELDS = ("uid", "title", "timezone", *DETAIL_FIELDS)
 
 
-def event_to_yaml(event: Event) -> dict[str, Any]:
+def event_to_yaml(event: Event) -> dict[str, object]:
     """The inverse of :func:`event_from_yaml`, for ``psgbot events export``."""
     zone = ZoneInfo(event.timezone)
-    entry: dict[str, Any] = {
+    entry: dict[str, object] = {
         name: getattr(event, name) for name in EXPORTED_FIELDS if getattr(event, name) is not None
     }
     start = event.starts_at.astimezone(zone)
@@ -169,7 +219,7 @@ def event_to_yaml(event: Event) -> dict[str, Any]:
 
 
 async def import_events(
-    session: AsyncSession, entries: list[dict[str, Any]]
+    session: AsyncSession, entries: Sequence[EventEntry | Mapping[str, object]]
 ) -> tuple[list[Event], list[Event]]:
     """Adds new events and updates existing ones (same uid); returns (added, changed)."""
     added: list[Event] = []
@@ -245,36 +295,32 @@ def calendar_file(event: Event) -> bytes:
 
 
 def reminder_key(event: Event, hours: int) -> str:
+    """Makes a reminder unique per (chat, event, start, offset); written, never parsed."""
     return f"reminder:{event.id}:{event.starts_at.isoformat()}:{hours}h"
 
 
 async def schedule_reminders(
-    session: AsyncSession,
-    event: Event,
-    chat_ids: list[int],
-    hours: list[int],
-    text_for: Any,
-    now: datetime,
+    session: AsyncSession, event: Event, chat_ids: list[int], hours: list[int], now: datetime
 ) -> int:
     """Writes the reminder rows (due ``hours`` before the start) into the outbox, once each."""
-    rows = []
-    for offset in hours:
-        due = event.starts_at - timedelta(hours=offset)
-        if due <= now:
-            continue
-        rows += [
-            {
-                "chat_id": chat_id,
-                "kind": "notice",
-                "text": text_for(offset),
-                "key": reminder_key(event, offset),
-                "status": PENDING,
-                "due_at": due,
-                "attempts": 0,
-                "created_at": now,
-            }
-            for chat_id in chat_ids
-        ]
+    rows = [
+        {
+            "chat_id": chat_id,
+            "kind": DeliveryKind.NOTICE,
+            "notice": Notice.EVENT_REMINDER,
+            "event_id": event.id,
+            "event_start": event.starts_at,
+            "reminder_hours": offset,
+            "key": reminder_key(event, offset),
+            "status": DeliveryStatus.PENDING,
+            "due_at": event.starts_at - timedelta(hours=offset),
+            "attempts": 0,
+            "created_at": now,
+        }
+        for offset in hours
+        if event.starts_at - timedelta(hours=offset) > now
+        for chat_id in chat_ids
+    ]
     if not rows:
         return 0
     await session.execute(
@@ -291,8 +337,12 @@ async def cancel_reminders(session: AsyncSession, event: Event, chat_id: int | N
     """Cancels pending reminders of the event (for one chat, or everyone)."""
     statement = (
         update(Delivery)
-        .where(Delivery.key.like(f"reminder:{event.id}:%"), Delivery.status == PENDING)
-        .values(status=CANCELLED, error="reminder withdrawn")
+        .where(
+            Delivery.event_id == event.id,
+            Delivery.notice == Notice.EVENT_REMINDER,
+            status_is(DeliveryStatus.PENDING),
+        )
+        .values(status=DeliveryStatus.CANCELLED, error="reminder withdrawn")
     )
     if chat_id is not None:
         statement = statement.where(Delivery.chat_id == chat_id)
@@ -313,12 +363,7 @@ async def reminded_chats(session: AsyncSession, event: Event) -> list[int]:
 
 
 async def toggle_reminder(
-    session: AsyncSession,
-    event: Event,
-    chat_id: int,
-    hours: list[int],
-    text_for: Any,
-    now: datetime,
+    session: AsyncSession, event: Event, chat_id: int, hours: list[int], now: datetime
 ) -> bool:
     """Turns the chat's reminder for the event on or off; returns whether it is now on."""
     existing = await session.get(Reminder, (event.id, chat_id))
@@ -327,19 +372,21 @@ async def toggle_reminder(
         await cancel_reminders(session, event, chat_id)
         return False
     session.add(Reminder(event_id=event.id, chat_id=chat_id))
-    await schedule_reminders(session, event, [chat_id], hours, text_for, now)
+    await schedule_reminders(session, event, [chat_id], hours, now)
     return True
 
 
-async def announce(session: AsyncSession, text: str, key: str, now: datetime) -> None:
-    """Queues ``text`` for every active chat following the PSG topic (or all news)."""
+async def announce(session: AsyncSession, event: Event, now: datetime) -> None:
+    """Queues the news of a new event for every active chat following the PSG topic (or all
+    news), once per chat however often it is announced."""
     followers = (
         select(
             Subscription.chat_id,
-            literal("notice"),
-            literal(text),
-            literal(key),
-            literal(PENDING),
+            literal(DeliveryKind.NOTICE.value),
+            literal(Notice.EVENT_NEW.value),
+            literal(event.id),
+            literal(f"event:{event.id}:new"),
+            literal(DeliveryStatus.PENDING.value),
             literal(now, type_=Delivery.due_at.type),
             literal(0),
             literal(now, type_=Delivery.created_at.type),
@@ -348,21 +395,14 @@ async def announce(session: AsyncSession, text: str, key: str, now: datetime) ->
         .where(Subscription.topic.in_(["psg", ALL_NEWS]))
         .distinct()
     )
+    columns = ["chat_id", "kind", "notice", "event_id", "key", "status", "due_at", "attempts"]
     await session.execute(
         dialect_insert(session)(Delivery)
-        .from_select(
-            ["chat_id", "kind", "text", "key", "status", "due_at", "attempts", "created_at"],
-            followers,
-        )
+        .from_select([*columns, "created_at"], followers)
         .on_conflict_do_nothing(
             index_elements=["chat_id", "key"], index_where=Delivery.key.is_not(None)
         )
     )
-
-
-def reminder_text(event: Event) -> Any:
-    """The reminder's text for a given number of hours before the start."""
-    return lambda hours: event_reminder_message(event, hours)
 
 
 async def notify_change(
@@ -370,6 +410,15 @@ async def notify_change(
 ) -> None:
     """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
     chats = await reminded_chats(session, event)
-    await enqueue_notice(session, chats, event_changed_message(event), now)
+    await enqueue_notice(session, chats, Notice.EVENT_CHANGED, now, event_id=event.id)
     await cancel_reminders(session, event)
-    await schedule_reminders(session, event, chats, hours, reminder_text(event), now)
+    await schedule_reminders(session, event, chats, hours, now)
+
+
+async def notify_cancellation(session: AsyncSession, event: Event, now: datetime) -> int:
+    """Withdraws the event's reminders and tells those who asked for them that it is off;
+    returns how many chats are told."""
+    chats = await reminded_chats(session, event)
+    await cancel_reminders(session, event)
+    await enqueue_notice(session, chats, Notice.EVENT_CANCELLED, now, event_id=event.id)
+    return len(chats)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,9 +26,10 @@ from sqlalchemy import func, select, text
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
-from psgbot.alerts.outbox import outbox_depth
 from psgbot.db.models import Chat, Feed, Subscription
 from psgbot.db.types import utcnow
+from psgbot.outbox import outbox_depth
+from psgbot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,16 @@ def failure_reason(error: str | None) -> str:
     return "other"
 
 
+class HealthReport(TypedDict, total=False):
+    """The JSON /healthz answers with."""
+
+    status: str
+    reason: str
+    database: str
+    scheduler: str
+    last_successful_poll: str | None
+
+
 @dataclass
 class HealthProbe:
     """What /healthz checks: the instance is the active one, the database answers, the
@@ -85,16 +96,16 @@ class HealthProbe:
     A standby instance is never healthy: a load balancer must send it nothing.
     """
 
-    services: Any
+    services: Services
     scheduler_running: Callable[[], bool]
     # Since when the instance has been active: its first poll is given time from then.
     started: float
     active: Callable[[], bool] = lambda: True
 
-    async def check(self) -> tuple[bool, dict[str, Any]]:
+    async def check(self) -> tuple[bool, HealthReport]:
         if not self.active():
             return False, {"status": "standby"}
-        report: dict[str, Any] = {}
+        report: HealthReport = {}
         try:
             async with self.services.sessions() as session:
                 await session.execute(text("SELECT 1"))
@@ -114,7 +125,7 @@ class HealthProbe:
         return True, {"status": "ok", **report}
 
 
-async def refresh_gauges(services: Any) -> None:
+async def refresh_gauges(services: Services) -> None:
     async with services.reads() as session:
         OUTBOX_DEPTH.set(await outbox_depth(session))
         ACTIVE_CHATS.set(
@@ -147,7 +158,7 @@ class HealthHandler(RequestHandler):
 
 
 class MetricsHandler(RequestHandler):
-    def initialize(self, services: Any) -> None:
+    def initialize(self, services: Services) -> None:
         self.services = services
 
     async def get(self) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from psgbot.alerts.outbox import CANCELLED, PENDING, SENDING, cancel_pending
+from psgbot.db.enums import DeliveryStatus
 from psgbot.db.models import Chat, Delivery, Event, Reminder, Subscription
+from psgbot.outbox import cancel_pending
 from psgbot.retention import SETTLED, roll_up_and_delete
 
 # Rows of the outbox /mydata lists in full (the newest); older ones are counted.
@@ -58,19 +59,7 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
     if chat is None and not (subscriptions or reminders or total):
         return None
     return {
-        "chat": None
-        if chat is None
-        else {
-            "id": chat.id,
-            "type": chat.type,
-            "active": chat.active,
-            "inactive_reason": chat.inactive_reason,
-            "inactive_since": _when(chat.inactive_since),
-            "stopped_at": _when(chat.stopped_at),
-            "announcements": chat.announcements,
-            "created_at": _when(chat.created_at),
-            "updated_at": _when(chat.updated_at),
-        },
+        "chat": None if chat is None else _chat_fields(chat),
         "subscriptions": [
             {"topic": topic, "since": _when(since)} for topic, since in subscriptions
         ],
@@ -79,23 +68,43 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
             for event_id, title, starts, at in reminders
         ],
         "messages_stored": total,
-        "recent_messages": [
-            {
-                "id": row.id,
-                "kind": row.kind,
-                "status": row.status,
-                "item_id": row.item_id,
-                "broadcast_id": row.broadcast_id,
-                "key": row.key,
-                "text": row.text,
-                "created_at": _when(row.created_at),
-                "due_at": _when(row.due_at),
-                "sent_at": _when(row.sent_at),
-                "attempts": row.attempts,
-                "error": row.error,
-            }
-            for row in deliveries
-        ],
+        "recent_messages": [_message_fields(row) for row in deliveries],
+    }
+
+
+def _chat_fields(chat: Chat) -> dict[str, Any]:
+    return {
+        "id": chat.id,
+        "type": chat.type,
+        "active": chat.active,
+        "inactive_reason": chat.inactive_reason,
+        "inactive_since": _when(chat.inactive_since),
+        "stopped_at": _when(chat.stopped_at),
+        "announcements": chat.announcements,
+        "created_at": _when(chat.created_at),
+        "updated_at": _when(chat.updated_at),
+    }
+
+
+def _message_fields(row: Delivery) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "item_id": row.item_id,
+        "broadcast_id": row.broadcast_id,
+        "notice": row.notice,
+        "event_id": row.event_id,
+        "feed_id": row.feed_id,
+        "event_start": _when(row.event_start),
+        "reminder_hours": row.reminder_hours,
+        "key": row.key,
+        "text": row.text,
+        "created_at": _when(row.created_at),
+        "due_at": _when(row.due_at),
+        "sent_at": _when(row.sent_at),
+        "attempts": row.attempts,
+        "error": row.error,
     }
 
 
@@ -113,8 +122,16 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     """
     await session.execute(
         update(Delivery)
-        .where(Delivery.chat_id == chat_id, Delivery.status.in_([PENDING, SENDING]))
-        .values(status=CANCELLED, error="chat forgotten", claimed_by=None, claimed_at=None)
+        .where(
+            Delivery.chat_id == chat_id,
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+        )
+        .values(
+            status=DeliveryStatus.CANCELLED,
+            error="chat forgotten",
+            claimed_by=None,
+            claimed_at=None,
+        )
     )
     for settled in SETTLED:
         ids = list(

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from psgbot import broadcasts
-from psgbot.alerts.outbox import CANCELLED_ROWS, FAILED_ROWS, SENT_ROWS
+from psgbot.db.deliveries import CANCELLED_ROWS, FAILED_ROWS, SENT_ROWS
 from psgbot.db.engine import dialect_insert, is_postgres
 from psgbot.db.models import ALL_NEWS, Delivery, DeliveryRollup, ItemTopic
 

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.alerts.outbox import FAILED, FAILED_ROWS, SENT, SENT_ROWS, outbox_depth
+from psgbot.db.deliveries import FAILED_ROWS, SENT_ROWS
+from psgbot.db.enums import DeliveryKind, DeliveryStatus
 from psgbot.db.models import (
     ALL_NEWS,
     Broadcast,
@@ -25,6 +26,7 @@ from psgbot.db.models import (
     Item,
     Subscription,
 )
+from psgbot.outbox import outbox_depth
 
 
 @dataclass(frozen=True)
@@ -56,23 +58,8 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
         return (
             select(func.count())
             .select_from(Delivery)
-            .where(Delivery.kind == "alert", rows, counted_on >= since)
+            .where(Delivery.kind == DeliveryKind.ALERT, rows, counted_on >= since)
         )
-
-    async def in_all(rows: ColumnElement[bool], status: str) -> dict[str, int]:
-        # One statement, so one snapshot on PostgreSQL too: a purge committing in between
-        # would otherwise count its batch twice or not at all.
-        stored = select(Delivery.kind, func.count().label("number")).where(rows)
-        rolled_up = select(
-            DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")
-        ).where(DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status)
-        both = union_all(
-            stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
-        ).subquery()
-        totals = await session.execute(
-            select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
-        )
-        return {str(kind): int(number) for kind, number in totals}
 
     per_topic = await session.execute(
         select(Subscription.topic, func.count())
@@ -99,6 +86,25 @@ async def gather_stats(session: AsyncSession, now: datetime, zone_month_start: d
             .select_from(Broadcast)
             .where(Broadcast.created_at >= zone_month_start)
         ),
-        sent_in_all=await in_all(SENT_ROWS, SENT),
-        failed_in_all=await in_all(FAILED_ROWS, FAILED),
+        sent_in_all=await _in_all(session, SENT_ROWS, DeliveryStatus.SENT),
+        failed_in_all=await _in_all(session, FAILED_ROWS, DeliveryStatus.FAILED),
     )
+
+
+async def _in_all(
+    session: AsyncSession, rows: ColumnElement[bool], status: DeliveryStatus
+) -> dict[str, int]:
+    """Messages of one status since the bot began, per kind: stored rows plus rolled-up ones."""
+    # One statement, so one snapshot on PostgreSQL too: a purge committing in between
+    # would otherwise count its batch twice or not at all.
+    stored = select(Delivery.kind, func.count().label("number")).where(rows)
+    rolled_up = select(DeliveryRollup.kind, func.sum(DeliveryRollup.count).label("number")).where(
+        DeliveryRollup.topic == ALL_NEWS, DeliveryRollup.status == status
+    )
+    both = union_all(
+        stored.group_by(Delivery.kind), rolled_up.group_by(DeliveryRollup.kind)
+    ).subquery()
+    totals = await session.execute(
+        select(both.c.kind, func.sum(both.c.number)).group_by(both.c.kind)
+    )
+    return {str(kind): int(number) for kind, number in totals}

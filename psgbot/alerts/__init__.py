@@ -1,1 +1,2 @@
-"""Delivery: the outbox (every alert, notice and broadcast), the dispatcher, flood limits."""
+"""Delivery: the dispatcher that renders and sends the outbox (psgbot.outbox), the send-error
+policy, flood limits."""

@@ -1,5 +1,8 @@
 """What to send for a batch of claimed outbox rows: alerts (a digest past a threshold), notices
-and broadcasts, each with its priority in the flood limiter."""
+and broadcasts, each with its priority in the flood limiter.
+
+Rows hold data; the messages are rendered here, when they are sent, so they say what is true
+then (an event retitled after its reminder was queued is reminded under its new title)."""
 
 from __future__ import annotations
 
@@ -14,14 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
-from psgbot.alerts.outbox import CANCELLED, FAILED, Claimed, Outcome
-from psgbot.broadcasts import STOPPED
-from psgbot.db.enums import Priority
-from psgbot.db.models import ALL_NEWS, Broadcast, Item, Subscription
+from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
+from psgbot.db.models import ALL_NEWS, Broadcast, Event, Feed, Item, Subscription
 from psgbot.i18n import _
+from psgbot.outbox import Claimed, Outcome
 from psgbot.render.markup import shorten
 from psgbot.render.news import alert_message, digest_message
+from psgbot.render.notices import notice_message
 from psgbot.services import Services
+
+CANCELLED, FAILED = DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
 
 DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
 
@@ -53,37 +58,94 @@ class Batch:
     outcomes: list[Outcome]
     stored_at: dict[int, datetime]
 
+    def add(self, prepared: Send | Outcome) -> None:
+        if isinstance(prepared, Send):
+            self.sends.append(prepared)
+        else:
+            self.outcomes.append(prepared)
+
 
 async def prepare(
     session: AsyncSession, services: Services, claimed: Sequence[Claimed], now: datetime
 ) -> Batch:
-    """Renders the batch: alerts per chat (a digest past the threshold), notices as they are."""
-    items = await _by_id(session, Item, {row.item_id for row in claimed if row.item_id})
-    broadcasts = await _by_id(
-        session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
-    )
-    followed = await _followed(session, {row.chat_id for row in claimed if row.kind == "alert"})
+    """Renders the batch as of now: alerts per chat (a digest past the threshold), notices from
+    the event or feed they are about, broadcasts as their authors wrote them."""
+    stored = await _Stored.load(session, claimed)
     batch = Batch(sends=[], outcomes=[], stored_at={})
     alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
     for row in claimed:
-        if row.kind == "broadcast":
-            broadcast = broadcasts.get(row.broadcast_id or 0)
-            if broadcast is None or broadcast.status == STOPPED:
-                batch.outcomes.append(Outcome(row.id, CANCELLED, error="broadcast stopped"))
-            else:
-                batch.sends.append(broadcast_send(row, broadcast))
-        elif row.kind == "alert":
-            if row.item_id in items:
-                alerts_by_chat[row.chat_id].append(row)
-            else:
-                batch.outcomes.append(Outcome(row.id, CANCELLED, error="item no longer stored"))
-        elif row.text and reminder_too_late(row.key, now):
-            batch.outcomes.append(Outcome(row.id, CANCELLED, error="event already started"))
-        elif row.text:
-            batch.sends.append(Send(row.chat_id, [row], row.text, priority=Priority(row.priority)))
+        if row.kind == DeliveryKind.ALERT and row.item_id in stored.items:
+            alerts_by_chat[row.chat_id].append(row)
+        elif row.kind == DeliveryKind.ALERT:
+            batch.outcomes.append(Outcome(row.id, CANCELLED, error="item no longer stored"))
+        elif row.kind == DeliveryKind.BROADCAST:
+            batch.add(_broadcast(row, stored))
         else:
-            batch.outcomes.append(Outcome(row.id, FAILED, error="nothing to send"))
-    # A fan-out sends one item to many chats: render each (item, topic) once per batch.
+            batch.add(_notice(row, stored, now))
+    await _add_alerts(session, services, batch, alerts_by_chat, stored.items)
+    batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}
+    return batch
+
+
+@dataclass
+class _Stored:
+    """What a batch's rows name, read in one query per table."""
+
+    items: dict[int, Item]
+    broadcasts: dict[int, Broadcast]
+    events: dict[int, Event]
+    feeds: dict[int, Feed]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, claimed: Sequence[Claimed]) -> _Stored:
+        return cls(
+            items=await _by_id(session, Item, {row.item_id for row in claimed if row.item_id}),
+            broadcasts=await _by_id(
+                session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
+            ),
+            events=await _by_id(session, Event, {row.event_id for row in claimed if row.event_id}),
+            feeds=await _by_id(session, Feed, {row.feed_id for row in claimed if row.feed_id}),
+        )
+
+
+def _broadcast(row: Claimed, stored: _Stored) -> Send | Outcome:
+    broadcast = stored.broadcasts.get(row.broadcast_id or 0)
+    if broadcast is None or broadcast.status == BroadcastStatus.CANCELLED:
+        return Outcome(row.id, CANCELLED, error="broadcast stopped")
+    return broadcast_send(row, broadcast)
+
+
+def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
+    """A notice rendered from what it is about, or why it is not sent."""
+    if row.event_start is not None and now >= row.event_start:
+        # A reminder held up (the bot was down) past its event's start is no use any more.
+        return Outcome(row.id, CANCELLED, error="event already started")
+    event = stored.events.get(row.event_id) if row.event_id else None
+    if event is not None and event.cancelled and row.notice != Notice.EVENT_CANCELLED:
+        # Its reminder, announcement or change would now describe an event that is off.
+        return Outcome(row.id, CANCELLED, error="event cancelled")
+    if row.notice == Notice.LEGACY or row.notice is None:
+        text = row.text
+    else:
+        feed = stored.feeds.get(row.feed_id) if row.feed_id else None
+        text = notice_message(row.notice, event=event, feed=feed, hours=row.reminder_hours)
+        if text is None:
+            return Outcome(row.id, CANCELLED, error="no longer stored")
+    if not text:
+        return Outcome(row.id, FAILED, error="nothing to send")
+    return Send(row.chat_id, [row], text, priority=Priority(row.priority))
+
+
+async def _add_alerts(
+    session: AsyncSession,
+    services: Services,
+    batch: Batch,
+    alerts_by_chat: dict[int, list[Claimed]],
+    items: dict[int, Item],
+) -> None:
+    """Each chat's alerts, or one digest past the threshold. A fan-out sends one item to many
+    chats: each (item, topic) is rendered once per batch."""
+    followed = await _followed(session, set(alerts_by_chat))
     rendered: dict[tuple[int, str | None], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
@@ -103,11 +165,9 @@ async def prepare(
             batch.sends.append(
                 Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
             )
-    batch.stored_at = {item.id: item.first_seen_at for item in items.values()}
-    return batch
 
 
-Model = TypeVar("Model", Item, Broadcast)
+Model = TypeVar("Model", Item, Broadcast, Event, Feed)
 
 
 async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> dict[int, Model]:
@@ -166,17 +226,3 @@ def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
         photo=broadcast.photo_file_id,
         priority=Priority(row.priority),
     )
-
-
-def reminder_too_late(key: str | None, now: datetime) -> bool:
-    """A reminder held up (the bot was down) past its event's start is no use any more.
-
-    Reminder keys carry the start they were written for: "reminder:<id>:<start>:<n>h".
-    """
-    if not key or not key.startswith("reminder:"):
-        return False
-    try:
-        start = datetime.fromisoformat(key.split(":", 2)[2].rsplit(":", 1)[0])
-    except (IndexError, ValueError):
-        return False
-    return now >= start

@@ -40,7 +40,6 @@ from psgbot.render.event_admin import (
     when_check_message,
 )
 from psgbot.render.events import (
-    event_announcement,
     event_details_messages,
 )
 from psgbot.services import get_services
@@ -274,7 +273,7 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         if before is None:
             await audit(session, user.id, "event added", f"#{event.id} {event.title}")
             if is_upcoming(event, now):
-                await announce(session, event_announcement(event), f"event:{event.id}:new", now)
+                await announce(session, event, now)
         else:
             await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
             after = (event.starts_at, event.venue, event.address, event.online_url)

@@ -7,17 +7,15 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.admins import Role, audit
-from psgbot.alerts.outbox import enqueue_notice
 from psgbot.bot import callbacks as data
 from psgbot.bot.access import admin_only
 from psgbot.bot.events import find_event, first_arg
 from psgbot.bot.flows import Handler, choice
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
-from psgbot.events import cancel_reminders, reminded_chats
+from psgbot.events import notify_cancellation
 from psgbot.i18n import _
 from psgbot.render.event_admin import cancel_question
-from psgbot.render.events import event_cancelled_message
 from psgbot.services import get_services
 
 
@@ -58,21 +56,18 @@ async def cancel_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     now = utcnow()
     async with services.sessions.begin() as session:
         stored = await session.get(Event, data.EVENT_CANCEL.of(query))
-        if stored is None or stored.cancelled:
-            chats = None
-        else:
+        told: int | None = None
+        if stored is not None and not stored.cancelled:
             stored.cancelled = True
             stored.updated_at = now
-            chats = await reminded_chats(session, stored)
-            await cancel_reminders(session, stored)
-            await enqueue_notice(session, chats, event_cancelled_message(stored), now)
+            told = await notify_cancellation(session, stored, now)
             await audit(session, user.id, "event cancelled", f"#{stored.id} {stored.title}")
-    if stored is None or chats is None:
+    if stored is None or told is None:
         await query.edit_message_text(_("Nothing changed."))
         return
     services.wake_dispatcher()
     await query.edit_message_text(
-        _("Event #{id} cancelled; {count} chats told.").format(id=stored.id, count=len(chats))
+        _("Event #{id} cancelled; {count} chats told.").format(id=stored.id, count=told)
     )
 
 

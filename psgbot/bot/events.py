@@ -18,7 +18,7 @@ from psgbot.bot.flows import Handler
 from psgbot.bot.numbers import parse_number
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
-from psgbot.events import calendar_file, is_upcoming, list_events, reminder_text, toggle_reminder
+from psgbot.events import calendar_file, is_upcoming, list_events, toggle_reminder
 from psgbot.i18n import _
 from psgbot.render.events import (
     event_caption,
@@ -154,9 +154,7 @@ async def remind_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.answer(_("This event is over."))
         return
     async with services.sessions.begin() as session:
-        on = await toggle_reminder(
-            session, event, chat.id, services.settings.reminder_hours, reminder_text(event), now
-        )
+        on = await toggle_reminder(session, event, chat.id, services.settings.reminder_hours, now)
     services.wake_dispatcher()
     hours = ", ".join(f"{h} h" for h in services.settings.reminder_hours)
     await query.answer(

@@ -44,7 +44,6 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
     from psgbot.admins import audit
     from psgbot.db.types import utcnow
     from psgbot.events import announce, import_events, is_upcoming, notify_change
-    from psgbot.render.events import event_announcement
 
     try:
         async with prepared(settings) as services:
@@ -53,9 +52,7 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
                 added, changed = await import_events(session, entries)
                 for event in added:
                     if is_upcoming(event, now):
-                        await announce(
-                            session, event_announcement(event), f"event:{event.id}:new", now
-                        )
+                        await announce(session, event, now)
                 for event in changed:
                     await notify_change(session, event, settings.reminder_hours, now)
                 await audit(

@@ -1,8 +1,13 @@
-"""Typed values stored in columns."""
+"""Typed values stored in columns.
+
+The string enums are stored as their values in plain VARCHAR columns (no database enum type, no
+CHECK constraint: see psgbot.db.types.str_enum), so the rows written before they existed
+read back unchanged.
+"""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Priority(IntEnum):
@@ -15,3 +20,53 @@ class Priority(IntEnum):
     URGENT = 1  # urgent broadcasts
     ALERT = 2  # alerts, reminders, notices
     BULK = 3  # ordinary broadcasts
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox row's life: pending -> sending (claimed, with a lease) -> sent | failed |
+    cancelled. A chat that blocked the bot is a failed row whose error says so."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row sends: a news item, a notice (see ``Notice``) or a broadcast."""
+
+    ALERT = "alert"
+    NOTICE = "notice"
+    BROADCAST = "broadcast"
+
+
+class Notice(StrEnum):
+    """What a notice row is about; the message is rendered from it when it is sent (in the
+    words and language of that moment), from the event or feed the row names."""
+
+    EVENT_NEW = "event_new"
+    EVENT_REMINDER = "event_reminder"
+    EVENT_CHANGED = "event_changed"
+    EVENT_CANCELLED = "event_cancelled"
+    FEED_FAILING = "feed_failing"
+    FEED_GONE = "feed_gone"
+    FEED_RECOVERED = "feed_recovered"
+    # HTML queued before revision 0011 stored notices as data: sent as it was stored.
+    LEGACY = "legacy"
+
+
+class BroadcastStatus(StrEnum):
+    """scheduled -> sending (fanned out into the outbox) -> done | cancelled."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Role(StrEnum):
+    """An admin's role: owners (PSGBOT_ADMINS) may do everything editors may, and manage admins."""
+
+    OWNER = "owner"
+    EDITOR = "editor"

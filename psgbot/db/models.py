@@ -1,56 +1,44 @@
-"""The stored world: feeds, their items and topic tags, events."""
+"""The stored world: feeds, their items and topic tags, events, chats and what they follow,
+admins, broadcasts, texts and the audit log. The outbox's tables are in psgbot.db.deliveries
+(re-exported here)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
-    Date,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     and_,
     event,
-    text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from psgbot.db.enums import Priority
-from psgbot.db.types import UtcDateTime, utcnow
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
+from psgbot.config import FEED_SOURCE_MAX
+from psgbot.db.base import Base as Base
+from psgbot.db.deliveries import Delivery as Delivery
+from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
+from psgbot.db.enums import BroadcastStatus, Role
+from psgbot.db.types import UtcDateTime, str_enum, utcnow
 
 # Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
 # these when it reads a feed, so no item or header can hand PostgreSQL a value its column refuses
 # (which would fail the feed's every poll).
-FEED_SOURCE_MAX = 2000  # a configured feed's URL or path (checked in psgbot.config)
 FEED_TITLE_MAX = 500
 ETAG_MAX = 500
 LAST_MODIFIED_MAX = 100
 ITEM_KEY_MAX = 512
 ITEM_GUID_MAX = 2000
 ITEM_LINK_MAX = 2000
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Feed(Base):
@@ -228,132 +216,13 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-# The conditions of the partial indexes on settled delivery rows, as SQL.
-SENT_ROWS_SQL = "status = 'sent'"
-UNSENT_ROWS_SQL = "status = 'failed' OR status = 'cancelled'"
-
-
-class Delivery(Base):
-    """One message owed to one chat: the outbox every alert, notice and broadcast goes through.
-
-    Rows move pending -> sending (claimed by a dispatcher, with a lease) -> sent | failed |
-    cancelled. ``due_at`` delays a row (retries, scheduled sends). An alert row is unique per
-    (chat, item), so however often an item is seen, a chat gets it once.
-    """
-
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
-        # Partial: an alert row (no broadcast, no key) has no entry to write in these.
-        Index(
-            "uq_deliveries_chat_broadcast",
-            "chat_id",
-            "broadcast_id",
-            unique=True,
-            sqlite_where=text("broadcast_id IS NOT NULL"),
-            postgresql_where=text("broadcast_id IS NOT NULL"),
-        ),
-        Index(
-            "uq_deliveries_chat_key",
-            "chat_id",
-            "key",
-            unique=True,
-            sqlite_where=text("key IS NOT NULL"),
-            postgresql_where=text("key IS NOT NULL"),
-        ),
-        # Rows of one chat are found through the unique constraints above (chat_id first).
-        Index(
-            "ix_deliveries_pending_due",
-            "priority",
-            "due_at",
-            "id",
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),
-        Index(
-            "ix_deliveries_sending_claimed",
-            "claimed_at",
-            sqlite_where=text("status = 'sending'"),
-            postgresql_where=text("status = 'sending'"),
-        ),
-        # Settled rows by the time /stats counts them on and the retention purge ages them by
-        # (psgbot.retention): sent rows by sent_at, failed and cancelled ones by created_at.
-        # Partial, so enqueueing (pending rows) never writes to them; the queries name the same
-        # conditions (SENT_ROWS, FAILED_ROWS, CANCELLED_ROWS in psgbot.alerts.outbox). Status
-        # leads even where it is constant: SQLite, without statistics, prefers
-        # ix_deliveries_due for "status = ?" unless this index serves the status and the time
-        # range both.
-        Index(
-            "ix_deliveries_settled_sent",
-            "status",
-            "sent_at",
-            "kind",
-            sqlite_where=text(SENT_ROWS_SQL),
-            postgresql_where=text(SENT_ROWS_SQL),
-        ),
-        Index(
-            "ix_deliveries_settled_unsent",
-            "status",
-            "created_at",
-            "kind",
-            sqlite_where=text(UNSENT_ROWS_SQL),
-            postgresql_where=text(UNSENT_ROWS_SQL),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(20))  # alert | notice | broadcast
-    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
-    broadcast_id: Mapped[int | None] = mapped_column(
-        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
-    )
-    text: Mapped[str | None] = mapped_column(Text)  # notices carry their own HTML
-    # Makes a notice unique per chat (e.g. "reminder:3:2026-12-01T18:00:00+00:00:24h").
-    key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    # Claimed most urgent first (then by due time); alerts unless said otherwise.
-    priority: Mapped[int] = mapped_column(
-        SmallInteger, default=Priority.ALERT, server_default=str(int(Priority.ALERT))
-    )
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class DeliveryRollup(Base):
-    """Daily counts of the settled delivery rows that the retention purge deleted
-    (psgbot.retention), by day, kind, topic and status.
-
-    A row counts on the day /stats counts it on: a sent row on the day it was sent, a failed or
-    cancelled one on the day it was created (the only time it carries). Each row counts once
-    under the topic ``ALL_NEWS`` ("*": every row of its kind, so totals stay exact), and once
-    under each topic of its alert's item, or under "" when it has none (an untagged item, a
-    notice, a broadcast). The subscription that matched is not stored, so the item's topics
-    stand for what an alert was about.
-    """
-
-    __tablename__ = "delivery_rollups"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), primary_key=True)
-    count: Mapped[int] = mapped_column(BigInteger)
-
-
 class Admin(Base):
     """Someone who may speak in the PSG's name: an owner (PSGBOT_ADMINS) or an editor."""
 
     __tablename__ = "admins"
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    role: Mapped[str] = mapped_column(String(20))  # owner | editor
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -377,8 +246,9 @@ class Broadcast(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(20))
     photo_file_id: Mapped[str | None] = mapped_column(String(500))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # scheduled -> sending -> done | cancelled
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[BroadcastStatus] = mapped_column(
+        str_enum(BroadcastStatus), default=BroadcastStatus.SCHEDULED
+    )
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

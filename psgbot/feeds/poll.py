@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot import metrics
-from psgbot.alerts.outbox import enqueue_alerts, enqueue_notice
+from psgbot.db.enums import Notice
 from psgbot.db.models import Feed
 from psgbot.db.types import utcnow
 from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
 from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
-from psgbot.i18n import _
-from psgbot.render.markup import escape
+from psgbot.outbox import enqueue_alerts, enqueue_notice
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
@@ -97,10 +96,18 @@ async def _poll_locked(
     return PollOutcome(source=source, error=error)
 
 
+@dataclass(frozen=True)
+class _Validators:
+    """What the last successful fetch left for a conditional one."""
+
+    etag: str | None
+    last_modified: str | None
+    known_hash: str | None
+
+
 async def _poll(
     services: Services, source: str, *, force: bool, reread: bool, now: datetime
 ) -> PollOutcome:
-    settings = services.settings
     async with services.sessions.begin() as session:
         feed = await get_or_create_feed(session, source)
         if feed.disabled:
@@ -109,44 +116,20 @@ async def _poll(
             )
         if not force and feed.next_poll_at and feed.next_poll_at > now:
             return PollOutcome(source=source, skipped=True)
-        etag, last_modified = feed.etag, feed.last_modified
-        known_hash = None if reread else feed.body_hash
+        known = _Validators(feed.etag, feed.last_modified, None if reread else feed.body_hash)
     started = time.perf_counter()
     try:
         fetched = await read_source(
             source,
             services.http,
-            etag=etag,
-            last_modified=last_modified,
-            known_hash=known_hash,
+            etag=known.etag,
+            last_modified=known.last_modified,
+            known_hash=known.known_hash,
             deadline=services.fetch_deadline,
         )
     finally:
         metrics.FEED_FETCH.labels(feed=feed_label(source)).observe(time.perf_counter() - started)
-
-    interval = settings.effective_poll_interval
-    async with services.sessions.begin() as session:
-        feed = await get_or_create_feed(session, source)
-        recovered = feed.failures > 0
-        feed.failures = 0
-        feed.last_success_at = now
-        feed.next_poll_at = now + next_interval(interval, fetched)
-        feed.etag = fetched.fetch.etag
-        feed.last_modified = fetched.fetch.last_modified
-        feed.body_hash = fetched.body_hash
-        if recovered:
-            await _notify_admins(
-                session,
-                services,
-                _("✅ Feed {source} has recovered.").format(
-                    source=f"<code>{escape(display_source(source))}</code>"
-                ),
-                now,
-            )
-        if fetched.feed is None:
-            outcome = PollOutcome(source=source, not_modified=True)
-        else:
-            outcome = await _store(session, services, feed, fetched, now)
+    outcome, recovered = await _record_success(services, source, fetched, now)
     if outcome.alerts or recovered:
         services.wake_dispatcher()
     log.info(
@@ -159,6 +142,27 @@ async def _poll(
         " (not modified)" if outcome.not_modified else "",
     )
     return outcome
+
+
+async def _record_success(
+    services: Services, source: str, fetched: FetchedFeed, now: datetime
+) -> tuple[PollOutcome, bool]:
+    """Stores what the fetch brought and the feed's health; returns the outcome and whether
+    the feed had been failing (the admins are told it recovered)."""
+    async with services.sessions.begin() as session:
+        feed = await get_or_create_feed(session, source)
+        recovered = feed.failures > 0
+        feed.failures = 0
+        feed.last_success_at = now
+        feed.next_poll_at = now + next_interval(services.settings.effective_poll_interval, fetched)
+        feed.etag = fetched.fetch.etag
+        feed.last_modified = fetched.fetch.last_modified
+        feed.body_hash = fetched.body_hash
+        if recovered:
+            await _notify_admins(session, services, feed, Notice.FEED_RECOVERED, now)
+        if fetched.feed is None:
+            return PollOutcome(source=source, not_modified=True), recovered
+        return await _store(session, services, feed, fetched, now), recovered
 
 
 def _unexpected(exc: Exception, source: str) -> str:
@@ -212,32 +216,18 @@ async def _record_failure(
         if gone:
             # 410 means the publisher removed the feed for good: stop asking.
             feed.disabled = True
-            await _notify_admins(
-                session,
-                services,
-                _(
-                    "🛑 Feed {source} answered 410 Gone (removed by its publisher), so I stopped "
-                    "polling it. Remove it from PSGBOT_FEEDS, or re-enable it with "
-                    "/feeds enable &lt;source&gt; if it comes back."
-                ).format(source=f"<code>{escape(display_source(source))}</code>"),
-                now,
-            )
+            await _notify_admins(session, services, feed, Notice.FEED_GONE, now)
         elif feed.failures == 1:
-            await _notify_admins(
-                session,
-                services,
-                _("⚠️ Feed {source} is failing: {error}\nI will keep retrying, less often.").format(
-                    source=f"<code>{escape(display_source(source))}</code>", error=escape(error)
-                ),
-                now,
-            )
+            await _notify_admins(session, services, feed, Notice.FEED_FAILING, now)
     services.wake_dispatcher()
 
 
 async def _notify_admins(
-    session: AsyncSession, services: Services, text: str, now: datetime
+    session: AsyncSession, services: Services, feed: Feed, notice: Notice, now: datetime
 ) -> None:
-    await enqueue_notice(session, services.settings.admins, text, now)
+    """Tells the admins about the feed (rendered when sent, from the feed's row then)."""
+    await session.flush()  # a feed seen for the first time gets its id
+    await enqueue_notice(session, services.settings.admins, notice, now, feed_id=feed.id)
 
 
 async def poll_all(services: Services, *, force: bool = True) -> list[PollOutcome]:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from psgbot.alerts.outbox import enqueue_alerts, outbox_depth
 from psgbot.chats import follow
 from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.migrate import upgrade
 from psgbot.db.models import Chat, Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
+from psgbot.outbox import enqueue_alerts, outbox_depth
 
 WORKER = Path(__file__).parents[1] / "support" / "dispatch_worker.py"
 SUBSCRIBERS = 400

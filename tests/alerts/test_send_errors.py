@@ -14,11 +14,11 @@ from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 
 from psgbot.alerts import dispatcher as dispatcher_module
-from psgbot.alerts.outbox import claim_due
 from psgbot.chats import followed_topics
 from psgbot.db.models import Chat, Delivery
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
+from psgbot.outbox import claim_due
 
 ITEMS = [
     FeedItem(f"e{n}", f"Court ruling {n}", "A ruling.", f"https://n.example/e{n}", recent())

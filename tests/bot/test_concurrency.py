@@ -20,12 +20,12 @@ from support.telegram_html import validate_telegram_html
 from support.transport import RecordingBotApi
 
 from psgbot.alerts.limits import FloodLimiter, SlidingWindow
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.app import DISPATCHER_KEY, build_application, running
 from psgbot.db.types import utcnow
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.offline import ApiCall, UpdateFactory
+from psgbot.outbox import enqueue_alerts
 from psgbot.services import Services
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import delete, func, inspect, select
 from support.harness import BotHarness
 
 from psgbot import broadcasts
-from psgbot.alerts.outbox import enqueue_alerts
 from psgbot.db.models import (
     AuditEntry,
     Base,
@@ -26,6 +25,7 @@ from psgbot.db.models import (
 )
 from psgbot.events import event_from_yaml
 from psgbot.logs import keep_personal_data_out
+from psgbot.outbox import enqueue_alerts
 from psgbot.privacy import purge_inactive, purge_past_reminders
 
 CHAT = 987_654_321  # a private chat (the user's id is the same)

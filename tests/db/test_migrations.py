@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from psgbot.db.engine import create_engine
 from psgbot.db.migrate import alembic_config, current_revision, upgrade
+from psgbot.db.models import Delivery
 
 
 async def test_populated_database_upgrades_from_the_first_revision(database_url: str) -> None:
@@ -99,4 +102,57 @@ async def test_outbox_rows_and_broadcasts_survive_the_retention_migration(
     assert tuple(figures) == (0, 0, 0, 0)
     assert rollups == 0
     assert {"ix_deliveries_settled_sent", "ix_deliveries_settled_unsent"} <= indexes
+    await engine.dispose()
+
+
+async def test_queued_notices_keep_their_event_through_the_typed_notices_migration(
+    database_url: str,
+) -> None:
+    """0011: reminders and announcements queued before it name their event in columns; other
+    notices keep the HTML they were queued with."""
+    engine = create_engine(database_url)
+    await upgrade(engine, "0010")
+    rows = [
+        (1, "notice", "reminder:1:2030-06-01T10:00:00+00:00:24h", "<b>Reminder</b>", "pending"),
+        (2, "notice", "event:1:new", "<b>New</b>", "sent"),
+        (3, "notice", None, "⚠️ Feed <code>f</code> is failing", "pending"),
+        (4, "alert", None, None, "pending"),
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO events (id, uid, title, starts_at, all_day, timezone, cancelled,"
+                " created_at, updated_at) VALUES (1, 'e', 'AGM', '2030-06-01 10:00:00', false,"
+                " 'Europe/London', false, '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        for row_id, kind, key, html, status in rows:
+            await connection.execute(
+                text(
+                    "INSERT INTO deliveries (id, chat_id, kind, key, text, status, due_at,"
+                    " attempts, created_at) VALUES (:id, 7, :kind, :key, :html, :status,"
+                    " '2024-01-01 00:00:00', 0, '2024-01-01 00:00:00')"
+                ),
+                {"id": row_id, "kind": kind, "key": key, "html": html, "status": status},
+            )
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        typed = list(
+            await connection.execute(
+                text(
+                    "SELECT id, notice, event_id, reminder_hours, text, status FROM deliveries"
+                    " ORDER BY id"
+                )
+            )
+        )
+        start = (
+            await connection.execute(select(Delivery.event_start).where(Delivery.id == 1))
+        ).scalar()
+    assert [tuple(row) for row in typed] == [
+        (1, "event_reminder", 1, 24, "<b>Reminder</b>", "pending"),
+        (2, "event_new", 1, None, "<b>New</b>", "sent"),
+        (3, "legacy", None, None, "⚠️ Feed <code>f</code> is failing", "pending"),
+        (4, None, None, None, None, "pending"),
+    ]
+    assert start == datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
     await engine.dispose()

@@ -30,6 +30,7 @@ from psgbot.db.models import Delivery, Feed, Item
 from psgbot.feeds.addresses import IPAddress, Reach, classify, resolve_host
 from psgbot.feeds.fetch import FeedClient, FetchError, FetchResult, fetch_source, http_client
 from psgbot.feeds.poll import poll_source
+from psgbot.render.notices import notice_message
 from psgbot.services import Services
 
 FEED = rss([FeedItem("a-1", "Court annuls the pardon", "ok", "https://n.example/1", recent())])
@@ -283,8 +284,11 @@ async def test_a_refused_redirect_is_recorded_on_the_feed(
     assert feed.next_poll_at is not None
     assert feed.last_error == outcome.error
     assert [notice.chat_id for notice in notices] == [ADMIN]
-    assert "is failing" in (notices[0].text or "")
-    assert expected in (notices[0].text or "")
+    # The notice is rendered when it is sent, from the feed's row.
+    assert notices[0].notice is not None
+    told = notice_message(notices[0].notice, event=None, feed=feed, hours=None) or ""
+    assert "is failing" in told
+    assert expected in told
     assert internal.requests == []
     assert [path for path, _headers in feed_server.requests] == [PUBLIC_FEED]
 

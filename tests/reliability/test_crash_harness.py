@@ -33,11 +33,11 @@ from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 
 from psgbot import broadcasts
-from psgbot.alerts.outbox import outbox_depth
 from psgbot.app import prepare_storage
 from psgbot.db.models import Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
+from psgbot.outbox import outbox_depth
 from psgbot.services import Services
 
 pytestmark = pytest.mark.reliability

@@ -22,11 +22,11 @@ from support.harness import BotHarness
 from telegram.error import TimedOut
 
 from psgbot import broadcasts
-from psgbot.alerts.outbox import outbox_depth
 from psgbot.db.models import Chat, Delivery
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
+from psgbot.outbox import outbox_depth
 
 pytestmark = pytest.mark.reliability
 

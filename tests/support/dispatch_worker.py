@@ -24,10 +24,10 @@ from telegram.ext import ExtBot
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.alerts.outbox import outbox_depth
 from psgbot.app import OFFLINE_TOKEN
 from psgbot.config import load_settings
 from psgbot.offline import ApiCall, ApiError, OfflineBotApi
+from psgbot.outbox import outbox_depth
 from psgbot.services import Services
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # run as a script: tests/ holds support/

@@ -4,6 +4,9 @@ batches by dispatchers.
 Writing alert rows in the transaction that stores the item means a crash can never lose an alert:
 either the item and its rows are committed together, or neither is (and the item is new again on
 the next poll). Claims carry a lease, so rows held by a dispatcher that died are taken over.
+
+Rows hold data, never markup: an item, a broadcast, or a notice naming what it is about
+(psgbot.db.enums.Notice and the event or feed). The dispatcher renders each when it sends it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     select,
     true,
     union_all,
@@ -30,8 +32,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from psgbot.db.deliveries import status_is
 from psgbot.db.engine import dialect_insert, is_postgres
-from psgbot.db.enums import Priority
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice, Priority
 from psgbot.db.models import (
     ALL_NEWS,
     Chat,
@@ -42,15 +45,7 @@ from psgbot.db.models import (
     receiving,
 )
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
-
-# Settled rows, by status, in the words of the partial indexes on them (models.SENT_ROWS_SQL and
-# UNSENT_ROWS_SQL): literal statuses, because SQLite uses a partial index only for a query that
-# implies its condition (never through a bound parameter). Sent rows are counted by sent_at,
-# failed and cancelled ones by created_at.
-SENT_ROWS = Delivery.status == literal_column(f"'{SENT}'")
-FAILED_ROWS = Delivery.status == literal_column(f"'{FAILED}'")
-CANCELLED_ROWS = Delivery.status == literal_column(f"'{CANCELLED}'")
+PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
 
 
 async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
@@ -64,8 +59,8 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
     if not item_ids:
         return 0
     constants = (
-        literal("alert"),
-        literal(PENDING),
+        literal(DeliveryKind.ALERT.value),
+        literal(PENDING.value),
         literal(now, type_=Delivery.due_at.type),
         literal(0),
         literal(now, type_=Delivery.created_at.type),
@@ -97,17 +92,26 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
 
 
 async def enqueue_notice(
-    session: AsyncSession, chat_ids: Sequence[int], text: str, now: datetime
+    session: AsyncSession,
+    chat_ids: Sequence[int],
+    notice: Notice,
+    now: datetime,
+    *,
+    event_id: int | None = None,
+    feed_id: int | None = None,
 ) -> None:
-    """Queues the same HTML text for several chats (feed health notices to admins, …)."""
+    """Queues the same notice for several chats (a feed's health to admins, an event's change
+    to those who asked for reminders, …); it is rendered when it is sent."""
     if chat_ids:
         await session.execute(
             insert(Delivery),
             [
                 {
                     "chat_id": chat_id,
-                    "kind": "notice",
-                    "text": text,
+                    "kind": DeliveryKind.NOTICE,
+                    "notice": notice,
+                    "event_id": event_id,
+                    "feed_id": feed_id,
                     "status": PENDING,
                     "due_at": now,
                     "attempts": 0,
@@ -124,12 +128,16 @@ class Claimed:
 
     id: int
     chat_id: int
-    kind: str
+    kind: DeliveryKind
     item_id: int | None
     text: str | None
     attempts: int
     broadcast_id: int | None
-    key: str | None = None
+    notice: Notice | None = None
+    event_id: int | None = None
+    feed_id: int | None = None
+    event_start: datetime | None = None
+    reminder_hours: int | None = None
     priority: int = Priority.ALERT
 
 
@@ -144,10 +152,7 @@ async def claim_due(
     are locked with SKIP LOCKED, so concurrent dispatchers each take different rows without
     waiting; SQLite serialises writers, which gives the same guarantee.
     """
-    # Literal statuses, not bound parameters: a partial index is only used when the query
-    # names the same condition (SQLite never matches a parameter against it).
-    pending = Delivery.status == literal_column(f"'{PENDING}'")
-    sending = Delivery.status == literal_column(f"'{SENDING}'")
+    pending, sending = status_is(PENDING), status_is(SENDING)
     expired = (
         select(Delivery.id)
         .where(sending, Delivery.claimed_at < now - lease)
@@ -186,7 +191,11 @@ async def _claim(
             Delivery.text,
             Delivery.attempts,
             Delivery.broadcast_id,
-            Delivery.key,
+            Delivery.notice,
+            Delivery.event_id,
+            Delivery.feed_id,
+            Delivery.event_start,
+            Delivery.reminder_hours,
             Delivery.priority,
         )
     )
@@ -199,7 +208,7 @@ class Outcome:
     """How one claimed row ended: sent (with Telegram's message id), retried later, or over."""
 
     delivery_id: int
-    status: str
+    status: DeliveryStatus
     message_id: int | None = None
     error: str | None = None
     due_at: datetime | None = None
@@ -222,7 +231,7 @@ async def settle(
             "b_status": outcome.status,
             "b_message_id": outcome.message_id,
             "b_error": outcome.error,
-            "b_sent_at": now if outcome.status == SENT else None,
+            "b_sent_at": now if outcome.status == DeliveryStatus.SENT else None,
             "b_due_at": outcome.due_at or now,
             "b_attempts": outcome.attempts,
         }
@@ -253,7 +262,7 @@ async def cancel_pending(session: AsyncSession, chat_id: int, reason: str) -> No
     await session.execute(
         update(Delivery)
         .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
-        .values(status=CANCELLED, error=reason)
+        .values(status=DeliveryStatus.CANCELLED, error=reason)
     )
 
 
@@ -262,9 +271,7 @@ async def outbox_depth(session: AsyncSession) -> int:
     depth = 0
     for status in (PENDING, SENDING):
         count = await session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.status == literal_column(f"'{status}'"))
+            select(func.count()).select_from(Delivery).where(status_is(status))
         )
         depth += int(count or 0)
     return depth

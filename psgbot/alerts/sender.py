@@ -1,0 +1,164 @@
+"""One message to Telegram under the send-error policy, so the process never dies of one.
+
+Telegram's RetryAfter pauses and retries the same message (then, past a limit, puts it back
+for later); network errors retry with backoff, then fail with their reason; a chat that blocked
+or dropped the bot is marked inactive; a migrated group moves to its new id; an HTML parse error
+resends as plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import ExtBot
+from telegram.warnings import PTBUserWarning
+
+from psgbot.alerts.sends import Send
+from psgbot.db.enums import DeliveryStatus
+from psgbot.outbox import Claimed, Outcome
+from psgbot.render.markup import html_to_text
+
+log = logging.getLogger(__name__)
+# Sender.send_text calls sendMessage through do_api_request on purpose (see there).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+
+MAX_RETRY_AFTER_WAITS = 10
+PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
+FAILED = DeliveryStatus.FAILED
+
+
+@dataclass
+class Effects:
+    """Changes to chats that sends revealed, applied with the outcomes."""
+
+    deactivated: dict[int, str] = field(default_factory=dict)
+    migrated: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class Sender:
+    """Sends through ``bot``; ``clock`` and ``sleep`` are the dispatcher's (tests move them)."""
+
+    bot: ExtBot[Any]
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], Awaitable[None]]
+    max_attempts: int
+    # allow_paid_broadcast, when PSGBOT_PAID_BROADCAST is on
+    send_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    async def deliver(self, send: Send, effects: Effects) -> list[Outcome]:
+        """Sends one message under the error policy; returns the outcome of each row it covers."""
+        chat_id, text = send.chat_id, send.text
+        parse_mode: str | None = None if send.entities is not None else "HTML"
+        waits = 0
+        while True:
+            try:
+                message_id = await self._send(chat_id, text, parse_mode, send)
+                return _all(send, SENT, message_id=message_id)
+            except RetryAfter as exc:
+                waits += 1
+                seconds = _seconds(exc.retry_after)
+                if waits > MAX_RETRY_AFTER_WAITS:
+                    later = self.clock() + timedelta(seconds=seconds)
+                    return _all(send, PENDING, due_at=later)
+                await self.sleep(seconds)
+            except ChatMigrated as exc:
+                effects.migrated[chat_id] = exc.new_chat_id
+                chat_id = exc.new_chat_id
+            except Forbidden as exc:
+                effects.deactivated[chat_id] = exc.message
+                return _all(send, FAILED, error=f"blocked: {exc.message}")
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "chat not found" in reason:
+                    effects.deactivated[chat_id] = exc.message
+                elif "parse entities" in reason and parse_mode is not None:
+                    text, parse_mode = html_to_text(text), None
+                    continue
+                return _all(send, FAILED, error=exc.message)
+            except (NetworkError, TimeoutError) as exc:
+                return [self._retry_later(row, str(exc) or type(exc).__name__) for row in send.rows]
+            except TelegramError as exc:
+                return _all(send, FAILED, error=exc.message)
+            except Exception as exc:  # never let one message take the process down
+                log.exception("unexpected error sending to %s", chat_id)
+                return _all(send, FAILED, error=type(exc).__name__)
+
+    async def _send(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
+        if not send.photo:
+            return await self.send_text(chat_id, text, parse_mode, send)
+        message = await self.bot.send_photo(
+            chat_id,
+            send.photo,
+            caption=text or None,
+            parse_mode=parse_mode,
+            caption_entities=send.entities,
+            reply_markup=send.markup,
+            **self._limited(send),
+        )
+        return message.message_id
+
+    def _limited(self, send: Send) -> dict[str, Any]:
+        kwargs = dict(self.send_kwargs)
+        if self.bot.rate_limiter is not None:
+            kwargs["rate_limit_args"] = send.priority
+        return kwargs
+
+    async def send_text(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
+        """Sends a text message; returns Telegram's id for it.
+
+        The outbox keeps the message id alone, so Telegram's answer is not parsed into a
+        Message: at a fan-out's pace that parsing was a third of the dispatcher's CPU
+        (bench/scale.py). Everything else (flood limiter, errors raised) is as send_message's.
+        """
+        params: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if parse_mode:
+            params["parse_mode"] = parse_mode
+        if send.entities is not None:
+            params["entities"] = [entity.to_dict() for entity in send.entities]
+        if send.markup is not None:
+            params["reply_markup"] = send.markup_json or send.markup.to_dict()
+        params.update(self.send_kwargs)
+        result = await self.bot.do_api_request(
+            "sendMessage",
+            params,
+            rate_limit_args=send.priority if self.bot.rate_limiter is not None else None,
+        )
+        return int(result["message_id"])
+
+    def _retry_later(self, row: Claimed, reason: str) -> Outcome:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            error = f"gave up after {attempts} attempts: {reason}"
+            return Outcome(row.id, FAILED, error=error, attempts=attempts)
+        backoff = timedelta(seconds=min(2**attempts, 300))
+        due_at = self.clock() + backoff
+        return Outcome(row.id, PENDING, error=reason, due_at=due_at, attempts=attempts)
+
+
+def _all(send: Send, status: DeliveryStatus, **details: Any) -> list[Outcome]:
+    """The same outcome for every row the message stands for (a digest covers several)."""
+    return [Outcome(row.id, status, **details) for row in send.rows]
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
