@@ -34,7 +34,7 @@ from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
 from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
 from psgbot.db.types import utcnow
-from psgbot.events import add_new_events, read_events_file
+from psgbot.events_file import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
 from psgbot.feeds.sources import display_source
 from psgbot.logs import keep_personal_data_out

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.events import event_from_yaml, event_to_yaml, read_events_file
+from psgbot.events_file import event_from_yaml, event_to_yaml, read_events_file
 
 
 def test_an_explicit_utc_offset_is_honoured() -> None:

@@ -1,6 +1,6 @@
 """Layers point down: no module imports one of a higher layer.
 
-    foundation (config, logs, i18n, dates)  any layer may use them
+    foundation (config, logs, i18n, dates, numbers)  any layer may use them
     db         (psgbot.db, leader)          tables, enums, engine, migrations, the active lock
     domain     (news, events, chats, outbox, feeds, ...)  what the bot knows and decides
     render     (psgbot.render)              Telegram HTML from domain data
@@ -19,7 +19,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "psgbot"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("psgbot", "psgbot.config", "psgbot.logs", "psgbot.i18n", "psgbot.dates"),
+    "foundation": (
+        "psgbot",
+        "psgbot.config",
+        "psgbot.logs",
+        "psgbot.i18n",
+        "psgbot.dates",
+        "psgbot.numbers",
+    ),
     # The active lock is an advisory lock on the engine: it imports nothing of psgbot.
     "db": ("psgbot.db", "psgbot.leader"),
     "domain": (
@@ -27,6 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.broadcasts",
         "psgbot.chats",
         "psgbot.events",
+        "psgbot.events_file",
         "psgbot.feeds",
         "psgbot.news",
         "psgbot.outbox",

@@ -15,14 +15,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from telegram import InlineKeyboardMarkup, MessageEntity
 
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Event, Feed, Item, Subscription
-from psgbot.i18n import _
 from psgbot.outbox import Claimed, Outcome
-from psgbot.render.markup import shorten
-from psgbot.render.news import alert_message, digest_message
+from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
 from psgbot.services import Services
 
@@ -196,17 +194,7 @@ def render_alert(
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, services.settings.zone, topic)
-    buttons = []
-    if item.link and item.link.startswith(("http://", "https://")):
-        buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
-    if topic:
-        label = _("Unsubscribe from {topic}").format(topic=topic.name)
-        buttons.append(
-            InlineKeyboardButton(shorten(label, 60), callback_data=f"unsub:{topic.slug}")
-        )
-    elif matched == ALL_NEWS:
-        buttons.append(InlineKeyboardButton(_("Stop all news"), callback_data=f"unsub:{ALL_NEWS}"))
-    return text, InlineKeyboardMarkup([buttons]) if buttons else None
+    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS)
 
 
 def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:

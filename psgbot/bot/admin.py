@@ -17,13 +17,13 @@ from psgbot.bot import text_edit
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import menu_commands
 from psgbot.bot.flows import Handler
-from psgbot.bot.numbers import MAX_USER_ID, parse_number
 from psgbot.db.models import Feed, Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_all
 from psgbot.feeds.sources import display_source
 from psgbot.feeds.store import find_feed
 from psgbot.i18n import _
+from psgbot.numbers import MAX_USER_ID, parse_number
 from psgbot.render.admin import (
     admins_message,
     admins_usage,

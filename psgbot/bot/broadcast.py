@@ -19,12 +19,12 @@ from psgbot import broadcasts as store
 from psgbot.admins import Role, audit
 from psgbot.bot import broadcast_flow
 from psgbot.bot.access import admin_only
-from psgbot.bot.callbacks import BROADCAST_DROP, BROADCAST_STOP
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
 from psgbot.render.broadcasts import broadcasts_messages, report_message
+from psgbot.render.buttons import BROADCAST_DROP, BROADCAST_STOP
 from psgbot.services import Services, get_services
 
 log = logging.getLogger(__name__)

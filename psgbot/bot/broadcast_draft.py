@@ -17,12 +17,12 @@ from telegram.ext import ContextTypes, ConversationHandler
 
 from psgbot import broadcasts as store
 from psgbot.admins import Role, audit
-from psgbot.bot import callbacks as data
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_when
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.broadcasts import preview_caption
 from psgbot.services import get_services
 

@@ -19,7 +19,6 @@ from telegram.ext import (
 
 from psgbot import broadcasts as store
 from psgbot.admins import Role
-from psgbot.bot import callbacks as data
 from psgbot.bot.access import admin_only
 from psgbot.bot.broadcast_draft import (
     AUDIENCE,
@@ -39,6 +38,7 @@ from psgbot.bot.broadcast_draft import (
 )
 from psgbot.bot.flows import Callback, Handler, conversation
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     audience_chosen_message,
     new_broadcast_prompt,

@@ -22,7 +22,6 @@ from telegram.ext import (
 )
 
 from psgbot.admins import Role, audit
-from psgbot.bot import callbacks as data
 from psgbot.bot import event_cancel
 from psgbot.bot.access import admin_only
 from psgbot.bot.events import find_event, first_arg
@@ -32,6 +31,7 @@ from psgbot.db.models import Event
 from psgbot.db.types import utcnow
 from psgbot.events import announce, is_upcoming, notify_change
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.event_admin import (
     current_value_hint,
     field_question,

@@ -7,7 +7,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.admins import Role, audit
-from psgbot.bot import callbacks as data
 from psgbot.bot.access import admin_only
 from psgbot.bot.events import find_event, first_arg
 from psgbot.bot.flows import Handler, choice
@@ -15,6 +14,7 @@ from psgbot.db.models import Event
 from psgbot.db.types import utcnow
 from psgbot.events import notify_cancellation
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.event_admin import cancel_question
 from psgbot.services import get_services
 

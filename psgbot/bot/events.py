@@ -13,13 +13,13 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import may_manage, tell
-from psgbot.bot.callbacks import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND, Keyed
 from psgbot.bot.flows import Handler
-from psgbot.bot.numbers import parse_number
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
 from psgbot.events import calendar_file, is_upcoming, list_events, toggle_reminder
 from psgbot.i18n import _
+from psgbot.numbers import parse_number
+from psgbot.render.buttons import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND, Keyed
 from psgbot.render.events import (
     event_caption,
     event_details_messages,

@@ -19,8 +19,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from psgbot.bot.access import chat_to_manage
-from psgbot.bot.callbacks import Action
 from psgbot.i18n import _
+from psgbot.render.buttons import Action
 
 # What a feature module's handlers() returns. The return type is object: a ConversationHandler's
 # callbacks return the next state, the others None, and the application ignores both.

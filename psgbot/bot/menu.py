@@ -8,12 +8,12 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot import events, info, news, privacy, subscribe, topic_keyboard
-from psgbot.bot.callbacks import MENU
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
 from psgbot.chats import ensure_chat
 from psgbot.i18n import _
+from psgbot.render.buttons import MENU
 from psgbot.render.menu import help_message, welcome_message
 from psgbot.services import get_services
 

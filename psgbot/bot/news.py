@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot.callbacks import LATEST_OF_TOPIC
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
-from psgbot.bot.numbers import looks_like_number, parse_number
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
+from psgbot.numbers import looks_like_number, parse_number
+from psgbot.render.buttons import LATEST_OF_TOPIC
 from psgbot.render.news import latest_messages, topics_message, unknown_topic_message
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic

@@ -13,10 +13,10 @@ from telegram import Chat, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import chat_to_manage, may_manage, tell
-from psgbot.bot.callbacks import FORGET, FORGET_NO, FORGET_YES, MY_DATA
 from psgbot.bot.flows import Confirmation, Handler, choice
 from psgbot.i18n import _
 from psgbot.privacy import chat_record, forget_chat
+from psgbot.render.buttons import FORGET, FORGET_NO, FORGET_YES, MY_DATA
 from psgbot.render.privacy import my_data_summary, privacy_notice
 from psgbot.services import get_services
 

@@ -19,10 +19,10 @@ from telegram.ext import (
 
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
-from psgbot.bot.callbacks import TEXT_DISCARD, TEXT_SAVE
 from psgbot.bot.flows import FlowState, choice, conversation
 from psgbot.i18n import _
 from psgbot.render.admin import edit_usage
+from psgbot.render.buttons import TEXT_DISCARD, TEXT_SAVE
 from psgbot.render.news import standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text, save_text

@@ -8,7 +8,6 @@ from __future__ import annotations
 from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from psgbot.bot import callbacks as data
 from psgbot.bot.access import chat_to_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Confirmation, Handler
@@ -24,6 +23,7 @@ from psgbot.privacy import (
     stop_chat,
     wants_announcements,
 )
+from psgbot.render import buttons as data
 from psgbot.render.privacy import stopped_message
 from psgbot.render.subscriptions import (
     keyboard_done_message,

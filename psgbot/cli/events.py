@@ -43,7 +43,8 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
     asked for reminders), through the same outbox the bot sends from."""
     from psgbot.admins import audit
     from psgbot.db.types import utcnow
-    from psgbot.events import announce, import_events, is_upcoming, notify_change
+    from psgbot.events import announce, is_upcoming, notify_change
+    from psgbot.events_file import import_events
 
     try:
         async with prepared(settings) as services:
@@ -78,7 +79,7 @@ async def _events_export_async(settings: Settings) -> int:
     from sqlalchemy import select
 
     from psgbot.db.models import Event
-    from psgbot.events import event_to_yaml
+    from psgbot.events_file import event_to_yaml
 
     async with prepared(settings) as services, services.sessions() as session:
         events = list(await session.scalars(select(Event).order_by(Event.starts_at)))

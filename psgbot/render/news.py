@@ -7,9 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from psgbot.db.models import Item
+from psgbot.db.models import ALL_NEWS, Item
 from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.render.buttons import UNSUBSCRIBE
 from psgbot.render.markup import (
     MESSAGE_LIMIT,
     SHORT_SUMMARY_LIMIT,
@@ -118,6 +120,21 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
     if tags := topic_tags(item.topic_slugs, taxonomy):
         lines += ["", tags]
     return "\n".join(lines)
+
+
+def alert_keyboard(
+    item: Item, topic: Topic | None, *, all_news: bool
+) -> InlineKeyboardMarkup | None:
+    """Under an alert: Read more, and a way out of what brought it (its topic, or all news)."""
+    buttons = []
+    if item.link and item.link.startswith(("http://", "https://")):
+        buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
+    if topic:
+        label = _("Unsubscribe from {topic}").format(topic=topic.name)
+        buttons.append(UNSUBSCRIBE.button(shorten(label, 60), topic.slug))
+    elif all_news:
+        buttons.append(UNSUBSCRIBE.button(_("Stop all news"), ALL_NEWS))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
 def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:

@@ -11,7 +11,8 @@ from support.harness import BotHarness
 
 from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice
 from psgbot.db.models import Delivery, Event
-from psgbot.events import cancel_reminders, event_from_yaml
+from psgbot.events import cancel_reminders
+from psgbot.events_file import event_from_yaml
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -21,7 +21,8 @@ from support.transport import RecordingBotApi
 from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Event
-from psgbot.events import calendar_file, event_from_yaml, list_events
+from psgbot.events import calendar_file, list_events
+from psgbot.events_file import event_from_yaml
 from psgbot.render.events import event_when
 from psgbot.services import Services
 

@@ -23,7 +23,7 @@ from psgbot.db.models import (
     Reminder,
     Subscription,
 )
-from psgbot.events import event_from_yaml
+from psgbot.events_file import event_from_yaml
 from psgbot.logs import keep_personal_data_out
 from psgbot.outbox import enqueue_alerts
 from psgbot.privacy import purge_inactive, purge_past_reminders

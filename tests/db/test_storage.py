@@ -12,7 +12,8 @@ from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.engine import create_engine, create_read_session_factory, create_session_factory
 from psgbot.db.migrate import current_revision, upgrade
 from psgbot.db.models import Event, Item
-from psgbot.events import add_new_events, list_events, read_events_file
+from psgbot.events import list_events
+from psgbot.events_file import add_new_events, read_events_file
 from psgbot.feeds.parse import ParsedItem, parse_feed
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.news import latest_items

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardButton
 
-from psgbot.bot.numbers import parse_number
+from psgbot.numbers import parse_number
 
 DATA_LIMIT = 64  # bytes, Telegram's limit for callback_data
 SEPARATOR = ":"
@@ -144,7 +144,7 @@ TOGGLE_ANNOUNCEMENTS = Action("sub:ann")
 KEYBOARD_DONE = Action("sub:done")
 LATEST_FOLLOWED = Action("sub:latest")
 LATEST_OF_TOPIC = Keyed("latest", SLUG)
-# Under each alert (psgbot.alerts.sends writes these as text: keep the form).
+# Under each alert (psgbot.render.news.alert_keyboard).
 UNSUBSCRIBE = Keyed("unsub", SLUG)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still
 # in chats' history.

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.harness import BotHarness
 
-from psgbot.bot import callbacks
-from psgbot.bot.callbacks import DATA_LIMIT, ID, SLUG, TOKEN, Action, BadCallback, Keyed
-from psgbot.bot.numbers import MAX_ID
+from psgbot.numbers import MAX_ID
+from psgbot.render import buttons as callbacks
+from psgbot.render.buttons import DATA_LIMIT, ID, SLUG, TOKEN, Action, BadCallback, Keyed
 
 BUTTONS = [value for value in vars(callbacks).values() if isinstance(value, Action | Keyed)]
 KEYED_IDS = [button for button in BUTTONS if isinstance(button, Keyed) and button.field is ID]
