@@ -51,6 +51,19 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await answer_stale(update.callback_query)
 
 
+class EmptyButton(CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, None]):
+    """A press that carries no data at all. python-telegram-bot offers such a query to every
+    button handler (a pattern is tried only on data that is there), so this one goes first and
+    answers it as stale."""
+
+    def __init__(self) -> None:
+        super().__init__(stale_button)
+
+    def check_update(self, update: object) -> bool:
+        query = update.callback_query if isinstance(update, Update) else None
+        return query is not None and not query.data and not query.game_short_name
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the failure for developers and tells the user, without internal details."""
     log.error("error while handling an update", exc_info=context.error)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import OWNER, FreshDatabases, make_settings, running_bot
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
@@ -139,6 +139,8 @@ callback_data = st.one_of(
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(data=callback_data)
+@example(data="")  # offered by python-telegram-bot to every button handler
+@example(data="menu:")
 async def test_every_forged_or_stale_button_is_answered(
     fresh_databases: FreshDatabases, data: str
 ) -> None:
