@@ -221,8 +221,9 @@ class Dispatcher:
 
     async def keep_claims(self) -> None:
         """Renews this dispatcher's leases while it sends, so slow sends (flood limits, many
-        groups) are never taken over, and repeated, by another dispatcher."""
-        interval = max(1.0, self.lease.total_seconds() / 3)
+        groups) are never taken over, and repeated, by another dispatcher. Three renewals fit
+        in a lease, so two may come late before another dispatcher could take the rows."""
+        interval = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
             async with self.services.sessions.begin() as session:
