@@ -38,8 +38,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy psgbot tests bench
 
+# Two workers (one per core of the CI machine), then, alone, the tests that measure time or
+# start whole instances (marked serial), so that neither run disturbs the other.
 unit: install $(PG_STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 # Refreshes the message catalog after user-facing strings change.
 locales: install

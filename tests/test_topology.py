@@ -22,6 +22,8 @@ from psgbot.db.engine import create_engine
 from psgbot.services import Services
 from psgbot.topology import Instance
 
+pytestmark = pytest.mark.serial  # measures time, or starts whole instances
+
 # Fast tries, so that the test takes seconds; production's default is 3 s.
 RETRY = 0.5
 

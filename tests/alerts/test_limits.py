@@ -18,6 +18,8 @@ from telegram.error import RetryAfter
 from psgbot.alerts.limits import FloodLimiter, SlidingWindow
 from psgbot.db.enums import Priority
 
+pytestmark = pytest.mark.serial  # measures time, or starts whole instances
+
 
 async def test_sliding_window_never_exceeds_its_limit() -> None:
     window = SlidingWindow(5, 0.05)

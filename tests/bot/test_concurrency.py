@@ -28,6 +28,8 @@ from psgbot.offline import ApiCall, UpdateFactory
 from psgbot.outbox import enqueue_alerts
 from psgbot.services import Services
 
+pytestmark = pytest.mark.serial  # measures time, or starts whole instances
+
 
 class SlowBotApi(RecordingBotApi):
     """Answers each call after a random few milliseconds, and counts calls in flight."""

@@ -36,6 +36,8 @@ from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.migrate import upgrade
 from psgbot.db.models import Feed
 
+pytestmark = pytest.mark.serial  # measures time, or starts whole instances
+
 TOKEN = "123456789:AAHsecretTokenValue_abcdefghijklmno"
 SECRET = "s3cret-webhook-token-0123456789abcdef"
 CHATS = range(1, 41)  # subscribers of "justice", who get the alerts
