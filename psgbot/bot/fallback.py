@@ -23,11 +23,15 @@ log = logging.getLogger(__name__)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Names the commands that exist instead of staying silent."""
+    """Names the commands that exist instead of staying silent; a command addressed to another
+    bot (``/weather@OtherBot``, in a group or forwarded into a private chat) is not ours to
+    answer."""
     message = update.effective_message
     if message is None or message.text is None:
         return
-    command = message.text.split()[0].split("@")[0]
+    command, _at, addressee = message.text.split()[0].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
     await message.reply_text(unknown_command_message(command))
 
 

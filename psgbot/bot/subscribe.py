@@ -22,8 +22,13 @@ from psgbot.i18n import _
 from psgbot.privacy import resume_chat
 from psgbot.render.news import unknown_topic_message
 from psgbot.render.subscriptions import (
+    already_subscribed_message,
     my_subscriptions_message,
+    not_subscribed_message,
+    nothing_to_unsubscribe_message,
     subscribed_message,
+    unsubscribe_intro,
+    unsubscribe_keyboard,
     unsubscribed_message,
 )
 from psgbot.services import get_services
@@ -48,10 +53,13 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
         slug, shown = topic.slug, topic.name
     async with services.sessions.begin() as session:
         await ensure_chat(session, chat)
+        already = slug in await followed_topics(session, chat.id)
         await follow(session, chat.id, [slug])
         resumed = await resume_chat(session, chat.id)
     await chat.send_message(
-        subscribed_message(shown, resumed),
+        already_subscribed_message(shown)
+        if already and not resumed
+        else subscribed_message(shown, resumed),
         reply_markup=see_latest_button(None if slug == ALL_NEWS else slug),
     )
 
@@ -84,12 +92,22 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_manage(update, context):
         await refuse(update)
         return
-    if not context.args:
-        await show_keyboard(update, context, _("Tap a ✓ topic to stop its alerts."))
-        return
     services = get_services(context)
+    async with services.reads() as session:
+        followed = await followed_topics(session, chat.id)
+    if not context.args:
+        if followed:
+            await chat.send_message(
+                unsubscribe_intro(), reply_markup=unsubscribe_keyboard(followed, services.taxonomy)
+            )
+        else:
+            await chat.send_message(nothing_to_unsubscribe_message())
+        return
     name = " ".join(context.args)
     if name.strip().lower() == "all":
+        if not followed:
+            await chat.send_message(nothing_to_unsubscribe_message())
+            return
         async with services.sessions.begin() as session:
             await unfollow(session, chat.id, None)
         await chat.send_message(
@@ -102,6 +120,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     topic = services.taxonomy.resolve(name)
     if topic is None:
         await chat.send_message(unknown_topic_message(name, services.taxonomy, "unsubscribe"))
+        return
+    if topic.slug not in followed:
+        await chat.send_message(not_subscribed_message(topic.name, followed, services.taxonomy))
         return
     async with services.sessions.begin() as session:
         await unfollow(session, chat.id, [topic.slug])

@@ -28,8 +28,10 @@ from psgbot.render.privacy import stopped_message
 from psgbot.render.subscriptions import (
     keyboard_done_message,
     keyboard_intro,
+    removed_note,
     resumed_note,
     topic_name,
+    unsubscribe_keyboard,
     unsubscribed_by_button_message,
 )
 from psgbot.services import get_services
@@ -212,6 +214,26 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await chat.send_message(unsubscribed_by_button_message(name))
 
 
+async def remove_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A topic on /unsubscribe's keyboard: stops it and redraws the keyboard without it."""
+    chat, query = update.effective_chat, update.callback_query
+    if await managed_chat(update, context) is None or chat is None or query is None:
+        return
+    slug = data.REMOVE_TOPIC.of(query)
+    taxonomy = get_services(context).taxonomy
+    if slug != ALL_NEWS and taxonomy.get(slug) is None:
+        await answer_stale(query)
+        return
+    async with get_services(context).sessions.begin() as session:
+        await unfollow(session, chat.id, [slug])
+        remaining = await followed_topics(session, chat.id)
+    await query.answer(removed_note(topic_name(slug, taxonomy)))
+    if remaining:
+        await query.edit_message_reply_markup(unsubscribe_keyboard(remaining, taxonomy))
+    else:
+        await query.edit_message_text(keyboard_done_message(remaining, taxonomy))
+
+
 async def stop_undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stop's Undo: starts again what the chat had chosen."""
     chat_id = await managed_chat(update, context, answer=True)
@@ -257,6 +279,7 @@ def handlers() -> list[Handler]:
         CallbackQueryHandler(keyboard_done, pattern=data.KEYBOARD_DONE),
         CallbackQueryHandler(latest_followed, pattern=data.LATEST_FOLLOWED),
         CallbackQueryHandler(unsubscribe_button, pattern=data.UNSUBSCRIBE),
+        CallbackQueryHandler(remove_topic, pattern=data.REMOVE_TOPIC),
         CallbackQueryHandler(stop_undo, pattern=data.STOP_UNDO),
         *OLD_STOP_QUESTION.handlers(),
     ]

@@ -62,6 +62,17 @@ async def test_help_names_every_menu_command_and_each_named_command_answers(
         assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
 
 
+async def test_commands_addressed_to_other_bots_are_ignored(bot: BotHarness) -> None:
+    group = -100500600
+    assert await bot.send("/weather@OtherBot", chat_id=group, chat_type="supergroup") == []
+    assert await bot.send("/latest@OtherBot") == []
+    # Addressed to this bot (any case), they are answered as usual.
+    (text,) = await bot.reply_texts("/latest@PSG_News_Bot 1")
+    assert text.count("<b><a href=") == 1
+    (text,) = await bot.reply_texts("/weather@psg_news_bot", chat_id=group, chat_type="group")
+    assert UNKNOWN_COMMAND in text
+
+
 async def test_latest_shows_five_newest_first(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("/latest")
     assert text.count("<b><a href=") == 5

@@ -101,9 +101,60 @@ async def test_unsubscribe_one_and_all_and_mysubs(bot: BotHarness) -> None:
 
 
 async def test_unsubscribe_without_topic_shows_keyboard(bot: BotHarness) -> None:
+    # It used to show /subscribe's toggles (issue 19: they subscribed too); it now offers only
+    # what the chat follows, to remove.
     await bot.send("/subscribe justice")
     (call,) = await bot.send("/unsubscribe")
-    assert ("✓ ⚖️ Justice", "sub:t:justice") in keyboard_of(call.params)
+    assert keyboard_of(call.params) == [("✖ ⚖️ Justice", "unsub:k:justice"), ("Done", "sub:done")]
+
+
+async def test_unsubscribe_keyboard_only_removes(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    await bot.send("/subscribe politics")
+    (call,) = await bot.send("/unsubscribe")
+    offered = [data for _text, data in keyboard_of(call.params)]
+    assert not any(data.startswith("sub:t:") for data in offered)
+    assert "unsub:k:economy" not in offered
+    calls = await bot.press("unsub:k:politics", message_id=78)
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert calls[0].params["text"] == "Removed Politics."
+    assert keyboard_of(calls[1].params) == [
+        ("✖ ⚖️ Justice", "unsub:k:justice"),
+        ("Done", "sub:done"),
+    ]
+    assert await followed(bot) == {"justice"}
+    # Pressed again (a double tap), the removed topic stays removed.
+    await bot.press("unsub:k:politics", message_id=78)
+    assert await followed(bot) == {"justice"}
+    calls = await bot.press("unsub:k:justice", message_id=78)
+    assert calls[-1].method == "editMessageText"
+    assert await followed(bot) == set()
+    (text,) = await bot.reply_texts("/unsubscribe")
+    assert "no topic alerts" in text
+
+
+async def test_unsubscribe_from_a_topic_not_followed_says_so(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    (text,) = await bot.reply_texts("/unsubscribe health")
+    assert "weren't subscribed to <b>Health</b>" in text
+    assert "Unsubscribed" not in text
+    assert await followed(bot) == {"justice"}
+
+
+async def test_subscribing_twice_says_already_subscribed(bot: BotHarness) -> None:
+    (first,) = await bot.reply_texts("/subscribe justice")
+    assert "✓ Subscribed to <b>Justice</b>" in first
+    (second,) = await bot.reply_texts("/subscribe justice")
+    assert "already subscribed to <b>Justice</b>" in second
+    assert "✓ Subscribed" not in second
+
+
+async def test_unknown_topic_hints_name_the_command_used(bot: BotHarness) -> None:
+    for command in ("/subscribe foo", "/unsubscribe x", "/start topic-xyz"):
+        texts = await bot.reply_texts(command, chat_id=4400)
+        verb = "unsubscribe" if "unsubscribe" in command else "subscribe"
+        assert any(f"Try /{verb} mining" in text for text in texts), command
+        assert not any("/latest 10" in text or "newest items" in text for text in texts), command
 
 
 async def test_stop_acts_at_once_and_offers_undo(bot: BotHarness) -> None:
