@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
 from psgbot.bot import topic_keyboard
@@ -20,6 +21,7 @@ from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfol
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
 from psgbot.privacy import resume_chat
+from psgbot.render.menu import group_welcome_message
 from psgbot.render.news import unknown_topic_message
 from psgbot.render.subscriptions import (
     already_subscribed_message,
@@ -36,6 +38,8 @@ from psgbot.services import get_services
 log = logging.getLogger(__name__)
 
 DEEP_LINK_PREFIX = "topic-"
+# The statuses in which the bot is in a chat and may write to it.
+JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
 
 
 async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
@@ -179,17 +183,17 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if change is None:
         return
     status = change.new_chat_member.status
-    active = status in {
-        ChatMember.MEMBER,
-        ChatMember.ADMINISTRATOR,
-        ChatMember.OWNER,
-        ChatMember.RESTRICTED,
-    }
+    active = status in JOINED
     # The status only ("kicked", "left"): never who did it.
     reason = "" if active else str(status)
     async with get_services(context).sessions.begin() as session:
         await set_active(session, change.chat, active, reason)
     log.info("chat %s is now %s (%s)", change.chat.id, "active" if active else "inactive", status)
+    added = status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
+    was_in = change.old_chat_member.status in JOINED
+    if added and not was_in and change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP}:
+        # Added to a group (not promoted, not a private chat unblocking: /start greets there).
+        await context.bot.send_message(change.chat.id, group_welcome_message())
 
 
 def handlers() -> list[Handler]:

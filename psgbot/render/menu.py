@@ -37,6 +37,29 @@ def welcome_message(first_name: str | None) -> str:
     )
 
 
+def group_welcome_message() -> str:
+    """What the bot says when added to a group: what it does there, and the steps to set it
+    up (only the group's administrators choose its topics)."""
+    return "\n".join(
+        [
+            _("👋 <b>Hello, everyone!</b>"),
+            "",
+            _(
+                "I am the Telegram bot of the <b>Peru Support Group</b>. I can post the PSG's "
+                "news here as it is published, remind the group of events, and answer anyone "
+                "who asks for the latest news."
+            ),
+            "",
+            _("<b>To set me up</b> (group administrators):"),
+            _("1. Send /subscribe and choose the topics this group should get alerts on."),
+            _("2. Send /mysubs at any time to see them, /unsubscribe to drop one."),
+            _("3. /stop ends every message to the group; /privacy says what I keep."),
+            "",
+            _("Everyone can use /latest, /events and /topics. /help lists every command."),
+        ]
+    )
+
+
 def help_message(commands: Sequence[tuple[str, str]]) -> str:
     """/help: every command with its one-line description."""
     lines = [_("<b>What I can do</b>"), ""]

@@ -230,3 +230,22 @@ async def test_bot_added_to_group_and_removed(bot: BotHarness) -> None:
     chat = await chat_row(bot, GROUP)
     assert chat is not None
     assert not chat.active
+
+
+async def test_bot_added_to_a_group_greets_it_with_setup_steps(bot: BotHarness) -> None:
+    sent_before = len(bot.api.sent())
+    await bot.app.process_update(
+        bot.updates.membership_change(GROUP, old="left", new="member", chat_type="supergroup")
+    )
+    (greeting,) = bot.api.texts(GROUP)
+    assert "Peru Support Group" in greeting
+    assert "administrators" in greeting
+    assert "/subscribe" in greeting
+    # Promoted to administrator later, or a private chat unblocking the bot: no second greeting.
+    await bot.app.process_update(
+        bot.updates.membership_change(
+            GROUP, old="member", new="administrator", chat_type="supergroup"
+        )
+    )
+    await bot.app.process_update(bot.updates.membership_change(4242, old="kicked", new="member"))
+    assert len(bot.api.sent()) == sent_before + 1
