@@ -28,6 +28,8 @@ from psgbot.render.events import (
 )
 from psgbot.services import get_services
 
+DEEP_LINK_PREFIX = "event-"
+
 
 def event_keyboard(event: Event, now: datetime) -> InlineKeyboardMarkup:
     row = [
@@ -103,6 +105,17 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     await send_details(chat.id, context, event)
+
+
+async def deep_link(chat_id: int, context: ContextTypes.DEFAULT_TYPE, payload: str) -> None:
+    """``/start event-<n>`` (a link the PSG can share): the event in full."""
+    event = await find_event(context, payload.removeprefix(DEEP_LINK_PREFIX))
+    if event is None:
+        await context.bot.send_message(
+            chat_id, _("That event is no longer listed. /events shows the current ones.")
+        )
+        return
+    await send_details(chat_id, context, event)
 
 
 async def _event_of(

@@ -11,7 +11,7 @@ from psgbot.bot import events, info, news, privacy, subscribe, topic_keyboard
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
-from psgbot.chats import ensure_chat
+from psgbot.chats import ensure_chat, is_known
 from psgbot.i18n import _
 from psgbot.render.buttons import MENU
 from psgbot.render.menu import help_message, welcome_message
@@ -33,18 +33,26 @@ def main_menu() -> InlineKeyboardMarkup:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greets the supporter and offers the main actions; ``/start topic-<slug>`` subscribes."""
+    """Greets the supporter and offers the main actions. Deep links: ``/start topic-<slug>``
+    subscribes and ``/start event-<n>`` shows the event, each after the welcome for someone new
+    (who would otherwise never see the menu)."""
     chat = update.effective_chat
     if chat is None:
         return
     async with get_services(context).sessions.begin() as session:
+        new = not await is_known(session, chat.id)
         await ensure_chat(session, chat)
-    if context.args and await subscribe.deep_link(update, context, context.args[0]):
-        return
+    payload = context.args[0] if context.args else ""
+    linked = payload.startswith((subscribe.DEEP_LINK_PREFIX, events.DEEP_LINK_PREFIX))
     user = update.effective_user
-    await chat.send_message(
-        welcome_message(user.first_name if user else None), reply_markup=main_menu()
-    )
+    if new or not linked:
+        await chat.send_message(
+            welcome_message(user.first_name if user else None), reply_markup=main_menu()
+        )
+    if payload.startswith(subscribe.DEEP_LINK_PREFIX):
+        await subscribe.deep_link(update, context, payload)
+    elif payload.startswith(events.DEEP_LINK_PREFIX):
+        await events.deep_link(chat.id, context, payload)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -129,6 +129,19 @@ async def test_details_with_map_prices_registration_and_venue(bot: BotHarness) -
     assert "Which event?" in (await bot.reply_texts("/event x"))[0]
 
 
+async def test_an_event_deep_link_opens_the_event(bot: BotHarness) -> None:
+    event = await add_event(bot, uid="link", title="Film night", start="2030-11-02 19:00")
+    welcome, details = await bot.send(f"/start event-{event.id}", chat_id=4500)
+    assert "menu:events" in str(welcome.params["reply_markup"])
+    assert "Film night" in (details.text or "")
+    assert f"ev:ics:{event.id}" in str(details.params["reply_markup"])
+    # Someone who has been here before gets the event alone; a gone event is said to be gone.
+    (again,) = await bot.send(f"/start event-{event.id}", chat_id=4500)
+    assert "Film night" in (again.text or "")
+    (gone,) = await bot.reply_texts("/start event-999", chat_id=4500)
+    assert "no longer listed" in gone
+
+
 async def test_calendar_file_parses_back_to_the_same_event(bot: BotHarness) -> None:
     event = await add_event(
         bot,

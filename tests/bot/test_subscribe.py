@@ -174,9 +174,15 @@ async def test_stop_acts_at_once_and_offers_undo(bot: BotHarness) -> None:
 
 
 async def test_deep_link_subscribes_on_start(bot: BotHarness) -> None:
-    (text,) = await bot.reply_texts("/start topic-mining")
-    assert "Subscribed to <b>Mining, oil and gas</b>" in text
+    # A new supporter used to get only "✓ Subscribed" (issue 19): now the welcome and the main
+    # menu come first; someone who has been here before gets just the subscription.
+    welcome, subscribed = await bot.send("/start topic-mining")
+    assert "Peru Support Group" in (welcome.text or "")
+    assert "menu:latest" in str(welcome.params["reply_markup"])
+    assert "Subscribed to <b>Mining, oil and gas</b>" in (subscribed.text or "")
     assert await followed(bot) == {"extractives"}
+    (text,) = await bot.reply_texts("/start topic-justice")
+    assert "Subscribed to <b>Justice</b>" in text
 
 
 async def test_group_members_who_are_not_admins_are_refused(bot: BotHarness) -> None:
