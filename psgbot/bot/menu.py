@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from psgbot.admins import allows, role_of
 from psgbot.bot import events, info, news, privacy, subscribe, topic_keyboard
-from psgbot.bot.commands import PUBLIC_COMMANDS
+from psgbot.bot.access import may_manage
+from psgbot.bot.admin import ADMIN_COMMANDS
+from psgbot.bot.commands import Audience, commands_for
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
 from psgbot.chats import ensure_chat, is_known
@@ -56,9 +60,22 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Lists every command with one line each."""
-    if update.effective_chat:
-        await update.effective_chat.send_message(help_message(PUBLIC_COMMANDS))
+    """Lists the commands the asker may use here, one line each: a group's members do not see
+    what only its administrators may do; a PSG admin (in private) sees the admin commands."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    staff: list[tuple[str, str]] = []
+    if chat.type != ChatType.PRIVATE:
+        manages = await may_manage(update, context)
+        audience = Audience.GROUP_ADMIN if manages else Audience.GROUP_MEMBER
+    else:
+        audience = Audience.PRIVATE
+        if user is not None:
+            async with get_services(context).reads() as session:
+                role = await role_of(session, user.id)
+            staff = [(name, text) for name, text, needed in ADMIN_COMMANDS if allows(role, needed)]
+    await chat.send_message(help_message(commands_for(audience), staff))
 
 
 MENU_ACTIONS: dict[str, Callable[[int, ContextTypes.DEFAULT_TYPE], Awaitable[None]]] = {

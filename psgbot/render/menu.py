@@ -60,10 +60,14 @@ def group_welcome_message() -> str:
     )
 
 
-def help_message(commands: Sequence[tuple[str, str]]) -> str:
-    """/help: every command with its one-line description."""
+def help_message(commands: Sequence[tuple[str, str]], staff: Sequence[tuple[str, str]] = ()) -> str:
+    """/help: each command the asker may use with its one-line description; ``staff``, the
+    admin commands, under a heading of their own."""
     lines = [_("<b>What I can do</b>"), ""]
     lines += [f"/{name}: {escape(description)}" for name, description in commands]
+    if staff:
+        lines += ["", _("<b>For PSG administrators</b>"), ""]
+        lines += [f"/{name}: {escape(description)}" for name, description in staff]
     return fit(["\n".join(lines)])
 
 

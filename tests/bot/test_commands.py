@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from conftest import PUBLIC_MENU
+from conftest import OWNER, PUBLIC_MENU
 from sqlalchemy import delete
 from support.harness import BotHarness
 
@@ -48,6 +49,85 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
         replies = await bot.reply_texts(f"/{name}", chat_id=4300)
         assert replies, name
         assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
+
+
+# What a group's members may not do (their group's administrators may): written out here.
+GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "stop", "mydata", "forget"}
+GROUP = -100700800
+
+
+def menus(bot: BotHarness) -> dict[str, list[str]]:
+    """Each command menu set on start, by its scope's type (a chat's scope by its chat id)."""
+    found = {}
+    for call in bot.api.calls:
+        if call.method == "setMyCommands":
+            scope = call.params.get("scope", {"type": "default"})
+            key = f"chat {scope['chat_id']}" if scope["type"] == "chat" else scope["type"]
+            found[key] = [command["command"] for command in call.params["commands"]]
+    return found
+
+
+async def test_each_scope_has_its_menu_and_each_command_answers_there(bot: BotHarness) -> None:
+    found = menus(bot)
+    assert found["all_private_chats"] == PUBLIC_MENU
+    assert found["all_chat_administrators"] == PUBLIC_MENU
+    members = [name for name in PUBLIC_MENU if name not in GROUP_ADMINS_ONLY]
+    assert found["all_group_chats"] == members
+    # The owner's private chat also offers the admin commands.
+    assert {"broadcast", "admins", "stats"} <= set(found[f"chat {OWNER}"])
+    # A group member is never refused a command the group's menu offers them.
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    for name in members:
+        replies = await bot.reply_texts(
+            f"/{name}", chat_id=GROUP, chat_type="supergroup", user_id=7
+        )
+        assert replies, name
+        assert not any("Only this group's administrators" in reply for reply in replies), name
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_table(heading: str) -> dict[str, str]:
+    """The commands of the first table under ``heading`` with their row's second column."""
+    section = README.read_text(encoding="utf-8").split(heading + "\n", 1)[1].split("\n## ")[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `/"):
+            for name in re.findall(r"`/([a-z]+)", cells[0]):
+                rows[name] = cells[1]
+    return rows
+
+
+async def test_readme_command_tables_match_each_scopes_menu(bot: BotHarness) -> None:
+    found = menus(bot)
+    public = readme_table("## Commands")
+    assert sorted(public) == sorted(found["all_private_chats"])
+    assert sorted(public) == sorted(found["all_chat_administrators"])
+    everyone = [name for name, menu in public.items() if menu == "everyone"]
+    assert sorted(everyone) == sorted(found["all_group_chats"])
+    staff = readme_table("## Administering the bot")
+    assert sorted(staff) == sorted(set(found[f"chat {OWNER}"]) - set(public))
+
+
+def named_commands(text: str) -> set[str]:
+    return set(re.findall(r"(?<![<\w/])/([a-z]+)\b", text))
+
+
+async def test_help_shows_what_the_asker_may_use(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    (member,) = await bot.reply_texts("/help", chat_id=GROUP, chat_type="supergroup", user_id=7)
+    assert not named_commands(member) & GROUP_ADMINS_ONLY
+    assert "latest" in named_commands(member)
+    (admin,) = await bot.reply_texts("/help", chat_id=GROUP, chat_type="supergroup", user_id=8)
+    assert named_commands(admin) >= GROUP_ADMINS_ONLY
+    assert "broadcast" not in named_commands(admin)
+    (supporter,) = await bot.reply_texts("/help")
+    assert "broadcast" not in named_commands(supporter)
+    (owner,) = await bot.reply_texts("/help", chat_id=OWNER)
+    assert {"broadcast", "addevent", "admins", "subscribe"} <= named_commands(owner)
 
 
 async def test_help_names_every_menu_command_and_each_named_command_answers(
