@@ -200,7 +200,7 @@ def render_alert(
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, services.settings.zone, topic)
-    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS)
+    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 
 def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:

@@ -12,6 +12,7 @@ from support.harness import BotHarness
 from psgbot.db.models import Item
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
+from psgbot.offline import ApiCall
 
 NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
 
@@ -226,15 +227,14 @@ async def test_standing_texts_come_from_the_seed(bot: BotHarness) -> None:
 
 
 async def test_events_shows_the_conference_as_past(bot: BotHarness) -> None:
-    heading, event = await bot.reply_texts("/events")
-    assert "No upcoming events" in heading
-    text = event
+    # One message now, heading and events together (issue 19); the date without a time said
+    # "(all day; time to be announced, Europe/London time)".
+    (text,) = await bot.reply_texts("/events")
+    assert "No upcoming events" in text
     assert "Peru Support Group Annual Conference" in text
-    assert "15 December 2018" in text
+    assert "Saturday 15 December 2018, time to be announced" in text
     assert "UCL Global Governance Institute" in text
     assert "Tavistock Square" in text
-    assert "past" in text
-    assert "Europe/London" in text
 
 
 async def test_unknown_command_names_help(bot: BotHarness) -> None:
@@ -292,3 +292,26 @@ async def test_undated_item_sorts_by_when_first_seen(bot: BotHarness) -> None:
         await store_items(session, feed, [undated], bot.services.taxonomy)
     (text,) = await bot.reply_texts("/latest 2")
     assert text.index("Undated but new") < text.index(NEWEST_SEED_TITLE)
+
+
+def button_data(call: ApiCall) -> list[str]:
+    markup = call.params.get("reply_markup") or {"inline_keyboard": []}
+    return [
+        b.get("callback_data", b.get("url", "")) for row in markup["inline_keyboard"] for b in row
+    ]
+
+
+async def test_topics_and_standing_texts_lead_somewhere(bot: BotHarness) -> None:
+    (topics,) = await bot.send("/topics")
+    data = button_data(topics)
+    assert [d for d in data if d.startswith("latest:")] == [
+        f"latest:{slug}" for slug in bot.services.taxonomy.slugs
+    ]
+    assert "menu:subscribe" in data
+    calls = await bot.press("latest:justice")
+    assert "Latest on Justice" in (calls[-1].text or "")
+    for command in ("/aims", "/history", "/humanrights"):
+        (text,) = await bot.send(command)
+        assert {"menu:subscribe", "menu:events", "menu:join"} <= set(button_data(text)), command
+    (join,) = await bot.send("/join")
+    assert {"menu:aims", "menu:events", "menu:subscribe"} <= set(button_data(join))
