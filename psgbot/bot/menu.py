@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.admins import allows, role_of
@@ -16,10 +18,17 @@ from psgbot.bot.commands import Audience, commands_for
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
 from psgbot.chats import ensure_chat, is_known
-from psgbot.i18n import _
+from psgbot.i18n import DEFAULT_LANGUAGE, _, languages, translator
 from psgbot.render.buttons import MENU
-from psgbot.render.menu import help_message, welcome_message
+from psgbot.render.menu import (
+    bot_description,
+    bot_short_description,
+    help_message,
+    welcome_message,
+)
 from psgbot.services import get_services
+
+log = logging.getLogger(__name__)
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -76,6 +85,19 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 role = await role_of(session, user.id)
             staff = [(name, text) for name, text, needed in ADMIN_COMMANDS if allows(role, needed)]
     await chat.send_message(help_message(commands_for(audience), staff))
+
+
+async def set_descriptions(bot: Bot) -> None:
+    """The bot's description and short description in each language it speaks: the source
+    language as everyone's default, the others for users of that language."""
+    for language in languages():
+        text = translator(language)
+        code = None if language == DEFAULT_LANGUAGE else language[:2].lower()
+        try:
+            await bot.set_my_description(bot_description(text), language_code=code)
+            await bot.set_my_short_description(bot_short_description(text), language_code=code)
+        except TelegramError as exc:  # the profile is not worth failing the start for
+            log.warning("could not set the bot's description (%s): %s", language, exc)
 
 
 MENU_ACTIONS: dict[str, Callable[[int, ContextTypes.DEFAULT_TYPE], Awaitable[None]]] = {

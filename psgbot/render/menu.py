@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from psgbot.i18n import _
+from psgbot.i18n import _, gettext_
 from psgbot.render.markup import escape, fit, shorten
 
 NAME_LIMIT = 64  # Telegram's first names are at most 64 characters
@@ -35,6 +35,30 @@ def welcome_message(first_name: str | None) -> str:
             _("Choose below, or send /help for every command."),
         ]
     )
+
+
+# The bot's profile (setMyDescription, setMyShortDescription), in each language: ``_`` is the
+# language's gettext, passed in, so that the strings are still extracted for the catalog.
+DESCRIPTION_LIMIT = 512
+SHORT_DESCRIPTION_LIMIT = 120
+
+
+def bot_description(_: Callable[[str], str] = gettext_) -> str:
+    """What an empty chat with the bot shows, before /start (plain text, 0-512 characters)."""
+    text = _(
+        "The Telegram bot of the Peru Support Group, the UK network working since 1983 for "
+        "human rights, social inclusion and sustainable development in Peru.\n\n"
+        "Read our latest news, get alerts on the topics you follow as soon as we publish, find "
+        "our events with reminders, and learn about our aims and how to join us. "
+        "Tap Start to begin."
+    )
+    return shorten(text, DESCRIPTION_LIMIT)
+
+
+def bot_short_description(_: Callable[[str], str] = gettext_) -> str:
+    """The bot's profile line, also sent with links to it (plain text, 0-120 characters)."""
+    text = _("News, alerts and events from the Peru Support Group: human rights in Peru.")
+    return shorten(text, SHORT_DESCRIPTION_LIMIT)
 
 
 def group_welcome_message() -> str:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
-from conftest import OWNER, PUBLIC_MENU
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from conftest import OWNER, PUBLIC_MENU, running_bot
 from sqlalchemy import delete
 from support.harness import BotHarness
+from support.transport import RecordingBotApi
 
+from psgbot import i18n
+from psgbot.config import Settings
 from psgbot.db.models import Item
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.offline import ApiCall
+from psgbot.render.menu import bot_short_description
 
 NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
 
@@ -315,3 +323,35 @@ async def test_topics_and_standing_texts_lead_somewhere(bot: BotHarness) -> None
         assert {"menu:subscribe", "menu:events", "menu:join"} <= set(button_data(text)), command
     (join,) = await bot.send("/join")
     assert {"menu:aims", "menu:events", "menu:subscribe"} <= set(button_data(join))
+
+
+def profile_calls(api: RecordingBotApi) -> dict[tuple[str, str | None], str]:
+    """What setMyDescription and setMyShortDescription set, by method and language."""
+    return {
+        (call.method, call.params.get("language_code")): str(
+            call.params.get("description", call.params.get("short_description"))
+        )
+        for call in api.calls
+        if call.method in {"setMyDescription", "setMyShortDescription"}
+    }
+
+
+async def test_the_profile_is_set_on_start_in_each_language(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catalogs as shipped, plus a Spanish one: it must be used without a change in code.
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales)
+    spanish = Catalog(locale="es", domain="psgbot")
+    spanish.add(bot_short_description(lambda text: text), "Noticias del Peru Support Group.")
+    (locales / "es" / "LC_MESSAGES").mkdir(parents=True)
+    with (locales / "es" / "LC_MESSAGES" / "psgbot.mo").open("wb") as file:
+        write_mo(file, spanish)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    async with running_bot(settings) as bot:
+        profile = profile_calls(bot.api)
+    assert "Peru Support Group" in profile["setMyDescription", None]
+    assert "Peru Support Group" in profile["setMyShortDescription", None]
+    assert profile["setMyShortDescription", "es"] == "Noticias del Peru Support Group."
+    # Not yet translated: Spanish speakers get the English description until it is.
+    assert profile["setMyDescription", "es"] == profile["setMyDescription", None]
