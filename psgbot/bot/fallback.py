@@ -67,6 +67,24 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
+class PressWithoutData(CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, object]):
+    """A press that carries no callback data. python-telegram-bot hands such a press to the
+    first button handler whatever its pattern, so this one goes before them all."""
+
+    def check_update(self, update: object) -> bool:
+        return (
+            isinstance(update, Update)
+            and update.callback_query is not None
+            and not update.callback_query.data
+            and not update.callback_query.game_short_name
+        )
+
+
+def early_handlers() -> list[Handler]:
+    """Before every feature's handlers."""
+    return [PressWithoutData(stale_button)]
+
+
 def handlers() -> list[Handler]:
     return [
         MessageHandler(filters.COMMAND, unknown_command),

@@ -12,6 +12,7 @@ from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.numbers import looks_like_number, parse_number
 from psgbot.render.buttons import LATEST_OF_TOPIC
 from psgbot.render.news import (
+    latest_keyboard,
     latest_messages,
     topics_keyboard,
     topics_message,
@@ -68,8 +69,12 @@ async def send_latest(
             session, limit=count, topic=topic.slug if topic else None, topics=topics
         )
         messages = latest_messages(items, services.taxonomy, services.settings.zone, topic)
-    for message in messages:
+    *first, last = messages
+    for message in first:
         await context.bot.send_message(chat_id, message)
+    # One topic's news ends with a way to follow it.
+    keyboard = latest_keyboard(topic) if topic is not None and items else None
+    await context.bot.send_message(chat_id, last, reply_markup=keyboard)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

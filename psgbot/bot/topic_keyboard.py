@@ -30,6 +30,7 @@ from psgbot.render.subscriptions import (
     keyboard_intro,
     removed_note,
     resumed_note,
+    subscribed_note,
     topic_name,
     unsubscribe_keyboard,
     unsubscribed_by_button_message,
@@ -214,6 +215,26 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await chat.send_message(unsubscribed_by_button_message(name))
 
 
+async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Get alerts on <topic>" under its latest items: follows it (never unfollows)."""
+    chat, query = update.effective_chat, update.callback_query
+    if await managed_chat(update, context) is None or chat is None or query is None:
+        return
+    topic = get_services(context).taxonomy.get(data.SUBSCRIBE_TOPIC.of(query))
+    if topic is None:
+        await answer_stale(query)
+        return
+    async with get_services(context).sessions.begin() as session:
+        await ensure_chat(session, chat)
+        already = topic.slug in await followed_topics(session, chat.id)
+        await follow(session, chat.id, [topic.slug])
+        resumed = await resume_chat(session, chat.id)
+    if resumed:
+        await query.answer(resumed_note(), show_alert=True)
+    else:
+        await query.answer(subscribed_note(topic.name, already=already))
+
+
 async def remove_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A topic on /unsubscribe's keyboard: stops it and redraws the keyboard without it."""
     chat, query = update.effective_chat, update.callback_query
@@ -280,6 +301,7 @@ def handlers() -> list[Handler]:
         CallbackQueryHandler(latest_followed, pattern=data.LATEST_FOLLOWED),
         CallbackQueryHandler(unsubscribe_button, pattern=data.UNSUBSCRIBE),
         CallbackQueryHandler(remove_topic, pattern=data.REMOVE_TOPIC),
+        CallbackQueryHandler(subscribe_button, pattern=data.SUBSCRIBE_TOPIC),
         CallbackQueryHandler(stop_undo, pattern=data.STOP_UNDO),
         *OLD_STOP_QUESTION.handlers(),
     ]

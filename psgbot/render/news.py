@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from psgbot.db.models import ALL_NEWS, Item
 from psgbot.i18n import BABEL_LOCALE, _
-from psgbot.render.buttons import LATEST_OF_TOPIC, MENU, UNSUBSCRIBE
+from psgbot.render.buttons import LATEST_OF_TOPIC, MENU, SUBSCRIBE_TOPIC, UNSUBSCRIBE
 from psgbot.render.markup import (
     MESSAGE_LIMIT,
     SHORT_SUMMARY_LIMIT,
@@ -68,6 +68,12 @@ def latest_messages(
         else _("📰 <b>Latest news from the Peru Support Group</b>")
     )
     return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
+
+
+def latest_keyboard(topic: Topic) -> InlineKeyboardMarkup:
+    """Under one topic's latest items: alerts on it from now on."""
+    label = _("🔔 Get alerts on {topic}").format(topic=topic.name)
+    return InlineKeyboardMarkup([[SUBSCRIBE_TOPIC.button(shorten(label, 60), topic.slug)]])
 
 
 def topics_message(taxonomy: Taxonomy) -> str:

@@ -87,6 +87,13 @@ def unsubscribe_keyboard(followed: set[str], taxonomy: Taxonomy) -> InlineKeyboa
     return InlineKeyboardMarkup(rows)
 
 
+def subscribed_note(name: str, *, already: bool) -> str:
+    """The short answer to "Get alerts on <topic>" (plain text)."""
+    if already:
+        return _("You're already subscribed to {topic}.").format(topic=name)
+    return _("✓ Subscribed to {topic}. /mysubs lists your topics.").format(topic=name)
+
+
 def removed_note(name: str) -> str:
     """The short answer to a tap on /unsubscribe's keyboard (plain text)."""
     return _("Removed {topic}.").format(topic=name)

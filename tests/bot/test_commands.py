@@ -318,6 +318,13 @@ async def test_topics_and_standing_texts_lead_somewhere(bot: BotHarness) -> None
     assert "menu:subscribe" in data
     calls = await bot.press("latest:justice")
     assert "Latest on Justice" in (calls[-1].text or "")
+    # One topic's latest ends with a way to follow it; pressed twice, it says so.
+    assert button_data(calls[-1]) == ["sub:add:justice"]
+    (answer,) = await bot.press("sub:add:justice")
+    assert answer.params["text"] == "✓ Subscribed to Justice. /mysubs lists your topics."
+    (answer,) = await bot.press("sub:add:justice")
+    assert answer.params["text"] == "You're already subscribed to Justice."
+    assert "Justice" in (await bot.reply_texts("/mysubs"))[0]
     for command in ("/aims", "/history", "/humanrights"):
         (text,) = await bot.send(command)
         assert {"menu:subscribe", "menu:events", "menu:join"} <= set(button_data(text)), command

@@ -117,7 +117,16 @@ async def test_odd_numbers_get_a_helpful_reply(
 
 @pytest.mark.parametrize(
     "data",
-    ["ev:d:²", "ev:ics:99999999999999999999", "ev:zzz:1", "sub:foo", "stop:maybe", "adm:bcstop:²"],
+    # "": a press without data, which python-telegram-bot gives the first button handler.
+    [
+        "ev:d:²",
+        "ev:ics:99999999999999999999",
+        "ev:zzz:1",
+        "sub:foo",
+        "stop:maybe",
+        "adm:bcstop:²",
+        "",
+    ],
 )
 async def test_forged_or_stale_buttons_are_answered_with_a_note(
     bot: BotHarness, errors: pytest.LogCaptureFixture, data: str
