@@ -28,6 +28,7 @@ from psgbot.render.privacy import stopped_message
 from psgbot.render.subscriptions import (
     keyboard_done_message,
     keyboard_intro,
+    not_subscribed_note,
     removed_note,
     resumed_note,
     subscribed_note,
@@ -209,8 +210,12 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await answer_stale(update.callback_query)
         return
     async with get_services(context).sessions.begin() as session:
+        followed = slug in await followed_topics(session, chat.id)
         await unfollow(session, chat.id, [slug])
     name = topic_name(slug, taxonomy)
+    if not followed:  # pressed twice, or after /unsubscribe: nothing to stop
+        await update.callback_query.answer(not_subscribed_note(name))
+        return
     await update.callback_query.answer(_("Unsubscribed from {topic}.").format(topic=name))
     await chat.send_message(unsubscribed_by_button_message(name))
 

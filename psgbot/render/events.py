@@ -90,7 +90,11 @@ def events_message(events: Sequence[Event], *, past: bool, asked_past: bool) -> 
     """/events in one message: the heading, then each event briefly, in the order given."""
     blocks = [events_heading(past=past, asked_past=asked_past)]
     blocks += [listed_event(event, past=past) for event in events]
-    blocks.append(_("Tap an event for its details, a calendar file and a reminder."))
+    blocks.append(
+        _("Tap an event for its details and a calendar file.")
+        if past
+        else _("Tap an event for its details, a calendar file and a reminder.")
+    )
     plain = [
         f"<b>{escape(shorten(event.title, LISTED_FIELD_LIMIT))}</b>\n🗓 {escape(event_when(event))}"
         for event in events

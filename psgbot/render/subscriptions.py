@@ -94,6 +94,11 @@ def subscribed_note(name: str, *, already: bool) -> str:
     return _("✓ Subscribed to {topic}. /mysubs lists your topics.").format(topic=name)
 
 
+def not_subscribed_note(name: str) -> str:
+    """The short answer to an alert's Unsubscribe when the topic is no longer followed."""
+    return _("You weren't subscribed to {topic}: nothing to stop.").format(topic=name)
+
+
 def removed_note(name: str) -> str:
     """The short answer to a tap on /unsubscribe's keyboard (plain text)."""
     return _("Removed {topic}.").format(topic=name)

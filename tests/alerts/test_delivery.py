@@ -80,6 +80,9 @@ async def test_unsubscribe_button_on_an_alert(bot: BotHarness, feed_server: Feed
     await bot.deliver()
     calls = await bot.press("unsub:justice", chat_id=1)
     assert "Unsubscribed from <b>Justice</b>" in (calls[-1].text or "")
+    # Pressed again, it does not claim to unsubscribe a second time.
+    (again,) = await bot.press("unsub:justice", chat_id=1)
+    assert again.params["text"] == "You weren't subscribed to Justice: nothing to stop."
     await publish(
         bot,
         feed_server,
