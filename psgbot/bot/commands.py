@@ -38,7 +38,7 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("privacy", _("What is stored about this chat, and for how long")),
     ("mydata", _("Everything stored about this chat, as a file")),
     ("forget", _("Delete everything stored about this chat")),
-    ("help", _("Every command, one line each")),
+    ("help", _("The commands you can use here")),
 ]
 
 # What changes a group's settings or data: for the group's administrators only
