@@ -29,8 +29,8 @@ from psgbot import metrics
 from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.bot import admin, broadcast, fallback, registry, throttle
-from psgbot.bot.commands import PUBLIC_COMMANDS, menu_commands
+from psgbot.bot import admin, broadcast, fallback, menu, registry, throttle
+from psgbot.bot.commands import PUBLIC_COMMANDS, set_public_menus
 from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
 from psgbot.db.types import utcnow
@@ -200,7 +200,8 @@ async def on_start(application: BotApplication) -> None:
     dispatcher. Only the active instance builds an Application, so only it runs these."""
     services = services_of(application)
     await prepare_storage(services)
-    await application.bot.set_my_commands(menu_commands())
+    await set_public_menus(application.bot)
+    await menu.set_descriptions(application.bot)
     async with services.sessions.begin() as session:
         await sync_owners(session, services.settings.admins)
     await admin.set_admin_menus(services, application.bot)

@@ -33,6 +33,11 @@ async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool
     return stored
 
 
+async def is_known(session: AsyncSession, chat_id: int) -> bool:
+    """Whether the chat has been here before (a row is kept until the chat is forgotten)."""
+    return await session.get(Chat, chat_id) is not None
+
+
 async def followed_topics(session: AsyncSession, chat_id: int) -> set[str]:
     rows = await session.scalars(select(Subscription.topic).where(Subscription.chat_id == chat_id))
     return set(rows)

@@ -177,6 +177,11 @@ async def reminded_chats(session: AsyncSession, event: Event) -> list[int]:
     )
 
 
+async def has_reminder(session: AsyncSession, event: Event, chat_id: int) -> bool:
+    """Whether the chat asked to be reminded of the event."""
+    return await session.get(Reminder, (event.id, chat_id)) is not None
+
+
 async def toggle_reminder(
     session: AsyncSession, event: Event, chat_id: int, hours: list[int], now: datetime
 ) -> bool:

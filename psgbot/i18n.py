@@ -8,6 +8,7 @@ to the strings as written.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -30,3 +31,19 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 
 
 _ = gettext_
+
+
+def languages() -> list[str]:
+    """The languages the bot speaks: the source language, then each with a compiled catalog
+    (a new catalog under locales/ is picked up without a code change)."""
+    found = sorted(path.parents[1].name for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return [DEFAULT_LANGUAGE, *(language for language in found if language != DEFAULT_LANGUAGE)]
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """``gettext`` in one language (for texts every language needs at once, like the bot's
+    profile), whatever the language of the rest."""
+    catalog = gettext.translation(
+        DOMAIN, localedir=LOCALES_DIR, languages=[language], fallback=True
+    )
+    return catalog.gettext

@@ -209,6 +209,7 @@ def test_event_messages_are_always_sendable(event: Event, hours: int) -> None:
     for build in builders:
         assert_sendable(build(event))
     assert_sendable(event_html.event_caption(event), CAPTION_LIMIT)
+    assert_sendable(event_html.events_message([event] * 5, past=False, asked_past=False))
 
 
 @settings(max_examples=100, deadline=None)

@@ -20,6 +20,7 @@ from telegram import InlineKeyboardMarkup, MessageEntity
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Event, Feed, Item, Subscription
 from psgbot.outbox import Claimed, Outcome
+from psgbot.render.events import reminder_keyboard
 from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
 from psgbot.services import Services
@@ -131,7 +132,12 @@ def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
             return Outcome(row.id, CANCELLED, error="no longer stored")
     if not text:
         return Outcome(row.id, FAILED, error="nothing to send")
-    return Send(row.chat_id, [row], text, priority=Priority(row.priority))
+    markup = (
+        reminder_keyboard(event)
+        if row.notice == Notice.EVENT_REMINDER and event is not None
+        else None
+    )
+    return Send(row.chat_id, [row], text, markup, priority=Priority(row.priority))
 
 
 async def _add_alerts(
@@ -194,7 +200,7 @@ def render_alert(
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, services.settings.zone, topic)
-    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS)
+    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 
 def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:

@@ -1,8 +1,23 @@
-"""The public commands: one list feeds both the Telegram command menu and ``/help``."""
+"""The public commands: one list feeds the Telegram command menus (per scope) and ``/help``.
+
+Telegram shows a chat the menu of the narrowest scope set for it: private chats, group members
+and group administrators each get their own, so a group member is not offered what only the
+group's administrators may do. PSG admins' menus (per admin chat) are psgbot.bot.admin's.
+"""
 
 from __future__ import annotations
 
-from telegram import BotCommand
+from enum import Enum
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
 
 from psgbot.i18n import _
 
@@ -23,9 +38,46 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("privacy", _("What is stored about this chat, and for how long")),
     ("mydata", _("Everything stored about this chat, as a file")),
     ("forget", _("Delete everything stored about this chat")),
-    ("help", _("Every command, one line each")),
+    ("help", _("The commands you can use here")),
+]
+
+# What changes a group's settings or data: for the group's administrators only
+# (psgbot.bot.access.may_manage), so not in the menu of a group's other members.
+GROUP_ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "stop", "mydata", "forget"})
+
+
+class Audience(Enum):
+    """Who a command menu (and /help) is for."""
+
+    PRIVATE = "private"
+    GROUP_MEMBER = "group member"
+    GROUP_ADMIN = "group admin"
+
+
+def commands_for(audience: Audience) -> list[tuple[str, str]]:
+    """The public commands this audience may use, in menu order."""
+    if audience == Audience.GROUP_MEMBER:
+        return [entry for entry in PUBLIC_COMMANDS if entry[0] not in GROUP_ADMIN_COMMANDS]
+    return list(PUBLIC_COMMANDS)
+
+
+def menu_commands(audience: Audience = Audience.PRIVATE) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in commands_for(audience)]
+
+
+MENU_SCOPES: list[tuple[BotCommandScope, Audience]] = [
+    (BotCommandScopeDefault(), Audience.PRIVATE),
+    (BotCommandScopeAllPrivateChats(), Audience.PRIVATE),
+    (BotCommandScopeAllGroupChats(), Audience.GROUP_MEMBER),
+    (BotCommandScopeAllChatAdministrators(), Audience.GROUP_ADMIN),
 ]
 
 
-def menu_commands() -> list[BotCommand]:
-    return [BotCommand(name, description) for name, description in PUBLIC_COMMANDS]
+async def set_public_menus(bot: Bot) -> None:
+    """The command menu of each scope: private chats, group members, group administrators
+    (and the default, which Telegram falls back to)."""
+    for scope, audience in MENU_SCOPES:
+        if isinstance(scope, BotCommandScopeDefault):
+            await bot.set_my_commands(menu_commands(audience))
+        else:
+            await bot.set_my_commands(menu_commands(audience), scope=scope)

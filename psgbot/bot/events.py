@@ -7,39 +7,33 @@ Reminders, change notices and announcements are outbox rows like every other mes
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import may_manage, tell
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
-from psgbot.events import calendar_file, is_upcoming, list_events, toggle_reminder
+from psgbot.events import calendar_file, has_reminder, is_upcoming, list_events, toggle_reminder
 from psgbot.i18n import _
 from psgbot.numbers import parse_number
 from psgbot.render.buttons import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND, Keyed
 from psgbot.render.events import (
     event_caption,
     event_details_messages,
-    events_heading,
-    listed_event,
+    event_keyboard,
+    events_keyboard,
+    events_message,
+    reminder_set_note,
 )
 from psgbot.services import get_services
 
-
-def event_keyboard(event: Event, now: datetime) -> InlineKeyboardMarkup:
-    row = [
-        EVENT_DETAILS.button(_("Details"), event.id),
-        EVENT_CALENDAR.button(_("Add to calendar"), event.id),
-    ]
-    if is_upcoming(event, now):
-        row.append(EVENT_REMIND.button(_("Remind me"), event.id))
-    return InlineKeyboardMarkup([row])
+DEEP_LINK_PREFIX = "event-"
 
 
 async def send_events(chat_id: int, context: ContextTypes.DEFAULT_TYPE, past: bool = False) -> None:
+    """/events in one message, soonest first, with a button per event for its details."""
     now = utcnow()
     async with get_services(context).reads() as session:
         listing = await list_events(session, now=now, past=past)
@@ -48,13 +42,11 @@ async def send_events(chat_id: int, context: ContextTypes.DEFAULT_TYPE, past: bo
             chat_id, _("No events are planned just now. /subscribe psg to hear of new ones.")
         )
         return
-    await context.bot.send_message(chat_id, events_heading(past=listing.past, asked_past=past))
-    for event in listing.events:
-        await context.bot.send_message(
-            chat_id,
-            listed_event(event, past=listing.past),
-            reply_markup=event_keyboard(event, now),
-        )
+    await context.bot.send_message(
+        chat_id,
+        events_message(listing.events, past=listing.past, asked_past=past),
+        reply_markup=events_keyboard(listing.events),
+    )
 
 
 async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,10 +69,14 @@ async def find_event(context: ContextTypes.DEFAULT_TYPE, text: str | None) -> Ev
 
 
 async def send_details(chat_id: int, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
+    """The event in full, with its buttons (Remind me showing whether this chat's is on)."""
+    async with get_services(context).reads() as session:
+        reminded = await has_reminder(session, event, chat_id)
     *first, last = event_details_messages(event)
     for message in first:
         await context.bot.send_message(chat_id, message)
-    await context.bot.send_message(chat_id, last, reply_markup=event_keyboard(event, utcnow()))
+    keyboard = event_keyboard(event, upcoming=is_upcoming(event, utcnow()), reminded=reminded)
+    await context.bot.send_message(chat_id, last, reply_markup=keyboard)
     if event.latitude is not None and event.longitude is not None:
         await context.bot.send_venue(
             chat_id,
@@ -103,6 +99,17 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     await send_details(chat.id, context, event)
+
+
+async def deep_link(chat_id: int, context: ContextTypes.DEFAULT_TYPE, payload: str) -> None:
+    """``/start event-<n>`` (a link the PSG can share): the event in full."""
+    event = await find_event(context, payload.removeprefix(DEEP_LINK_PREFIX))
+    if event is None:
+        await context.bot.send_message(
+            chat_id, _("That event is no longer listed. /events shows the current ones.")
+        )
+        return
+    await send_details(chat_id, context, event)
 
 
 async def _event_of(
@@ -156,13 +163,11 @@ async def remind_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     async with services.sessions.begin() as session:
         on = await toggle_reminder(session, event, chat.id, services.settings.reminder_hours, now)
     services.wake_dispatcher()
-    hours = ", ".join(f"{h} h" for h in services.settings.reminder_hours)
+    # A short note, not a pop-up to dismiss; the button itself shows the reminder is on.
     await query.answer(
-        _("Reminder set: {hours} before. Press again to remove it.").format(hours=hours)
-        if on
-        else _("Reminder removed."),
-        show_alert=True,
+        reminder_set_note(services.settings.reminder_hours) if on else _("Reminder removed.")
     )
+    await query.edit_message_reply_markup(event_keyboard(event, upcoming=True, reminded=on))
 
 
 def handlers() -> list[Handler]:

@@ -23,11 +23,15 @@ log = logging.getLogger(__name__)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Names the commands that exist instead of staying silent."""
+    """Names the commands that exist instead of staying silent; a command addressed to another
+    bot (``/weather@OtherBot``, in a group or forwarded into a private chat) is not ours to
+    answer."""
     message = update.effective_message
     if message is None or message.text is None:
         return
-    command = message.text.split()[0].split("@")[0]
+    command, _at, addressee = message.text.split()[0].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
     await message.reply_text(unknown_command_message(command))
 
 
@@ -51,19 +55,6 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await answer_stale(update.callback_query)
 
 
-class EmptyButton(CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, None]):
-    """A press that carries no data at all. python-telegram-bot offers such a query to every
-    button handler (a pattern is tried only on data that is there), so this one goes first and
-    answers it as stale."""
-
-    def __init__(self) -> None:
-        super().__init__(stale_button)
-
-    def check_update(self, update: object) -> bool:
-        query = update.callback_query if isinstance(update, Update) else None
-        return query is not None and not query.data and not query.game_short_name
-
-
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the failure for developers and tells the user, without internal details."""
     log.error("error while handling an update", exc_info=context.error)
@@ -74,6 +65,24 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         except Exception:  # the apology is best effort; the error is already logged
             log.warning("could not tell the user about the error", exc_info=True)
+
+
+class PressWithoutData(CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, object]):
+    """A press that carries no callback data. python-telegram-bot hands such a press to the
+    first button handler whatever its pattern, so this one goes before them all."""
+
+    def check_update(self, update: object) -> bool:
+        return (
+            isinstance(update, Update)
+            and update.callback_query is not None
+            and not update.callback_query.data
+            and not update.callback_query.game_short_name
+        )
+
+
+def early_handlers() -> list[Handler]:
+    """Before every feature's handlers."""
+    return [PressWithoutData(stale_button)]
 
 
 def handlers() -> list[Handler]:

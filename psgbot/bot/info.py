@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from psgbot.bot.flows import Handler
-from psgbot.render.news import standing_text_message
+from psgbot.render.news import standing_text_keyboard, standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text
 
@@ -15,7 +15,9 @@ async def send_text(chat_id: int, context: ContextTypes.DEFAULT_TYPE, name: str)
     services = get_services(context)
     async with services.reads() as session:
         text = await current_text(session, name, services.texts)
-    await context.bot.send_message(chat_id, standing_text_message(text))
+    await context.bot.send_message(
+        chat_id, standing_text_message(text), reply_markup=standing_text_keyboard(name, text)
+    )
 
 
 async def send_aims(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,7 +11,13 @@ from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.numbers import looks_like_number, parse_number
 from psgbot.render.buttons import LATEST_OF_TOPIC
-from psgbot.render.news import latest_messages, topics_message, unknown_topic_message
+from psgbot.render.news import (
+    latest_keyboard,
+    latest_messages,
+    topics_keyboard,
+    topics_message,
+    unknown_topic_message,
+)
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic
 
@@ -63,8 +69,12 @@ async def send_latest(
             session, limit=count, topic=topic.slug if topic else None, topics=topics
         )
         messages = latest_messages(items, services.taxonomy, services.settings.zone, topic)
-    for message in messages:
+    *first, last = messages
+    for message in first:
         await context.bot.send_message(chat_id, message)
+    # One topic's news ends with a way to follow it.
+    keyboard = latest_keyboard(topic) if topic is not None and items else None
+    await context.bot.send_message(chat_id, last, reply_markup=keyboard)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,7 +96,10 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_topics(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await context.bot.send_message(chat_id, topics_message(get_services(context).taxonomy))
+    taxonomy = get_services(context).taxonomy
+    await context.bot.send_message(
+        chat_id, topics_message(taxonomy), reply_markup=topics_keyboard(taxonomy)
+    )
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -96,7 +109,8 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def latest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The "See the latest" button under a subscription: one topic's newest items."""
+    """One topic's newest items: "See the latest now" under a subscription, a topic of
+    /topics, "Latest on <topic>" under an alert."""
     query = update.callback_query
     if query is None or update.effective_chat is None:
         return

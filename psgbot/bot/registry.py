@@ -25,7 +25,7 @@ from psgbot.bot.flows import Handler
 def handlers() -> list[Handler]:
     features = (menu, subscribe, privacy, news, info, events, event_admin, admin, broadcast)
     return [
-        fallback.EmptyButton(),
+        *fallback.early_handlers(),
         *(handler for module in features for handler in module.handlers()),
         *admin.late_handlers(),
         *fallback.handlers(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
 from psgbot.bot import topic_keyboard
@@ -20,10 +21,16 @@ from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfol
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
 from psgbot.privacy import resume_chat
+from psgbot.render.menu import group_welcome_message
 from psgbot.render.news import unknown_topic_message
 from psgbot.render.subscriptions import (
+    already_subscribed_message,
     my_subscriptions_message,
+    not_subscribed_message,
+    nothing_to_unsubscribe_message,
     subscribed_message,
+    unsubscribe_intro,
+    unsubscribe_keyboard,
     unsubscribed_message,
 )
 from psgbot.services import get_services
@@ -31,6 +38,8 @@ from psgbot.services import get_services
 log = logging.getLogger(__name__)
 
 DEEP_LINK_PREFIX = "topic-"
+# The statuses in which the bot is in a chat and may write to it.
+JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
 
 
 async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
@@ -48,10 +57,13 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
         slug, shown = topic.slug, topic.name
     async with services.sessions.begin() as session:
         await ensure_chat(session, chat)
+        already = slug in await followed_topics(session, chat.id)
         await follow(session, chat.id, [slug])
         resumed = await resume_chat(session, chat.id)
     await chat.send_message(
-        subscribed_message(shown, resumed),
+        already_subscribed_message(shown)
+        if already and not resumed
+        else subscribed_message(shown, resumed),
         reply_markup=see_latest_button(None if slug == ALL_NEWS else slug),
     )
 
@@ -84,12 +96,22 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_manage(update, context):
         await refuse(update)
         return
-    if not context.args:
-        await show_keyboard(update, context, _("Tap a ✓ topic to stop its alerts."))
-        return
     services = get_services(context)
+    async with services.reads() as session:
+        followed = await followed_topics(session, chat.id)
+    if not context.args:
+        if followed:
+            await chat.send_message(
+                unsubscribe_intro(), reply_markup=unsubscribe_keyboard(followed, services.taxonomy)
+            )
+        else:
+            await chat.send_message(nothing_to_unsubscribe_message())
+        return
     name = " ".join(context.args)
     if name.strip().lower() == "all":
+        if not followed:
+            await chat.send_message(nothing_to_unsubscribe_message())
+            return
         async with services.sessions.begin() as session:
             await unfollow(session, chat.id, None)
         await chat.send_message(
@@ -102,6 +124,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     topic = services.taxonomy.resolve(name)
     if topic is None:
         await chat.send_message(unknown_topic_message(name, services.taxonomy, "unsubscribe"))
+        return
+    if topic.slug not in followed:
+        await chat.send_message(not_subscribed_message(topic.name, followed, services.taxonomy))
         return
     async with services.sessions.begin() as session:
         await unfollow(session, chat.id, [topic.slug])
@@ -158,17 +183,17 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if change is None:
         return
     status = change.new_chat_member.status
-    active = status in {
-        ChatMember.MEMBER,
-        ChatMember.ADMINISTRATOR,
-        ChatMember.OWNER,
-        ChatMember.RESTRICTED,
-    }
+    active = status in JOINED
     # The status only ("kicked", "left"): never who did it.
     reason = "" if active else str(status)
     async with get_services(context).sessions.begin() as session:
         await set_active(session, change.chat, active, reason)
     log.info("chat %s is now %s (%s)", change.chat.id, "active" if active else "inactive", status)
+    added = status in {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
+    was_in = change.old_chat_member.status in JOINED
+    if added and not was_in and change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP}:
+        # Added to a group (not promoted, not a private chat unblocking: /start greets there).
+        await context.bot.send_message(change.chat.id, group_welcome_message())
 
 
 def handlers() -> list[Handler]:

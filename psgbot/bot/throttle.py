@@ -1,8 +1,11 @@
 """Per-user rate limiting of what users send: one person cannot flood the bot.
 
-Past ``LIMIT`` messages and button presses in ``WINDOW`` seconds, the user is told once to slow
-down, then ignored until the window has room again. Alerts and broadcasts are not affected
-(they are not replies to users).
+Past ``LIMIT`` messages in ``WINDOW`` seconds, the user is told once to slow down, then ignored
+until the window has room again. A button press counts as ``TAP_WEIGHT`` of a message: tapping
+through a keyboard (toggling topics, stepping through a flow) is quick by design and costs the
+bot little. PSG admins are never held back: their work (editing an event, a broadcast) comes in
+quick steps, and their role is checked (one read) only when they would be. Alerts and
+broadcasts are not affected (they are not replies to users).
 """
 
 from __future__ import annotations
@@ -15,18 +18,26 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
+from psgbot.admins import role_of
 from psgbot.i18n import _
+from psgbot.services import get_services
 
 LIMIT = 20
 WINDOW = 60.0
+TAP_WEIGHT = 0.25
 TRACKED_USERS = 50_000
 THROTTLE_KEY = "throttle"
 
 
 @dataclass
 class UserWindow:
-    times: deque[float] = field(default_factory=deque)
+    # (when, weight) of each admitted message or press within the window, and their sum.
+    times: deque[tuple[float, float]] = field(default_factory=deque)
+    used: float = 0.0
     warned: bool = False
+    # Over the limit, whether the user is a PSG admin: read once per flood, so that a flooding
+    # supporter costs the database one read, not one per message.
+    admin: bool | None = None
 
 
 @dataclass
@@ -36,7 +47,7 @@ class Throttle:
     clock: Callable[[], float] = time.monotonic
     users: OrderedDict[int, UserWindow] = field(default_factory=OrderedDict)
 
-    def admit(self, user_id: int) -> tuple[bool, bool]:
+    def admit(self, user_id: int, weight: float = 1.0) -> tuple[bool, bool]:
         """Returns (allowed, warn now): warn is True once per flood, on the first refusal."""
         now = self.clock()
         state = self.users.get(user_id)
@@ -45,15 +56,24 @@ class Throttle:
             if len(self.users) > TRACKED_USERS:
                 self.users.popitem(last=False)
         self.users.move_to_end(user_id)
-        while state.times and now - state.times[0] >= self.window:
-            state.times.popleft()
-        if len(state.times) < self.limit:
-            state.times.append(now)
-            state.warned = False
+        while state.times and now - state.times[0][0] >= self.window:
+            state.used -= state.times.popleft()[1]
+        if not state.times:
+            state.used = 0.0  # no float drift across windows
+        if state.used + weight <= self.limit + 1e-9:
+            state.times.append((now, weight))
+            state.used += weight
+            state.warned, state.admin = False, None
             return True, False
         warn = not state.warned
         state.warned = True
         return False, warn
+
+
+async def is_admin(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    """Whether the user is one of the PSG's admins (owner or editor), as stored now."""
+    async with get_services(context).reads() as session:
+        return await role_of(session, user_id) is not None
 
 
 async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -62,8 +82,14 @@ async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or update.my_chat_member is not None:
         return
     throttle = context.bot_data.setdefault(THROTTLE_KEY, Throttle())
-    allowed, warn = throttle.admit(user.id)
+    weight = TAP_WEIGHT if update.callback_query is not None else 1.0
+    allowed, warn = throttle.admit(user.id, weight)
     if allowed:
+        return
+    state = throttle.users[user.id]
+    if state.admin is None:
+        state.admin = await is_admin(context, user.id)
+    if state.admin:
         return
     if warn:
         text = _("You are sending a lot very quickly. Please wait a minute, then try again.")

@@ -28,8 +28,12 @@ from psgbot.render.privacy import stopped_message
 from psgbot.render.subscriptions import (
     keyboard_done_message,
     keyboard_intro,
+    not_subscribed_note,
+    removed_note,
     resumed_note,
+    subscribed_note,
     topic_name,
+    unsubscribe_keyboard,
     unsubscribed_by_button_message,
 )
 from psgbot.services import get_services
@@ -206,10 +210,54 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await answer_stale(update.callback_query)
         return
     async with get_services(context).sessions.begin() as session:
+        followed = slug in await followed_topics(session, chat.id)
         await unfollow(session, chat.id, [slug])
     name = topic_name(slug, taxonomy)
+    if not followed:  # pressed twice, or after /unsubscribe: nothing to stop
+        await update.callback_query.answer(not_subscribed_note(name))
+        return
     await update.callback_query.answer(_("Unsubscribed from {topic}.").format(topic=name))
     await chat.send_message(unsubscribed_by_button_message(name))
+
+
+async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Get alerts on <topic>" under its latest items: follows it (never unfollows)."""
+    chat, query = update.effective_chat, update.callback_query
+    if await managed_chat(update, context) is None or chat is None or query is None:
+        return
+    topic = get_services(context).taxonomy.get(data.SUBSCRIBE_TOPIC.of(query))
+    if topic is None:
+        await answer_stale(query)
+        return
+    async with get_services(context).sessions.begin() as session:
+        await ensure_chat(session, chat)
+        already = topic.slug in await followed_topics(session, chat.id)
+        await follow(session, chat.id, [topic.slug])
+        resumed = await resume_chat(session, chat.id)
+    if resumed:
+        await query.answer(resumed_note(), show_alert=True)
+    else:
+        await query.answer(subscribed_note(topic.name, already=already))
+
+
+async def remove_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A topic on /unsubscribe's keyboard: stops it and redraws the keyboard without it."""
+    chat, query = update.effective_chat, update.callback_query
+    if await managed_chat(update, context) is None or chat is None or query is None:
+        return
+    slug = data.REMOVE_TOPIC.of(query)
+    taxonomy = get_services(context).taxonomy
+    if slug != ALL_NEWS and taxonomy.get(slug) is None:
+        await answer_stale(query)
+        return
+    async with get_services(context).sessions.begin() as session:
+        await unfollow(session, chat.id, [slug])
+        remaining = await followed_topics(session, chat.id)
+    await query.answer(removed_note(topic_name(slug, taxonomy)))
+    if remaining:
+        await query.edit_message_reply_markup(unsubscribe_keyboard(remaining, taxonomy))
+    else:
+        await query.edit_message_text(keyboard_done_message(remaining, taxonomy))
 
 
 async def stop_undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -257,6 +305,8 @@ def handlers() -> list[Handler]:
         CallbackQueryHandler(keyboard_done, pattern=data.KEYBOARD_DONE),
         CallbackQueryHandler(latest_followed, pattern=data.LATEST_FOLLOWED),
         CallbackQueryHandler(unsubscribe_button, pattern=data.UNSUBSCRIBE),
+        CallbackQueryHandler(remove_topic, pattern=data.REMOVE_TOPIC),
+        CallbackQueryHandler(subscribe_button, pattern=data.SUBSCRIBE_TOPIC),
         CallbackQueryHandler(stop_undo, pattern=data.STOP_UNDO),
         *OLD_STOP_QUESTION.handlers(),
     ]

@@ -144,6 +144,10 @@ TOGGLE_ANNOUNCEMENTS = Action("sub:ann")
 KEYBOARD_DONE = Action("sub:done")
 LATEST_FOLLOWED = Action("sub:latest")
 LATEST_OF_TOPIC = Keyed("latest", SLUG)
+# Under one topic's latest items: subscribe to it (only adds).
+SUBSCRIBE_TOPIC = Keyed("sub:add", SLUG)
+# /unsubscribe's keyboard: each followed topic, to remove (never to add).
+REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 # Under each alert (psgbot.render.news.alert_keyboard).
 UNSUBSCRIBE = Keyed("unsub", SLUG)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still

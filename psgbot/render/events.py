@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from telegram import InlineKeyboardMarkup
 
 from psgbot.db.models import Event
-from psgbot.i18n import BABEL_LOCALE, _
-from psgbot.render.markup import CAPTION_LIMIT, escape, link, pack, shorten, shorten_lines
+from psgbot.i18n import BABEL_LOCALE, _, ngettext
+from psgbot.render.buttons import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND
+from psgbot.render.markup import CAPTION_LIMIT, escape, fit, link, pack, shorten, shorten_lines
+
+
+def zone_place(timezone: str) -> str:
+    """The place a time zone is named after, as people say it: "London", "Lima", "New York"."""
+    return timezone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def event_when(event: Event) -> str:
-    """Date and time in the event's own zone, with the zone named, e.g. "10:00 GMT"."""
+    """Date and time in the event's own zone, named by its place: "Saturday 6 June 2026,
+    10:30–13:00 London time"; a date without a time is "time to be announced"."""
     zone = ZoneInfo(event.timezone)
     start = event.starts_at.astimezone(zone)
     day = format_date(start.date(), "EEEE d MMMM y", locale=BABEL_LOCALE)
     if event.all_day:
-        return _("{day} (all day; time to be announced, {zone} time)").format(
-            day=day, zone=event.timezone
-        )
-    when = f"{day}, {format_time(start.time(), 'HH:mm', locale=BABEL_LOCALE)}"
+        return _("{day}, time to be announced").format(day=day)
+    time = format_time(start.time(), "HH:mm", locale=BABEL_LOCALE)
     if event.ends_at:
         end = event.ends_at.astimezone(zone)
         if end.date() == start.date():
-            when += "–" + format_time(end.time(), "HH:mm", locale=BABEL_LOCALE)
-    return f"{when} {start.tzname()} ({event.timezone})"
+            time += "–" + format_time(end.time(), "HH:mm", locale=BABEL_LOCALE)
+    return _("{day}, {time} {place} time").format(
+        day=day, time=time, place=zone_place(event.timezone)
+    )
+
+
+def short_date(event: Event) -> str:
+    """The day of an event for a button: "Sat 6 Jun"."""
+    start = event.starts_at.astimezone(ZoneInfo(event.timezone))
+    return format_date(start.date(), "EEE d MMM", locale=BABEL_LOCALE)
 
 
 EVENT_FIELD_LIMIT = 300  # title, subtitle, place: a few lines each on a phone
@@ -55,9 +70,83 @@ def event_block(event: Event, *, past: bool = False) -> str:
     return "\n".join(lines)
 
 
+LISTED_FIELD_LIMIT = 150  # /events shows five events in one message: a line or two each
+BUTTON_TITLE_LIMIT = 40
+
+
 def listed_event(event: Event, *, past: bool = False) -> str:
-    """One event of /events: its number (for /event <n>), then its block."""
-    return f"<b>#{event.id}</b> " + event_block(event, past=past)
+    """One event of /events, briefly: title, when, where (its button opens the rest)."""
+    lines = [f"<b>{escape(shorten(event.title, LISTED_FIELD_LIMIT))}</b>"]
+    lines.append("🗓 " + escape(event_when(event)))
+    place = ", ".join(part for part in (event.venue, event.address) if part)
+    if place:
+        lines.append("📍 " + escape(shorten(place, LISTED_FIELD_LIMIT)))
+    if event.online_url:
+        lines.append("💻 " + link(_("Join online"), event.online_url))
+    return "\n".join(lines)
+
+
+def events_message(events: Sequence[Event], *, past: bool, asked_past: bool) -> str:
+    """/events in one message: the heading, then each event briefly, in the order given."""
+    blocks = [events_heading(past=past, asked_past=asked_past)]
+    blocks += [listed_event(event, past=past) for event in events]
+    blocks.append(
+        _("Tap an event for its details and a calendar file.")
+        if past
+        else _("Tap an event for its details, a calendar file and a reminder.")
+    )
+    plain = [
+        f"<b>{escape(shorten(event.title, LISTED_FIELD_LIMIT))}</b>\n🗓 {escape(event_when(event))}"
+        for event in events
+    ]
+    return fit(["\n\n".join(blocks), "\n\n".join([blocks[0], *plain])])
+
+
+def events_keyboard(events: Sequence[Event]) -> InlineKeyboardMarkup:
+    """A button per event of /events (its date and title), opening its details."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                EVENT_DETAILS.button(
+                    f"{short_date(event)} · {shorten(event.title, BUTTON_TITLE_LIMIT)}", event.id
+                )
+            ]
+            for event in events
+        ]
+    )
+
+
+def event_keyboard(event: Event, *, upcoming: bool, reminded: bool) -> InlineKeyboardMarkup:
+    """Under an event's details: Details, Add to calendar, and (while it is to come) Remind
+    me, marked ✓ while this chat's reminder is on."""
+    row = [
+        EVENT_DETAILS.button(_("Details"), event.id),
+        EVENT_CALENDAR.button(_("Add to calendar"), event.id),
+    ]
+    if upcoming:
+        label = _("✓ Reminder on") if reminded else _("⏰ Remind me")
+        row.append(EVENT_REMIND.button(label, event.id))
+    return InlineKeyboardMarkup([row])
+
+
+def reminder_keyboard(event: Event) -> InlineKeyboardMarkup:
+    """Under a reminder: the event's details and its calendar file."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                EVENT_DETAILS.button(_("Details"), event.id),
+                EVENT_CALENDAR.button(_("Add to calendar"), event.id),
+            ]
+        ]
+    )
+
+
+def reminder_set_note(hours: Sequence[int]) -> str:
+    """The short answer to "Remind me" (plain text): when the reminders come."""
+    offsets = ", ".join(
+        ngettext("{count} hour", "{count} hours", offset).format(count=offset) for offset in hours
+    )
+    return _("✓ Reminder on: {offsets} before. Tap again to undo.").format(offsets=offsets)
 
 
 def events_heading(*, past: bool, asked_past: bool) -> str:
@@ -124,7 +213,7 @@ def event_caption(event: Event) -> str:
 
 
 def event_reminder_message(event: Event, hours: int) -> str:
-    when = _("tomorrow") if hours >= 24 else _("in {hours} hour(s)").format(hours=hours)
+    when = ngettext("in {hours} hour", "in {hours} hours", hours).format(hours=hours)
     return "\n".join(
         [
             _("⏰ <b>Reminder:</b> {title} is {when}.").format(title=event_title(event), when=when),

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from psgbot.db.models import ALL_NEWS, Item
 from psgbot.i18n import BABEL_LOCALE, _
-from psgbot.render.buttons import UNSUBSCRIBE
+from psgbot.render.buttons import LATEST_OF_TOPIC, MENU, SUBSCRIBE_TOPIC, UNSUBSCRIBE
 from psgbot.render.markup import (
     MESSAGE_LIMIT,
     SHORT_SUMMARY_LIMIT,
@@ -70,6 +70,12 @@ def latest_messages(
     return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
 
 
+def latest_keyboard(topic: Topic) -> InlineKeyboardMarkup:
+    """Under one topic's latest items: alerts on it from now on."""
+    label = _("🔔 Get alerts on {topic}").format(topic=topic.name)
+    return InlineKeyboardMarkup([[SUBSCRIBE_TOPIC.button(shorten(label, 60), topic.slug)]])
+
+
 def topics_message(taxonomy: Taxonomy) -> str:
     lines = [_("🗂 <b>Topics</b>"), ""]
     for topic in taxonomy.topics:
@@ -77,8 +83,42 @@ def topics_message(taxonomy: Taxonomy) -> str:
             f"{topic.emoji} <b>{escape(topic.name)}</b> (<code>{escape(topic.slug)}</code>): "
             f"{escape(topic.description)}"
         )
-    lines += ["", _("See one with /latest &lt;topic&gt;, for example /latest extractives.")]
+    lines += ["", _("Tap a topic for its latest news, or “Get alerts” to choose yours.")]
     return "\n".join(lines)
+
+
+def topics_keyboard(taxonomy: Taxonomy) -> InlineKeyboardMarkup:
+    """Under /topics: a button per topic for its latest items, then "Get alerts"."""
+    buttons = [
+        LATEST_OF_TOPIC.button(f"{topic.emoji} {topic.name}", topic.slug)
+        for topic in taxonomy.topics
+    ]
+    rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
+    rows.append([MENU.button(_("🔔 Get alerts"), "subscribe")])
+    return InlineKeyboardMarkup(rows)
+
+
+# The buttons under each standing text: where a reader may go next (main-menu actions).
+TEXT_NEXT_STEPS: dict[str, list[str]] = {
+    "join": ["aims", "events", "subscribe"],
+}
+DEFAULT_NEXT_STEPS = ["subscribe", "events", "join"]
+
+
+def standing_text_keyboard(name: str, text: StandingText) -> InlineKeyboardMarkup:
+    """Under a standing text: its own link as a button, then the next steps."""
+    labels = {
+        "aims": _("🎯 Our aims"),
+        "events": _("🗓 Events"),
+        "subscribe": _("🔔 Get alerts"),
+        "join": _("🤝 Join the PSG"),
+    }
+    rows = []
+    if text.link_label and text.link_url and text.link_url.startswith(("https://", "http://")):
+        rows.append([InlineKeyboardButton("👉 " + shorten(text.link_label, 60), url=text.link_url)])
+    steps = TEXT_NEXT_STEPS.get(name, DEFAULT_NEXT_STEPS)
+    rows.append([MENU.button(labels[step], step) for step in steps])
+    return InlineKeyboardMarkup(rows)
 
 
 def unknown_topic_message(name: str, taxonomy: Taxonomy, command: str = "latest") -> str:
@@ -123,9 +163,10 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
 
 
 def alert_keyboard(
-    item: Item, topic: Topic | None, *, all_news: bool
+    item: Item, topic: Topic | None, *, all_news: bool, taxonomy: Taxonomy | None = None
 ) -> InlineKeyboardMarkup | None:
-    """Under an alert: Read more, and a way out of what brought it (its topic, or all news)."""
+    """Under an alert: Read more, a way out of what brought it (its topic, or all news), and
+    the latest on its topic (the item's first one, for an all-news alert)."""
     buttons = []
     if item.link and item.link.startswith(("http://", "https://")):
         buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
@@ -134,7 +175,14 @@ def alert_keyboard(
         buttons.append(UNSUBSCRIBE.button(shorten(label, 60), topic.slug))
     elif all_news:
         buttons.append(UNSUBSCRIBE.button(_("Stop all news"), ALL_NEWS))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    rows = [buttons] if buttons else []
+    shown = topic
+    if shown is None and taxonomy is not None:
+        shown = next((t for slug in item.topic_slugs if (t := taxonomy.get(slug))), None)
+    if shown is not None:
+        label = _("📰 Latest on {topic}").format(topic=shown.name)
+        rows.append([LATEST_OF_TOPIC.button(shorten(label, 60), shown.slug)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:

@@ -3,8 +3,11 @@ replies."""
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardMarkup
+
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
+from psgbot.render.buttons import KEYBOARD_DONE, REMOVE_TOPIC
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
 from psgbot.topics import Taxonomy
 
@@ -40,6 +43,65 @@ def subscribed_message(name: str, resumed: bool) -> str:
         "/mysubs lists your topics, /unsubscribe stops them."
     ).format(topic=_bold(name))
     return f"{reply}\n{resumed_note()}" if resumed else reply
+
+
+def already_subscribed_message(name: str) -> str:
+    """``/subscribe <topic>`` for a topic the chat already follows: nothing changed."""
+    return _(
+        "You're already subscribed to {topic}: new items arrive here as they are published. "
+        "/mysubs lists your topics."
+    ).format(topic=_bold(name))
+
+
+def not_subscribed_message(name: str, followed: set[str], taxonomy: Taxonomy) -> str:
+    """``/unsubscribe <topic>`` for a topic the chat does not follow: nothing changed."""
+    reply = _("You weren't subscribed to {topic}, so nothing changed.").format(topic=_bold(name))
+    if followed:
+        reply += " " + _("You follow: {topics}.").format(topics=followed_names(followed, taxonomy))
+    else:
+        reply += " " + _("/subscribe to choose topics.")
+    return fit([reply])
+
+
+def nothing_to_unsubscribe_message() -> str:
+    """``/unsubscribe`` (or ``/unsubscribe all``) in a chat that follows no topic."""
+    return _("This chat has no topic alerts to stop. /subscribe to choose topics.")
+
+
+def unsubscribe_intro() -> str:
+    return _("Tap a topic to stop its alerts.")
+
+
+def unsubscribe_keyboard(followed: set[str], taxonomy: Taxonomy) -> InlineKeyboardMarkup:
+    """/unsubscribe's keyboard: only what the chat follows, each button removing it, then Done.
+    Nothing here subscribes (that is /subscribe's keyboard)."""
+    buttons = [
+        REMOVE_TOPIC.button(f"✖ {topic.emoji} {topic.name}", topic.slug)
+        for topic in taxonomy.topics
+        if topic.slug in followed
+    ]
+    if ALL_NEWS in followed:
+        buttons.append(REMOVE_TOPIC.button(_("✖ 📰 All news"), ALL_NEWS))
+    rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
+    rows.append([KEYBOARD_DONE.button(_("Done"))])
+    return InlineKeyboardMarkup(rows)
+
+
+def subscribed_note(name: str, *, already: bool) -> str:
+    """The short answer to "Get alerts on <topic>" (plain text)."""
+    if already:
+        return _("You're already subscribed to {topic}.").format(topic=name)
+    return _("✓ Subscribed to {topic}. /mysubs lists your topics.").format(topic=name)
+
+
+def not_subscribed_note(name: str) -> str:
+    """The short answer to an alert's Unsubscribe when the topic is no longer followed."""
+    return _("You weren't subscribed to {topic}: nothing to stop.").format(topic=name)
+
+
+def removed_note(name: str) -> str:
+    """The short answer to a tap on /unsubscribe's keyboard (plain text)."""
+    return _("Removed {topic}.").format(topic=name)
 
 
 def unsubscribed_message(name: str, remaining: set[str], taxonomy: Taxonomy) -> str:

@@ -57,6 +57,10 @@ async def test_new_item_alerts_each_subscribed_chat_once(
     buttons = [b for row in alert.params["reply_markup"]["inline_keyboard"] for b in row]
     assert buttons[0] == {"text": "Read more", "url": "https://n.example/new-1"}
     assert buttons[1] == {"text": "Unsubscribe from Justice", "callback_data": "unsub:justice"}
+    assert buttons[2] == {"text": "📰 Latest on Justice", "callback_data": "latest:justice"}
+    # An all-news alert offers the latest on the item's own topic.
+    everything = [b for row in by_chat[3].params["reply_markup"]["inline_keyboard"] for b in row]
+    assert {"text": "📰 Latest on Justice", "callback_data": "latest:justice"} in everything
 
     # Polling again, and delivering again, sends nothing more.
     await publish(bot, feed_server, [JUSTICE_ITEM])
@@ -76,6 +80,9 @@ async def test_unsubscribe_button_on_an_alert(bot: BotHarness, feed_server: Feed
     await bot.deliver()
     calls = await bot.press("unsub:justice", chat_id=1)
     assert "Unsubscribed from <b>Justice</b>" in (calls[-1].text or "")
+    # Pressed again, it does not claim to unsubscribe a second time.
+    (again,) = await bot.press("unsub:justice", chat_id=1)
+    assert again.params["text"] == "You weren't subscribed to Justice: nothing to stop."
     await publish(
         bot,
         feed_server,

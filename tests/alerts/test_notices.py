@@ -35,7 +35,7 @@ async def test_a_reminder_says_the_title_the_event_has_when_it_is_sent(bot: BotH
     day_before = start.astimezone(UTC) - timedelta(hours=23, minutes=59)
     (reminder,) = await bot.deliver(clock=fixed(day_before))
     assert "Vigil for Peru's rivers" in (reminder.text or "")
-    assert "tomorrow" in (reminder.text or "")
+    assert "in 24 hours" in (reminder.text or "")  # was "tomorrow" (issue 19)
 
 
 async def test_a_reminder_row_holds_its_event_start_and_offset_not_html(bot: BotHarness) -> None:

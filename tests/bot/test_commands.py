@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
-from conftest import PUBLIC_MENU
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from conftest import OWNER, PUBLIC_MENU, running_bot
 from sqlalchemy import delete
 from support.harness import BotHarness
+from support.transport import RecordingBotApi
 
+from psgbot import i18n
+from psgbot.config import Settings
 from psgbot.db.models import Item
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
+from psgbot.offline import ApiCall
+from psgbot.render.menu import bot_short_description
 
 NEWEST_SEED_TITLE = "Fujimoristas vote may save Hinostroza from prosecution"
 
@@ -50,6 +60,85 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
         assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
 
 
+# What a group's members may not do (their group's administrators may): written out here.
+GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "stop", "mydata", "forget"}
+GROUP = -100700800
+
+
+def menus(bot: BotHarness) -> dict[str, list[str]]:
+    """Each command menu set on start, by its scope's type (a chat's scope by its chat id)."""
+    found = {}
+    for call in bot.api.calls:
+        if call.method == "setMyCommands":
+            scope = call.params.get("scope", {"type": "default"})
+            key = f"chat {scope['chat_id']}" if scope["type"] == "chat" else scope["type"]
+            found[key] = [command["command"] for command in call.params["commands"]]
+    return found
+
+
+async def test_each_scope_has_its_menu_and_each_command_answers_there(bot: BotHarness) -> None:
+    found = menus(bot)
+    assert found["all_private_chats"] == PUBLIC_MENU
+    assert found["all_chat_administrators"] == PUBLIC_MENU
+    members = [name for name in PUBLIC_MENU if name not in GROUP_ADMINS_ONLY]
+    assert found["all_group_chats"] == members
+    # The owner's private chat also offers the admin commands.
+    assert {"broadcast", "admins", "stats"} <= set(found[f"chat {OWNER}"])
+    # A group member is never refused a command the group's menu offers them.
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    for name in members:
+        replies = await bot.reply_texts(
+            f"/{name}", chat_id=GROUP, chat_type="supergroup", user_id=7
+        )
+        assert replies, name
+        assert not any("Only this group's administrators" in reply for reply in replies), name
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_table(heading: str) -> dict[str, str]:
+    """The commands of the first table under ``heading`` with their row's second column."""
+    section = README.read_text(encoding="utf-8").split(heading + "\n", 1)[1].split("\n## ")[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `/"):
+            for name in re.findall(r"`/([a-z]+)", cells[0]):
+                rows[name] = cells[1]
+    return rows
+
+
+async def test_readme_command_tables_match_each_scopes_menu(bot: BotHarness) -> None:
+    found = menus(bot)
+    public = readme_table("## Commands")
+    assert sorted(public) == sorted(found["all_private_chats"])
+    assert sorted(public) == sorted(found["all_chat_administrators"])
+    everyone = [name for name, menu in public.items() if menu == "everyone"]
+    assert sorted(everyone) == sorted(found["all_group_chats"])
+    staff = readme_table("## Administering the bot")
+    assert sorted(staff) == sorted(set(found[f"chat {OWNER}"]) - set(public))
+
+
+def named_commands(text: str) -> set[str]:
+    return set(re.findall(r"(?<![<\w/])/([a-z]+)\b", text))
+
+
+async def test_help_shows_what_the_asker_may_use(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    (member,) = await bot.reply_texts("/help", chat_id=GROUP, chat_type="supergroup", user_id=7)
+    assert not named_commands(member) & GROUP_ADMINS_ONLY
+    assert "latest" in named_commands(member)
+    (admin,) = await bot.reply_texts("/help", chat_id=GROUP, chat_type="supergroup", user_id=8)
+    assert named_commands(admin) >= GROUP_ADMINS_ONLY
+    assert "broadcast" not in named_commands(admin)
+    (supporter,) = await bot.reply_texts("/help")
+    assert "broadcast" not in named_commands(supporter)
+    (owner,) = await bot.reply_texts("/help", chat_id=OWNER)
+    assert {"broadcast", "addevent", "admins", "subscribe"} <= named_commands(owner)
+
+
 async def test_help_names_every_menu_command_and_each_named_command_answers(
     bot: BotHarness,
 ) -> None:
@@ -60,6 +149,17 @@ async def test_help_names_every_menu_command_and_each_named_command_answers(
         replies = await bot.reply_texts(f"/{name}", chat_id=4301)
         assert replies, name
         assert not any(UNKNOWN_COMMAND in reply for reply in replies), name
+
+
+async def test_commands_addressed_to_other_bots_are_ignored(bot: BotHarness) -> None:
+    group = -100500600
+    assert await bot.send("/weather@OtherBot", chat_id=group, chat_type="supergroup") == []
+    assert await bot.send("/latest@OtherBot") == []
+    # Addressed to this bot (any case), they are answered as usual.
+    (text,) = await bot.reply_texts("/latest@PSG_News_Bot 1")
+    assert text.count("<b><a href=") == 1
+    (text,) = await bot.reply_texts("/weather@psg_news_bot", chat_id=group, chat_type="group")
+    assert UNKNOWN_COMMAND in text
 
 
 async def test_latest_shows_five_newest_first(bot: BotHarness) -> None:
@@ -135,15 +235,14 @@ async def test_standing_texts_come_from_the_seed(bot: BotHarness) -> None:
 
 
 async def test_events_shows_the_conference_as_past(bot: BotHarness) -> None:
-    heading, event = await bot.reply_texts("/events")
-    assert "No upcoming events" in heading
-    text = event
+    # One message now, heading and events together (issue 19); the date without a time said
+    # "(all day; time to be announced, Europe/London time)".
+    (text,) = await bot.reply_texts("/events")
+    assert "No upcoming events" in text
     assert "Peru Support Group Annual Conference" in text
-    assert "15 December 2018" in text
+    assert "Saturday 15 December 2018, time to be announced" in text
     assert "UCL Global Governance Institute" in text
     assert "Tavistock Square" in text
-    assert "past" in text
-    assert "Europe/London" in text
 
 
 async def test_unknown_command_names_help(bot: BotHarness) -> None:
@@ -201,3 +300,65 @@ async def test_undated_item_sorts_by_when_first_seen(bot: BotHarness) -> None:
         await store_items(session, feed, [undated], bot.services.taxonomy)
     (text,) = await bot.reply_texts("/latest 2")
     assert text.index("Undated but new") < text.index(NEWEST_SEED_TITLE)
+
+
+def button_data(call: ApiCall) -> list[str]:
+    markup = call.params.get("reply_markup") or {"inline_keyboard": []}
+    return [
+        b.get("callback_data", b.get("url", "")) for row in markup["inline_keyboard"] for b in row
+    ]
+
+
+async def test_topics_and_standing_texts_lead_somewhere(bot: BotHarness) -> None:
+    (topics,) = await bot.send("/topics")
+    data = button_data(topics)
+    assert [d for d in data if d.startswith("latest:")] == [
+        f"latest:{slug}" for slug in bot.services.taxonomy.slugs
+    ]
+    assert "menu:subscribe" in data
+    calls = await bot.press("latest:justice")
+    assert "Latest on Justice" in (calls[-1].text or "")
+    # One topic's latest ends with a way to follow it; pressed twice, it says so.
+    assert button_data(calls[-1]) == ["sub:add:justice"]
+    (answer,) = await bot.press("sub:add:justice")
+    assert answer.params["text"] == "✓ Subscribed to Justice. /mysubs lists your topics."
+    (answer,) = await bot.press("sub:add:justice")
+    assert answer.params["text"] == "You're already subscribed to Justice."
+    assert "Justice" in (await bot.reply_texts("/mysubs"))[0]
+    for command in ("/aims", "/history", "/humanrights"):
+        (text,) = await bot.send(command)
+        assert {"menu:subscribe", "menu:events", "menu:join"} <= set(button_data(text)), command
+    (join,) = await bot.send("/join")
+    assert {"menu:aims", "menu:events", "menu:subscribe"} <= set(button_data(join))
+
+
+def profile_calls(api: RecordingBotApi) -> dict[tuple[str, str | None], str]:
+    """What setMyDescription and setMyShortDescription set, by method and language."""
+    return {
+        (call.method, call.params.get("language_code")): str(
+            call.params.get("description", call.params.get("short_description"))
+        )
+        for call in api.calls
+        if call.method in {"setMyDescription", "setMyShortDescription"}
+    }
+
+
+async def test_the_profile_is_set_on_start_in_each_language(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catalogs as shipped, plus a Spanish one: it must be used without a change in code.
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales)
+    spanish = Catalog(locale="es", domain="psgbot")
+    spanish.add(bot_short_description(lambda text: text), "Noticias del Peru Support Group.")
+    (locales / "es" / "LC_MESSAGES").mkdir(parents=True)
+    with (locales / "es" / "LC_MESSAGES" / "psgbot.mo").open("wb") as file:
+        write_mo(file, spanish)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    async with running_bot(settings) as bot:
+        profile = profile_calls(bot.api)
+    assert "Peru Support Group" in profile["setMyDescription", None]
+    assert "Peru Support Group" in profile["setMyShortDescription", None]
+    assert profile["setMyShortDescription", "es"] == "Noticias del Peru Support Group."
+    # Not yet translated: Spanish speakers get the English description until it is.
+    assert profile["setMyDescription", "es"] == profile["setMyDescription", None]

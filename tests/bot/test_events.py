@@ -23,6 +23,7 @@ from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Event
 from psgbot.events import calendar_file, list_events
 from psgbot.events_file import event_from_yaml
+from psgbot.offline import ApiCall
 from psgbot.render.events import event_when
 from psgbot.services import Services
 
@@ -48,7 +49,8 @@ async def test_split_at_the_right_instant_across_a_clock_change(bot: BotHarness)
     )
     await add_event(bot, uid="before", title="The day before", start="2026-03-28 10:00")
     assert spring.starts_at == datetime(2026, 3, 29, 9, 0, tzinfo=UTC)  # 10:00 BST
-    assert "10:00 BST (Europe/London)" in event_when(spring)
+    # Was "10:00 BST (Europe/London)" (issue 19: the zone's id and abbreviation read as jargon).
+    assert "Sunday 29 March 2026, 10:00 London time" in event_when(spring)
     async with bot.services.sessions() as session:
         early = await list_events(session, now=datetime(2026, 3, 27, 12, tzinfo=UTC))
         just_before = await list_events(session, now=datetime(2026, 3, 29, 8, 59, tzinfo=UTC))
@@ -66,8 +68,13 @@ async def test_split_at_the_right_instant_across_a_clock_change(bot: BotHarness)
     assert [e.uid for e in past.events] == ["psg-annual-conference-2018"]
 
 
-async def test_events_lists_upcoming_with_buttons(bot: BotHarness) -> None:
+async def test_events_lists_upcoming_in_one_message_with_a_button_each(bot: BotHarness) -> None:
+    # /events used to send a heading and one message per event, in id order (#3, #2, #4);
+    # issue 19: one message, soonest first, a button per event.
     soon = datetime.now(LONDON) + timedelta(days=3)
+    later = await add_event(
+        bot, uid="later", title="Film night", start=(soon + timedelta(days=7)).strftime("%Y-%m-%d")
+    )
     event = await add_event(
         bot,
         uid="soon",
@@ -75,17 +82,38 @@ async def test_events_lists_upcoming_with_buttons(bot: BotHarness) -> None:
         start=soon.strftime("%Y-%m-%d 18:30"),
         online_url="https://meet.example/psg",
     )
-    heading, listing = (await bot.send("/events"))[:2]
-    assert "Upcoming events" in (heading.text or "")
-    assert "Defenders' visit" in (listing.text or "")
-    assert "18:30" in (listing.text or "")
-    assert "Join online" in (listing.text or "")
-    buttons = [b["callback_data"] for b in listing.params["reply_markup"]["inline_keyboard"][0]]
+    lima = await add_event(
+        bot,
+        uid="lima",
+        title="Vigil in Lima",
+        start=(soon + timedelta(days=1)).strftime("%Y-%m-%d 10:00"),
+        timezone="America/Lima",
+    )
+    (listing,) = await bot.send("/events")
+    text = listing.text or ""
+    assert "Upcoming events" in text
+    assert text.index("Defenders' visit") < text.index("Vigil in Lima") < text.index("Film night")
+    assert "18:30 London time" in text
+    assert "10:00 Lima time" in text
+    assert "time to be announced" in text
+    for jargon in ("America/Lima", "-05", "all day", "Europe/London", "#"):
+        assert jargon not in text, jargon
+    assert "Join online" in text
+    rows = listing.params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in rows] == [
+        f"ev:d:{event.id}",
+        f"ev:d:{lima.id}",
+        f"ev:d:{later.id}",
+    ]
+    assert "Defenders' visit" in rows[0][0]["text"]
+    details = await bot.press(f"ev:d:{event.id}")
+    buttons = [b["callback_data"] for b in details[-1].params["reply_markup"]["inline_keyboard"][0]]
     assert buttons == [f"ev:d:{event.id}", f"ev:ics:{event.id}", f"ev:rem:{event.id}"]
-    past = await bot.send("/events past")
-    assert "Past events" in (past[0].text or "")
-    assert "Annual Conference" in (past[1].text or "")
-    assert [b["text"] for b in past[1].params["reply_markup"]["inline_keyboard"][0]] == [
+    (past,) = await bot.send("/events past")
+    assert "Past events" in (past.text or "")
+    assert "Annual Conference" in (past.text or "")
+    details = await bot.press("ev:d:1")
+    assert [b["text"] for b in details[-1].params["reply_markup"]["inline_keyboard"][0]] == [
         "Details",
         "Add to calendar",
     ]
@@ -112,7 +140,7 @@ async def test_details_with_map_prices_registration_and_venue(bot: BotHarness) -
     text = details.text or ""
     for fragment in (
         "AGM",
-        "10:30–13:00 BST",
+        "10:30–13:00 London time",
         "Amnesty UK",
         "Members free",
         '<a href="https://reg.example/agm">Register here</a>',
@@ -127,6 +155,19 @@ async def test_details_with_map_prices_registration_and_venue(bot: BotHarness) -
     assert "openstreetmap.org/search?query=UCL+Global+Governance" in (conference.text or "")
     assert "Organiser: Peru Support Group" in (conference.text or "")
     assert "Which event?" in (await bot.reply_texts("/event x"))[0]
+
+
+async def test_an_event_deep_link_opens_the_event(bot: BotHarness) -> None:
+    event = await add_event(bot, uid="link", title="Film night", start="2030-11-02 19:00")
+    welcome, details = await bot.send(f"/start event-{event.id}", chat_id=4500)
+    assert "menu:events" in str(welcome.params["reply_markup"])
+    assert "Film night" in (details.text or "")
+    assert f"ev:ics:{event.id}" in str(details.params["reply_markup"])
+    # Someone who has been here before gets the event alone; a gone event is said to be gone.
+    (again,) = await bot.send(f"/start event-{event.id}", chat_id=4500)
+    assert "Film night" in (again.text or "")
+    (gone,) = await bot.reply_texts("/start event-999", chat_id=4500)
+    assert "no longer listed" in gone
 
 
 async def test_calendar_file_parses_back_to_the_same_event(bot: BotHarness) -> None:
@@ -168,8 +209,20 @@ async def test_reminders_are_sent_once_each_at_their_time_across_a_restart(
 ) -> None:
     start = (datetime.now(LONDON) + timedelta(days=3)).replace(second=0, microsecond=0)
     event = await add_event(bot, uid="rem", title="Vigil", start=start.strftime("%Y-%m-%d %H:%M"))
-    calls = await bot.press(f"ev:rem:{event.id}", chat_id=5)
-    assert "Reminder set: 24 h, 1 h before" in calls[-1].params["text"]
+    calls = await bot.press(f"ev:rem:{event.id}", chat_id=5, message_id=31)
+    # It used to answer with a pop-up to dismiss ("Reminder set: 24 h, 1 h before"), and the
+    # button never changed (issue 19): a short note now, and the button shows the reminder.
+    answer, edit = calls
+    assert answer.params["text"] == "✓ Reminder on: 24 hours, 1 hour before. Tap again to undo."
+    assert not answer.params.get("show_alert")
+    assert edit.method == "editMessageReplyMarkup"
+    assert edit.params["message_id"] == 31
+    assert edit.params["reply_markup"]["inline_keyboard"][0][-1] == {
+        "text": "✓ Reminder on",
+        "callback_data": f"ev:rem:{event.id}",
+    }
+    (details, *_venue) = await bot.send(f"/event {event.id}", chat_id=5)
+    assert "✓ Reminder on" in str(details.params["reply_markup"])
     assert await bot.deliver() == []
     # A restart: another Application on the same database does the sending.
     api = RecordingBotApi()
@@ -179,6 +232,7 @@ async def test_reminders_are_sent_once_each_at_their_time_across_a_restart(
 
         await app.bot_data["dispatcher"].stop()
         dispatcher = Dispatcher(app.bot_data["services"], app.bot, worker="after-restart")
+        reminders: list[ApiCall] = []
         for moment, expected in [
             (start - timedelta(hours=24, minutes=1), 0),
             (start - timedelta(hours=23, minutes=59), 1),
@@ -192,9 +246,22 @@ async def test_reminders_are_sent_once_each_at_their_time_across_a_restart(
             sent = [c for c in api.calls[before:] if c.method == "sendMessage"]
             assert len(sent) == expected, moment
             assert all(c.chat_id == 5 and "Reminder" in (c.text or "") for c in sent)
-    calls = await bot.press(f"ev:rem:{event.id}", chat_id=6)
-    calls = await bot.press(f"ev:rem:{event.id}", chat_id=6)
-    assert calls[-1].params["text"] == "Reminder removed."
+            reminders += sent
+    # "in 24 hours" and "in 1 hour" (it was "in 1 hour(s)"), each with Details and Add to
+    # calendar (it had no buttons).
+    assert "is in 24 hours" in (reminders[0].text or "")
+    assert "is in 1 hour." in (reminders[1].text or "")
+    for reminder in reminders:
+        assert [
+            b["callback_data"] for b in reminder.params["reply_markup"]["inline_keyboard"][0]
+        ] == [
+            f"ev:d:{event.id}",
+            f"ev:ics:{event.id}",
+        ]
+    await bot.press(f"ev:rem:{event.id}", chat_id=6)
+    answer, edit = await bot.press(f"ev:rem:{event.id}", chat_id=6)
+    assert answer.params["text"] == "Reminder removed."
+    assert edit.params["reply_markup"]["inline_keyboard"][0][-1]["text"] == "⏰ Remind me"
 
 
 async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness) -> None:
@@ -218,7 +285,7 @@ async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness)
     assert "web link" in replies[0]
     await bot.send("https://reg.example/c", chat_id=OWNER)
     preview = await bot.send("Members £10", chat_id=OWNER)
-    assert "11:00–17:00 GMT" in (preview[0].text or "")
+    assert "11:00–17:00 London time" in (preview[0].text or "")
     assert "Save this event?" in (preview[1].text or "")
     saved = await bot.press("adm:ev:save", chat_id=OWNER)
     assert "Saved as event #2" in (saved[-1].text or "")
@@ -248,7 +315,7 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
     assert "Hall B" in (notice.text or "")
     day_before = new_start.astimezone(UTC) - timedelta(hours=23, minutes=59)
     (first,) = await bot.deliver(clock=lambda: day_before)
-    assert "tomorrow" in (first.text or "")
+    assert "in 24 hours" in (first.text or "")  # was "tomorrow" (issue 19: ngettext hours)
     later = new_start.astimezone(UTC) - timedelta(minutes=30)
     (reminder,) = await bot.deliver(clock=lambda: later)
     assert "Reminder" in (reminder.text or "")
@@ -326,7 +393,7 @@ async def test_stop_ends_the_chats_reminders_too(bot: BotHarness) -> None:
     event = await add_event(bot, uid="stop", title="Vigil", start=start.strftime("%Y-%m-%d %H:%M"))
     await bot.send("/subscribe justice", chat_id=5)
     calls = await bot.press(f"ev:rem:{event.id}", chat_id=5)
-    assert "Reminder set" in calls[-1].params["text"]
+    assert "Reminder on" in calls[0].params["text"]
     await bot.send("/stop", chat_id=5)
     for moment in (start - timedelta(hours=23, minutes=59), start - timedelta(minutes=59)):
         assert await bot.deliver(clock=fixed(moment.astimezone(UTC))) == [], moment

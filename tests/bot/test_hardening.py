@@ -18,6 +18,7 @@ from support.telegram_html import validate_telegram_html
 
 from psgbot import broadcasts
 from psgbot.admins import audit
+from psgbot.bot.throttle import THROTTLE_KEY, Throttle
 from psgbot.db.models import Broadcast, Delivery, Event, Reminder
 from psgbot.db.types import utcnow
 from psgbot.feeds.parse import ParsedItem
@@ -116,7 +117,16 @@ async def test_odd_numbers_get_a_helpful_reply(
 
 @pytest.mark.parametrize(
     "data",
-    ["ev:d:²", "ev:ics:99999999999999999999", "ev:zzz:1", "sub:foo", "stop:maybe", "adm:bcstop:²"],
+    # "": a press without data, which python-telegram-bot gives the first button handler.
+    [
+        "ev:d:²",
+        "ev:ics:99999999999999999999",
+        "ev:zzz:1",
+        "sub:foo",
+        "stop:maybe",
+        "adm:bcstop:²",
+        "",
+    ],
 )
 async def test_forged_or_stale_buttons_are_answered_with_a_note(
     bot: BotHarness, errors: pytest.LogCaptureFixture, data: str
@@ -205,3 +215,24 @@ async def test_admin_buttons_in_a_group_do_nothing(bot: BotHarness) -> None:
         stored = await session.get(Broadcast, scheduled.id)
         assert stored is not None
         assert stored.status == broadcasts.SCHEDULED
+
+
+async def test_the_rate_limit_spares_admins_and_counts_button_taps_lightly(
+    bot: BotHarness,
+) -> None:
+    now = [1000.0]
+    bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=20, window=60, clock=lambda: now[0])
+    # An owner working quickly (30 steps in a minute) is never told to slow down.
+    for _ in range(30):
+        replies = await bot.reply_texts("/help", chat_id=OWNER)
+        assert replies, "an admin is answered"
+        assert not any("very quickly" in reply for reply in replies)
+    # A supporter tapping through the topic keyboard: 60 taps weigh 15 messages, so the taps
+    # and 5 commands are all answered; only a 6th command in the minute is over the limit.
+    for _ in range(60):
+        calls = await bot.press("sub:t:justice", chat_id=9)
+        assert [call.method for call in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    for _ in range(5):
+        assert await bot.reply_texts("/help", chat_id=9)
+    (warning,) = await bot.reply_texts("/help", chat_id=9)
+    assert "very quickly" in warning

@@ -101,9 +101,60 @@ async def test_unsubscribe_one_and_all_and_mysubs(bot: BotHarness) -> None:
 
 
 async def test_unsubscribe_without_topic_shows_keyboard(bot: BotHarness) -> None:
+    # It used to show /subscribe's toggles (issue 19: they subscribed too); it now offers only
+    # what the chat follows, to remove.
     await bot.send("/subscribe justice")
     (call,) = await bot.send("/unsubscribe")
-    assert ("✓ ⚖️ Justice", "sub:t:justice") in keyboard_of(call.params)
+    assert keyboard_of(call.params) == [("✖ ⚖️ Justice", "unsub:k:justice"), ("Done", "sub:done")]
+
+
+async def test_unsubscribe_keyboard_only_removes(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    await bot.send("/subscribe politics")
+    (call,) = await bot.send("/unsubscribe")
+    offered = [data for _text, data in keyboard_of(call.params)]
+    assert not any(data.startswith("sub:t:") for data in offered)
+    assert "unsub:k:economy" not in offered
+    calls = await bot.press("unsub:k:politics", message_id=78)
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert calls[0].params["text"] == "Removed Politics."
+    assert keyboard_of(calls[1].params) == [
+        ("✖ ⚖️ Justice", "unsub:k:justice"),
+        ("Done", "sub:done"),
+    ]
+    assert await followed(bot) == {"justice"}
+    # Pressed again (a double tap), the removed topic stays removed.
+    await bot.press("unsub:k:politics", message_id=78)
+    assert await followed(bot) == {"justice"}
+    calls = await bot.press("unsub:k:justice", message_id=78)
+    assert calls[-1].method == "editMessageText"
+    assert await followed(bot) == set()
+    (text,) = await bot.reply_texts("/unsubscribe")
+    assert "no topic alerts" in text
+
+
+async def test_unsubscribe_from_a_topic_not_followed_says_so(bot: BotHarness) -> None:
+    await bot.send("/subscribe justice")
+    (text,) = await bot.reply_texts("/unsubscribe health")
+    assert "weren't subscribed to <b>Health</b>" in text
+    assert "Unsubscribed" not in text
+    assert await followed(bot) == {"justice"}
+
+
+async def test_subscribing_twice_says_already_subscribed(bot: BotHarness) -> None:
+    (first,) = await bot.reply_texts("/subscribe justice")
+    assert "✓ Subscribed to <b>Justice</b>" in first
+    (second,) = await bot.reply_texts("/subscribe justice")
+    assert "already subscribed to <b>Justice</b>" in second
+    assert "✓ Subscribed" not in second
+
+
+async def test_unknown_topic_hints_name_the_command_used(bot: BotHarness) -> None:
+    for command in ("/subscribe foo", "/unsubscribe x", "/start topic-xyz"):
+        texts = await bot.reply_texts(command, chat_id=4400)
+        verb = "unsubscribe" if "unsubscribe" in command else "subscribe"
+        assert any(f"Try /{verb} mining" in text for text in texts), command
+        assert not any("/latest 10" in text or "newest items" in text for text in texts), command
 
 
 async def test_stop_acts_at_once_and_offers_undo(bot: BotHarness) -> None:
@@ -123,9 +174,15 @@ async def test_stop_acts_at_once_and_offers_undo(bot: BotHarness) -> None:
 
 
 async def test_deep_link_subscribes_on_start(bot: BotHarness) -> None:
-    (text,) = await bot.reply_texts("/start topic-mining")
-    assert "Subscribed to <b>Mining, oil and gas</b>" in text
+    # A new supporter used to get only "✓ Subscribed" (issue 19): now the welcome and the main
+    # menu come first; someone who has been here before gets just the subscription.
+    welcome, subscribed = await bot.send("/start topic-mining")
+    assert "Peru Support Group" in (welcome.text or "")
+    assert "menu:latest" in str(welcome.params["reply_markup"])
+    assert "Subscribed to <b>Mining, oil and gas</b>" in (subscribed.text or "")
     assert await followed(bot) == {"extractives"}
+    (text,) = await bot.reply_texts("/start topic-justice")
+    assert "Subscribed to <b>Justice</b>" in text
 
 
 async def test_group_members_who_are_not_admins_are_refused(bot: BotHarness) -> None:
@@ -179,3 +236,22 @@ async def test_bot_added_to_group_and_removed(bot: BotHarness) -> None:
     chat = await chat_row(bot, GROUP)
     assert chat is not None
     assert not chat.active
+
+
+async def test_bot_added_to_a_group_greets_it_with_setup_steps(bot: BotHarness) -> None:
+    sent_before = len(bot.api.sent())
+    await bot.app.process_update(
+        bot.updates.membership_change(GROUP, old="left", new="member", chat_type="supergroup")
+    )
+    (greeting,) = bot.api.texts(GROUP)
+    assert "Peru Support Group" in greeting
+    assert "administrators" in greeting
+    assert "/subscribe" in greeting
+    # Promoted to administrator later, or a private chat unblocking the bot: no second greeting.
+    await bot.app.process_update(
+        bot.updates.membership_change(
+            GROUP, old="member", new="administrator", chat_type="supergroup"
+        )
+    )
+    await bot.app.process_update(bot.updates.membership_change(4242, old="kicked", new="member"))
+    assert len(bot.api.sent()) == sent_before + 1

@@ -117,6 +117,8 @@ callback_data = st.one_of(
                 "sub:t:",
                 "sub:",
                 "unsub:",
+                "unsub:k:",
+                "sub:add:",
                 "latest:",
                 "ev:d:",
                 "ev:ics:",
