@@ -58,3 +58,10 @@ async def latest_items(
     query = select(Item).where(Item.id.in_([item_id for _sort_at, item_id in chosen]))
     items = {item.id: item for item in (await session.scalars(query))}
     return [items[item_id] for _sort_at, item_id in chosen if item_id in items]
+
+
+async def nth_latest(session: AsyncSession, position: int) -> tuple[Item | None, int]:
+    """Item ``position`` of /latest (1 is the newest), and how many of the newest items there
+    are up to it (fewer than ``position`` when the archive is shorter; then the item is None)."""
+    items = await latest_items(session, limit=position)
+    return (items[position - 1] if len(items) >= position else None), len(items)

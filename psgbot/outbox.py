@@ -11,7 +11,7 @@ Rows hold data, never markup: an item, a broadcast, or a notice naming what it i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -48,15 +48,23 @@ from psgbot.db.models import (
 PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
 
 
-async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
+async def enqueue_alerts(
+    session: AsyncSession,
+    item_ids: Sequence[int],
+    now: datetime,
+    *,
+    topics: Collection[str] | None = None,
+) -> int:
     """Writes one alert row per (active subscribed chat, item) with a single INSERT … SELECT.
 
     A chat matches an item when it follows one of the item's topics or all news: two index
     joins (tag to followers of the topic; item to followers of all news). A chat reached both
     ways, or twice, gets one row (the conflict is skipped, no sort needed), and so does a chat
-    enqueued again.
+    enqueued again: the unique (chat, item) constraint is what makes an alert once only, however
+    often the item is enqueued. With ``topics`` (an editor added them to the item) only their
+    followers are matched, not all news, and only among them those without a row for the item.
     """
-    if not item_ids:
+    if not item_ids or (topics is not None and not topics):
         return 0
     constants = (
         literal(DeliveryKind.ALERT.value),
@@ -73,6 +81,8 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
         .join(Chat, active)
         .where(ItemTopic.item_id.in_(item_ids))
     )
+    if topics is not None:
+        by_topic = by_topic.where(ItemTopic.topic.in_(sorted(topics)))
     all_news = (
         select(Subscription.chat_id, Item.id, *constants)
         .select_from(Item)
@@ -80,11 +90,12 @@ async def enqueue_alerts(session: AsyncSession, item_ids: Sequence[int], now: da
         .join(Chat, active)
         .where(Item.id.in_(item_ids))
     )
+    matched = by_topic if topics is not None else union_all(by_topic, all_news)
     columns = ["chat_id", "item_id", "kind", "status", "due_at", "attempts", "created_at"]
     statement = (
         dialect_insert(session)(Delivery)
         # WHERE true: SQLite reads "FROM x ON CONFLICT" as a join without it.
-        .from_select(columns, select(union_all(by_topic, all_news).subquery()).where(true()))
+        .from_select(columns, select(matched.subquery()).where(true()))
         .on_conflict_do_nothing(index_elements=["chat_id", "item_id"])
     )
     result = await session.execute(statement)

@@ -39,6 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.news",
         "psgbot.outbox",
         "psgbot.privacy",
+        "psgbot.retag",
         "psgbot.retention",
         "psgbot.stats",
         "psgbot.texts",
