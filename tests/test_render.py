@@ -22,11 +22,13 @@ from psgbot.feeds.poll import PollOutcome
 from psgbot.render import admin, event_admin, markup, menu, news, subscriptions
 from psgbot.render import broadcasts as broadcast_html
 from psgbot.render import events as event_html
+from psgbot.render import topics as topic_html
 from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
 from psgbot.render.news import latest_messages
+from psgbot.retag import Retagged
 from psgbot.stats import Stats
 from psgbot.texts import StandingText
-from psgbot.topics import Taxonomy, Topic
+from psgbot.topics import CueHit, Place, Strength, Taxonomy, Topic, TopicScore
 
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
 LONDON = ZoneInfo("Europe/London")
@@ -381,3 +383,56 @@ def test_event_flow_texts_are_always_sendable(event: Event, text: str, required:
     assert_sendable(event_html.listed_event(event, past=required))
     for past, asked in [(False, False), (True, False), (True, True)]:
         assert_sendable(event_html.events_heading(past=past, asked_past=asked))
+
+
+cue_hits = st.builds(
+    CueHit,
+    cue=shown_text,
+    strength=st.sampled_from(Strength),
+    place=st.sampled_from(Place),
+    count=st.integers(1, 10**6),
+    points=st.floats(0, 10**9),
+)
+topic_scores = st.builds(
+    TopicScore,
+    slug=st.sampled_from([*TAXONOMY.slugs, "unknown"]),
+    score=st.floats(0, 10**9),
+    cues=st.lists(cue_hits, max_size=40).map(tuple),
+    tagged=st.booleans(),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    item=items(),
+    scores=st.lists(topic_scores, max_size=12),
+    position=st.integers(1, 20),
+    after=slugs,
+    alerted=counts,
+    due=st.booleans(),
+    name=hostile_text,
+)
+def test_topic_explanations_and_retags_are_always_sendable(
+    item: Item,
+    scores: list[TopicScore],
+    position: int,
+    after: list[str],
+    alerted: int,
+    due: bool,
+    name: str,
+) -> None:
+    sendable_all(topic_html.why_messages(position, item, scores, TAXONOMY))
+    explained = TAXONOMY.explain(item.title, item.summary)
+    sendable_all(topic_html.why_messages(position, item, explained, TAXONOMY))
+    for before in (item.topic_slugs, after[:1], []):
+        result = Retagged(item.id, item.title, frozenset(before), frozenset(after), alerted, due)
+        assert_sendable(
+            topic_html.retag_message(position, item, result, TAXONOMY, timedelta(days=3))
+        )
+    assert_sendable(topic_html.tag_unknown_topic(name, TAXONOMY))
+    assert_sendable(topic_html.tag_contradiction(after[0] if after else "unknown", TAXONOMY))
+    assert_sendable(topic_html.no_such_item(position, alerted % 20))
+    for command in ("why", "tag"):
+        assert_sendable(topic_html.position_out_of_range(command, 20))
+    assert_sendable(topic_html.why_usage())
+    assert_sendable(topic_html.tag_usage())

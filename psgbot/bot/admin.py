@@ -48,6 +48,8 @@ ADMIN_COMMANDS: list[tuple[str, str, Role]] = [
     ("editevent", _("Change an event: /editevent 1"), Role.EDITOR),
     ("cancelevent", _("Cancel an event: /cancelevent 1"), Role.EDITOR),
     ("audit", _("The latest admin actions"), Role.EDITOR),
+    ("why", _("Why item n of /latest has its topics: /why 1"), Role.EDITOR),
+    ("tag", _("Correct an item's topics: /tag 1 +mining -economy"), Role.EDITOR),
     ("admins", _("Owners and editors; /admins add|remove <id>"), Role.OWNER),
 ]
 

@@ -18,12 +18,13 @@ from psgbot.bot import (
     news,
     privacy,
     subscribe,
+    tags,
 )
 from psgbot.bot.flows import Handler
 
 
 def handlers() -> list[Handler]:
-    features = (menu, subscribe, privacy, news, info, events, event_admin, admin, broadcast)
+    features = (menu, subscribe, privacy, news, info, events, event_admin, admin, tags, broadcast)
     return [
         *fallback.early_handlers(),
         *(handler for module in features for handler in module.handlers()),
