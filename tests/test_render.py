@@ -360,6 +360,9 @@ def test_broadcast_texts_are_always_sendable(
     assert_sendable(broadcast_html.new_broadcast_prompt())
     assert_sendable(broadcast_html.audience_chosen_message(label, count))
     assert_sendable(broadcast_html.preview_caption(label, count, True))
+    assert_sendable(broadcast_html.send_question(label, count, True))
+    assert_sendable(broadcast_html.empty_audience_message(label))
+    assert_sendable(broadcast_html.scheduled_message(count + 1, label, count))
     for broadcast, progress in listed[:3]:
         assert_sendable(broadcast_html.report_message(broadcast, progress, WHEN))
     sendable_all(broadcast_html.broadcasts_messages(listed, LONDON))

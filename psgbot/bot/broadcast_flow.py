@@ -22,6 +22,7 @@ from psgbot.admins import Role
 from psgbot.bot.access import admin_only
 from psgbot.bot.broadcast_draft import (
     AUDIENCE,
+    CONFIRM,
     MESSAGE,
     PREVIEW,
     SCHEDULE,
@@ -30,6 +31,8 @@ from psgbot.bot.broadcast_draft import (
     BroadcastDraft,
     ask_typed_time,
     ask_when,
+    back_to_preview,
+    confirm_send,
     draft_of,
     in_one_hour,
     schedule_typed,
@@ -212,5 +215,10 @@ def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
                 on(data.BROADCAST_CANCEL, discard),
             ],
             SCHEDULE_TYPED: [MessageHandler(filters.TEXT & ~filters.COMMAND, schedule_typed)],
+            CONFIRM: [
+                on(data.BROADCAST_CONFIRM, confirm_send),
+                on(data.BROADCAST_BACK, back_to_preview),
+                on(data.BROADCAST_CANCEL, discard),
+            ],
         },
     )
