@@ -13,7 +13,6 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler, ContextTypes
 
 from psgbot.admins import Role, add_editor, all_admins, audit, latest_audit, remove_editor
-from psgbot.bot import text_edit
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import menu_commands
 from psgbot.bot.flows import Handler
@@ -218,7 +217,6 @@ def handlers() -> list[Handler]:
         CommandHandler("poll", poll_now),
         CommandHandler("audit", audit_log),
         CommandHandler("admins", admins),
-        text_edit.flow(),
     ]
 
 

@@ -32,7 +32,8 @@ from psgbot.render.broadcasts import (
 )
 from psgbot.services import get_services
 
-# The steps of the /broadcast flow (psgbot.bot.broadcast_flow).
+# The steps of the /broadcast flow (psgbot.bot.broadcast_flow), numbered apart from the other
+# admin flows' (they share one conversation).
 AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED, CONFIRM = range(6)
 
 

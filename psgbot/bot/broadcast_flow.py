@@ -10,7 +10,6 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -39,7 +38,7 @@ from psgbot.bot.broadcast_draft import (
     send_now,
     tomorrow_morning,
 )
-from psgbot.bot.flows import Callback, Handler, conversation
+from psgbot.bot.flows import Callback, Flow, Handler
 from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
@@ -184,13 +183,16 @@ async def discard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+def flow() -> Flow:
+    """/broadcast, a part of the admins' one conversation (psgbot.bot.flows)."""
+
     def on(button: data.Action | data.Keyed[str], callback: Callback) -> Handler:
         return CallbackQueryHandler(callback, pattern=button)
 
-    return conversation(
+    return Flow(
+        doing=lambda: _("writing a broadcast"),
         state=STATE,
-        entry_points=[CommandHandler("broadcast", start)],
+        commands={"broadcast": start},
         states={
             AUDIENCE: [
                 on(data.AUDIENCE_ALL, audience_all),

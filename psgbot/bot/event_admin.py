@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from telegram import Message, Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -25,7 +24,7 @@ from psgbot.admins import Role, audit
 from psgbot.bot import event_cancel
 from psgbot.bot.access import admin_only
 from psgbot.bot.events import find_event, first_arg
-from psgbot.bot.flows import FlowState, Handler, choice, conversation
+from psgbot.bot.flows import Flow, FlowState, Handler, choice
 from psgbot.dates import parse_day, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
@@ -44,7 +43,7 @@ from psgbot.render.events import (
 )
 from psgbot.services import get_services
 
-FIELD, CONFIRM_WHEN, SAVE = range(3)
+FIELD, CONFIRM_WHEN, SAVE = range(10, 13)  # apart from the other admin flows' steps
 KEEP, CLEAR = ".", "-"
 TEXT_LIMIT = 2000  # characters of one typed field
 
@@ -284,13 +283,12 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-def handlers() -> list[Handler]:
-    flow = conversation(
+def flow() -> Flow:
+    """/addevent and /editevent, a part of the admins' one conversation (psgbot.bot.flows)."""
+    return Flow(
+        doing=lambda: _("adding or changing an event"),
         state=STATE,
-        entry_points=[
-            CommandHandler("addevent", add_event),
-            CommandHandler("editevent", edit_event),
-        ],
+        commands={"addevent": add_event, "editevent": edit_event},
         states={
             FIELD: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_field)],
             CONFIRM_WHEN: [
@@ -303,4 +301,7 @@ def handlers() -> list[Handler]:
             ],
         },
     )
-    return [flow, *event_cancel.handlers()]
+
+
+def handlers() -> list[Handler]:
+    return event_cancel.handlers()

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -19,7 +18,7 @@ from telegram.ext import (
 
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
-from psgbot.bot.flows import FlowState, choice, conversation
+from psgbot.bot.flows import Flow, FlowState, choice
 from psgbot.i18n import _
 from psgbot.render.admin import edit_usage
 from psgbot.render.buttons import TEXT_DISCARD, TEXT_SAVE
@@ -27,7 +26,7 @@ from psgbot.render.news import standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text, save_text
 
-WAITING, CONFIRM = range(2)
+WAITING, CONFIRM = range(20, 22)  # apart from the other admin flows' steps
 BODY_LIMIT = 3500  # characters of a new text; the message built from it stays within 4096
 
 
@@ -112,10 +111,12 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return ConversationHandler.END
 
 
-def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
-    return conversation(
+def flow() -> Flow:
+    """/edit, a part of the admins' one conversation (psgbot.bot.flows)."""
+    return Flow(
+        doing=lambda: _("editing a standing text"),
         state=STATE,
-        entry_points=[CommandHandler("edit", edit_start)],
+        commands={"edit": edit_start},
         states={
             WAITING: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_receive)],
             CONFIRM: [

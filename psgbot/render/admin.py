@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from telegram import InlineKeyboardMarkup
+
 from psgbot.db.models import Admin, AuditEntry, Feed
 from psgbot.feeds.sources import display_source
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.markup import escape, fit, pack, shorten
 from psgbot.topics import Taxonomy
 
@@ -158,3 +161,29 @@ def admins_usage() -> str:
 def edit_usage(names: Sequence[str]) -> str:
     usage = _("Usage: /edit {names}, or /edit &lt;name&gt; reset.")
     return fit([usage.format(names=escape("|".join(names)))])
+
+
+def abandon_question(doing: str, command: str) -> str:
+    """Asked when an admin starts a flow while another is open (``doing``: what it is)."""
+    return _("You are still {doing}. Abandon it and start /{command}?").format(
+        doing=escape(doing), command=escape(command)
+    )
+
+
+def abandon_keyboard(command: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [data.FLOW_ABANDON.button(_("Abandon and start /{command}").format(command=command))],
+            [data.FLOW_KEEP.button(_("Keep editing"))],
+        ]
+    )
+
+
+def kept_message(doing: str) -> str:
+    return _("Carry on {doing}: answer the last question above, or /cancel.").format(
+        doing=escape(doing)
+    )
+
+
+def abandoned_message(doing: str) -> str:
+    return _("Stopped {doing}; nothing of it was saved or sent.").format(doing=escape(doing))

@@ -160,6 +160,9 @@ FORGET_NO = Action("forget:no")
 EVENT_DETAILS = Keyed("ev:d", ID)
 EVENT_CALENDAR = Keyed("ev:ics", ID)
 EVENT_REMIND = Keyed("ev:rem", ID)
+# One admin flow at a time (psgbot.bot.flows): abandon the open flow for the command typed, or not.
+FLOW_ABANDON = Action("adm:flow:abandon")
+FLOW_KEEP = Action("adm:flow:keep")
 # Admin flows: events.
 EVENT_WHEN_OK = Action("adm:ev:ok")
 EVENT_WHEN_REDO = Action("adm:ev:redo")
