@@ -333,6 +333,15 @@ def test_admin_views_are_always_sendable(
     assert_sendable(admin.admins_message(admins))
     assert_sendable(admin.admins_usage())
     assert_sendable(admin.edit_usage(names))
+    named = dict(enumerate(names))
+    sendable_all(admin.audit_messages(entries, LONDON, named))
+    assert_sendable(admin.admins_message(admins, named))
+    for name in names:
+        assert_sendable(admin.reset_question(name))
+        assert_sendable(admin.reset_done(name))
+        assert_sendable(admin.abandon_question(name, name))
+        assert_sendable(admin.kept_message(name))
+        assert_sendable(admin.abandoned_message(name))
 
 
 @st.composite

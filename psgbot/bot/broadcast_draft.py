@@ -255,7 +255,8 @@ async def release(
             session,
             user.id,
             "broadcast created",
-            f"#{broadcast.id} to {draft.audience} at {at.isoformat()}"
+            f"#{broadcast.id} to {draft.label}, "
+            f"{at.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
             + (" (urgent)" if broadcast.urgent else ""),
         )
         reach = await store.audience_size(session, draft.audience)

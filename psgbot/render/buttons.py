@@ -173,6 +173,7 @@ EVENT_KEEP = Action("adm:evcancel:no")
 # Admin flows: standing texts.
 TEXT_SAVE = Action("adm:edit:save")
 TEXT_DISCARD = Action("adm:edit:discard")
+TEXT_RESET = Action("adm:edit:reset")
 # Admin flows: broadcasts.
 AUDIENCE_ALL = Action("adm:bc:aud:all")
 AUDIENCE_TOPICS = Action("adm:bc:aud:topics")

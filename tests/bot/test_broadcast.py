@@ -331,6 +331,10 @@ async def test_command_line_broadcast_without_a_bot_says_so(
     later = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
     assert later.returncode == 0
     assert "queued for all at 2099-01-01T10:00:00+00:00" in later.stdout
+    # Issue 19, point 14: a topic is named as in chat, by its alias too.
+    alias = await broadcast("--audience", "topic:mining", "--at", "2099-01-01T10:00")
+    assert alias.returncode == 0, alias.stderr
+    assert "queued for topic:extractives" in alias.stdout
     waiting = await broadcast("--audience", "all", "--pickup-grace", "1")
     assert waiting.returncode == 3
     assert "no running bot has picked up broadcast" in waiting.stderr
