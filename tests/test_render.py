@@ -17,9 +17,11 @@ from support.transport import utf16_units
 
 from psgbot.broadcasts import Progress
 from psgbot.config import DEFAULT_DATA_DIR
+from psgbot.db.enums import EventField
 from psgbot.db.models import Admin, AuditEntry, Broadcast, Event, Feed, Item, ItemTopic
+from psgbot.db.types import EventChanges
 from psgbot.feeds.poll import PollOutcome
-from psgbot.render import admin, event_admin, markup, menu, news, subscriptions
+from psgbot.render import admin, event_admin, markup, menu, news, notices, subscriptions
 from psgbot.render import broadcasts as broadcast_html
 from psgbot.render import events as event_html
 from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
@@ -389,6 +391,17 @@ def test_event_flow_texts_are_always_sendable(event: Event, text: str, required:
     assert_sendable(event_admin.unreadable_when_message(text))
     assert_sendable(event_admin.when_check_message(text, required))
     assert_sendable(event_admin.cancel_question(event))
+    assert_sendable(event_admin.saved_message(event.id, len(text)))
+    assert_sendable(event_admin.cancelled_message(event.id, len(text)))
+    changes: EventChanges = {
+        EventField.TITLE: (text, event.title),
+        EventField.STARTS_AT: (event.starts_at - timedelta(days=1), event.starts_at),
+        EventField.ENDS_AT: (None, event.ends_at),
+        EventField.VENUE: (text, event.venue),
+        EventField.ADDRESS: (event.address, text),
+        EventField.ONLINE_URL: (text, None),
+    }
+    assert_sendable(notices.event_changes_message(event, changes))
     assert_sendable(event_html.listed_event(event, past=required))
     for past, asked in [(False, False), (True, False), (True, True)]:
         assert_sendable(event_html.events_heading(past=past, asked_past=asked))

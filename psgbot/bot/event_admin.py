@@ -28,13 +28,14 @@ from psgbot.bot.flows import Flow, FlowState, Handler, choice
 from psgbot.dates import parse_day, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
-from psgbot.events import announce, is_upcoming, notify_change
+from psgbot.events import announce, changes_between, is_upcoming, notify_change, told_fields
 from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.event_admin import (
     current_value_hint,
     field_question,
     new_value_hint,
+    saved_message,
     unreadable_when_message,
     when_check_message,
 )
@@ -259,11 +260,10 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     services = get_services(context)
     now = utcnow()
+    told: int | None = None
     async with services.sessions.begin() as session:
         stored = await session.get(Event, draft.event_id) if draft.event_id is not None else None
-        before = (
-            (stored.starts_at, stored.venue, stored.address, stored.online_url) if stored else None
-        )
+        before = told_fields(stored) if stored else None
         event = draft.event(services.settings.zone, stored)
         event.updated_at = now
         if stored is None:
@@ -275,11 +275,11 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                 await announce(session, event, now)
         else:
             await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
-            after = (event.starts_at, event.venue, event.address, event.online_url)
-            if after != before:
-                await notify_change(session, event, services.settings.reminder_hours, now)
+            if changes := changes_between(before, told_fields(event)):
+                hours = services.settings.reminder_hours
+                told = await notify_change(session, event, hours, now, changes)
     services.wake_dispatcher()
-    await query.edit_message_text(_("Saved as event #{id}.").format(id=event.id))
+    await query.edit_message_text(saved_message(event.id, told))
     return ConversationHandler.END
 
 

@@ -4,7 +4,7 @@ check, and /cancelevent's question."""
 from __future__ import annotations
 
 from psgbot.db.models import Event
-from psgbot.i18n import _
+from psgbot.i18n import _, ngettext
 from psgbot.render.events import event_title, event_when
 from psgbot.render.markup import escape, fit, shorten
 
@@ -51,3 +51,28 @@ def cancel_question(event: Event) -> str:
     return _(
         "Cancel <b>{title}</b> ({when})? Everyone who asked for a reminder will be told."
     ).format(title=event_title(event), when=escape(event_when(event)))
+
+
+def saved_message(event_id: int, told: int | None) -> str:
+    """After Save: the event's number, and how many chats hear of its change (when changed)."""
+    saved = _("Saved as event #{id}.").format(id=event_id)
+    if told is None:
+        return saved
+    return (
+        saved
+        + " "
+        + ngettext(
+            "{count} chat that asked for a reminder is told what changed.",
+            "{count} chats that asked for a reminder are told what changed.",
+            told,
+        ).format(count=told)
+    )
+
+
+def cancelled_message(event_id: int, told: int) -> str:
+    """After /cancelevent's Yes."""
+    return ngettext(
+        "Event #{id} cancelled; {count} chat told.",
+        "Event #{id} cancelled; {count} chats told.",
+        told,
+    ).format(id=event_id, count=told)

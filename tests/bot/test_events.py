@@ -21,8 +21,8 @@ from support.transport import RecordingBotApi
 from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Event
-from psgbot.events import calendar_file, list_events
-from psgbot.events_file import event_from_yaml
+from psgbot.events import calendar_file, list_events, notify_change
+from psgbot.events_file import event_from_yaml, import_events
 from psgbot.render.events import event_when
 from psgbot.services import Services
 
@@ -241,11 +241,17 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
     await bot.press("adm:ev:ok", chat_id=OWNER)
     for answer in (".", "Hall B", ".", ".", ".", ".", "."):
         await bot.send(answer, chat_id=OWNER)
-    await bot.press("adm:ev:save", chat_id=OWNER)
+    saved = await bot.press("adm:ev:save", chat_id=OWNER)
+    assert "1 chat that asked for a reminder is told what changed" in (saved[-1].text or "")
     (notice,) = await bot.deliver()
     assert notice.chat_id == 5
     assert "Changed" in (notice.text or "")
-    assert "Hall B" in (notice.text or "")
+    # Issue 19, point 12: the notice names each changed field, old -> new.
+    old_time = f"{start:%a} {start.day} {start:%b} 18:00"
+    new_time = f"{new_start:%a} {new_start.day} {new_start:%b} 18:00"
+    assert f"Time: {old_time} → <b>{new_time}</b>" in (notice.text or "")
+    assert "Venue: Hall A → <b>Hall B</b>" in (notice.text or "")
+    assert "Title:" not in (notice.text or "")
     day_before = new_start.astimezone(UTC) - timedelta(hours=23, minutes=59)
     (first,) = await bot.deliver(clock=lambda: day_before)
     assert "tomorrow" in (first.text or "")
@@ -256,7 +262,7 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
 
     await bot.send(f"/cancelevent {event.id}", chat_id=OWNER)
     done = await bot.press(f"adm:evcancel:{event.id}", chat_id=OWNER)
-    assert "1 chats told" in (done[-1].text or "")
+    assert "1 chat told" in (done[-1].text or "")  # never "1 chats" (issue 19, point 12)
     (cancelled,) = await bot.deliver()
     assert cancelled.chat_id == 5
     assert "will not take place" in (cancelled.text or "")
@@ -330,3 +336,18 @@ async def test_stop_ends_the_chats_reminders_too(bot: BotHarness) -> None:
     await bot.send("/stop", chat_id=5)
     for moment in (start - timedelta(hours=23, minutes=59), start - timedelta(minutes=59)):
         assert await bot.deliver(clock=fixed(moment.astimezone(UTC))) == [], moment
+
+
+async def test_an_imported_change_names_its_fields_too(bot: BotHarness) -> None:
+    """`psgbot events import` tells reminded chats what changed, as the editor does."""
+    start = (datetime.now(LONDON) + timedelta(days=5)).strftime("%Y-%m-%d 18:00")
+    entry = {"uid": "imp", "title": "Talk", "start": start, "timezone": "Europe/London"}
+    event = await add_event(bot, **entry, venue="SOAS")
+    await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    async with bot.services.sessions.begin() as session:
+        added, changed = await import_events(session, [{**entry, "venue": "UCL"}])
+        assert added == []
+        for stored, changes in changed:
+            await notify_change(session, stored, [24], datetime.now(UTC), changes)
+    (notice,) = await bot.deliver()
+    assert "Venue: SOAS → <b>UCL</b>" in (notice.text or "")
