@@ -392,6 +392,8 @@ def test_event_flow_texts_are_always_sendable(event: Event, text: str, required:
     assert_sendable(event_admin.when_check_message(text, required))
     assert_sendable(event_admin.cancel_question(event))
     assert_sendable(event_admin.saved_message(event.id, len(text)))
+    fields = [(text, text)] * 9
+    assert_sendable(event_admin.fields_message(event.id, fields))
     assert_sendable(event_admin.cancelled_message(event.id, len(text)))
     changes: EventChanges = {
         EventField.TITLE: (text, event.title),

@@ -168,6 +168,9 @@ EVENT_WHEN_OK = Action("adm:ev:ok")
 EVENT_WHEN_REDO = Action("adm:ev:redo")
 EVENT_SAVE = Action("adm:ev:save")
 EVENT_DISCARD = Action("adm:ev:discard")
+# /editevent: the field to change, and "Done" (to the preview and Save).
+EVENT_FIELD = Keyed("adm:ev:field", SLUG)
+EVENT_FIELDS_DONE = Action("adm:ev:done")
 EVENT_CANCEL = Keyed("adm:evcancel", ID)
 EVENT_KEEP = Action("adm:evcancel:no")
 # Admin flows: standing texts.

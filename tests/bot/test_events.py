@@ -211,9 +211,16 @@ async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness)
     await bot.press("adm:ev:ok", chat_id=OWNER)
     (end_question,) = await bot.reply_texts("15/12/2030 10:00", chat_id=OWNER)
     assert "end must come after the start" in end_question
-    await bot.send("15/12/2030 17:00", chat_id=OWNER)
+    # Issue 19, point 13: an end time alone is on the day the event starts.
+    (check,) = await bot.reply_texts("17:00", chat_id=OWNER)
+    assert "Sunday 15 December 2030, 17:00 GMT" in check
     await bot.press("adm:ev:ok", chat_id=OWNER)
-    for answer in ("UCL", "-", "Tavistock Square, London", "Our annual conference.", "not a link"):
+    # The place, then its address, then the online link: an address is asked for as such.
+    (address_question,) = await bot.reply_texts("UCL", chat_id=OWNER)
+    assert "address" in address_question
+    (link_question,) = await bot.reply_texts("Tavistock Square, London", chat_id=OWNER)
+    assert "online" in link_question
+    for answer in ("-", "Our annual conference.", "not a link"):
         replies = await bot.reply_texts(answer, chat_id=OWNER)
     assert "web link" in replies[0]
     await bot.send("https://reg.example/c", chat_id=OWNER)
@@ -234,13 +241,25 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
         bot, uid="chg", title="Screening", start=start.strftime("%Y-%m-%d %H:%M"), venue="Hall A"
     )
     await bot.press(f"ev:rem:{event.id}", chat_id=5)
-    await bot.send(f"/editevent {event.id}", chat_id=OWNER)
-    await bot.send(".", chat_id=OWNER)  # title kept
+    # Issue 19, point 13: the fields as buttons; only those picked are asked.
+    (fields,) = await bot.send(f"/editevent {event.id}", chat_id=OWNER)
+    assert "Which field do you want to change?" in (fields.text or "")
+    assert "<b>Venue:</b> Hall A" in (fields.text or "")
+    keyboard = fields.params["reply_markup"]["inline_keyboard"]
+    labels = [button["text"] for row in keyboard for button in row]
+    assert labels[:6] == ["Title", "Start", "End", "Venue", "Address", "Online link"]
+    assert labels[-2:] == ["Done", "Cancel"]
+    question = await bot.press("adm:ev:field:starts_at", chat_id=OWNER)
+    assert "When does it start?" in (question[-1].text or "")
     new_start = start + timedelta(days=1)
     await bot.send(new_start.strftime("%d/%m/%Y %H:%M"), chat_id=OWNER)
-    await bot.press("adm:ev:ok", chat_id=OWNER)
-    for answer in (".", "Hall B", ".", ".", ".", ".", "."):
-        await bot.send(answer, chat_id=OWNER)
+    again = await bot.press("adm:ev:ok", chat_id=OWNER)
+    assert "Which field do you want to change?" in (again[-1].text or "")
+    await bot.press("adm:ev:field:venue", chat_id=OWNER)
+    (fields,) = await bot.send("Hall B", chat_id=OWNER)
+    assert "<b>Venue:</b> Hall B" in (fields.text or "")
+    preview = await bot.press("adm:ev:done", chat_id=OWNER)
+    assert "Save this event?" in (preview[-1].text or "")
     saved = await bot.press("adm:ev:save", chat_id=OWNER)
     assert "1 chat that asked for a reminder is told what changed" in (saved[-1].text or "")
     (notice,) = await bot.deliver()

@@ -8,7 +8,7 @@ from conftest import OWNER
 from support.harness import BotHarness
 
 from psgbot.bot.broadcast_draft import BroadcastDraft
-from psgbot.bot.event_admin import EventDraft
+from psgbot.bot.event_draft import EventDraft
 from psgbot.bot.text_edit import TextEdit
 
 
