@@ -43,6 +43,7 @@ from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     audience_chosen_message,
+    chats,
     new_broadcast_prompt,
 )
 from psgbot.services import get_services
@@ -59,7 +60,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         everyone = await store.audience_size(session, "all")
     keyboard = InlineKeyboardMarkup(
         [
-            [data.AUDIENCE_ALL.button(_("Everyone ({count} chats)").format(count=everyone))],
+            [data.AUDIENCE_ALL.button(_("Everyone ({chats})").format(chats=chats(everyone)))],
             [data.AUDIENCE_TOPICS.button(_("Subscribers of one topic"))],
             [data.AUDIENCE_ME.button(_("Only me (a test)"))],
             [data.BROADCAST_CANCEL.button(_("Cancel"))],
@@ -82,7 +83,7 @@ async def choose_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
             [
                 data.AUDIENCE_TOPIC.button(
                     f"{topic.emoji} {topic.name} "
-                    f"({await store.audience_size(session, 'topic:' + topic.slug)})",
+                    f"({chats(await store.audience_size(session, 'topic:' + topic.slug))})",
                     topic.slug,
                 )
             ]

@@ -27,16 +27,16 @@ def new_broadcast_prompt() -> str:
 
 def audience_chosen_message(label: str, count: int) -> str:
     return _(
-        "Audience: {label}, {count} chats.\n\nNow send the message: text (your bold, italic "
+        "Audience: {label}, {chats}.\n\nNow send the message: text (your bold, italic "
         "and links are kept) or a photo with a caption."
-    ).format(label=escape(shorten(label, TITLE_LIMIT)), count=count)
+    ).format(label=escape(shorten(label, TITLE_LIMIT)), chats=chats(count))
 
 
 def preview_caption(label: str, count: int, urgent: bool) -> str:
     """The line under the preview, above Send now, Schedule, Urgent and Cancel."""
-    return _("☝️ Preview. Audience: {label}, {count} chats{urgent}.").format(
+    return _("☝️ Preview. Audience: {label}, {chats}{urgent}.").format(
         label=escape(shorten(label, TITLE_LIMIT)),
-        count=count,
+        chats=chats(count),
         urgent=_(" · marked urgent") if urgent else "",
     )
 

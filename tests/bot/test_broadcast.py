@@ -145,10 +145,18 @@ async def test_send_now_asks_send_to_n_chats_counted_at_that_moment(bot: BotHarn
 
 
 async def test_one_chat_is_one_chat(bot: BotHarness) -> None:
-    await compose(bot, audience="aud:me")
-    (question,) = [call for call in await bot.press("adm:bc:send", chat_id=OWNER) if call.text]
-    assert "<b>1 chat</b>" in (question.text or "")
-    assert "1 chats" not in json.dumps(question.params["reply_markup"])
+    """Counts of chats are plural forms: never "1 chats"."""
+    await add_chats(bot, range(1, 2))
+    calls = await bot.send("/broadcast", chat_id=OWNER)
+    calls += await bot.press("adm:bc:aud:all", chat_id=OWNER)
+    calls += await bot.send("Hello", chat_id=OWNER)
+    calls += await bot.press("adm:bc:send", chat_id=OWNER)
+    shown = json.dumps([(call.text, call.params.get("reply_markup")) for call in calls])
+    assert "Everyone (1 chat)" in shown
+    assert "Audience: everyone, 1 chat." in shown
+    assert "<b>1 chat</b>" in shown
+    assert "Yes, send to 1 chat" in shown
+    assert "1 chats" not in shown
 
 
 async def test_a_broadcast_to_nobody_is_refused_now_and_when_scheduled(bot: BotHarness) -> None:
