@@ -32,7 +32,6 @@ from psgbot.bot.event_draft import (
     STEP_OF,
     STEPS,
     EventDraft,
-    shown_value,
 )
 from psgbot.bot.events import find_event, first_arg
 from psgbot.bot.flows import Flow, Handler, choice
@@ -65,14 +64,17 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     if draft.step >= len(STEPS):
         return await summary(update, context, draft)
-    step = draft.current
-    hint = new_value_hint(CLEAR, step.required)
-    if draft.editing:
-        zone = get_services(context).settings.zone
-        value = shown_value(draft.values.get(step.field), zone)
-        hint = current_value_hint(value, KEEP, CLEAR, step.required)
-    await chat.send_message(field_question(step.question, hint))
+    await chat.send_message(question(draft, context))
     return FIELD
+
+
+def question(draft: EventDraft, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The current field's question, with its value now when editing."""
+    step = draft.current
+    if not draft.editing:
+        return field_question(step.question, new_value_hint(CLEAR, step.required))
+    value = draft.shown(step.field, get_services(context).settings.zone)
+    return field_question(step.question, current_value_hint(value, KEEP, CLEAR, step.required))
 
 
 async def show_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -81,7 +83,7 @@ async def show_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     if draft is None or draft.event_id is None or chat is None:
         return ConversationHandler.END
     zone = get_services(context).settings.zone
-    shown = [(step.label, shown_value(draft.values.get(step.field), zone)) for step in STEPS]
+    shown = [(step.label, draft.shown(step.field, zone)) for step in STEPS]
     buttons = [(step.field, step.label) for step in STEPS]
     await chat.send_message(
         fields_message(draft.event_id, shown), reply_markup=fields_keyboard(buttons)
@@ -128,8 +130,8 @@ async def pick_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if number is None:
         return PICK
     draft.step = number
-    await query.edit_message_reply_markup(None)
-    return await ask(update, context)
+    await query.edit_message_text(question(draft, context))
+    return FIELD
 
 
 @admin_only(Role.EDITOR)

@@ -97,6 +97,17 @@ class EventDraft:
         if not self.editing:
             self.step += 1
 
+    def shown(self, name: str, zone: ZoneInfo) -> str:
+        """A field's value in plain words: a time in the PSG's zone (the day alone for an
+        all-day event), "(none)" when empty."""
+        value = self.values.get(name)
+        if value is None:
+            return _("(none)")
+        if isinstance(value, datetime):
+            local = value.astimezone(zone)
+            return local.strftime("%d %B %Y" if self.all_day else "%d %B %Y %H:%M %Z")
+        return value
+
     def typed_when(self, text: str, zone: ZoneInfo, now: datetime) -> tuple[datetime | None, bool]:
         """A typed date and time for the current field, and whether it is a whole day. At the
         end question a time alone ("17:00") is on the day the event starts."""
@@ -123,11 +134,3 @@ class EventDraft:
 
 
 STATE = FlowState("event", EventDraft)
-
-
-def shown_value(value: FieldValue, zone: ZoneInfo) -> str:
-    if value is None:
-        return _("(none)")
-    if isinstance(value, datetime):
-        return value.astimezone(zone).strftime("%d %B %Y %H:%M %Z")
-    return value
