@@ -113,6 +113,7 @@ class PendingCommand:
 
     command: str
     args: list[str]
+    during: str  # the key of the flow open when it was typed
 
 
 PENDING = FlowState("pending", PendingCommand)
@@ -140,17 +141,20 @@ class _OneAtATime:
             await update.effective_chat.send_message(_("Cancelled."))
         return ConversationHandler.END
 
-    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
         """A flow's command while a flow is open: abandon the open one, or keep editing?"""
         message, current = update.effective_message, self.open_flow(context)
         if message is None or not message.text:
-            return
+            return None
         command = message.text.split()[0].lstrip("/").split("@")[0].lower()
-        PENDING.start(context, PendingCommand(command, list(context.args or [])))
-        doing = current.doing() if current else _("in the middle of something")
+        if current is None or command not in self.starts:
+            # The conversation outlived its flow's state: nothing to abandon.
+            return await self.starts[command](update, context) if command in self.starts else None
+        PENDING.start(context, PendingCommand(command, list(context.args or []), current.state.key))
         await message.chat.send_message(
-            abandon_question(doing, command), reply_markup=abandon_keyboard(command)
+            abandon_question(current.doing(), command), reply_markup=abandon_keyboard(command)
         )
+        return None
 
     async def abandon(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
         """Abandon and start: the open flow's state is dropped and the command typed starts."""
@@ -162,11 +166,16 @@ class _OneAtATime:
         if query is None:
             return None
         await query.answer()
-        if pending is None or pending.command not in self.starts:
+        if (
+            pending is None
+            or current is None
+            or pending.during != current.state.key
+            or pending.command not in self.starts
+        ):
             await query.edit_message_text(_("This question is no longer open."))
             return None
         self.drop_all(context)
-        doing = current.doing() if current else _("the last flow")
+        doing = current.doing()
         await query.edit_message_text(abandoned_message(doing))
         context.args = pending.args
         return await self.starts[pending.command](update, context)

@@ -101,3 +101,13 @@ async def test_cancel_answers_once_whatever_was_started(bot: BotHarness) -> None
     assert await bot.reply_texts("/cancel", chat_id=OWNER) == ["Nothing to cancel."]
     stale = await bot.press("adm:flow:abandon", chat_id=OWNER)
     assert "no longer active" in stale[-1].params["text"]
+
+
+async def test_an_old_abandon_button_does_not_end_a_newer_flow(bot: BotHarness) -> None:
+    await bot.send("/broadcast", chat_id=OWNER)
+    await bot.send("/addevent", chat_id=OWNER)
+    await bot.send("/cancel", chat_id=OWNER)
+    await bot.send("/edit aims", chat_id=OWNER)
+    calls = await bot.press("adm:flow:abandon", chat_id=OWNER)
+    assert calls[-1].text == "This question is no longer open."
+    assert list(flow_state(bot)) == ["edit"]
