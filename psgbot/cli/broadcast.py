@@ -74,8 +74,18 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
     if when.tzinfo is None:
         when = when.replace(tzinfo=settings.zone)
     async with prepared(settings) as services:
+        async with services.reads() as session:
+            reach = await broadcasts.audience_size(session, audience)
+        if reach == 0:
+            # As in chat: a broadcast that would reach nobody is refused, now or scheduled.
+            print(f"psgbot: {audience} is 0 chats now; nothing was queued", file=sys.stderr)
+            return 2
         broadcast_id = await _queue(services, audience, text, when)
-        print(f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}")
+        chats = "1 chat" if reach == 1 else f"{reach} chats"
+        print(
+            f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}; "
+            f"it would reach {chats} now"
+        )
         if args.at:
             return 0
         return await _report(services, broadcast_id, args.wait, args.pickup_grace)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import OWNER
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from support.chats import add_chats as insert_chats
 from support.harness import BotHarness
 from support.transport import RecordingBotApi
@@ -21,6 +22,7 @@ from support.transport import RecordingBotApi
 from psgbot.app import build_application, running
 from psgbot.bot.broadcast import update_progress
 from psgbot.config import Settings
+from psgbot.db.engine import create_engine
 from psgbot.db.models import AuditEntry, Broadcast, Chat
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiError, UpdateFactory
@@ -336,9 +338,17 @@ async def test_command_line_broadcast_without_a_bot_says_so(
     bad = await broadcast("--audience", "topic:cooking")
     assert bad.returncode == 2
     assert "audience must be" in bad.stderr
+    # Issue 19, point 6: an audience of 0 chats is refused, as in chat.
+    nobody = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
+    assert nobody.returncode == 2
+    assert "all is 0 chats now; nothing was queued" in nobody.stderr
+    engine = create_engine(database_url)
+    async with async_sessionmaker(engine).begin() as session:
+        await insert_chats(session, [1], topic="extractives")
+    await engine.dispose()
     later = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
     assert later.returncode == 0
-    assert "queued for all at 2099-01-01T10:00:00+00:00" in later.stdout
+    assert "queued for all at 2099-01-01T10:00:00+00:00; it would reach 1 chat now" in later.stdout
     # Issue 19, point 14: a topic is named as in chat, by its alias too.
     alias = await broadcast("--audience", "topic:mining", "--at", "2099-01-01T10:00")
     assert alias.returncode == 0, alias.stderr
