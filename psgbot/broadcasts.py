@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
+from psgbot.topics import Taxonomy
 
 # Short names the bot and the command line use for a broadcast's statuses.
 SCHEDULED, SENDING_STATUS = BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING
@@ -30,15 +31,20 @@ class AudienceError(ValueError):
     """An audience that is not "all", "topic:<slug>" or "chat:<id>"."""
 
 
-def check_audience(audience: str, topic_slugs: list[str]) -> str:
+def check_audience(audience: str, taxonomy: Taxonomy) -> str:
+    """The audience in its stored form; a topic may be named as in chat (slug, name or alias:
+    ``topic:mining`` is ``topic:extractives``)."""
     kind, _, value = audience.partition(":")
     if audience == "all":
         return audience
-    if kind == "topic" and value in topic_slugs:
-        return audience
+    if kind == "topic" and (topic := taxonomy.resolve(value)) is not None:
+        return f"topic:{topic.slug}"
     if kind == "chat" and value.lstrip("-").isdigit():
         return f"chat:{int(value)}"
-    raise AudienceError(f"audience must be all, topic:<{'|'.join(topic_slugs)}> or chat:<id>")
+    raise AudienceError(
+        f"audience must be all, topic:<{'|'.join(taxonomy.slugs)}> (or a topic's name or "
+        "alias) or chat:<id>"
+    )
 
 
 def _audience_chats(audience: str) -> Select[int]:

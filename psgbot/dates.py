@@ -39,6 +39,20 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     return None
 
 
+_TIME_ONLY = re.compile(r"(\d{1,2})[:.](\d{2})")
+
+
+def parse_time(text: str) -> time | None:
+    """A time of day alone, "17:00" or "17.00" (an end on the day the event starts)."""
+    match = _TIME_ONLY.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        return time(int(match.group(1)), int(match.group(2)))
+    except ValueError:
+        return None
+
+
 def parse_day(text: str) -> date | None:
     """A date without a time, for all-day events."""
     cleaned = " ".join(text.strip().split())

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.deliveries import status_is
 from psgbot.db.engine import dialect_insert
-from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, EventField, Notice
 from psgbot.db.models import ALL_NEWS, Chat, Delivery, Event, Reminder, Subscription, receiving
-from psgbot.db.types import utcnow
+from psgbot.db.types import EventChanges, FieldValue, utcnow
 from psgbot.outbox import enqueue_notice
 
 
@@ -225,14 +225,38 @@ async def announce(session: AsyncSession, event: Event, now: datetime) -> None:
     )
 
 
+def told_fields(event: Event) -> dict[EventField, FieldValue]:
+    """The event's fields whose changes its reminded chats are told of, as they are now."""
+    return {field: getattr(event, field.value) for field in EventField}
+
+
+def changes_between(
+    before: dict[EventField, FieldValue], after: dict[EventField, FieldValue]
+) -> EventChanges:
+    """Each field that differs, old and new, in the order of EventField."""
+    return {
+        field: (before.get(field), after.get(field))
+        for field in EventField
+        if before.get(field) != after.get(field)
+    }
+
+
 async def notify_change(
-    session: AsyncSession, event: Event, hours: list[int], now: datetime
-) -> None:
-    """Tells everyone who asked for a reminder, and moves their reminders to the new time."""
+    session: AsyncSession,
+    event: Event,
+    hours: list[int],
+    now: datetime,
+    changes: EventChanges | None = None,
+) -> int:
+    """Tells everyone who asked for a reminder (naming ``changes``, old and new, when known),
+    and moves their reminders to the new time; returns how many chats are told."""
     chats = await reminded_chats(session, event)
-    await enqueue_notice(session, chats, Notice.EVENT_CHANGED, now, event_id=event.id)
+    await enqueue_notice(
+        session, chats, Notice.EVENT_CHANGED, now, event_id=event.id, changes=changes or None
+    )
     await cancel_reminders(session, event)
     await schedule_reminders(session, event, chats, hours, now)
+    return len(chats)
 
 
 async def notify_cancellation(session: AsyncSession, event: Event, now: datetime) -> int:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from psgbot.config import TimeZoneName
 from psgbot.db.engine import dialect_insert
 from psgbot.db.models import Event
-from psgbot.db.types import utcnow
+from psgbot.db.types import EventChanges, utcnow
+from psgbot.events import changes_between, told_fields
 
 
 def _moment(value: object) -> datetime | date:
@@ -175,10 +176,11 @@ def event_to_yaml(event: Event) -> dict[str, object]:
 
 async def import_events(
     session: AsyncSession, entries: Sequence[EventEntry | Mapping[str, object]]
-) -> tuple[list[Event], list[Event]]:
-    """Adds new events and updates existing ones (same uid); returns (added, changed)."""
+) -> tuple[list[Event], list[tuple[Event, EventChanges]]]:
+    """Adds new events and updates existing ones (same uid); returns (added, changed), each
+    changed event with what changed of the fields its reminded chats are told of."""
     added: list[Event] = []
-    changed: list[Event] = []
+    changed: list[tuple[Event, EventChanges]] = []
     for entry in entries:
         incoming = event_from_yaml(entry)
         stored = await session.scalar(select(Event).where(Event.uid == incoming.uid))
@@ -192,9 +194,10 @@ async def import_events(
             if column.key not in {"id", "uid", "created_at", "updated_at", "cancelled"}
         ]
         if any(getattr(stored, name) != getattr(incoming, name) for name in fields):
+            before = told_fields(stored)
             for name in fields:
                 setattr(stored, name, getattr(incoming, name))
             stored.updated_at = utcnow()
-            changed.append(stored)
+            changed.append((stored, changes_between(before, told_fields(stored))))
     await session.flush()
     return added, changed

@@ -44,6 +44,7 @@ from psgbot.db.models import (
     Subscription,
     receiving,
 )
+from psgbot.db.types import EventChanges
 
 PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
 
@@ -110,9 +111,10 @@ async def enqueue_notice(
     *,
     event_id: int | None = None,
     feed_id: int | None = None,
+    changes: EventChanges | None = None,
 ) -> None:
     """Queues the same notice for several chats (a feed's health to admins, an event's change
-    to those who asked for reminders, …); it is rendered when it is sent."""
+    to those who asked for reminders, with what changed, …); it is rendered when it is sent."""
     if chat_ids:
         await session.execute(
             insert(Delivery),
@@ -123,6 +125,7 @@ async def enqueue_notice(
                     "notice": notice,
                     "event_id": event_id,
                     "feed_id": feed_id,
+                    "changes": changes,
                     "status": PENDING,
                     "due_at": now,
                     "attempts": 0,
@@ -150,6 +153,7 @@ class Claimed:
     event_start: datetime | None = None
     reminder_hours: int | None = None
     priority: int = Priority.ALERT
+    changes: EventChanges | None = None
 
 
 async def claim_due(
@@ -208,6 +212,7 @@ async def _claim(
             Delivery.event_start,
             Delivery.reminder_hours,
             Delivery.priority,
+            Delivery.changes,
         )
     )
     rows = await session.execute(statement, execution_options={"synchronize_session": False})

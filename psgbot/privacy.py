@@ -98,6 +98,11 @@ def _message_fields(row: Delivery) -> dict[str, Any]:
         "feed_id": row.feed_id,
         "event_start": _when(row.event_start),
         "reminder_hours": row.reminder_hours,
+        "changes": {
+            field.value: [_when(v) if isinstance(v, datetime) else v for v in pair]
+            for field, pair in (row.changes or {}).items()
+        }
+        or None,
         "key": row.key,
         "text": row.text,
         "created_at": _when(row.created_at),

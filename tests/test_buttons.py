@@ -126,7 +126,10 @@ async def test_catch_all_answers_a_button_of_a_flow_that_has_ended(bot: BotHarne
     """A Send now pressed after /cancel (or after a restart) belongs to no running flow."""
     await bot.send("/broadcast", chat_id=OWNER)
     await bot.send("/cancel", chat_id=OWNER)
-    calls = await bot.press("adm:bc:send", chat_id=OWNER)
+    for data in ("adm:bc:send", "adm:bc:confirm"):
+        (answer,) = answers(await bot.press(data, chat_id=OWNER))
+        assert "no longer active" in answer.params["text"]
+    calls = await bot.press("adm:bc:back", chat_id=OWNER)
     (answer,) = answers(calls)
     assert "no longer active" in answer.params["text"]
 

@@ -17,9 +17,11 @@ from support.transport import utf16_units
 
 from psgbot.broadcasts import Progress
 from psgbot.config import DEFAULT_DATA_DIR
+from psgbot.db.enums import EventField
 from psgbot.db.models import Admin, AuditEntry, Broadcast, Event, Feed, Item, ItemTopic
+from psgbot.db.types import EventChanges
 from psgbot.feeds.poll import PollOutcome
-from psgbot.render import admin, event_admin, markup, menu, news, subscriptions
+from psgbot.render import admin, event_admin, markup, menu, news, notices, subscriptions
 from psgbot.render import broadcasts as broadcast_html
 from psgbot.render import events as event_html
 from psgbot.render import topics as topic_html
@@ -336,6 +338,15 @@ def test_admin_views_are_always_sendable(
     assert_sendable(admin.admins_message(admins))
     assert_sendable(admin.admins_usage())
     assert_sendable(admin.edit_usage(names))
+    named = dict(enumerate(names))
+    sendable_all(admin.audit_messages(entries, LONDON, named))
+    assert_sendable(admin.admins_message(admins, named))
+    for name in names:
+        assert_sendable(admin.reset_question(name))
+        assert_sendable(admin.reset_done(name))
+        assert_sendable(admin.abandon_question(name, name))
+        assert_sendable(admin.kept_message(name))
+        assert_sendable(admin.abandoned_message(name))
 
 
 @st.composite
@@ -363,6 +374,9 @@ def test_broadcast_texts_are_always_sendable(
     assert_sendable(broadcast_html.new_broadcast_prompt())
     assert_sendable(broadcast_html.audience_chosen_message(label, count))
     assert_sendable(broadcast_html.preview_caption(label, count, True))
+    assert_sendable(broadcast_html.send_question(label, count, True))
+    assert_sendable(broadcast_html.empty_audience_message(label))
+    assert_sendable(broadcast_html.scheduled_message(count + 1, label, count))
     for broadcast, progress in listed[:3]:
         assert_sendable(broadcast_html.report_message(broadcast, progress, WHEN))
     sendable_all(broadcast_html.broadcasts_messages(listed, LONDON))
@@ -380,6 +394,19 @@ def test_event_flow_texts_are_always_sendable(event: Event, text: str, required:
     assert_sendable(event_admin.unreadable_when_message(text))
     assert_sendable(event_admin.when_check_message(text, required))
     assert_sendable(event_admin.cancel_question(event))
+    assert_sendable(event_admin.saved_message(event.id, len(text)))
+    fields = [(text, text)] * 9
+    assert_sendable(event_admin.fields_message(event.id, fields))
+    assert_sendable(event_admin.cancelled_message(event.id, len(text)))
+    changes: EventChanges = {
+        EventField.TITLE: (text, event.title),
+        EventField.STARTS_AT: (event.starts_at - timedelta(days=1), event.starts_at),
+        EventField.ENDS_AT: (None, event.ends_at),
+        EventField.VENUE: (text, event.venue),
+        EventField.ADDRESS: (event.address, text),
+        EventField.ONLINE_URL: (text, None),
+    }
+    assert_sendable(notices.event_changes_message(event, changes))
     assert_sendable(event_html.listed_event(event, past=required))
     for past, asked in [(False, False), (True, False), (True, True)]:
         assert_sendable(event_html.events_heading(past=past, asked_past=asked))

@@ -127,7 +127,9 @@ def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
         text = row.text
     else:
         feed = stored.feeds.get(row.feed_id) if row.feed_id else None
-        text = notice_message(row.notice, event=event, feed=feed, hours=row.reminder_hours)
+        text = notice_message(
+            row.notice, event=event, feed=feed, hours=row.reminder_hours, changes=row.changes
+        )
         if text is None:
             return Outcome(row.id, CANCELLED, error="no longer stored")
     if not text:

@@ -6,14 +6,14 @@ Every handler here is wrapped by ``admin_only``; the admin command menu is set p
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, ContextTypes
 
 from psgbot.admins import Role, add_editor, all_admins, audit, latest_audit, remove_editor
-from psgbot.bot import text_edit
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import menu_commands
 from psgbot.bot.flows import Handler
@@ -78,6 +78,24 @@ async def set_admin_menus(services: Services, bot: object) -> None:
             )
         except TelegramError as exc:  # an admin who never opened the bot has no chat yet
             log.info("no admin menu for %s: %s", admin.user_id, exc)
+
+
+async def names_of(bot: Bot, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Admins' names as Telegram gives them now, for admin views; never stored. A user
+    Telegram will not describe (one who never opened the bot) is left out: shown by number."""
+    names: dict[int, str] = {}
+    for user_id in {user_id for user_id in user_ids if user_id is not None}:
+        try:
+            chat = await bot.get_chat(user_id)
+        except TelegramError as exc:
+            log.info("no name for %s: %s", user_id, exc)
+            continue
+        name = " ".join(part for part in (chat.first_name, chat.last_name) if part)
+        if chat.username:
+            name = f"{name} (@{chat.username})" if name else f"@{chat.username}"
+        if name:
+            names[user_id] = name
+    return names
 
 
 @admin_only(Role.EDITOR)
@@ -153,7 +171,8 @@ async def audit_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     async with services.reads() as session:
         entries = await latest_audit(session)
-    for message in audit_messages(entries, services.settings.zone):
+    names = await names_of(context.bot, (entry.user_id for entry in entries))
+    for message in audit_messages(entries, services.settings.zone, names):
         await update.effective_chat.send_message(message)
 
 
@@ -197,7 +216,8 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     async with services.reads() as session:
         everyone = await all_admins(session)
-    await chat.send_message(admins_message(everyone))
+    names = await names_of(context.bot, (admin.user_id for admin in everyone))
+    await chat.send_message(admins_message(everyone, names))
 
 
 async def _refresh_menu(
@@ -220,7 +240,6 @@ def handlers() -> list[Handler]:
         CommandHandler("poll", poll_now),
         CommandHandler("audit", audit_log),
         CommandHandler("admins", admins),
-        text_edit.flow(),
     ]
 
 

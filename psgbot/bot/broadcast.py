@@ -1,7 +1,8 @@
 """Broadcasts once stored: progress, Stop, final report, and /broadcasts with Cancel.
 
 Broadcasts go through the outbox and the dispatcher like alerts: this module only reports on
-them (the /broadcast flow that stores them is psgbot.bot.broadcast_flow).
+them (the /broadcast flow that stores them is psgbot.bot.broadcast_flow, wired with the other
+admin flows in psgbot.bot.registry).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot import broadcasts as store
 from psgbot.admins import Role, audit
-from psgbot.bot import broadcast_flow
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Broadcast
@@ -145,7 +145,6 @@ async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 def handlers() -> list[Handler]:
     return [
-        broadcast_flow.flow(),
         CommandHandler("broadcasts", list_broadcasts),
         CallbackQueryHandler(stop_button, pattern=BROADCAST_STOP),
         CallbackQueryHandler(drop_button, pattern=BROADCAST_DROP),

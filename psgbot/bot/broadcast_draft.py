@@ -23,11 +23,18 @@ from psgbot.dates import parse_when
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
 from psgbot.render import buttons as data
-from psgbot.render.broadcasts import preview_caption
+from psgbot.render.broadcasts import (
+    empty_audience_message,
+    preview_caption,
+    scheduled_message,
+    send_keyboard,
+    send_question,
+)
 from psgbot.services import get_services
 
-# The steps of the /broadcast flow (psgbot.bot.broadcast_flow).
-AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED = range(5)
+# The steps of the /broadcast flow (psgbot.bot.broadcast_flow), numbered apart from the other
+# admin flows' (they share one conversation).
+AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED, CONFIRM = range(6)
 
 
 @dataclass
@@ -106,13 +113,53 @@ async def ask_when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return SCHEDULE if asked else ConversationHandler.END
 
 
+async def audience_now(context: ContextTypes.DEFAULT_TYPE, draft: BroadcastDraft) -> int:
+    """How many chats the draft would reach if it went now."""
+    async with get_services(context).reads() as session:
+        return await store.audience_size(session, draft.audience)
+
+
 @admin_only(Role.EDITOR)
 async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Send now: the confirmation message becomes the progress report."""
-    if await draft_of(update, context) is None:
+    """Send now: asks "Send to N chats?", the audience counted now; an empty one is refused."""
+    if (draft := await draft_of(update, context)) is None:
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
+    count = await audience_now(context, draft)
+    if count == 0:
+        await query.edit_message_text(
+            empty_audience_message(draft.label), reply_markup=draft.keyboard()
+        )
+        return PREVIEW
+    await query.edit_message_text(
+        send_question(draft.label, count, draft.urgent), reply_markup=send_keyboard(count)
+    )
+    return CONFIRM
+
+
+@admin_only(Role.EDITOR)
+async def back_to_preview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """ "No, back to the preview": the preview's buttons again; nothing is sent."""
+    if (draft := await draft_of(update, context)) is None:
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(draft.caption(), reply_markup=draft.keyboard())
+    return PREVIEW
+
+
+@admin_only(Role.EDITOR)
+async def confirm_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Yes, send: the question becomes the progress report (unless the audience emptied)."""
+    if (draft := await draft_of(update, context)) is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    assert query is not None
+    if await audience_now(context, draft) == 0:
+        await query.edit_message_text(
+            empty_audience_message(draft.label), reply_markup=draft.keyboard()
+        )
+        return PREVIEW
     await query.edit_message_text(_("Sending…"))
     shown = query.message if isinstance(query.message, Message) else None
     await release(update, context, utcnow(), progress_message=shown)
@@ -120,10 +167,16 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def _release_at(update: Update, context: ContextTypes.DEFAULT_TYPE, at: datetime) -> int:
-    if await draft_of(update, context) is None:
+    if (draft := await draft_of(update, context)) is None:
         return ConversationHandler.END
-    assert update.callback_query is not None
-    await update.callback_query.edit_message_text(await release(update, context, at))
+    query = update.callback_query
+    assert query is not None
+    if await audience_now(context, draft) == 0:
+        await query.edit_message_text(
+            empty_audience_message(draft.label), reply_markup=draft.keyboard()
+        )
+        return PREVIEW
+    await query.edit_message_text(await release(update, context, at))
     return ConversationHandler.END
 
 
@@ -162,6 +215,12 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             )
         )
         return SCHEDULE_TYPED
+    draft = STATE.get(context)
+    if draft is None:
+        return ConversationHandler.END
+    if await audience_now(context, draft) == 0:
+        await message.reply_text(empty_audience_message(draft.label), reply_markup=draft.keyboard())
+        return PREVIEW
     await message.reply_text(await release(update, context, at))
     return ConversationHandler.END
 
@@ -172,7 +231,8 @@ async def release(
     at: datetime,
     progress_message: Message | None = None,
 ) -> str:
-    """Stores the draft as a broadcast due at ``at``; returns the confirmation text."""
+    """Stores the draft as a broadcast due at ``at``; returns the confirmation text, with the
+    chats it would reach now."""
     user, chat, draft = update.effective_user, update.effective_chat, STATE.drop(context)
     assert user is not None and chat is not None and draft is not None
     assert draft.text is not None
@@ -195,11 +255,11 @@ async def release(
             session,
             user.id,
             "broadcast created",
-            f"#{broadcast.id} to {draft.audience} at {at.isoformat()}"
+            f"#{broadcast.id} to {draft.label}, "
+            f"{at.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
             + (" (urgent)" if broadcast.urgent else ""),
         )
+        reach = await store.audience_size(session, draft.audience)
     services.wake_dispatcher()
     local = at.astimezone(services.settings.zone)
-    return _(
-        "🗓 Broadcast #{id} scheduled for {when}. /broadcasts lists it, with a Cancel button."
-    ).format(id=broadcast.id, when=local.strftime("%d %b %Y %H:%M %Z"))
+    return scheduled_message(broadcast.id, local.strftime("%d %b %Y %H:%M %Z"), reach)

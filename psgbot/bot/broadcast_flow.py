@@ -10,7 +10,6 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -22,6 +21,7 @@ from psgbot.admins import Role
 from psgbot.bot.access import admin_only
 from psgbot.bot.broadcast_draft import (
     AUDIENCE,
+    CONFIRM,
     MESSAGE,
     PREVIEW,
     SCHEDULE,
@@ -30,17 +30,20 @@ from psgbot.bot.broadcast_draft import (
     BroadcastDraft,
     ask_typed_time,
     ask_when,
+    back_to_preview,
+    confirm_send,
     draft_of,
     in_one_hour,
     schedule_typed,
     send_now,
     tomorrow_morning,
 )
-from psgbot.bot.flows import Callback, Handler, conversation
+from psgbot.bot.flows import Callback, Flow, Handler
 from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     audience_chosen_message,
+    chats,
     new_broadcast_prompt,
 )
 from psgbot.services import get_services
@@ -57,7 +60,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         everyone = await store.audience_size(session, "all")
     keyboard = InlineKeyboardMarkup(
         [
-            [data.AUDIENCE_ALL.button(_("Everyone ({count} chats)").format(count=everyone))],
+            [data.AUDIENCE_ALL.button(_("Everyone ({chats})").format(chats=chats(everyone)))],
             [data.AUDIENCE_TOPICS.button(_("Subscribers of one topic"))],
             [data.AUDIENCE_ME.button(_("Only me (a test)"))],
             [data.BROADCAST_CANCEL.button(_("Cancel"))],
@@ -80,7 +83,7 @@ async def choose_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
             [
                 data.AUDIENCE_TOPIC.button(
                     f"{topic.emoji} {topic.name} "
-                    f"({await store.audience_size(session, 'topic:' + topic.slug)})",
+                    f"({chats(await store.audience_size(session, 'topic:' + topic.slug))})",
                     topic.slug,
                 )
             ]
@@ -181,13 +184,16 @@ async def discard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+def flow() -> Flow:
+    """/broadcast, a part of the admins' one conversation (psgbot.bot.flows)."""
+
     def on(button: data.Action | data.Keyed[str], callback: Callback) -> Handler:
         return CallbackQueryHandler(callback, pattern=button)
 
-    return conversation(
+    return Flow(
+        doing=lambda: _("writing a broadcast"),
         state=STATE,
-        entry_points=[CommandHandler("broadcast", start)],
+        commands={"broadcast": start},
         states={
             AUDIENCE: [
                 on(data.AUDIENCE_ALL, audience_all),
@@ -212,5 +218,10 @@ def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
                 on(data.BROADCAST_CANCEL, discard),
             ],
             SCHEDULE_TYPED: [MessageHandler(filters.TEXT & ~filters.COMMAND, schedule_typed)],
+            CONFIRM: [
+                on(data.BROADCAST_CONFIRM, confirm_send),
+                on(data.BROADCAST_BACK, back_to_preview),
+                on(data.BROADCAST_CANCEL, discard),
+            ],
         },
     )

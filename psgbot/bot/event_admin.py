@@ -1,20 +1,17 @@
-"""The admins' events: /addevent and /editevent, field by field, with a preview before saving
-(/cancelevent is psgbot.bot.event_cancel).
+"""The admins' events: /addevent asks each field in turn; /editevent shows the fields as buttons
+and asks only the one picked; both preview the event before saving (the draft is
+psgbot.bot.event_draft; /cancelevent is psgbot.bot.event_cancel).
 
-The flow's state is one :class:`EventDraft` under one key of the admin's user_data. Reminders,
-change notices and announcements are outbox rows like every other message.
+Reminders, change notices and announcements are outbox rows like every other message.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from telegram import Message, Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -24,122 +21,82 @@ from telegram.ext import (
 from psgbot.admins import Role, audit
 from psgbot.bot import event_cancel
 from psgbot.bot.access import admin_only
+from psgbot.bot.event_draft import (
+    CLEAR,
+    CONFIRM_WHEN,
+    FIELD,
+    KEEP,
+    PICK,
+    SAVE,
+    STATE,
+    STEP_OF,
+    STEPS,
+    EventDraft,
+)
 from psgbot.bot.events import find_event, first_arg
-from psgbot.bot.flows import FlowState, Handler, choice, conversation
-from psgbot.dates import parse_day, parse_when
+from psgbot.bot.flows import Flow, Handler, choice
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
-from psgbot.events import announce, is_upcoming, notify_change
+from psgbot.events import announce, changes_between, is_upcoming, notify_change, told_fields
 from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.event_admin import (
     current_value_hint,
     field_question,
+    fields_keyboard,
+    fields_message,
     new_value_hint,
+    saved_message,
     unreadable_when_message,
     when_check_message,
 )
-from psgbot.render.events import (
-    event_details_messages,
-)
+from psgbot.render.events import event_details_messages
 from psgbot.services import get_services
 
-FIELD, CONFIRM_WHEN, SAVE = range(3)
-KEEP, CLEAR = ".", "-"
 TEXT_LIMIT = 2000  # characters of one typed field
 
 
-@dataclass(frozen=True)
-class Step:
-    field: str
-    question: str
-    required: bool = False
-    kind: str = "text"  # text | when | url
-
-
-STEPS = [
-    Step("title", _("The event's title?"), required=True),
-    Step(
-        "starts_at",
-        _(
-            "When does it start? e.g. 15 December 2026 10:30, 15/12/2026 10:30, "
-            "tomorrow 18:00, or just a date for an all-day event"
-        ),
-        required=True,
-        kind="when",
-    ),
-    Step("ends_at", _("When does it end? (same forms)"), kind="when"),
-    Step("venue", _("Where? The venue's name")),
-    Step("online_url", _("An online link (for online or hybrid events)?"), kind="url"),
-    Step("address", _("The address?")),
-    Step("description", _("A description?")),
-    Step("registration_url", _("A registration link?"), kind="url"),
-    Step("prices", _("Prices? (e.g. Members £10, concessions £5, non-members £15)")),
-]
-FieldValue = str | datetime | None
-
-
-@dataclass
-class EventDraft:
-    """The answers so far: the step reached, each field's value, a date awaiting a Yes."""
-
-    event_id: int | None = None  # the event being edited; None for a new one
-    step: int = 0
-    all_day: bool = False
-    values: dict[str, FieldValue] = field(default_factory=dict)
-    pending_when: tuple[datetime, bool] | None = None
-
-    @classmethod
-    def of(cls, event: Event | None) -> EventDraft:
-        if event is None:
-            return cls()
-        values = {step.field: getattr(event, step.field) for step in STEPS}
-        return cls(event_id=event.id, all_day=event.all_day, values=values)
-
-    def answer(self, value: FieldValue) -> None:
-        """Sets the current step's field and moves on."""
-        self.values[STEPS[self.step].field] = value
-        self.step += 1
-
-    def event(self, zone: ZoneInfo, event: Event | None = None) -> Event:
-        """The draft as an event: ``event`` updated, or a new one."""
-        event = event or Event(
-            uid=f"psg-event-{utcnow().strftime('%Y%m%d%H%M%S%f')}", timezone=zone.key
-        )
-        for step in STEPS:
-            setattr(event, step.field, self.values.get(step.field))
-        event.all_day = self.all_day
-        if event.all_day and event.ends_at is None:
-            event.ends_at = event.starts_at + timedelta(days=1)
-        return event
-
-
-STATE = FlowState("event", EventDraft)
-
-
-def shown_value(value: FieldValue, zone: ZoneInfo) -> str:
-    if value is None:
-        return _("(none)")
-    if isinstance(value, datetime):
-        return value.astimezone(zone).strftime("%d %B %Y %H:%M %Z")
-    return value
-
-
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Asks for the next field, or shows the summary once every field is answered."""
+    """Asks for the current field (showing its value when editing); a new event's summary once
+    every field is answered."""
     draft, chat = STATE.get(context), update.effective_chat
     if draft is None or chat is None:
         return ConversationHandler.END
     if draft.step >= len(STEPS):
         return await summary(update, context, draft)
-    step = STEPS[draft.step]
-    hint = new_value_hint(CLEAR, step.required)
-    if draft.event_id is not None:
-        zone = get_services(context).settings.zone
-        value = shown_value(draft.values.get(step.field), zone)
-        hint = current_value_hint(value, KEEP, CLEAR, step.required)
-    await chat.send_message(field_question(step.question, hint))
+    await chat.send_message(question(draft, context))
     return FIELD
+
+
+def question(draft: EventDraft, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The current field's question, with its value now when editing."""
+    step = draft.current
+    if not draft.editing:
+        return field_question(step.question, new_value_hint(CLEAR, step.required))
+    value = draft.shown(step.field, get_services(context).settings.zone)
+    return field_question(step.question, current_value_hint(value, KEEP, CLEAR, step.required))
+
+
+async def show_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/editevent: the fields with their values, a button each, then Done and Cancel."""
+    draft, chat = STATE.get(context), update.effective_chat
+    if draft is None or draft.event_id is None or chat is None:
+        return ConversationHandler.END
+    zone = get_services(context).settings.zone
+    shown = [(step.label, draft.shown(step.field, zone)) for step in STEPS]
+    buttons = [(step.field, step.label) for step in STEPS]
+    await chat.send_message(
+        fields_message(draft.event_id, shown), reply_markup=fields_keyboard(buttons)
+    )
+    return PICK
+
+
+async def answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """After an answer: the next question (a new event), or the fields again (editing)."""
+    draft = STATE.get(context)
+    if draft is not None and draft.editing:
+        return await show_fields(update, context)
+    return await ask(update, context)
 
 
 @admin_only(Role.EDITOR)
@@ -151,7 +108,7 @@ async def add_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 @admin_only(Role.EDITOR)
 async def edit_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/editevent <n>: the same questions, each showing the current value."""
+    """/editevent <n>: the fields as buttons; the admin changes the ones they pick."""
     chat = update.effective_chat
     assert chat is not None
     event = await find_event(context, first_arg(context))
@@ -159,7 +116,33 @@ async def edit_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await chat.send_message(_("Which event? /editevent 1 (numbers are in /events)."))
         return ConversationHandler.END
     STATE.start(context, EventDraft.of(event))
-    return await ask(update, context)
+    return await show_fields(update, context)
+
+
+@admin_only(Role.EDITOR)
+async def pick_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A field's button under /editevent's list: that field's question."""
+    query, draft = update.callback_query, STATE.get(context)
+    if query is None or draft is None:
+        return ConversationHandler.END
+    await query.answer()
+    number = STEP_OF.get(data.EVENT_FIELD.of(query))
+    if number is None:
+        return PICK
+    draft.step = number
+    await query.edit_message_text(question(draft, context))
+    return FIELD
+
+
+@admin_only(Role.EDITOR)
+async def fields_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Done under /editevent's list: the event as it will show, with Save and Cancel."""
+    query, draft = update.callback_query, STATE.get(context)
+    if query is None or draft is None:
+        return ConversationHandler.END
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    return await summary(update, context, draft)
 
 
 async def read_when(
@@ -167,15 +150,12 @@ async def read_when(
 ) -> int:
     """A date (and time) field: read it, then ask the admin to confirm what was read."""
     zone = get_services(context).settings.zone
-    when = parse_when(text, zone, utcnow())
-    all_day = False
-    if when is None and (day := parse_day(text)) is not None:
-        when, all_day = datetime.combine(day, datetime.min.time(), tzinfo=zone), True
+    when, all_day = draft.typed_when(text, zone, utcnow())
     if when is None:
         await message.reply_text(unreadable_when_message(text))
         return FIELD
     starts = draft.values.get("starts_at")
-    if STEPS[draft.step].field == "ends_at" and isinstance(starts, datetime) and when <= starts:
+    if draft.current.field == "ends_at" and isinstance(starts, datetime) and when <= starts:
         await message.reply_text(_("The end must come after the start. When does it end?"))
         return FIELD
     draft.pending_when = (when, all_day)
@@ -195,21 +175,24 @@ async def receive_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     message, draft = update.effective_message, STATE.get(context)
     if message is None or not message.text or draft is None:
         return FIELD if draft is not None else ConversationHandler.END
-    step = STEPS[draft.step]
+    step = draft.current
     text = message.text.strip()
-    if draft.event_id is not None and text == KEEP:
-        draft.step += 1
-        return await ask(update, context)
+    if draft.editing and text == KEEP:
+        return await show_fields(update, context)
     if text == CLEAR and not step.required:
         draft.answer(None)
-        return await ask(update, context)
+        return await answered(update, context)
     if step.kind == "when":
         return await read_when(message, context, draft, text)
     if step.kind == "url" and not text.startswith(("http://", "https://")):
-        await message.reply_text(_("That should be a web link starting with https://"))
+        await message.reply_text(
+            _("That should be a web link starting with https://, or {clear} for none.").format(
+                clear=CLEAR
+            )
+        )
         return FIELD
     draft.answer(text[:TEXT_LIMIT])
-    return await ask(update, context)
+    return await answered(update, context)
 
 
 @admin_only(Role.EDITOR)
@@ -224,11 +207,11 @@ async def confirm_when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         await query.edit_message_text(_("Then type it again, please."))
         return FIELD
     when, all_day = pending
-    if STEPS[draft.step].field == "starts_at":
+    if draft.current.field == "starts_at":
         draft.all_day = all_day
     draft.answer(when)
     await query.edit_message_reply_markup(None)
-    return await ask(update, context)
+    return await answered(update, context)
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: EventDraft) -> int:
@@ -260,11 +243,10 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     services = get_services(context)
     now = utcnow()
+    told: int | None = None
     async with services.sessions.begin() as session:
         stored = await session.get(Event, draft.event_id) if draft.event_id is not None else None
-        before = (
-            (stored.starts_at, stored.venue, stored.address, stored.online_url) if stored else None
-        )
+        before = told_fields(stored) if stored else None
         event = draft.event(services.settings.zone, stored)
         event.updated_at = now
         if stored is None:
@@ -276,21 +258,20 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                 await announce(session, event, now)
         else:
             await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
-            after = (event.starts_at, event.venue, event.address, event.online_url)
-            if after != before:
-                await notify_change(session, event, services.settings.reminder_hours, now)
+            if changes := changes_between(before, told_fields(event)):
+                hours = services.settings.reminder_hours
+                told = await notify_change(session, event, hours, now, changes)
     services.wake_dispatcher()
-    await query.edit_message_text(_("Saved as event #{id}.").format(id=event.id))
+    await query.edit_message_text(saved_message(event.id, told))
     return ConversationHandler.END
 
 
-def handlers() -> list[Handler]:
-    flow = conversation(
+def flow() -> Flow:
+    """/addevent and /editevent, a part of the admins' one conversation (psgbot.bot.flows)."""
+    return Flow(
+        doing=lambda: _("adding or changing an event"),
         state=STATE,
-        entry_points=[
-            CommandHandler("addevent", add_event),
-            CommandHandler("editevent", edit_event),
-        ],
+        commands={"addevent": add_event, "editevent": edit_event},
         states={
             FIELD: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_field)],
             CONFIRM_WHEN: [
@@ -301,6 +282,14 @@ def handlers() -> list[Handler]:
                 CallbackQueryHandler(save_event, pattern=data.EVENT_SAVE),
                 CallbackQueryHandler(save_event, pattern=data.EVENT_DISCARD),
             ],
+            PICK: [
+                CallbackQueryHandler(pick_field, pattern=data.EVENT_FIELD),
+                CallbackQueryHandler(fields_done, pattern=data.EVENT_FIELDS_DONE),
+                CallbackQueryHandler(save_event, pattern=data.EVENT_DISCARD),
+            ],
         },
     )
-    return [flow, *event_cancel.handlers()]
+
+
+def handlers() -> list[Handler]:
+    return event_cancel.handlers()

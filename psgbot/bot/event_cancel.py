@@ -15,7 +15,7 @@ from psgbot.db.types import utcnow
 from psgbot.events import notify_cancellation
 from psgbot.i18n import _
 from psgbot.render import buttons as data
-from psgbot.render.event_admin import cancel_question
+from psgbot.render.event_admin import cancel_question, cancelled_message
 from psgbot.services import get_services
 
 
@@ -66,9 +66,7 @@ async def cancel_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await query.edit_message_text(_("Nothing changed."))
         return
     services.wake_dispatcher()
-    await query.edit_message_text(
-        _("Event #{id} cancelled; {count} chats told.").format(id=stored.id, count=told)
-    )
+    await query.edit_message_text(cancelled_message(stored.id, told))
 
 
 def handlers() -> list[Handler]:

@@ -1,11 +1,16 @@
 """Guided flows (ConversationHandler) as the admin features use them, their typed state, and
-the confirm-then-act question the features share."""
+the confirm-then-act question the features share.
+
+An admin has one flow open at a time: every admin flow is a part of one ConversationHandler
+(:func:`one_at_a_time`), so another flow's command while one is open asks whether to abandon it,
+and /cancel ends the one open flow with one answer.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,8 +23,16 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from psgbot.bot.access import chat_to_manage
+from psgbot.admins import Role
+from psgbot.bot.access import admin_only, chat_to_manage
 from psgbot.i18n import _
+from psgbot.render import buttons as data
+from psgbot.render.admin import (
+    abandon_keyboard,
+    abandon_question,
+    abandoned_message,
+    kept_message,
+)
 from psgbot.render.buttons import Action
 
 # What a feature module's handlers() returns. The return type is object: a ConversationHandler's
@@ -55,22 +68,17 @@ class FlowState(Generic[State]):
             context.user_data.pop(self.key, None)
         return value
 
-    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """/cancel inside the flow: forgets its state and says so."""
-        self.drop(context)
-        if update.effective_chat:
-            await update.effective_chat.send_message(_("Cancelled."))
-        return ConversationHandler.END
-
 
 def conversation(
     *,
-    state: FlowState[State],
-    entry_points: Sequence[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, object]],
-    states: dict[object, list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, object]]],
+    name: str,
+    cancel: Callback,
+    entry_points: Sequence[Handler],
+    states: dict[object, list[Handler]],
+    fallbacks: Sequence[Handler] = (),
 ) -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
     """A flow tracked per chat and user, mixing typed messages and button presses, that
-    /cancel leaves at any step (dropping the flow's state).
+    /cancel leaves at any step (``cancel`` drops the flow's state).
 
     PTB warns that buttons are then not tracked per message; that is the intent here (a flow
     is one admin's, in one chat), so the warning is silenced for this construction only.
@@ -80,11 +88,131 @@ def conversation(
         return ConversationHandler(
             entry_points=list(entry_points),
             states=states,
-            fallbacks=[CommandHandler("cancel", state.cancel)],
+            fallbacks=[CommandHandler("cancel", cancel), *fallbacks],
             per_chat=True,
             per_user=True,
-            name=state.key,
+            name=name,
         )
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One admin flow, as a part of the one conversation: the commands that start it, its
+    steps (state numbers unique among the flows), where it keeps its state, and what an admin
+    in it is doing, in words ("writing a broadcast")."""
+
+    doing: Callable[[], str]
+    state: FlowState[Any]
+    commands: Mapping[str, Callback]
+    states: Mapping[object, list[Handler]] = field(default_factory=dict)
+
+
+@dataclass
+class PendingCommand:
+    """A flow's command typed while another flow was open, awaiting Abandon or Keep editing."""
+
+    command: str
+    args: list[str]
+    during: str  # the key of the flow open when it was typed
+
+
+PENDING = FlowState("pending", PendingCommand)
+
+
+class _OneAtATime:
+    """The conversation's own answers: /cancel, another flow's command, Abandon, Keep."""
+
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self.flows = list(flows)
+        self.starts = {name: start for flow in flows for name, start in flow.commands.items()}
+
+    def open_flow(self, context: ContextTypes.DEFAULT_TYPE) -> Flow | None:
+        return next((flow for flow in self.flows if flow.state.get(context) is not None), None)
+
+    def drop_all(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        for flow in self.flows:
+            flow.state.drop(context)
+        PENDING.drop(context)
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """/cancel inside a flow: forgets its state and says so, once."""
+        self.drop_all(context)
+        if update.effective_chat:
+            await update.effective_chat.send_message(_("Cancelled."))
+        return ConversationHandler.END
+
+    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
+        """A flow's command while a flow is open: abandon the open one, or keep editing?"""
+        message, current = update.effective_message, self.open_flow(context)
+        if message is None or not message.text:
+            return None
+        command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        if current is None or command not in self.starts:
+            # The conversation outlived its flow's state: nothing to abandon.
+            return await self.starts[command](update, context) if command in self.starts else None
+        PENDING.start(context, PendingCommand(command, list(context.args or []), current.state.key))
+        await message.chat.send_message(
+            abandon_question(current.doing(), command), reply_markup=abandon_keyboard(command)
+        )
+        return None
+
+    async def abandon(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
+        """Abandon and start: the open flow's state is dropped and the command typed starts."""
+        query, pending, current = (
+            update.callback_query,
+            PENDING.get(context),
+            self.open_flow(context),
+        )
+        if query is None:
+            return None
+        await query.answer()
+        if (
+            pending is None
+            or current is None
+            or pending.during != current.state.key
+            or pending.command not in self.starts
+        ):
+            await query.edit_message_text(_("This question is no longer open."))
+            return None
+        self.drop_all(context)
+        doing = current.doing()
+        await query.edit_message_text(abandoned_message(doing))
+        context.args = pending.args
+        return await self.starts[pending.command](update, context)
+
+    async def keep(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Keep editing: nothing changes; the open flow waits where it was."""
+        query, current = update.callback_query, self.open_flow(context)
+        PENDING.drop(context)
+        if query is None:
+            return
+        await query.answer()
+        await query.edit_message_text(kept_message(current.doing() if current else ""))
+
+
+def one_at_a_time(flows: Sequence[Flow]) -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+    """Every admin flow as one conversation per chat and user: one flow open at a time.
+
+    The steps are the flows' own; the fallbacks answer in any step: /cancel, the commands that
+    start a flow (which ask whether to abandon the open one), and that question's buttons.
+    """
+    guard = _OneAtATime(flows)
+    states: dict[object, list[Handler]] = {}
+    for flow in flows:
+        clash = set(states) & set(flow.states)
+        assert not clash, f"two flows use the step numbers {clash}"
+        states.update(flow.states)
+    return conversation(
+        name="admin_flow",
+        cancel=guard.cancel,
+        entry_points=[CommandHandler(name, start) for name, start in guard.starts.items()],
+        states=states,
+        fallbacks=[
+            CommandHandler(list(guard.starts), admin_only(Role.EDITOR)(guard.ask)),
+            CallbackQueryHandler(admin_only(Role.EDITOR)(guard.abandon), pattern=data.FLOW_ABANDON),
+            CallbackQueryHandler(admin_only(Role.EDITOR)(guard.keep), pattern=data.FLOW_KEEP),
+        ],
+    )
 
 
 def choice(yes: InlineKeyboardButton, no: InlineKeyboardButton) -> InlineKeyboardMarkup:

@@ -2,7 +2,8 @@
 
 Order matters where two could claim an update: a flow's buttons before the catch-all, the
 features before the fallback (which answers what no feature claimed: an unknown command, words
-in a private chat, a stale or forged button), and /cancel outside a flow after every flow.
+in a private chat, a stale or forged button), and /cancel outside a flow after every flow. The
+admin flows (/broadcast, /addevent, /editevent, /edit) are one conversation: one open at a time.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from psgbot.bot import (
     admin,
     broadcast,
+    broadcast_flow,
     event_admin,
     events,
     fallback,
@@ -19,14 +21,19 @@ from psgbot.bot import (
     privacy,
     subscribe,
     tags,
+    text_edit,
 )
-from psgbot.bot.flows import Handler
+from psgbot.bot.flows import Handler, one_at_a_time
 
 
 def handlers() -> list[Handler]:
     features = (menu, subscribe, privacy, news, info, events, event_admin, admin, tags, broadcast)
+    admin_flows = one_at_a_time([broadcast_flow.flow(), event_admin.flow(), text_edit.flow()])
     return [
         *fallback.early_handlers(),
+        # First: while an admin's flow is open, what they type is its answer, and another
+        # flow's command asks whether to abandon it.
+        admin_flows,
         *(handler for module in features for handler in module.handlers()),
         *admin.late_handlers(),
         *fallback.handlers(),

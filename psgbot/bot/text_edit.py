@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
     MessageHandler,
@@ -19,15 +18,15 @@ from telegram.ext import (
 
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
-from psgbot.bot.flows import FlowState, choice, conversation
+from psgbot.bot.flows import Flow, FlowState, choice
 from psgbot.i18n import _
-from psgbot.render.admin import edit_usage
-from psgbot.render.buttons import TEXT_DISCARD, TEXT_SAVE
+from psgbot.render.admin import edit_usage, reset_done, reset_keyboard, reset_question
+from psgbot.render.buttons import TEXT_DISCARD, TEXT_RESET, TEXT_SAVE
 from psgbot.render.news import standing_text_message
 from psgbot.services import get_services
 from psgbot.texts import TEXT_NAMES, current_text, save_text
 
-WAITING, CONFIRM = range(2)
+WAITING, CONFIRM, CONFIRM_RESET = range(20, 23)  # apart from the other admin flows' steps
 BODY_LIMIT = 3500  # characters of a new text; the message built from it stays within 4096
 
 
@@ -44,7 +43,8 @@ STATE = FlowState("edit", TextEdit)
 
 @admin_only(Role.EDITOR)
 async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """``/edit <name>`` shows the text and waits for the new one; ``/edit <name> reset``."""
+    """``/edit <name>`` shows the text and waits for the new one; ``/edit <name> reset`` asks
+    before going back to the PSG's original text."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return ConversationHandler.END
@@ -55,13 +55,9 @@ async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     name = args[0]
     services = get_services(context)
     if args[1:] == ["reset"]:
-        async with services.sessions.begin() as session:
-            await save_text(session, name, None, user.id)
-            await audit(session, user.id, "text reset", name)
-        await chat.send_message(
-            _("/{name} is back to the text in data/texts.yaml.").format(name=name)
-        )
-        return ConversationHandler.END
+        STATE.start(context, TextEdit(name))
+        await chat.send_message(reset_question(name), reply_markup=reset_keyboard())
+        return CONFIRM_RESET
     async with services.reads() as session:
         text = await current_text(session, name, services.texts)
     await chat.send_message(standing_text_message(text))
@@ -112,14 +108,37 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return ConversationHandler.END
 
 
-def flow() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
-    return conversation(
+@admin_only(Role.EDITOR)
+async def reset_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Reset, under /edit <name> reset's question: the original text is shown again."""
+    query, user, edit = update.callback_query, update.effective_user, STATE.drop(context)
+    if query is None or user is None:
+        return ConversationHandler.END
+    await query.answer()
+    if edit is None:
+        await query.edit_message_text(_("Nothing changed."))
+        return ConversationHandler.END
+    async with get_services(context).sessions.begin() as session:
+        await save_text(session, edit.name, None, user.id)
+        await audit(session, user.id, "text reset", edit.name)
+    await query.edit_message_text(reset_done(edit.name))
+    return ConversationHandler.END
+
+
+def flow() -> Flow:
+    """/edit, a part of the admins' one conversation (psgbot.bot.flows)."""
+    return Flow(
+        doing=lambda: _("editing a standing text"),
         state=STATE,
-        entry_points=[CommandHandler("edit", edit_start)],
+        commands={"edit": edit_start},
         states={
             WAITING: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_receive)],
             CONFIRM: [
                 CallbackQueryHandler(edit_decide, pattern=TEXT_SAVE),
+                CallbackQueryHandler(edit_decide, pattern=TEXT_DISCARD),
+            ],
+            CONFIRM_RESET: [
+                CallbackQueryHandler(reset_confirmed, pattern=TEXT_RESET),
                 CallbackQueryHandler(edit_decide, pattern=TEXT_DISCARD),
             ],
         },

@@ -23,7 +23,9 @@ def add_commands(commands: Commands) -> None:
     send = commands.add_parser(
         "broadcast", help="queue an announcement for the running bot to deliver"
     )
-    send.add_argument("--audience", required=True, help="all, topic:<slug> or chat:<id>")
+    send.add_argument(
+        "--audience", required=True, help="all, topic:<slug, name or alias> or chat:<id>"
+    )
     text = send.add_mutually_exclusive_group(required=True)
     text.add_argument("--text", help="the message, in Telegram HTML (<b>, <i>, <a href>)")
     text.add_argument(
@@ -62,9 +64,9 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
     from psgbot.db.types import utcnow
     from psgbot.topics import Taxonomy
 
-    slugs = Taxonomy.load(settings.data_dir / "topics.yaml").slugs
+    taxonomy = Taxonomy.load(settings.data_dir / "topics.yaml")
     try:
-        audience = broadcasts.check_audience(args.audience, slugs)
+        audience = broadcasts.check_audience(args.audience, taxonomy)
         when = utcnow() if args.at is None else datetime.fromisoformat(args.at)
     except (broadcasts.AudienceError, ValueError) as exc:
         print(f"psgbot: {exc}", file=sys.stderr)
@@ -72,8 +74,18 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
     if when.tzinfo is None:
         when = when.replace(tzinfo=settings.zone)
     async with prepared(settings) as services:
+        async with services.reads() as session:
+            reach = await broadcasts.audience_size(session, audience)
+        if reach == 0:
+            # As in chat: a broadcast that would reach nobody is refused, now or scheduled.
+            print(f"psgbot: {audience} is 0 chats now; nothing was queued", file=sys.stderr)
+            return 2
         broadcast_id = await _queue(services, audience, text, when)
-        print(f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}")
+        chats = "1 chat" if reach == 1 else f"{reach} chats"
+        print(
+            f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}; "
+            f"it would reach {chats} now"
+        )
         if args.at:
             return 0
         return await _report(services, broadcast_id, args.wait, args.pickup_grace)
@@ -96,7 +108,9 @@ async def _queue(services: Services, audience: str, text: str, when: datetime) -
             session,
             None,
             "broadcast created",
-            f"#{broadcast.id} to {audience} at {when.isoformat()} (command line)",
+            f"#{broadcast.id} to {audience}, "
+            f"{when.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
+            " (command line)",
         )
     return broadcast.id
 

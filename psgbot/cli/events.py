@@ -54,8 +54,8 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
                 for event in added:
                     if is_upcoming(event, now):
                         await announce(session, event, now)
-                for event in changed:
-                    await notify_change(session, event, settings.reminder_hours, now)
+                for event, changes in changed:
+                    await notify_change(session, event, settings.reminder_hours, now, changes)
                 await audit(
                     session,
                     None,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from psgbot.db.base import Base
 from psgbot.db.enums import DeliveryKind, DeliveryStatus, Notice, Priority
-from psgbot.db.types import UtcDateTime, str_enum, utcnow
+from psgbot.db.types import EventChanges, EventChangesJson, UtcDateTime, str_enum, utcnow
 
 
 def _is(status: DeliveryStatus) -> str:
@@ -135,6 +135,8 @@ class Delivery(Base):
     # many hours before it it is due.
     event_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminder_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    # A change notice: what changed, old and new (revision 0012; None on older rows).
+    changes: Mapped[EventChanges | None] = mapped_column(EventChangesJson)
     # Only Notice.LEGACY rows (queued before revision 0011) carry their HTML here.
     text: Mapped[str | None] = mapped_column(Text)
     # Makes a notice unique per chat (psgbot.outbox writes it; nothing reads it back).

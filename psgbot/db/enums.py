@@ -56,6 +56,18 @@ class Notice(StrEnum):
     LEGACY = "legacy"
 
 
+class EventField(StrEnum):
+    """An event's field whose change its reminded chats are told of, old -> new (the value is
+    the column's name)."""
+
+    TITLE = "title"
+    STARTS_AT = "starts_at"
+    ENDS_AT = "ends_at"
+    VENUE = "venue"
+    ADDRESS = "address"
+    ONLINE_URL = "online_url"
+
+
 class BroadcastStatus(StrEnum):
     """scheduled -> sending (fanned out into the outbox) -> done | cancelled."""
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import DateTime, Enum
+from sqlalchemy import JSON, DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from psgbot.db.enums import EventField
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -34,6 +37,50 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+FieldValue = str | datetime | None
+# What changed in an event: each changed field's value before and after.
+EventChanges = dict[EventField, tuple[FieldValue, FieldValue]]
+TIME_FIELDS = frozenset({EventField.STARTS_AT, EventField.ENDS_AT})
+
+
+class EventChangesJson(TypeDecorator[EventChanges]):
+    """:data:`EventChanges` in and out, stored as JSON ``{"venue": ["Hall A", "Hall B"]}``;
+    times as ISO 8601 in UTC, read back as aware datetimes. A field this version does not know
+    is left out on the way out."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: EventChanges | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return {field.value: [_to_json(old), _to_json(new)] for field, (old, new) in value.items()}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> EventChanges | None:
+        if value is None:
+            return None
+        known = {field.value: field for field in EventField}
+        changes: EventChanges = {}
+        for name, (old, new) in value.items():
+            if (field := known.get(name)) is not None:
+                changes[field] = (_from_json(field, old), _from_json(field, new))
+        return changes
+
+
+def _to_json(value: FieldValue) -> str | None:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in an event's changes")
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def _from_json(field: EventField, value: str | None) -> FieldValue:
+    if value is not None and field in TIME_FIELDS:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    return value
 
 
 def utcnow() -> datetime:

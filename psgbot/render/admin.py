@@ -3,14 +3,18 @@ prompts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from telegram import InlineKeyboardMarkup
+
 from psgbot.db.models import Admin, AuditEntry, Feed
 from psgbot.feeds.sources import display_source
 from psgbot.i18n import _
+from psgbot.render import buttons as data
 from psgbot.render.markup import escape, fit, pack, shorten
 from psgbot.topics import Taxonomy
 
@@ -28,6 +32,29 @@ def moment(at: datetime | None, zone: ZoneInfo) -> str:
     if at is None:
         return _("never")
     return at.astimezone(zone).strftime("%d %b %Y %H:%M %Z")
+
+
+# A time as older audit entries wrote it (2026-12-01T18:30:00+00:00): shown in plain words.
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?")
+
+
+def _plain_times(text: str, zone: ZoneInfo) -> str:
+    def readable(match: re.Match[str]) -> str:
+        try:
+            at = datetime.fromisoformat(match.group())
+        except ValueError:
+            return match.group()
+        return moment(at if at.tzinfo else at.replace(tzinfo=zone), zone)
+
+    return ISO_TIME.sub(readable, text)
+
+
+def who(user_id: int | None, names: Mapping[int, str]) -> str:
+    """An admin by name where Telegram gave one, else by number; the bot for its own actions
+    (plain text)."""
+    if user_id is None:
+        return _("the bot")
+    return names.get(user_id) or str(user_id)
 
 
 def _source(source: str) -> str:
@@ -126,23 +153,34 @@ def poll_messages(outcomes: Sequence[PollOutcome]) -> list[str]:
     return pack(["\n".join(lines)]) if lines else []
 
 
-def audit_messages(entries: Sequence[AuditEntry], zone: ZoneInfo) -> list[str]:
-    """/audit: the latest admin actions."""
+def audit_messages(
+    entries: Sequence[AuditEntry], zone: ZoneInfo, names: Mapping[int, str] | None = None
+) -> list[str]:
+    """/audit: the latest admin actions: when (in the PSG's zone), who (by name where
+    ``names`` has one), what."""
+    names = names or {}
     lines = [_("🧾 <b>Latest admin actions</b>")]
-    lines += [
-        f"{moment(entry.at, zone)} · {entry.user_id} · <b>{escape(shorten(entry.action, 100))}</b> "
-        f"{escape(shorten(entry.detail, DETAIL_LIMIT))}"
-        for entry in entries
-    ]
+    for entry in entries:
+        detail = _plain_times(entry.detail or "", zone)
+        lines.append(
+            f"{moment(entry.at, zone)} · {escape(shorten(who(entry.user_id, names), 100))} · "
+            f"<b>{escape(shorten(entry.action, 100))}</b>"
+            + (f" {escape(shorten(detail, DETAIL_LIMIT))}" if detail else "")
+        )
     if not entries:
         lines.append(_("Nothing yet."))
     return pack(["\n".join(lines)])
 
 
-def admins_message(admins: Sequence[Admin]) -> str:
-    """/admins: owners and editors by user id."""
+def admins_message(admins: Sequence[Admin], names: Mapping[int, str] | None = None) -> str:
+    """/admins: owners and editors, by name where ``names`` has one, with their ids."""
+    names = names or {}
+    roles = {"owner": _("owner"), "editor": _("editor")}
     lines = [_("👥 <b>Administrators</b>")]
-    lines += [f"{admin.user_id}: {escape(admin.role)}" for admin in admins]
+    for admin in admins:
+        name = names.get(admin.user_id)
+        shown = f"{escape(shorten(name, 100))} ({admin.user_id})" if name else str(admin.user_id)
+        lines.append(f"{shown}: {escape(roles.get(admin.role, admin.role))}")
     lines.append(_("Owners come from PSGBOT_ADMINS; /admins add &lt;id&gt; adds an editor."))
     return fit(["\n".join(lines)])
 
@@ -155,6 +193,53 @@ def admins_usage() -> str:
     )
 
 
+def reset_question(name: str) -> str:
+    """/edit <name> reset asks first."""
+    return _(
+        "Put /{name} back to the PSG's original text? The edited versions stay in the history."
+    ).format(name=escape(shorten(name, 32)))
+
+
+def reset_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[data.TEXT_RESET.button(_("Reset")), data.TEXT_DISCARD.button(_("Cancel"))]]
+    )
+
+
+def reset_done(name: str) -> str:
+    return _("Done: /{name} shows the PSG's original text again.").format(
+        name=escape(shorten(name, 32))
+    )
+
+
 def edit_usage(names: Sequence[str]) -> str:
     usage = _("Usage: /edit {names}, or /edit &lt;name&gt; reset.")
     return fit([usage.format(names=escape("|".join(names)))])
+
+
+def abandon_question(doing: str, command: str) -> str:
+    """Asked when an admin starts a flow while another is open (``doing``: what it is)."""
+    return _("You are still {doing}. Abandon it and start /{command}?").format(
+        doing=escape(shorten(doing, 200)), command=escape(shorten(command, 32))
+    )
+
+
+def abandon_keyboard(command: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [data.FLOW_ABANDON.button(_("Abandon and start /{command}").format(command=command))],
+            [data.FLOW_KEEP.button(_("Keep editing"))],
+        ]
+    )
+
+
+def kept_message(doing: str) -> str:
+    return _("Carry on {doing}: answer the last question above, or /cancel.").format(
+        doing=escape(shorten(doing, 200))
+    )
+
+
+def abandoned_message(doing: str) -> str:
+    return _("Stopped {doing}; nothing of it was saved or sent.").format(
+        doing=escape(shorten(doing, 200))
+    )

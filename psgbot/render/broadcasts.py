@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from telegram import InlineKeyboardMarkup
+
 from psgbot import broadcasts as store
 from psgbot.db.models import Broadcast
-from psgbot.i18n import _
+from psgbot.i18n import _, ngettext
+from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, pack, shorten
 
 REASON_LIMIT = 200  # a failure's reason as Telegram gave it
@@ -24,18 +27,59 @@ def new_broadcast_prompt() -> str:
 
 def audience_chosen_message(label: str, count: int) -> str:
     return _(
-        "Audience: {label}, {count} chats.\n\nNow send the message: text (your bold, italic "
+        "Audience: {label}, {chats}.\n\nNow send the message: text (your bold, italic "
         "and links are kept) or a photo with a caption."
-    ).format(label=escape(shorten(label, TITLE_LIMIT)), count=count)
+    ).format(label=escape(shorten(label, TITLE_LIMIT)), chats=chats(count))
 
 
 def preview_caption(label: str, count: int, urgent: bool) -> str:
     """The line under the preview, above Send now, Schedule, Urgent and Cancel."""
-    return _("☝️ Preview. Audience: {label}, {count} chats{urgent}.").format(
+    return _("☝️ Preview. Audience: {label}, {chats}{urgent}.").format(
         label=escape(shorten(label, TITLE_LIMIT)),
-        count=count,
+        chats=chats(count),
         urgent=_(" · marked urgent") if urgent else "",
     )
+
+
+def chats(count: int) -> str:
+    """The number of chats, in words: 1 chat, 2 chats (plain text)."""
+    return ngettext("{count} chat", "{count} chats", count).format(count=count)
+
+
+def send_question(label: str, count: int, urgent: bool) -> str:
+    """Send now's last check, with the audience counted as the button was pressed."""
+    return _("📣 Send this to {label}: <b>{chats}</b>{urgent}? It goes out at once.").format(
+        label=escape(shorten(label, TITLE_LIMIT)),
+        chats=chats(count),
+        urgent=_(", marked urgent") if urgent else "",
+    )
+
+
+def send_keyboard(count: int) -> InlineKeyboardMarkup:
+    """Yes (naming the number of chats) or back to the preview's buttons."""
+    yes = ngettext("Yes, send to {count} chat", "Yes, send to {count} chats", count)
+    return InlineKeyboardMarkup(
+        [
+            [data.BROADCAST_CONFIRM.button(yes.format(count=count))],
+            [data.BROADCAST_BACK.button(_("No, back to the preview"))],
+        ]
+    )
+
+
+def empty_audience_message(label: str) -> str:
+    """A broadcast that would reach nobody is refused."""
+    return _(
+        "Nobody would receive this: the audience ({label}) is 0 chats right now, so nothing "
+        "was sent. Cancel, then /broadcast to choose another audience."
+    ).format(label=escape(shorten(label, TITLE_LIMIT)))
+
+
+def scheduled_message(broadcast_id: int, when: str, count: int) -> str:
+    """A broadcast stored for later, with the chats it would reach now."""
+    return _(
+        "🗓 Broadcast #{id} scheduled for {when}. It would reach {chats} now (the audience is "
+        "counted again when it goes). /broadcasts lists it, with a Cancel button."
+    ).format(id=broadcast_id, when=escape(shorten(when, TITLE_LIMIT)), chats=chats(count))
 
 
 def report_message(broadcast: Broadcast, progress: store.Progress, now: datetime) -> str:
@@ -72,7 +116,7 @@ def broadcast_line(broadcast: Broadcast, progress: store.Progress, zone: ZoneInf
         + _("{sent} delivered, {failed} failed, {blocked} blocked").format(
             sent=progress.sent, failed=progress.failed, blocked=progress.blocked
         )
-        + (" · ⚡" if broadcast.urgent else "")
+        + (" · " + _("urgent") if broadcast.urgent else "")
     )
 
 

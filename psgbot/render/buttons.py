@@ -164,22 +164,32 @@ FORGET_NO = Action("forget:no")
 EVENT_DETAILS = Keyed("ev:d", ID)
 EVENT_CALENDAR = Keyed("ev:ics", ID)
 EVENT_REMIND = Keyed("ev:rem", ID)
+# One admin flow at a time (psgbot.bot.flows): abandon the open flow for the command typed, or not.
+FLOW_ABANDON = Action("adm:flow:abandon")
+FLOW_KEEP = Action("adm:flow:keep")
 # Admin flows: events.
 EVENT_WHEN_OK = Action("adm:ev:ok")
 EVENT_WHEN_REDO = Action("adm:ev:redo")
 EVENT_SAVE = Action("adm:ev:save")
 EVENT_DISCARD = Action("adm:ev:discard")
+# /editevent: the field to change, and "Done" (to the preview and Save).
+EVENT_FIELD = Keyed("adm:ev:field", SLUG)
+EVENT_FIELDS_DONE = Action("adm:ev:done")
 EVENT_CANCEL = Keyed("adm:evcancel", ID)
 EVENT_KEEP = Action("adm:evcancel:no")
 # Admin flows: standing texts.
 TEXT_SAVE = Action("adm:edit:save")
 TEXT_DISCARD = Action("adm:edit:discard")
+TEXT_RESET = Action("adm:edit:reset")
 # Admin flows: broadcasts.
 AUDIENCE_ALL = Action("adm:bc:aud:all")
 AUDIENCE_TOPICS = Action("adm:bc:aud:topics")
 AUDIENCE_ME = Action("adm:bc:aud:me")
 AUDIENCE_TOPIC = Keyed("adm:bc:aud:topic", SLUG)
 BROADCAST_SEND = Action("adm:bc:send")
+# "Send to N chats?": the last check before a broadcast goes out, and back to the preview.
+BROADCAST_CONFIRM = Action("adm:bc:confirm")
+BROADCAST_BACK = Action("adm:bc:back")
 BROADCAST_SCHEDULE = Action("adm:bc:schedule")
 BROADCAST_URGENT = Action("adm:bc:urgent")
 BROADCAST_CANCEL = Action("adm:bc:cancel")

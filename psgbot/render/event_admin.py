@@ -3,12 +3,16 @@ check, and /cancelevent's question."""
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardMarkup
+
 from psgbot.db.models import Event
-from psgbot.i18n import _
+from psgbot.i18n import _, ngettext
+from psgbot.render import buttons as data
 from psgbot.render.events import event_title, event_when
 from psgbot.render.markup import escape, fit, shorten
 
 VALUE_LIMIT = 1000  # a field's current value, shown while editing
+LISTED_VALUE_LIMIT = 150  # each field's value in /editevent's list of fields
 TYPED_LIMIT = 80  # what the admin typed, quoted back
 
 
@@ -51,3 +55,52 @@ def cancel_question(event: Event) -> str:
     return _(
         "Cancel <b>{title}</b> ({when})? Everyone who asked for a reminder will be told."
     ).format(title=event_title(event), when=escape(event_when(event)))
+
+
+def saved_message(event_id: int, told: int | None) -> str:
+    """After Save: the event's number, and how many chats hear of its change (when changed)."""
+    saved = _("Saved as event #{id}.").format(id=event_id)
+    if told is None:
+        return saved
+    return (
+        saved
+        + " "
+        + ngettext(
+            "{count} chat that asked for a reminder is told what changed.",
+            "{count} chats that asked for a reminder are told what changed.",
+            told,
+        ).format(count=told)
+    )
+
+
+def cancelled_message(event_id: int, told: int) -> str:
+    """After /cancelevent's Yes."""
+    return ngettext(
+        "Event #{id} cancelled; {count} chat told.",
+        "Event #{id} cancelled; {count} chats told.",
+        told,
+    ).format(id=event_id, count=told)
+
+
+def fields_message(event_id: int, fields: list[tuple[str, str]]) -> str:
+    """/editevent: each field (label, value as now) and the question which to change."""
+    lines = [_("✏️ <b>Event #{id}</b>. Which field do you want to change?").format(id=event_id)]
+    lines += [
+        f"<b>{escape(label)}:</b> {escape(shorten(value, LISTED_VALUE_LIMIT))}"
+        for label, value in fields
+    ]
+    lines.append(_("Done shows the event as it will look, to save it."))
+    return fit(["\n".join(lines), "\n".join([lines[0], lines[-1]])])
+
+
+def fields_keyboard(fields: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """A button per field (its name and label), two a row, then Done and Cancel."""
+    buttons = [data.EVENT_FIELD.button(label, name) for name, label in fields]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(
+        [
+            data.EVENT_FIELDS_DONE.button(_("Done")),
+            data.EVENT_DISCARD.button(_("Cancel")),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)

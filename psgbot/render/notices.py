@@ -4,18 +4,27 @@ notice is about (psgbot.db.enums.Notice, an event or a feed), never its words.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from psgbot.db.enums import Notice
+from babel.dates import format_date, format_datetime
+
+from psgbot.db.enums import EventField, Notice
 from psgbot.db.models import Event, Feed
+from psgbot.db.types import EventChanges, FieldValue
 from psgbot.feeds.sources import display_source
-from psgbot.i18n import _
+from psgbot.i18n import BABEL_LOCALE, _
 from psgbot.render.events import (
     event_announcement,
+    event_block,
     event_cancelled_message,
     event_changed_message,
     event_reminder_message,
+    event_title,
 )
-from psgbot.render.markup import escape
+from psgbot.render.markup import escape, fit, shorten
+
+CHANGED_VALUE_LIMIT = 200  # UTF-16 units of one old or new value in a change notice
 
 
 def _source(feed: Feed) -> str:
@@ -40,6 +49,43 @@ def feed_failing_message(feed: Feed) -> str:
     )
 
 
+def _field_label(field: EventField) -> str:
+    return {
+        EventField.TITLE: _("Title"),
+        EventField.STARTS_AT: _("Time"),
+        EventField.ENDS_AT: _("Ends"),
+        EventField.VENUE: _("Venue"),
+        EventField.ADDRESS: _("Address"),
+        EventField.ONLINE_URL: _("Online link"),
+    }[field]
+
+
+def _shown(value: FieldValue, event: Event) -> str:
+    """A changed value in plain words: a time in the event's zone ("Tue 1 Dec 18:00"; the day
+    alone for an all-day event), "none" for an empty field."""
+    if value is None or value == "":
+        return _("none")
+    if isinstance(value, datetime):
+        local = value.astimezone(ZoneInfo(event.timezone))
+        if event.all_day:
+            return format_date(local.date(), "EEE d MMM", locale=BABEL_LOCALE)
+        return format_datetime(local, "EEE d MMM HH:mm", locale=BABEL_LOCALE)
+    return shorten(value, CHANGED_VALUE_LIMIT)
+
+
+def event_changes_message(event: Event, changes: EventChanges) -> str:
+    """A change notice naming each changed field, old → new, above the event as it is now."""
+    heading = _("✏️ <b>Changed:</b> {title}, an event you asked to be reminded of.").format(
+        title=event_title(event)
+    )
+    lines = [
+        f"{escape(_field_label(field))}: {escape(_shown(old, event))} → "
+        f"<b>{escape(_shown(new, event))}</b>"
+        for field, (old, new) in changes.items()
+    ]
+    return fit(["\n".join([heading, *lines, "", event_block(event)]), "\n".join([heading, *lines])])
+
+
 EVENT_NOTICES: dict[Notice, Callable[[Event], str]] = {
     Notice.EVENT_NEW: event_announcement,
     Notice.EVENT_CHANGED: event_changed_message,
@@ -53,9 +99,17 @@ FEED_NOTICES: dict[Notice, Callable[[Feed], str]] = {
 
 
 def notice_message(
-    notice: Notice, *, event: Event | None, feed: Feed | None, hours: int | None
+    notice: Notice,
+    *,
+    event: Event | None,
+    feed: Feed | None,
+    hours: int | None,
+    changes: EventChanges | None = None,
 ) -> str | None:
-    """A notice's HTML as of now; None when what it is about is no longer stored."""
+    """A notice's HTML as of now; None when what it is about is no longer stored. A change
+    notice names what changed when its row says (rows queued before revision 0012 do not)."""
+    if notice == Notice.EVENT_CHANGED and changes and event is not None:
+        return event_changes_message(event, changes)
     if notice == Notice.EVENT_REMINDER:
         return event_reminder_message(event, hours or 0) if event is not None else None
     if notice in EVENT_NOTICES:

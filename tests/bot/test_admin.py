@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from psgbot.bot.commands import PUBLIC_COMMANDS
 from psgbot.db.models import AuditEntry, TextVersion
+from psgbot.offline import ApiError
 
 EDITOR, STRANGER = 222, 333
 REFUSAL = "This command is for PSG administrators."
@@ -96,7 +97,8 @@ async def texts(bot: BotHarness, text: str, user: int) -> list[str]:
 
 async def test_owner_manages_editors_and_editors_cannot(bot: BotHarness) -> None:
     (listing,) = await texts(bot, "/admins", OWNER)
-    assert f"{OWNER}: owner" in listing
+    # By name, fetched live (the offline Telegram calls every user "Supporter"), with the id.
+    assert f"Supporter ({OWNER}): owner" in listing
     (added,) = await texts(bot, f"/admins add {EDITOR}", OWNER)
     assert "is now an editor" in added
     menus = [
@@ -153,6 +155,7 @@ async def test_edit_a_standing_text_and_reset_it(bot: BotHarness) -> None:
     assert "The PSG works for rights &amp; justice." in aims
     assert "PSG Aims" in aims
     await texts(bot, "/edit aims reset", OWNER)
+    await bot.press("adm:edit:reset", chat_id=OWNER)  # reset asks first (issue 19)
     (aims,) = await texts(bot, "/aims", STRANGER)
     assert "promote social inclusion" in aims
     async with bot.services.sessions() as session:
@@ -160,6 +163,55 @@ async def test_edit_a_standing_text_and_reset_it(bot: BotHarness) -> None:
     assert [(v.name, v.reset) for v in versions] == [("aims", False), ("aims", True)]
     (usage,) = await texts(bot, "/edit nonsense", OWNER)
     assert "Usage" in usage
+
+
+async def test_edit_reset_asks_first_in_plain_words(bot: BotHarness) -> None:
+    """Issue 19, point 14: /edit aims reset asks, and names no file."""
+    await bot.send("/edit aims", chat_id=OWNER)
+    await bot.send("New aims", chat_id=OWNER)
+    await bot.press("adm:edit:save", chat_id=OWNER)
+    (question,) = await bot.send("/edit aims reset", chat_id=OWNER)
+    assert "Put /aims back to the PSG's original text?" in (question.text or "")
+    assert "texts.yaml" not in (question.text or "")
+    (aims,) = await texts(bot, "/aims", STRANGER)
+    assert "New aims" in aims
+    kept = await bot.press("adm:edit:discard", chat_id=OWNER)
+    assert kept[-1].text == "Nothing changed."
+    await bot.send("/edit aims reset", chat_id=OWNER)
+    done = await bot.press("adm:edit:reset", chat_id=OWNER)
+    assert done[-1].text == "Done: /aims shows the PSG's original text again."
+    (aims,) = await texts(bot, "/aims", STRANGER)
+    assert "promote social inclusion" in aims
+
+
+async def test_audit_in_plain_words_with_names(bot: BotHarness) -> None:
+    """Issue 19, point 14: no "None", no ISO times; admins by name where Telegram gives one."""
+    await texts(bot, f"/admins add {EDITOR}", OWNER)
+    await bot.send("/broadcast", chat_id=OWNER)
+    await bot.press("adm:bc:aud:me", chat_id=OWNER)
+    await bot.send("Test", chat_id=OWNER)
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    await bot.press("adm:bc:at:1h", chat_id=OWNER)
+    async with bot.services.sessions.begin() as session:
+        session.add(AuditEntry(user_id=None, action="broadcast sent", detail="#9: 1 delivered"))
+        session.add(
+            AuditEntry(
+                user_id=EDITOR, action="broadcast created", detail="#8 at 2026-12-01T18:30:00+00:00"
+            )
+        )
+
+    def unknown_user(call: Any) -> None:
+        if call.method == "getChat" and int(call.params["chat_id"]) == EDITOR:
+            raise ApiError(400, "Bad Request: chat not found")
+
+    bot.api.faults.append(unknown_user)
+    (audit,) = await texts(bot, "/audit", OWNER)
+    assert "None" not in audit
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", audit)
+    assert "· Supporter · <b>admin add</b> 222" in audit
+    assert "to only you, " in audit
+    assert "· the bot · <b>broadcast sent</b>" in audit
+    assert f"· {EDITOR} · <b>broadcast created</b> #8 at 01 Dec 2026 18:30 GMT" in audit
 
 
 async def test_edit_can_be_cancelled(bot: BotHarness) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import OWNER
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from support.chats import add_chats as insert_chats
 from support.harness import BotHarness
 from support.transport import RecordingBotApi
@@ -21,6 +22,7 @@ from support.transport import RecordingBotApi
 from psgbot.app import build_application, running
 from psgbot.bot.broadcast import update_progress
 from psgbot.config import Settings
+from psgbot.db.engine import create_engine
 from psgbot.db.models import AuditEntry, Broadcast, Chat
 from psgbot.db.types import utcnow
 from psgbot.offline import ApiError, UpdateFactory
@@ -44,6 +46,13 @@ async def compose(
     assert "Preview" in (calls[-1].text or "")
 
 
+async def send_now(bot: BotHarness) -> list[str]:
+    """Send now, then Yes under "Send to N chats?"; returns the texts the bot showed."""
+    calls = await bot.press("adm:bc:send", chat_id=OWNER)
+    calls += await bot.press("adm:bc:confirm", chat_id=OWNER)
+    return [call.text for call in calls if call.text]
+
+
 async def latest_broadcast(bot: BotHarness) -> Broadcast:
     async with bot.services.sessions() as session:
         broadcast = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()))
@@ -61,7 +70,7 @@ async def test_send_now_reaches_every_chat_once_with_formatting(bot: BotHarness)
     assert preview.params["entities"] == BOLD
     assert "parse_mode" not in preview.params
     assert "30 chats" in (control.text or "")
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     sent = await bot.deliver()
     assert sorted(int(call.chat_id or 0) for call in sent) == list(range(1, 31))
     assert all(call.params["entities"] == BOLD for call in sent)
@@ -79,7 +88,7 @@ async def test_send_now_reaches_every_chat_once_with_formatting(bot: BotHarness)
 async def test_photo_with_caption(bot: BotHarness) -> None:
     await add_chats(bot, range(1, 4))
     await compose(bot, text="Our banner", photo="photo-file-1", entities=BOLD)
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     sent = await bot.deliver()
     assert {call.method for call in sent} == {"sendPhoto"}
     assert all(
@@ -94,10 +103,10 @@ async def test_topic_audience_and_only_me(bot: BotHarness) -> None:
     await bot.send("/subscribe mining", chat_id=7)
     await bot.send("/subscribe justice", chat_id=8)
     await compose(bot, audience="aud:topic:extractives")
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     assert [call.chat_id for call in await bot.deliver()] == [7]
     await compose(bot, audience="aud:me")
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     assert [call.chat_id for call in await bot.deliver()] == [OWNER]
 
 
@@ -117,7 +126,61 @@ async def test_schedule_in_an_hour_with_the_clock_moved(bot: BotHarness) -> None
     assert sorted(int(call.chat_id or 0) for call in sent) == [1, 2, 3, 4, 5]
 
 
+async def test_send_now_asks_send_to_n_chats_counted_at_that_moment(bot: BotHarness) -> None:
+    """Issue 19, point 6: nothing goes out before "Send to N chats?" is answered, and N is the
+    audience when Send now is pressed, not when the draft began."""
+    await add_chats(bot, range(1, 4))
+    await compose(bot)
+    await add_chats(bot, range(4, 6))
+    (question,) = [call for call in await bot.press("adm:bc:send", chat_id=OWNER) if call.text]
+    assert "Send this to everyone: <b>5 chats</b>" in (question.text or "")
+    buttons = json.dumps(question.params["reply_markup"], ensure_ascii=False)
+    assert "Yes, send to 5 chats" in buttons
+    assert await bot.deliver() == []
+    back = await bot.press("adm:bc:back", chat_id=OWNER)
+    assert "Preview" in (back[-1].text or "")
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(Broadcast)) is None
+    texts = await send_now(bot)
+    assert texts[-1] == "Sending…"
+    assert sorted(int(call.chat_id or 0) for call in await bot.deliver()) == [1, 2, 3, 4, 5]
+
+
+async def test_one_chat_is_one_chat(bot: BotHarness) -> None:
+    """Counts of chats are plural forms: never "1 chats"."""
+    await add_chats(bot, range(1, 2))
+    calls = await bot.send("/broadcast", chat_id=OWNER)
+    calls += await bot.press("adm:bc:aud:all", chat_id=OWNER)
+    calls += await bot.send("Hello", chat_id=OWNER)
+    calls += await bot.press("adm:bc:send", chat_id=OWNER)
+    shown = json.dumps([(call.text, call.params.get("reply_markup")) for call in calls])
+    assert "Everyone (1 chat)" in shown
+    assert "Audience: everyone, 1 chat." in shown
+    assert "<b>1 chat</b>" in shown
+    assert "Yes, send to 1 chat" in shown
+    assert "1 chats" not in shown
+
+
+async def test_a_broadcast_to_nobody_is_refused_now_and_when_scheduled(bot: BotHarness) -> None:
+    await bot.send("/subscribe mining", chat_id=7)
+    await compose(bot, audience="aud:topic:health")
+    refused = await bot.press("adm:bc:send", chat_id=OWNER)
+    assert "Nobody would receive this" in (refused[-1].text or "")
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    refused = await bot.press("adm:bc:at:1h", chat_id=OWNER)
+    assert "Nobody would receive this" in (refused[-1].text or "")
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(Broadcast)) is None
+    assert await bot.deliver() == []
+    await bot.press("adm:bc:cancel", chat_id=OWNER)
+    await compose(bot, audience="aud:topic:extractives")
+    await bot.press("adm:bc:schedule", chat_id=OWNER)
+    (scheduled,) = [c.text for c in await bot.press("adm:bc:at:1h", chat_id=OWNER) if c.text]
+    assert "It would reach 1 chat now" in (scheduled or "")
+
+
 async def test_schedule_tomorrow_morning_and_typed_dates(bot: BotHarness) -> None:
+    await add_chats(bot, range(1, 3))
     await compose(bot)
     await bot.press("adm:bc:schedule", chat_id=OWNER)
     await bot.press("adm:bc:at:tomorrow", chat_id=OWNER)
@@ -138,6 +201,7 @@ async def test_schedule_tomorrow_morning_and_typed_dates(bot: BotHarness) -> Non
 async def test_scheduled_broadcast_survives_a_restart_and_can_be_cancelled(
     bot: BotHarness, settings: Settings
 ) -> None:
+    await add_chats(bot, range(1, 3))
     await compose(bot)
     await bot.press("adm:bc:schedule", chat_id=OWNER)
     await bot.press("adm:bc:at:1h", chat_id=OWNER)
@@ -177,7 +241,7 @@ async def test_stop_midway_and_blocked_recipients(bot: BotHarness) -> None:
         )
     )
     await compose(bot)
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     dispatcher = bot.dispatcher(batch_size=10)
     await dispatcher.run_once()
     await update_progress(bot.services, bot.app.bot, utcnow())
@@ -205,7 +269,7 @@ async def test_stop_midway_and_blocked_recipients(bot: BotHarness) -> None:
 async def test_broadcast_to_twenty_thousand_chats(bot: BotHarness) -> None:
     await add_chats(bot, range(1, 20_001))
     await compose(bot)
-    await bot.press("adm:bc:send", chat_id=OWNER)
+    await send_now(bot)
     dispatcher = bot.dispatcher(batch_size=1000)
     bot.api.clear()
     edits = 0
@@ -274,9 +338,21 @@ async def test_command_line_broadcast_without_a_bot_says_so(
     bad = await broadcast("--audience", "topic:cooking")
     assert bad.returncode == 2
     assert "audience must be" in bad.stderr
+    # Issue 19, point 6: an audience of 0 chats is refused, as in chat.
+    nobody = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
+    assert nobody.returncode == 2
+    assert "all is 0 chats now; nothing was queued" in nobody.stderr
+    engine = create_engine(database_url)
+    async with async_sessionmaker(engine).begin() as session:
+        await insert_chats(session, [1], topic="extractives")
+    await engine.dispose()
     later = await broadcast("--audience", "all", "--at", "2099-01-01T10:00")
     assert later.returncode == 0
-    assert "queued for all at 2099-01-01T10:00:00+00:00" in later.stdout
+    assert "queued for all at 2099-01-01T10:00:00+00:00; it would reach 1 chat now" in later.stdout
+    # Issue 19, point 14: a topic is named as in chat, by its alias too.
+    alias = await broadcast("--audience", "topic:mining", "--at", "2099-01-01T10:00")
+    assert alias.returncode == 0, alias.stderr
+    assert "queued for topic:extractives" in alias.stdout
     waiting = await broadcast("--audience", "all", "--pickup-grace", "1")
     assert waiting.returncode == 3
     assert "no running bot has picked up broadcast" in waiting.stderr

@@ -21,8 +21,8 @@ from support.transport import RecordingBotApi
 from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.models import AuditEntry, Event
-from psgbot.events import calendar_file, list_events
-from psgbot.events_file import event_from_yaml
+from psgbot.events import calendar_file, list_events, notify_change
+from psgbot.events_file import event_from_yaml, import_events
 from psgbot.offline import ApiCall
 from psgbot.render.events import event_when
 from psgbot.services import Services
@@ -278,9 +278,16 @@ async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness)
     await bot.press("adm:ev:ok", chat_id=OWNER)
     (end_question,) = await bot.reply_texts("15/12/2030 10:00", chat_id=OWNER)
     assert "end must come after the start" in end_question
-    await bot.send("15/12/2030 17:00", chat_id=OWNER)
+    # Issue 19, point 13: an end time alone is on the day the event starts.
+    (check,) = await bot.reply_texts("17:00", chat_id=OWNER)
+    assert "Sunday 15 December 2030, 17:00 GMT" in check
     await bot.press("adm:ev:ok", chat_id=OWNER)
-    for answer in ("UCL", "-", "Tavistock Square, London", "Our annual conference.", "not a link"):
+    # The place, then its address, then the online link: an address is asked for as such.
+    (address_question,) = await bot.reply_texts("UCL", chat_id=OWNER)
+    assert "address" in address_question
+    (link_question,) = await bot.reply_texts("Tavistock Square, London", chat_id=OWNER)
+    assert "online" in link_question
+    for answer in ("-", "Our annual conference.", "not a link"):
         replies = await bot.reply_texts(answer, chat_id=OWNER)
     assert "web link" in replies[0]
     await bot.send("https://reg.example/c", chat_id=OWNER)
@@ -301,18 +308,36 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
         bot, uid="chg", title="Screening", start=start.strftime("%Y-%m-%d %H:%M"), venue="Hall A"
     )
     await bot.press(f"ev:rem:{event.id}", chat_id=5)
-    await bot.send(f"/editevent {event.id}", chat_id=OWNER)
-    await bot.send(".", chat_id=OWNER)  # title kept
+    # Issue 19, point 13: the fields as buttons; only those picked are asked.
+    (fields,) = await bot.send(f"/editevent {event.id}", chat_id=OWNER)
+    assert "Which field do you want to change?" in (fields.text or "")
+    assert "<b>Venue:</b> Hall A" in (fields.text or "")
+    keyboard = fields.params["reply_markup"]["inline_keyboard"]
+    labels = [button["text"] for row in keyboard for button in row]
+    assert labels[:6] == ["Title", "Start", "End", "Venue", "Address", "Online link"]
+    assert labels[-2:] == ["Done", "Cancel"]
+    question = await bot.press("adm:ev:field:starts_at", chat_id=OWNER)
+    assert "When does it start?" in (question[-1].text or "")
     new_start = start + timedelta(days=1)
     await bot.send(new_start.strftime("%d/%m/%Y %H:%M"), chat_id=OWNER)
-    await bot.press("adm:ev:ok", chat_id=OWNER)
-    for answer in (".", "Hall B", ".", ".", ".", ".", "."):
-        await bot.send(answer, chat_id=OWNER)
-    await bot.press("adm:ev:save", chat_id=OWNER)
+    again = await bot.press("adm:ev:ok", chat_id=OWNER)
+    assert "Which field do you want to change?" in (again[-1].text or "")
+    await bot.press("adm:ev:field:venue", chat_id=OWNER)
+    (fields,) = await bot.send("Hall B", chat_id=OWNER)
+    assert "<b>Venue:</b> Hall B" in (fields.text or "")
+    preview = await bot.press("adm:ev:done", chat_id=OWNER)
+    assert "Save this event?" in (preview[-1].text or "")
+    saved = await bot.press("adm:ev:save", chat_id=OWNER)
+    assert "1 chat that asked for a reminder is told what changed" in (saved[-1].text or "")
     (notice,) = await bot.deliver()
     assert notice.chat_id == 5
     assert "Changed" in (notice.text or "")
-    assert "Hall B" in (notice.text or "")
+    # Issue 19, point 12: the notice names each changed field, old -> new.
+    old_time = f"{start:%a} {start.day} {start:%b} 18:00"
+    new_time = f"{new_start:%a} {new_start.day} {new_start:%b} 18:00"
+    assert f"Time: {old_time} → <b>{new_time}</b>" in (notice.text or "")
+    assert "Venue: Hall A → <b>Hall B</b>" in (notice.text or "")
+    assert "Title:" not in (notice.text or "")
     day_before = new_start.astimezone(UTC) - timedelta(hours=23, minutes=59)
     (first,) = await bot.deliver(clock=lambda: day_before)
     assert "in 24 hours" in (first.text or "")  # was "tomorrow" (issue 19: ngettext hours)
@@ -323,7 +348,7 @@ async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> 
 
     await bot.send(f"/cancelevent {event.id}", chat_id=OWNER)
     done = await bot.press(f"adm:evcancel:{event.id}", chat_id=OWNER)
-    assert "1 chats told" in (done[-1].text or "")
+    assert "1 chat told" in (done[-1].text or "")  # never "1 chats" (issue 19, point 12)
     (cancelled,) = await bot.deliver()
     assert cancelled.chat_id == 5
     assert "will not take place" in (cancelled.text or "")
@@ -397,3 +422,18 @@ async def test_stop_ends_the_chats_reminders_too(bot: BotHarness) -> None:
     await bot.send("/stop", chat_id=5)
     for moment in (start - timedelta(hours=23, minutes=59), start - timedelta(minutes=59)):
         assert await bot.deliver(clock=fixed(moment.astimezone(UTC))) == [], moment
+
+
+async def test_an_imported_change_names_its_fields_too(bot: BotHarness) -> None:
+    """`psgbot events import` tells reminded chats what changed, as the editor does."""
+    start = (datetime.now(LONDON) + timedelta(days=5)).strftime("%Y-%m-%d 18:00")
+    entry = {"uid": "imp", "title": "Talk", "start": start, "timezone": "Europe/London"}
+    event = await add_event(bot, **entry, venue="SOAS")
+    await bot.press(f"ev:rem:{event.id}", chat_id=5)
+    async with bot.services.sessions.begin() as session:
+        added, changed = await import_events(session, [{**entry, "venue": "UCL"}])
+        assert added == []
+        for stored, changes in changed:
+            await notify_change(session, stored, [24], datetime.now(UTC), changes)
+    (notice,) = await bot.deliver()
+    assert "Venue: SOAS → <b>UCL</b>" in (notice.text or "")

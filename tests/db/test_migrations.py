@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from psgbot.db.engine import create_engine
+from psgbot.db.enums import DeliveryKind, DeliveryStatus, EventField, Notice
 from psgbot.db.migrate import alembic_config, current_revision, upgrade
 from psgbot.db.models import Delivery
 
@@ -155,4 +156,53 @@ async def test_queued_notices_keep_their_event_through_the_typed_notices_migrati
         (4, None, None, None, None, "pending"),
     ]
     assert start == datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
+    await engine.dispose()
+
+
+async def test_change_notices_name_their_fields_after_the_event_changes_migration(
+    database_url: str,
+) -> None:
+    """0012: a change notice queued before it keeps going (no fields named); one queued after
+    holds what changed, old and new, read back typed (times as aware datetimes)."""
+    engine = create_engine(database_url)
+    await upgrade(engine, "0011")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO events (id, uid, title, starts_at, all_day, timezone, cancelled,"
+                " created_at, updated_at) VALUES (1, 'e', 'AGM', '2030-06-01 10:00:00', false,"
+                " 'Europe/London', false, '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO deliveries (id, chat_id, kind, notice, event_id, status, due_at,"
+                " attempts, created_at) VALUES (1, 7, 'notice', 'event_changed', 1, 'pending',"
+                " '2024-01-01 00:00:00', 0, '2024-01-01 00:00:00')"
+            )
+        )
+    await upgrade(engine)
+    before = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
+    after = datetime(2030, 6, 2, 18, 30, tzinfo=UTC)
+    changes = {EventField.STARTS_AT: (before, after), EventField.VENUE: ("Hall A", None)}
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Delivery).values(
+                id=2,
+                chat_id=8,
+                kind=DeliveryKind.NOTICE,
+                notice=Notice.EVENT_CHANGED,
+                event_id=1,
+                changes=changes,
+                status=DeliveryStatus.PENDING,
+                due_at=before,
+                attempts=0,
+                created_at=before,
+            )
+        )
+    async with engine.connect() as connection:
+        stored = list(
+            await connection.execute(select(Delivery.id, Delivery.changes).order_by(Delivery.id))
+        )
+    assert [tuple(row) for row in stored] == [(1, None), (2, changes)]
     await engine.dispose()
