@@ -7,7 +7,8 @@ not had the item. "Once only" rests on the outbox's unique (chat, item) constrai
 was alerted for the item (at ingest, or by an earlier retag, even of a topic since removed and
 added again) already has its row, and the INSERT skips it. Rows are deleted only by the
 retention purge, so an item is alerted on a retag only while every row it ever had is kept,
-and, as at ingest, only while it is recent (``PSGBOT_ALERT_MAX_AGE``).
+and, as at ingest, only while it is recent (``PSGBOT_ALERT_MAX_AGE``). The item remembers that
+an editor set its topics, so the publisher's later edits of its text do not undo them.
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ async def retag(
             )
             .on_conflict_do_nothing(index_elements=["item_id", "topic"])
         )
+    # The feed's later edits of the item keep these topics (psgbot.feeds.store).
+    item.topics_edited_at = now
     alerted = 0
     if result.added and due:
         alerted = await enqueue_alerts(session, [item.id], now, topics=result.added)

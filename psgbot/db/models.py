@@ -89,6 +89,9 @@ class Item(Base):
     # Newest first means: by publication date, or by first sight for undated items.
     sort_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When an editor last set the topics by hand (/tag, psgbot.retag): an edit of the item in
+    # its feed then refreshes its text but keeps those topics.
+    topics_edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     feed: Mapped[Feed] = relationship(back_populates="items")
     topics: Mapped[list[ItemTopic]] = relationship(

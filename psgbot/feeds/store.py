@@ -172,7 +172,8 @@ async def _refresh(
             item.summary = parsed.summary
             item.link = parsed.link or item.link
             item.updated_at = now
-            if sorted(item.topic_slugs) != sorted(slugs):
+            # An editor's topics (/tag) outlast the publisher's edits of the text.
+            if item.topics_edited_at is None and sorted(item.topic_slugs) != sorted(slugs):
                 item.topics = [ItemTopic(topic=slug) for slug in slugs]
         await session.flush()
 

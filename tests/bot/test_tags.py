@@ -3,6 +3,8 @@ an added topic once, however often it is repeated."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import OWNER, make_settings
 from sqlalchemy import select
@@ -171,6 +173,25 @@ async def test_retag_of_an_old_item_alerts_nobody(bot: BotHarness) -> None:
     assert "No alerts: the item is too old to alert (more than 3 days ago)." in text
     assert await bot.deliver() == []
     assert await tags_of(bot, "Mining concession protest") == {"extractives": True, "economy": True}
+
+
+async def test_a_publishers_edit_keeps_the_editors_topics(
+    bot: BotHarness, feed_url: str, feed_server: FeedServer
+) -> None:
+    await reply(bot, "/tag 1 +economy -extractives")  # "Mining concession protest"
+    congress, mining = HISTORY
+    edited = [
+        replace(congress, summary="The Congress met about the Las Bambas mine."),
+        replace(mining, summary="Communities march against the mining concession."),
+    ]
+    feed_server.routes["/feed"] = Response(rss(edited))
+    await poll_source(bot.services, feed_url)
+    async with bot.services.reads() as session:
+        summaries = set(await session.scalars(select(Item.summary)))
+    assert {item.summary for item in edited} <= summaries
+    assert await tags_of(bot, mining.title) == {"economy": True}
+    # An item no editor touched is tagged anew from its new text.
+    assert "extractives" in await tags_of(bot, congress.title)
 
 
 async def test_an_editor_may_retag_and_others_may_not(bot: BotHarness) -> None:
