@@ -3,10 +3,14 @@ an added topic once, however often it is repeated."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
 from conftest import OWNER, make_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import select
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
@@ -234,3 +238,27 @@ async def test_bad_input_is_answered(bot: BotHarness) -> None:
         assert text.startswith(expected), (command, text)
     assert await tags_of(bot, "Mining concession protest") == {"extractives": True}
     assert await bot.deliver() == []
+
+
+words = st.one_of(
+    st.sampled_from(["1", "2", "0", "21", "+mining", "-economy", "+human", "rights", "−", "+"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
+)
+
+
+@examples(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(command=st.sampled_from(["why", "tag"]), args=st.lists(words, max_size=6))
+async def test_any_why_or_tag_from_an_admin_is_answered(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture, command: str, args: list[str]
+) -> None:
+    """Whatever follows /why or /tag, the admin gets an answer (which Telegram accepts: the
+    transport checks it) and nothing is logged as an error. Examples share the bot."""
+    caplog.clear()
+    text = " ".join(["/" + command, *args]).strip()
+    calls = await bot.send(text, chat_id=OWNER)
+    replies = [call for call in calls if call.method == "sendMessage"]
+    assert replies, text
+    assert {call.chat_id for call in replies} == {OWNER}
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
