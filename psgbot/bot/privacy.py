@@ -12,7 +12,7 @@ import logging
 from telegram import Chat, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.bot.access import chat_to_manage, may_manage, tell
+from psgbot.bot.access import chat_to_manage
 from psgbot.bot.flows import Confirmation, Handler, choice
 from psgbot.i18n import _
 from psgbot.privacy import chat_record, forget_chat
@@ -49,10 +49,6 @@ def refusal() -> str:
     return _("Only this group's administrators can see or delete its data.")
 
 
-async def refuse(update: Update) -> None:
-    await tell(update, refusal())
-
-
 async def send_my_data(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     async with services.reads() as session:
@@ -67,13 +63,9 @@ async def send_my_data(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Sends a JSON file with everything stored about the chat, with a short summary."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
-        return
-    await send_my_data(chat.id, context)
+    chat_id = await chat_to_manage(update, context, refusal())
+    if chat_id is not None:
+        await send_my_data(chat_id, context)
 
 
 async def ask_forget(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,13 +83,9 @@ async def ask_forget(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Asks before deleting every row about the chat."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
-        return
-    await ask_forget(chat.id, context)
+    chat_id = await chat_to_manage(update, context, refusal())
+    if chat_id is not None:
+        await ask_forget(chat_id, context)
 
 
 async def forget_now(

@@ -14,9 +14,9 @@ from telegram.constants import ChatType
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
 from psgbot.bot import topic_keyboard
-from psgbot.bot.access import may_manage
+from psgbot.bot.access import chat_to_manage, may_manage
 from psgbot.bot.flows import Handler
-from psgbot.bot.topic_keyboard import refuse, see_latest_button, send_keyboard, stop_now
+from psgbot.bot.topic_keyboard import refusal, refuse, see_latest_button, send_keyboard, stop_now
 from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfollow
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
@@ -70,10 +70,7 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """With a topic, subscribes to it; without, shows the topic keyboard."""
-    if update.effective_chat is None:
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
+    if await chat_to_manage(update, context, refusal()) is None:
         return
     if context.args:
         await subscribe_to(update, context, " ".join(context.args))
@@ -91,10 +88,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """With a topic (or "all"), stops it; without, shows the topic keyboard."""
     chat = update.effective_chat
-    if chat is None:
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
         return
     services = get_services(context)
     async with services.reads() as session:
@@ -157,10 +151,7 @@ async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stops everything sent to the chat at once (alerts, reminders, announcements), with Undo."""
     chat = update.effective_chat
-    if chat is None:
-        return
-    if not await may_manage(update, context):
-        await refuse(update)
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
         return
     text, undo = await stop_now(chat, context)
     await chat.send_message(text, reply_markup=undo)
