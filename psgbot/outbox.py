@@ -12,7 +12,7 @@ Rows hold data, never markup: an item, a broadcast, or a notice naming what it i
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -156,16 +156,27 @@ class Claimed:
     changes: EventChanges | None = None
 
 
+OUTBOX_PRIORITIES = [priority for priority in Priority if priority != Priority.REPLY]
+# What a claim returns, in Claimed's order, so a row becomes a Claimed by position.
+CLAIMED_COLUMNS = [getattr(Delivery, field.name) for field in fields(Claimed)]
+
+
 async def claim_due(
-    session: AsyncSession, worker: str, limit: int, now: datetime, lease: timedelta
+    session: AsyncSession,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+    *,
+    take_over: bool = True,
 ) -> list[Claimed]:
     """Marks up to ``limit`` due rows as this worker's, oldest first, and returns them.
 
-    Due rows are rows another dispatcher claimed longer than ``lease`` ago (it died mid-send),
-    then pending ones whose time has come, most urgent first. Each read goes through a partial
-    index and stops after ``limit`` rows, however many wait. On PostgreSQL the candidate rows
-    are locked with SKIP LOCKED, so concurrent dispatchers each take different rows without
-    waiting; SQLite serialises writers, which gives the same guarantee.
+    Due rows are, with ``take_over``, rows another dispatcher claimed longer than ``lease`` ago
+    (it died mid-send), then pending ones whose time has come, most urgent first. Each read goes
+    through a partial index and stops after ``limit`` rows, however many wait. On PostgreSQL the
+    candidate rows are locked with SKIP LOCKED, so concurrent dispatchers each take different
+    rows without waiting; SQLite serialises writers, which gives the same guarantee.
     """
     pending, sending = status_is(PENDING), status_is(SENDING)
     expired = (
@@ -174,9 +185,10 @@ async def claim_due(
         .order_by(Delivery.claimed_at)
         .limit(limit)
     )
-    claimed = await _claim(session, expired, worker, now)
-    # One index range per priority, most urgent first, until the batch is full.
-    for priority in Priority:
+    claimed = await _claim(session, expired, worker, now) if take_over else []
+    # One index range per priority, most urgent first, until the batch is full. Replies are
+    # never outbox rows: their level is not read.
+    for priority in OUTBOX_PRIORITIES:
         if len(claimed) >= limit:
             break
         due = (
@@ -198,25 +210,10 @@ async def _claim(
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()))
         .values(status=SENDING, claimed_by=worker, claimed_at=now)
-        .returning(
-            Delivery.id,
-            Delivery.chat_id,
-            Delivery.kind,
-            Delivery.item_id,
-            Delivery.text,
-            Delivery.attempts,
-            Delivery.broadcast_id,
-            Delivery.notice,
-            Delivery.event_id,
-            Delivery.feed_id,
-            Delivery.event_start,
-            Delivery.reminder_hours,
-            Delivery.priority,
-            Delivery.changes,
-        )
+        .returning(*CLAIMED_COLUMNS)
     )
     rows = await session.execute(statement, execution_options={"synchronize_session": False})
-    return [Claimed(**row._asdict()) for row in rows]
+    return [Claimed(*row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -303,9 +300,17 @@ async def release_claims(session: AsyncSession, worker: str) -> None:
 
 
 async def renew_claims(session: AsyncSession, worker: str, now: datetime) -> None:
-    """Extends the lease on the rows this dispatcher is still sending."""
-    await session.execute(
-        update(Delivery)
+    """Extends the lease on the rows this dispatcher is still sending.
+
+    Rows locked at that moment are skipped: only this worker's own settling locks them, and it is
+    taking them out of SENDING anyway. Waiting for them instead could deadlock with a settle that
+    locks the same rows in another order (PostgreSQL; SQLite has a single writer).
+    """
+    sending = (
+        select(Delivery.id)
         .where(Delivery.claimed_by == worker, Delivery.status == SENDING)
-        .values(claimed_at=now)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(
+        update(Delivery).where(Delivery.id.in_(sending.scalar_subquery())).values(claimed_at=now)
     )

@@ -72,6 +72,7 @@ class Dispatcher:
         self.concurrency = configured or None  # None: follow rate x round trip
         self.idle_wait = idle_wait
         self.lease = lease
+        self._next_take_over: datetime | None = None
         # Tests move the clock (and sleep) instead of waiting out Telegram's retry_after.
         self.sender = Sender(bot, clock, sleep, max_attempts)
         if services.settings.paid_broadcast:
@@ -176,12 +177,22 @@ class Dispatcher:
         await self.settle(unsettled)
         return len(claimed.rows)
 
+    def _take_over_due(self, now: datetime) -> bool:
+        """Whether this claim also takes over rows whose lease lapsed: a dispatcher dies
+        rarely, so that costs a query once per third of a lease, not on every batch."""
+        if self._next_take_over is not None and now < self._next_take_over:
+            return False
+        self._next_take_over = now + self.lease / 3
+        return True
+
     async def claim(self, limit: int, unsettled: Unsettled) -> ClaimedSends:
         """Claims up to ``limit`` due rows (releasing due broadcasts first) and renders them."""
         now = self.clock()
         async with self.services.sessions.begin() as session:
             await release_due(session, now)
-            rows = await claim_due(session, self.worker, limit, now, self.lease)
+            rows = await claim_due(
+                session, self.worker, limit, now, self.lease, take_over=self._take_over_due(now)
+            )
         if not rows:
             return ClaimedSends([], [])
         async with self.services.reads() as session:

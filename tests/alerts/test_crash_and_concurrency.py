@@ -8,16 +8,27 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from support.postgres import PostgresServer
 
 from psgbot.chats import follow
 from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.db.enums import DeliveryStatus
 from psgbot.db.migrate import upgrade
-from psgbot.db.models import Chat, Feed, Item, ItemTopic
+from psgbot.db.models import Chat, Delivery, Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
-from psgbot.outbox import enqueue_alerts, outbox_depth
+from psgbot.outbox import (
+    Outcome,
+    claim_due,
+    enqueue_alerts,
+    outbox_depth,
+    renew_claims,
+    settle,
+)
 
 WORKER = Path(__file__).parents[1] / "support" / "dispatch_worker.py"
 SUBSCRIBERS = 400
@@ -151,3 +162,37 @@ async def test_two_dispatchers_deliver_each_alert_exactly_once(
     senders = Counter(line.split()[1] for line in log.read_text().splitlines())
     assert len(senders) == 2, f"both dispatchers should have sent: {senders}"
     assert "Traceback" not in worker_errors(log)
+
+
+async def test_renewing_leases_does_not_wait_for_rows_being_settled(
+    postgres_server: PostgresServer,
+) -> None:
+    """PostgreSQL's row locks (SQLite has one writer, so no such wait): while a settle of one
+    claimed row is still open, renewing the worker's other leases goes ahead. Waiting for that
+    row instead let a renewal and a settle lock rows in opposite orders and deadlock (seen in
+    bench/scale.py at a million alerts)."""
+    url = await postgres_server.create_database("renew_skips_locked")
+    await fan_out_one_item(url, 20)
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    claimed_at = utcnow()
+    async with sessions.begin() as session:
+        claimed = await claim_due(session, "w1", 20, claimed_at, timedelta(seconds=60))
+    settling = sessions()
+    try:
+        await settling.begin()
+        first = claimed[0].id
+        await settle(settling, "w1", [Outcome(first, DeliveryStatus.SENT, message_id=1)], utcnow())
+
+        renewed_at = claimed_at + timedelta(seconds=20)
+        async with sessions.begin() as session:
+            await asyncio.wait_for(renew_claims(session, "w1", renewed_at), timeout=30)
+        await settling.commit()
+    finally:
+        await settling.close()
+
+    async with sessions() as session:
+        rows = {row.id: row for row in await session.scalars(select(Delivery))}
+    await engine.dispose()
+    assert rows[first].status == DeliveryStatus.SENT
+    assert {rows[row.id].claimed_at for row in claimed[1:]} == {renewed_at}
