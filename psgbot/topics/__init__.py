@@ -18,7 +18,6 @@ they are tuned to, on the development set scored by ``bench/topics.py``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -27,12 +26,7 @@ from typing import Any
 
 import yaml
 
-
-def fold(text: str) -> str:
-    """Lower-cases and strips accents, so "Chávarry" and "CHAVARRY" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return stripped.casefold().replace("’", "'")
+from psgbot.topics.matching import SENTENCE_END, fold, trie_regex, without_feed_footer
 
 
 class Strength(Enum):
@@ -65,6 +59,9 @@ class Scoring:
     threshold: float
     relative: float
     most: int
+    # Topics that stand beside an item's subject (the PSG's own activity: "the topic of that
+    # activity comes second"), so their score is not the best one that ``relative`` measures.
+    companions: frozenset[str] = frozenset()
 
     @classmethod
     def from_yaml(cls, raw: Mapping[str, Any]) -> Scoring:
@@ -84,6 +81,7 @@ class Scoring:
             threshold=float(raw["threshold"]),
             relative=float(raw["relative"]),
             most=int(raw["most"]),
+            companions=frozenset(raw.get("companions") or ()),
         )
 
 
@@ -98,6 +96,7 @@ class Topic:
     categories: tuple[str, ...]
     strong: tuple[str, ...] = ()
     weak: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
 
     @property
     def hashtag(self) -> str:
@@ -146,55 +145,6 @@ class _Cue:
     topic: int
 
 
-def _trie_regex(cues: Iterable[str]) -> str:
-    """One regex for folded cues (words, with a trailing ``*`` for a prefix), as a trie.
-
-    Cues sharing a start share its test ("minister*", "mining", "mines": ``mi(?:n(?:...))``), so
-    a scan tries a handful of branches at each word rather than every cue in turn. At each step
-    a longer cue is tried before a shorter one ends, so a name wins over the words it starts
-    with ("las bambas" over "las"); words of a cue match across any run of spaces.
-    """
-    root: dict[str, Any] = {}
-    for cue in cues:
-        node = root
-        for char in " ".join(cue.rstrip("*").split()):
-            node = node.setdefault(char, {})
-        node["*" if cue.endswith("*") else ""] = {}
-    return _branches(root)
-
-
-def _branches(node: Mapping[str, Any]) -> str:
-    alternatives = [
-        (r"\s+" if char == " " else re.escape(char)) + _branches(child)
-        for char, child in sorted(node.items())
-        if char not in ("", "*")
-    ]
-    if "*" in node:
-        alternatives.append(r"\w*")
-    if not alternatives:
-        return ""
-    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-    if "" in node and "*" not in node:
-        body = f"(?:{body})?"
-    return body
-
-
-# The end of the first sentence: a full stop, question or exclamation mark before a space. Good
-# enough for the PSG's summaries, where abbreviations with a stop ("Mr.") are rare.
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*\s+")
-
-
-def _without_feed_footer(text: str) -> str:
-    """The folded summary without WordPress's "The post <title> appeared first on <site>."
-
-    WordPress feeds (the PSG's among them) may end every summary so; the site's name there says
-    nothing about the item, and would tag every item with ``psg``.
-    """
-    end = text.rfind(" appeared first on ")
-    start = text.rfind("the post ", 0, end) if end != -1 else -1
-    return text[:start].rstrip() if start != -1 else text
-
-
 class Taxonomy:
     """The topics in their display order, with lookup by any name a user might type."""
 
@@ -226,25 +176,34 @@ class Taxonomy:
                 cues = table.setdefault(words, [])
                 if all(cue.topic != index for cue in cues):
                     cues.append(_Cue(text, strength, index))
+        # Phrases that name a topic only as the setting ("during the pandemic", "a mining region"):
+        # matched like cues, so that they win over the words in them, and then counted for none.
+        self._context = {
+            " ".join(fold(phrase).split()) for topic in topics for phrase in topic.context
+        }
         self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes}, reverse=True)
-        written = [*self._exact, *(prefix + "*" for prefix in self._prefixes)]
+        written = [*self._exact, *self._context, *(prefix + "*" for prefix in self._prefixes)]
         # The lookarounds keep matches to whole words; within the trie a longer cue is tried
         # first, so a name wins over the words it is made of ("Inter-American Court" over
         # "court"), across topics too.
         self._pattern = (
-            re.compile(r"(?<!\w)" + _trie_regex(written) + r"(?!\w)") if written else None
+            re.compile(r"(?<!\w)" + trie_regex(written) + r"(?!\w)") if written else None
         )
 
     def _cues_of(self, matched: str) -> list[_Cue]:
-        """The cues a match of the pattern stands for: an exact cue, else the longest prefix."""
+        """The cues a match of the pattern stands for: for each topic, its exact cue, else its
+        longest prefix ("heavy metals" is a health cue and, as "heavy metal*", an environment one).
+        """
         words = " ".join(matched.split())
-        cues = self._exact.get(words)
-        if cues is not None:
-            return cues
+        if words in self._context:
+            return []
+        cues = list(self._exact.get(words, ()))
         for length in self._prefix_lengths:
-            if length <= len(words) and (cues := self._prefixes.get(words[:length])):
-                return cues
-        return []
+            if length <= len(words):
+                covered = {cue.topic for cue in cues}
+                prefixed = self._prefixes.get(words[:length], ())
+                cues.extend(cue for cue in prefixed if cue.topic not in covered)
+        return cues
 
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
@@ -260,6 +219,7 @@ class Taxonomy:
                 categories=tuple(entry.get("categories") or ()),
                 strong=tuple(entry.get("strong") or ()),
                 weak=tuple(entry.get("weak") or ()),
+                context=tuple(entry.get("context") or ()),
             )
             for entry in raw["topics"]
         ]
@@ -291,8 +251,8 @@ class Taxonomy:
         """
         found: dict[tuple[int, str], list[Place]] = {}
         strengths: dict[tuple[int, str], Strength] = {}
-        body = _without_feed_footer(fold(summary).strip())
-        sentences = _SENTENCE_END.split(body, maxsplit=1)
+        body = without_feed_footer(fold(summary).strip())
+        sentences = SENTENCE_END.split(body, maxsplit=1)
         sections = [(Place.TITLE, fold(title))]
         sections.append((Place.FIRST_SENTENCE, sentences[0]))
         if len(sentences) > 1:
@@ -337,7 +297,10 @@ class Taxonomy:
             ]
             totals[index] = sum(hit.points for hit in hits[index])
         ranked = sorted(totals, key=lambda index: (-totals[index], index))
-        top = totals[ranked[0]]
+        # The best topic sets the bar for the others, unless it is a companion topic (then the
+        # best of the rest does): a PSG event on a mining conflict is also about mining.
+        subjects = [index for index in ranked if self.topics[index].slug not in scoring.companions]
+        top = totals[(subjects or ranked)[0]]
         floor = max(scoring.threshold, scoring.relative * top)
         tagged = {index for index in ranked[: scoring.most] if totals[index] >= floor}
         tagged = tagged or {ranked[0]}
