@@ -35,25 +35,39 @@ def score_of(slug: str, title: str, summary: str = "", categories: tuple[str, ..
     return 0.0
 
 
-def toy_topic(slug: str, strong: tuple[str, ...] = (), weak: tuple[str, ...] = ()) -> Topic:
+def toy_topic(
+    slug: str,
+    strong: tuple[str, ...] = (),
+    weak: tuple[str, ...] = (),
+    context: tuple[str, ...] = (),
+    keywords: tuple[str, ...] = (),
+) -> Topic:
     return Topic(
         slug=slug,
         name=slug.title(),
         description=slug,
         aliases=(),
         emoji="•",
-        keywords=(slug,),
+        keywords=(slug, *keywords),
         categories=(f"{slug} news",),
         strong=strong,
         weak=weak,
+        context=context,
     )
 
 
-def toy_taxonomy(*, threshold: float = 1.5, relative: float = 0.0, most: int = 3) -> Taxonomy:
-    """Five topics whose only keyword is their own slug, under simple round weights."""
+def toy_taxonomy(
+    *,
+    threshold: float = 1.5,
+    relative: float = 0.0,
+    most: int = 3,
+    companions: frozenset[str] = frozenset(),
+) -> Taxonomy:
+    """Five topics whose only keyword is their own slug (and a few more cues of alpha's and beta's),
+    under simple round weights."""
     topics = [
-        toy_topic("alpha", strong=("alpha centauri",), weak=("first",)),
-        toy_topic("beta"),
+        toy_topic("alpha", strong=("alpha centauri",), weak=("first",), keywords=("metals",)),
+        toy_topic("beta", context=("beta region",), keywords=("metal*",)),
         toy_topic("gamma"),
         toy_topic("delta"),
         toy_topic("epsilon"),
@@ -72,6 +86,7 @@ def toy_taxonomy(*, threshold: float = 1.5, relative: float = 0.0, most: int = 3
         threshold=threshold,
         relative=relative,
         most=most,
+        companions=companions,
     )
     return Taxonomy(topics, scoring)
 
@@ -170,6 +185,63 @@ def test_a_topic_dwarfed_by_the_best_one_is_left_out() -> None:
     # alpha scores 2 (title) + 4.5 (strong, first sentence); beta 1.5: under half of alpha's.
     assert taxonomy.classify("Alpha", "Alpha Centauri and beta.") == ["alpha"]
     assert taxonomy.classify("Alpha", "Beta.") == ["alpha", "beta"]
+
+
+def test_a_companion_topic_does_not_dwarf_the_topic_of_its_activity() -> None:
+    title, summary = "Alpha", "Alpha Centauri and beta."
+    # alpha scores 6.5, beta 1.5: under half of alpha's, unless alpha stands beside the subject.
+    assert toy_taxonomy(threshold=1.2, relative=0.5).classify(title, summary) == ["alpha"]
+    beside = toy_taxonomy(threshold=1.2, relative=0.5, companions=frozenset({"alpha"}))
+    assert beside.classify(title, summary) == ["alpha", "beta"]
+    # Still only over the threshold: a companion lowers the bar no further than that.
+    assert beside.classify(title, "Alpha Centauri. Later beta.") == ["alpha"]
+
+
+def test_the_psg_topic_leaves_room_for_what_its_activity_is_about() -> None:
+    found = TAXONOMY.classify(
+        "PSG delegation visits Cajamarca",
+        "A Peru Support Group delegation met human rights defenders facing criminal charges for "
+        "opposing mining in Cajamarca.",
+    )
+    assert found[0] == "psg"
+    assert {"human-rights", "extractives"} <= set(found)
+
+
+def test_a_context_phrase_counts_for_no_topic() -> None:
+    taxonomy = toy_taxonomy()
+    assert taxonomy.classify("Gamma news", "Beta first.") == ["gamma", "beta"]
+    assert taxonomy.classify("Gamma news", "In the beta region first.") == ["gamma"]
+    assert taxonomy.explain("Beta region", "") == []
+    # The phrase only: "beta" elsewhere in the item is still a cue.
+    assert taxonomy.classify("Beta region", "Beta first.") == ["beta"]
+
+
+def test_the_guides_context_phrases_do_not_tag_their_topics() -> None:
+    killed = TAXONOMY.classify(
+        "Defenders killed during the pandemic",
+        "At least six environmental defenders were killed in the Amazon in 2020.",
+    )
+    assert "health" not in killed
+    assert "human-rights" in killed
+    assert "health" in TAXONOMY.classify("Pandemic reaches the defenders of the Amazon", "")
+    vraem = TAXONOMY.classify(
+        "Sixteen killed in the VRAEM",
+        "Sixteen people were killed in an attack attributed to Shining Path, two weeks before "
+        "the elections.",
+    )
+    assert vraem == ["human-rights"]
+
+
+def test_a_word_serves_every_topic_with_a_cue_for_it() -> None:
+    taxonomy = toy_taxonomy()
+    # "metals" is alpha's exact cue and beta's as "metal*": the exact one does not hide the other.
+    assert {r.slug for r in taxonomy.explain("Metals", "")} == {"alpha", "beta"}
+    assert {r.slug for r in taxonomy.explain("Metallurgy", "")} == {"beta"}
+    found = TAXONOMY.classify(
+        "Heavy metals in Espinar",
+        "People in Espinar have heavy metals in their blood, a study finds.",
+    )
+    assert {"health", "environment"} <= set(found)
 
 
 def test_at_most_three_topics_the_highest_scoring_first() -> None:

@@ -8,9 +8,11 @@ Tagging is by salience, not by any hit: an item that names the government in pas
 about politics. Each topic scores the cues found for it, weighed by how telling the cue is (a
 name such as "Las Bambas" is strong, "government" weak) and by where it stands (the title counts
 more than the first sentence, which counts more than the rest); a cue repeated adds less than a
-new cue. Feed categories that map to a topic are strong evidence. The topics whose score passes
-the threshold, and is not dwarfed by the best topic's, are the item's, at most three; an item
-whose cues all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the working,
+new cue. A phrase that names a topic only as the setting ("during the pandemic") counts for none.
+Feed categories that map to a topic are strong evidence. The topics whose score passes the
+threshold, and is not dwarfed by the best topic's (a companion topic such as the PSG's own
+activity dwarfs none), are the item's, at most three; an item whose cues all fall short still
+gets its best topic. :meth:`Taxonomy.explain` shows the working,
 cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
 they are tuned to, on the development set scored by ``bench/topics.py``.
 """
