@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
+from psgbot.preferences import hold_until
 from psgbot.topics import Taxonomy
 
 # Short names the bot and the command line use for a broadcast's statuses.
@@ -78,17 +79,28 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
             .with_for_update(skip_locked=True)
         )
     )
+    at = literal(now, type_=Delivery.due_at.type)
     for broadcast in due:
-        rows = select(
-            _audience_chats(broadcast.audience).subquery().c[0],
-            literal(DeliveryKind.BROADCAST.value),
-            literal(broadcast.id),
-            literal(DeliveryStatus.PENDING.value),
-            literal(now, type_=Delivery.due_at.type),
-            literal(0),
-            literal(now, type_=Delivery.created_at.type),
-            literal(int(Priority.URGENT if broadcast.urgent else Priority.BULK)),
-        ).where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE
+        audience = _audience_chats(broadcast.audience).subquery()
+        chat_id = audience.c[0]
+        # Urgent announcements go at once; ordinary ones wait, like alerts, for a chat's digest
+        # or the end of its quiet hours (psgbot.preferences).
+        due_at = at if broadcast.urgent else func.coalesce(hold_until(now), at)
+        rows = (
+            select(
+                chat_id,
+                literal(DeliveryKind.BROADCAST.value),
+                literal(broadcast.id),
+                literal(DeliveryStatus.PENDING.value),
+                due_at,
+                literal(0),
+                literal(now, type_=Delivery.created_at.type),
+                literal(int(Priority.URGENT if broadcast.urgent else Priority.BULK)),
+            )
+            .select_from(audience)
+            .outerjoin(Chat, Chat.id == chat_id)
+            .where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE
+        )
         statement = (
             dialect_insert(session)(Delivery)
             .from_select(

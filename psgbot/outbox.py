@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -45,8 +46,9 @@ from psgbot.db.models import (
     receiving,
 )
 from psgbot.db.types import EventChanges
+from psgbot.preferences import hold_until
 
-PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
+PENDING, SENDING, HELD = DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD
 
 
 async def enqueue_alerts(
@@ -64,13 +66,17 @@ async def enqueue_alerts(
     enqueued again: the unique (chat, item) constraint is what makes an alert once only, however
     often the item is enqueued. With ``topics`` (an editor added them to the item) only their
     followers are matched, not all news, and only among them those without a row for the item.
+    A chat on digests or in its quiet hours gets its row held until then (:func:`claim_held`
+    gathers it).
     """
     if not item_ids or (topics is not None and not topics):
         return 0
+    # A chat on digests or in its quiet hours gets the row held until then (psgbot.preferences).
+    hold = hold_until(now)
     constants = (
         literal(DeliveryKind.ALERT.value),
-        literal(PENDING.value),
-        literal(now, type_=Delivery.due_at.type),
+        case((hold.is_(None), literal(PENDING.value)), else_=literal(HELD.value)),
+        func.coalesce(hold, literal(now, type_=Delivery.due_at.type)),
         literal(0),
         literal(now, type_=Delivery.created_at.type),
     )
@@ -201,6 +207,22 @@ async def claim_due(
     return sorted(claimed, key=lambda row: (row.priority, row.id))
 
 
+async def claim_held(
+    session: AsyncSession, worker: str, limit: int, now: datetime
+) -> list[Claimed]:
+    """Claims every held alert of up to ``limit`` chats whose hold has ended (their digest is
+    due, or their quiet hours are over): each chat's are sent as one message."""
+    chats = (
+        select(Delivery.chat_id)
+        .where(status_is(HELD), Delivery.due_at <= now)
+        .distinct()
+        .limit(limit)
+        .scalar_subquery()
+    )
+    held = select(Delivery.id).where(status_is(HELD), Delivery.chat_id.in_(chats))
+    return await _claim(session, held, worker, now)
+
+
 async def _claim(
     session: AsyncSession, candidates: Select[Any], worker: str, now: datetime
 ) -> list[Claimed]:
@@ -272,9 +294,10 @@ async def settle(
 
 
 async def cancel_pending(session: AsyncSession, chat_id: int, reason: str) -> None:
+    """Cancels what waits for a chat: pending rows and held alerts."""
     await session.execute(
         update(Delivery)
-        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
+        .where(Delivery.chat_id == chat_id, Delivery.status.in_([PENDING, HELD]))
         .values(status=DeliveryStatus.CANCELLED, error=reason)
     )
 

@@ -81,6 +81,12 @@ def _chat_fields(chat: Chat) -> dict[str, Any]:
         "inactive_since": _when(chat.inactive_since),
         "stopped_at": _when(chat.stopped_at),
         "announcements": chat.announcements,
+        "timezone": chat.timezone,
+        "digest": chat.digest,
+        "digest_time": chat.digest_time.isoformat() if chat.digest_time else None,
+        "digest_weekday": chat.digest_weekday,
+        "quiet_from": chat.quiet_from.isoformat() if chat.quiet_from else None,
+        "quiet_until": chat.quiet_until.isoformat() if chat.quiet_until else None,
         "created_at": _when(chat.created_at),
         "updated_at": _when(chat.updated_at),
     }

@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.feeds",
         "psgbot.news",
         "psgbot.outbox",
+        "psgbot.preferences",
         "psgbot.privacy",
         "psgbot.retag",
         "psgbot.retention",

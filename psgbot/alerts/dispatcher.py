@@ -37,10 +37,14 @@ from psgbot.broadcasts import release_due
 from psgbot.chats import deactivate, migrate
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
-from psgbot.outbox import Outcome, claim_due, release_claims, renew_claims, settle
+from psgbot.outbox import Outcome, claim_due, claim_held, release_claims, renew_claims, settle
+from psgbot.preferences import roll_schedules
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
+
+# Chats whose held alerts one claim gathers (each chat's all at once, as one message).
+HELD_CHATS_PER_CLAIM = 50
 
 MIN_CONCURRENCY, MAX_CONCURRENCY, UNLIMITED_CONCURRENCY = 4, 512, 32
 
@@ -193,10 +197,16 @@ class Dispatcher:
             rows = await claim_due(
                 session, self.worker, limit, now, self.lease, take_over=self._take_over_due(now)
             )
+            held = await claim_held(session, self.worker, HELD_CHATS_PER_CLAIM, now)
+            gathered = sorted({row.chat_id for row in held})
+            if gathered:
+                # Their digest or quiet hours are over: hold what comes next until the next.
+                await roll_schedules(session, self.services.settings.zone, now, gathered)
+            rows += held
         if not rows:
             return ClaimedSends([], [])
         async with self.services.reads() as session:
-            batch: Batch = await prepare(session, self.services, rows, now)
+            batch: Batch = await prepare(session, self.services, rows, now, set(gathered))
         unsettled.rows.update((row.id, row) for row in rows)
         unsettled.stored_at.update(batch.stored_at)
         unsettled.outcomes.extend(batch.outcomes)

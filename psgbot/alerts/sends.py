@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, MessageEntity
 
-from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
-from psgbot.db.models import ALL_NEWS, Broadcast, Event, Feed, Item, Subscription
+from psgbot.db.enums import (
+    BroadcastStatus,
+    DeliveryKind,
+    DeliveryStatus,
+    DigestMode,
+    Notice,
+    Priority,
+)
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription
 from psgbot.outbox import Claimed, Outcome
+from psgbot.preferences import zone_named
+from psgbot.render.digests import gathered_messages
 from psgbot.render.events import reminder_keyboard
 from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
@@ -65,10 +75,15 @@ class Batch:
 
 
 async def prepare(
-    session: AsyncSession, services: Services, claimed: Sequence[Claimed], now: datetime
+    session: AsyncSession,
+    services: Services,
+    claimed: Sequence[Claimed],
+    now: datetime,
+    gathered: Collection[int] = (),
 ) -> Batch:
-    """Renders the batch as of now: alerts per chat (a digest past the threshold), notices from
-    the event or feed they are about, broadcasts as their authors wrote them."""
+    """Renders the batch as of now: alerts per chat (a digest past the threshold, and always
+    for the ``gathered`` chats, whose held alerts these are), notices from the event or feed
+    they are about, broadcasts as their authors wrote them."""
     stored = await _Stored.load(session, claimed)
     batch = Batch(sends=[], outcomes=[], stored_at={})
     alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
@@ -81,7 +96,7 @@ async def prepare(
             batch.add(_broadcast(row, stored))
         else:
             batch.add(_notice(row, stored, now))
-    await _add_alerts(session, services, batch, alerts_by_chat, stored.items)
+    await _add_alerts(session, services, batch, alerts_by_chat, stored.items, gathered)
     batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}
     return batch
 
@@ -148,13 +163,22 @@ async def _add_alerts(
     batch: Batch,
     alerts_by_chat: dict[int, list[Claimed]],
     items: dict[int, Item],
+    gathered: Collection[int],
 ) -> None:
-    """Each chat's alerts, or one digest past the threshold. A fan-out sends one item to many
-    chats: each (item, topic) is rendered once per batch."""
+    """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
+    its digest. A fan-out sends one item to many chats: each (item, topic, zone) is rendered
+    once per batch."""
     followed = await _followed(session, set(alerts_by_chat))
-    rendered: dict[tuple[int, str | None], Send] = {}
+    prefs = await _preferences(session, set(alerts_by_chat))
+    default_zone = services.settings.zone
+    rendered: dict[tuple[int, str | None, str], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
+        mode, zone_name = prefs.get(chat_id, (DigestMode.INSTANT, None))
+        zone = (zone_named(zone_name) if zone_name else None) or default_zone
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
+        if chat_id in gathered:
+            _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
+            continue
         if len(rows) > DIGEST_THRESHOLD:
             batch.sends.append(Send(chat_id, rows, digest_message(chat_items, services.taxonomy)))
             continue
@@ -162,15 +186,46 @@ async def _add_alerts(
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
             if matched is None and ALL_NEWS in followed[chat_id]:
                 matched = ALL_NEWS
-            key = (item.id, matched)
+            key = (item.id, matched, zone.key)
             if key not in rendered:
-                text, markup = render_alert(services, item, matched)
+                text, markup = render_alert(services, item, matched, zone)
                 shared = markup.to_dict() if markup else None
                 rendered[key] = Send(0, [], text, markup, markup_json=shared)
             model = rendered[key]
             batch.sends.append(
                 Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
             )
+
+
+def _add_gathered(
+    batch: Batch,
+    services: Services,
+    chat_id: int,
+    rows: list[Claimed],
+    chat_items: list[Item],
+    mode: DigestMode,
+    zone: ZoneInfo,
+) -> None:
+    """A chat's held alerts as one message (more only past Telegram's limit), oldest first."""
+    by_item = {row.item_id: row for row in rows}
+    ordered = sorted(chat_items, key=lambda item: (item.sort_at, item.id))
+    for text, item_ids in gathered_messages(ordered, mode, services.taxonomy, zone):
+        batch.sends.append(Send(chat_id, [by_item[item_id] for item_id in item_ids], text))
+
+
+async def _preferences(
+    session: AsyncSession, chat_ids: set[int]
+) -> dict[int, tuple[DigestMode, str | None]]:
+    """The chats that set a digest or a time zone: how they get alerts, and their zone."""
+    if not chat_ids:
+        return {}
+    rows = await session.execute(
+        select(Chat.id, Chat.digest, Chat.timezone).where(
+            Chat.id.in_(chat_ids),
+            or_(Chat.timezone.is_not(None), Chat.digest != DigestMode.INSTANT),
+        )
+    )
+    return {chat_id: (mode, zone) for chat_id, mode, zone in rows}
 
 
 Model = TypeVar("Model", Item, Broadcast, Event, Feed)
@@ -196,12 +251,13 @@ async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[
 
 
 def render_alert(
-    services: Services, item: Item, matched: str | None
+    services: Services, item: Item, matched: str | None, zone: ZoneInfo | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The alert text and its buttons: Read more, and Unsubscribe from what brought it."""
+    """The alert text (dates in ``zone``, else the PSG's) and its buttons: Read more, and
+    Unsubscribe from what brought it."""
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
-    text = alert_message(item, taxonomy, services.settings.zone, topic)
+    text = alert_message(item, taxonomy, zone or services.settings.zone, topic)
     return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 

@@ -29,6 +29,10 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("unsubscribe", _("Stop alerts on a topic: /unsubscribe mining, /unsubscribe all")),
     ("mysubs", _("The topics this chat gets alerts on")),
     ("stop", _("Stop everything: alerts, reminders and announcements")),
+    ("settings", _("Digests, quiet hours, time zone, announcements")),
+    ("digest", _("Alerts as a digest: /digest daily 08:00, /digest off")),
+    ("quiet", _("Quiet hours: /quiet 22:00-07:00, /quiet off")),
+    ("timezone", _("This chat's time zone: /timezone America/Lima")),
     ("events", _("Upcoming PSG events; /events past for earlier ones")),
     ("event", _("One event in full: /event 1")),
     ("aims", _("What the Peru Support Group works for")),
@@ -43,7 +47,19 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
 
 # What changes a group's settings or data: for the group's administrators only
 # (psgbot.bot.access.may_manage), so not in the menu of a group's other members.
-GROUP_ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "stop", "mydata", "forget"})
+GROUP_ADMIN_COMMANDS = frozenset(
+    {
+        "subscribe",
+        "unsubscribe",
+        "stop",
+        "settings",
+        "digest",
+        "quiet",
+        "timezone",
+        "mydata",
+        "forget",
+    }
+)
 
 
 class Audience(Enum):

@@ -10,6 +10,7 @@ from psgbot.bot.flows import Handler
 from psgbot.i18n import _
 from psgbot.news import DEFAULT_LATEST, MAX_LATEST, latest_items
 from psgbot.numbers import looks_like_number, parse_number
+from psgbot.preferences import zone_of
 from psgbot.render.buttons import LATEST_OF_TOPIC
 from psgbot.render.news import (
     latest_keyboard,
@@ -68,7 +69,8 @@ async def send_latest(
         items = await latest_items(
             session, limit=count, topic=topic.slug if topic else None, topics=topics
         )
-        messages = latest_messages(items, services.taxonomy, services.settings.zone, topic)
+        zone = await zone_of(session, chat_id, services.settings.zone)
+        messages = latest_messages(items, services.taxonomy, zone, topic)
     *first, last = messages
     for message in first:
         await context.bot.send_message(chat_id, message)

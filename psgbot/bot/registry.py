@@ -19,6 +19,7 @@ from psgbot.bot import (
     menu,
     news,
     privacy,
+    settings,
     subscribe,
     tags,
     text_edit,
@@ -27,7 +28,19 @@ from psgbot.bot.flows import Handler, one_at_a_time
 
 
 def handlers() -> list[Handler]:
-    features = (menu, subscribe, privacy, news, info, events, event_admin, admin, tags, broadcast)
+    features = (
+        menu,
+        subscribe,
+        settings,
+        privacy,
+        news,
+        info,
+        events,
+        event_admin,
+        admin,
+        tags,
+        broadcast,
+    )
     admin_flows = one_at_a_time([broadcast_flow.flow(), event_admin.flow(), text_edit.flow()])
     return [
         *fallback.early_handlers(),

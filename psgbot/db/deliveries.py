@@ -35,6 +35,7 @@ def _is(status: DeliveryStatus) -> str:
 # The conditions of the partial indexes, as SQL.
 PENDING_ROWS_SQL = _is(DeliveryStatus.PENDING)
 SENDING_ROWS_SQL = _is(DeliveryStatus.SENDING)
+HELD_ROWS_SQL = _is(DeliveryStatus.HELD)
 SENT_ROWS_SQL = _is(DeliveryStatus.SENT)
 UNSENT_ROWS_SQL = f"{_is(DeliveryStatus.FAILED)} OR {_is(DeliveryStatus.CANCELLED)}"
 
@@ -98,6 +99,10 @@ class Delivery(Base):
             "claimed_at",
             **_partial(SENDING_ROWS_SQL),
         ),
+        # Held alerts: those whose hold has ended, and one chat's (gathered into one message,
+        # or re-timed when the chat changes its settings).
+        Index("ix_deliveries_held_due", "due_at", **_partial(HELD_ROWS_SQL)),
+        Index("ix_deliveries_held_chat", "chat_id", **_partial(HELD_ROWS_SQL)),
         # Settled rows by the time /stats counts them on and the retention purge ages them by
         # (psgbot.retention): sent rows by sent_at, failed and cancelled ones by created_at.
         # Partial, so enqueueing (pending rows) never writes to them; the queries name the same

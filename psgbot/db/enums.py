@@ -24,9 +24,11 @@ class Priority(IntEnum):
 
 class DeliveryStatus(StrEnum):
     """An outbox row's life: pending -> sending (claimed, with a lease) -> sent | failed |
-    cancelled. A chat that blocked the bot is a failed row whose error says so."""
+    cancelled. A chat that blocked the bot is a failed row whose error says so. An alert to a
+    chat in its quiet hours or on digests is held until its digest row gathers it."""
 
     PENDING = "pending"
+    HELD = "held"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
@@ -34,11 +36,21 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryKind(StrEnum):
-    """What an outbox row sends: a news item, a notice (see ``Notice``) or a broadcast."""
+    """What an outbox row sends: a news item, a notice (see ``Notice``), a broadcast, or a
+    digest: the one message that gathers a chat's held alerts when its hold ends."""
 
     ALERT = "alert"
     NOTICE = "notice"
     BROADCAST = "broadcast"
+    DIGEST = "digest"
+
+
+class DigestMode(StrEnum):
+    """How a chat gets its alerts: each at once, or gathered once a day or once a week."""
+
+    INSTANT = "instant"
+    DAILY = "daily"
+    WEEKLY = "weekly"
 
 
 class Notice(StrEnum):

@@ -4,7 +4,7 @@ admins, broadcasts, texts and the audit log. The outbox's tables are in psgbot.d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -14,8 +14,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     and_,
     event,
@@ -27,7 +29,7 @@ from psgbot.config import FEED_SOURCE_MAX
 from psgbot.db.base import Base as Base
 from psgbot.db.deliveries import Delivery as Delivery
 from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
-from psgbot.db.enums import BroadcastStatus, Role
+from psgbot.db.enums import BroadcastStatus, DigestMode, Role
 from psgbot.db.types import UtcDateTime, str_enum, utcnow
 
 # Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
@@ -189,6 +191,22 @@ class Chat(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Announcements from the PSG to everyone ("all" broadcasts); the /subscribe keyboard's toggle.
     announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Preferences (/settings, psgbot.preferences), as the chat set them in its own time zone
+    # (None: the PSG's, PSGBOT_TIMEZONE): digests at a time (weekly: on a weekday, 0 is Monday)
+    # and a quiet window, which may cross midnight.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[DigestMode] = mapped_column(
+        str_enum(DigestMode), default=DigestMode.INSTANT, server_default=DigestMode.INSTANT.value
+    )
+    digest_time: Mapped[time | None] = mapped_column(Time)
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    quiet_from: Mapped[time | None] = mapped_column(Time)
+    quiet_until: Mapped[time | None] = mapped_column(Time)
+    # The same as instants (UTC) the outbox compares with: the next digest, and the current or
+    # next quiet window. psgbot.preferences moves them on as they pass.
+    digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    quiet_starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    quiet_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -155,6 +155,14 @@ UNSUBSCRIBE = Keyed("unsub", SLUG)
 STOP_UNDO = Action("stop:undo")
 STOP_YES = Action("stop:yes")
 STOP_NO = Action("stop:no")
+# /settings (psgbot.bot.settings): how alerts come, quiet hours, the time zone, announcements.
+SETTINGS_DELIVERY = Keyed("set:dm", SLUG)
+SETTINGS_QUIET = Action("set:quiet")
+SETTINGS_ZONE = Keyed("set:tz", SLUG)
+SETTINGS_ANNOUNCEMENTS = Action("set:ann")
+SETTINGS_DONE = Action("set:done")
+# Under /timezone's reply: a suggested zone.
+ZONE_PICK = Keyed("tz", SLUG)
 # /privacy and /forget.
 MY_DATA = Action("privacy:mydata")
 FORGET = Action("privacy:forget")

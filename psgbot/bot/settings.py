@@ -1,0 +1,236 @@
+"""A chat's settings: /settings (one message whose buttons edit it in place), and the typed
+forms /digest, /quiet and /timezone. In groups only the group's administrators change them."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+
+from psgbot.bot.access import chat_to_manage
+from psgbot.bot.flows import Handler
+from psgbot.chats import ensure_chat
+from psgbot.db.enums import DigestMode
+from psgbot.db.models import Chat
+from psgbot.db.types import utcnow
+from psgbot.i18n import _
+from psgbot.preferences import (
+    DEFAULT_QUIET,
+    SUGGESTED_ZONES,
+    Change,
+    change,
+    chat_zone,
+    parse_clock,
+    parse_weekday,
+    parse_window,
+    zone_named,
+)
+from psgbot.privacy import resume_chat
+from psgbot.render import buttons as data
+from psgbot.render import settings as render
+from psgbot.services import get_services
+
+
+def refusal() -> str:
+    return _("Only this group's administrators can change its settings.")
+
+
+async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, what: Change) -> Chat | None:
+    """Stores a change for the chat (once the user may make it); the chat as it now stands."""
+    chat = update.effective_chat
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
+        return None
+    services = get_services(context)
+    async with services.sessions.begin() as session:
+        stored = await ensure_chat(session, chat)
+        await change(session, stored, what, services.settings.zone, utcnow())
+    return stored
+
+
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Everything the chat may set, with buttons."""
+    chat = update.effective_chat
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
+        return
+    services = get_services(context)
+    async with services.sessions.begin() as session:
+        stored = await ensure_chat(session, chat)
+    zone = chat_zone(stored, services.settings.zone)
+    await chat.send_message(
+        render.settings_message(stored, zone, utcnow()),
+        reply_markup=render.settings_keyboard(stored, zone),
+    )
+
+
+async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/digest daily HH:MM, /digest weekly <day> HH:MM, /digest off."""
+    message, args = update.effective_message, [arg.lower() for arg in context.args or []]
+    if message is None:
+        return
+    if not args or args[0] not in {"daily", "weekly", "off", "instant"}:
+        await message.reply_text(render.digest_usage())
+        return
+    what: Change
+    if args[0] in {"off", "instant"}:
+        what = Change(digest=DigestMode.INSTANT)
+    elif args[0] == "daily":
+        if len(args) != 2 or (at := parse_clock(args[1])) is None:
+            await message.reply_text(render.bad_time_message(" ".join(args[1:]) or "?"))
+            return
+        what = Change(digest=DigestMode.DAILY, digest_time=at)
+    else:
+        if len(args) != 3 or (weekday := parse_weekday(args[1])) is None:
+            await message.reply_text(render.bad_weekday_message(args[1] if len(args) > 1 else "?"))
+            return
+        if (at := parse_clock(args[2])) is None:
+            await message.reply_text(render.bad_time_message(args[2]))
+            return
+        what = Change(digest=DigestMode.WEEKLY, digest_time=at, digest_weekday=weekday)
+    stored = await _apply(update, context, what)
+    if stored is not None:
+        zone = chat_zone(stored, get_services(context).settings.zone)
+        await message.reply_text(render.digest_set_message(stored, stored.digest_at, zone))
+
+
+async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/quiet HH:MM-HH:MM (it may cross midnight), /quiet off."""
+    message, typed = update.effective_message, " ".join(context.args or []).strip()
+    if message is None:
+        return
+    if not typed:
+        await message.reply_text(render.quiet_usage())
+        return
+    if typed.lower() == "off":
+        what = Change(quiet_off=True)
+    elif (window := parse_window(typed)) is None:
+        await message.reply_text(render.bad_window_message(typed))
+        return
+    else:
+        what = Change(quiet=window)
+    stored = await _apply(update, context, what)
+    if stored is not None:
+        zone = chat_zone(stored, get_services(context).settings.zone)
+        await message.reply_text(render.quiet_set_message(stored, zone))
+
+
+async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/timezone <IANA name>; without one, the suggested zones as buttons."""
+    message, typed = update.effective_message, " ".join(context.args or []).strip()
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    services = get_services(context)
+    if not typed:
+        async with services.reads() as session:
+            stored = await session.get(Chat, chat.id)
+        zone = chat_zone(stored, services.settings.zone)
+        await message.reply_text(
+            render.timezone_usage(), reply_markup=render.timezone_keyboard(zone)
+        )
+        return
+    zone_ = zone_named(typed)
+    if zone_ is None:
+        await message.reply_text(render.bad_zone_message(typed))
+        return
+    if await _apply(update, context, Change(timezone=zone_.key)) is not None:
+        await message.reply_text(render.timezone_set_message(zone_, utcnow()))
+
+
+async def _redraw(update: Update, context: ContextTypes.DEFAULT_TYPE, stored: Chat) -> None:
+    """The /settings message again, as the chat now stands."""
+    query = update.callback_query
+    assert query is not None
+    zone = chat_zone(stored, get_services(context).settings.zone)
+    await query.answer()
+    await query.edit_message_text(
+        render.settings_message(stored, zone, utcnow()),
+        reply_markup=render.settings_keyboard(stored, zone),
+    )
+
+
+async def delivery_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Instant, daily or weekly, at the chat's digest time (08:00 until typed otherwise)."""
+    assert update.callback_query is not None
+    try:
+        mode = DigestMode(data.SETTINGS_DELIVERY.of(update.callback_query))
+    except ValueError:
+        await update.callback_query.answer(_("That button is out of date: /settings"))
+        return
+    weekday = 0 if mode == DigestMode.WEEKLY else None
+    what = Change(digest=mode, digest_weekday=weekday)
+    if (stored := await _apply(update, context, what)) is not None:
+        await _redraw(update, context, stored)
+
+
+async def quiet_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Quiet hours on (22:00-07:00) or off."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with get_services(context).reads() as session:
+        stored = await session.get(Chat, chat.id)
+    on = stored is not None and stored.quiet_from is not None
+    what = Change(quiet_off=True) if on else Change(quiet=DEFAULT_QUIET)
+    if (stored := await _apply(update, context, what)) is not None:
+        await _redraw(update, context, stored)
+
+
+async def zone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested zone, from /settings."""
+    assert update.callback_query is not None
+    name = SUGGESTED_ZONES.get(data.SETTINGS_ZONE.of(update.callback_query))
+    if name is None:
+        await update.callback_query.answer(_("That button is out of date: /settings"))
+        return
+    if (stored := await _apply(update, context, Change(timezone=name))) is not None:
+        await _redraw(update, context, stored)
+
+
+async def pick_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested zone, under /timezone's reply: the reply says what is set now."""
+    query = update.callback_query
+    assert query is not None
+    name = SUGGESTED_ZONES.get(data.ZONE_PICK.of(query))
+    if name is None:
+        await query.answer(_("That button is out of date: /timezone"))
+        return
+    if await _apply(update, context, Change(timezone=name)) is not None:
+        await query.answer()
+        await query.edit_message_text(render.timezone_set_message(ZoneInfo(name), utcnow()))
+
+
+async def announcements_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Announcements from the PSG to everyone: on or off."""
+    chat = update.effective_chat
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
+        return
+    async with get_services(context).sessions.begin() as session:
+        stored = await ensure_chat(session, chat)
+        stored.announcements = not stored.announcements
+        if stored.announcements:
+            await resume_chat(session, chat.id)
+    await _redraw(update, context, stored)
+
+
+async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Closes the settings: the message stays, without its buttons."""
+    query = update.callback_query
+    if query is None or await chat_to_manage(update, context, refusal(), answer=True) is None:
+        return
+    await query.edit_message_text(render.settings_closed_message())
+
+
+def handlers() -> list[Handler]:
+    return [
+        CommandHandler("settings", settings),
+        CommandHandler("digest", digest),
+        CommandHandler("quiet", quiet),
+        CommandHandler("timezone", timezone),
+        CallbackQueryHandler(delivery_button, pattern=data.SETTINGS_DELIVERY),
+        CallbackQueryHandler(quiet_button, pattern=data.SETTINGS_QUIET),
+        CallbackQueryHandler(zone_button, pattern=data.SETTINGS_ZONE),
+        CallbackQueryHandler(pick_zone, pattern=data.ZONE_PICK),
+        CallbackQueryHandler(announcements_button, pattern=data.SETTINGS_ANNOUNCEMENTS),
+        CallbackQueryHandler(done_button, pattern=data.SETTINGS_DONE),
+    ]

@@ -1,0 +1,212 @@
+"""Digests, quiet hours and time zones, end to end: a feed over HTTP, the outbox, the dispatcher
+on an injected clock, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from support.clock import fixed
+from support.feed_server import FeedServer, Response
+from support.feeds import HISTORY, FeedItem, rss
+from support.harness import BotHarness
+from support.transport import RecordingBotApi
+
+from psgbot import broadcasts
+from psgbot.alerts.dispatcher import Dispatcher
+from psgbot.app import build_application, running
+from psgbot.config import Settings
+from psgbot.db.enums import DeliveryStatus, DigestMode
+from psgbot.db.models import Chat, Delivery
+from psgbot.feeds.poll import poll_source
+from psgbot.offline import ApiCall
+from psgbot.preferences import Change, change, roll_schedules
+from psgbot.services import Services
+
+JUSTICE = "Court annuls the pardon of {n}"
+
+
+def item(n: int, published: datetime) -> FeedItem:
+    return FeedItem(
+        f"pref-{n}",
+        JUSTICE.format(n=n),
+        "The Supreme Court ruled on the pardon.",
+        f"https://n.example/pref-{n}",
+        published,
+    )
+
+
+class Feed:
+    """The test feed, growing one item at a time, polled at the test's time."""
+
+    def __init__(self, bot: BotHarness, server: FeedServer) -> None:
+        self.bot, self.server, self.items = bot, server, list[FeedItem]()
+
+    async def publish(self, n: int, now: datetime) -> None:
+        self.items.insert(0, item(n, now - timedelta(minutes=5)))
+        self.server.routes["/feed"] = Response(rss(self.items + HISTORY))
+        await poll_source(self.bot.services, self.server.url("/feed"), now=now)
+
+
+async def follow_justice(bot: BotHarness, chat_id: int, what: Change, now: datetime) -> None:
+    await bot.send("/subscribe justice", chat_id=chat_id)
+    async with bot.services.sessions.begin() as session:
+        chat = await session.get(Chat, chat_id)
+        assert chat is not None
+        await change(session, chat, what, bot.services.settings.zone, now)
+
+
+def sent(calls: list[ApiCall]) -> list[tuple[int, str]]:
+    return [(int(call.chat_id or 0), call.text or "") for call in calls if call.text]
+
+
+async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    # London leaves summer time on Sunday 25 October 2026: 08:00 is 07:00 UTC on the Saturday
+    # and 08:00 UTC on the Sunday.
+    feed = Feed(bot, feed_server)
+    friday = datetime(2026, 10, 23, 12, 0, tzinfo=UTC)
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, digest_time=time(8)), friday)
+    await bot.send("/subscribe justice", chat_id=2)  # instant, for comparison
+    bot.api.clear()
+
+    await feed.publish(1, friday)
+    await feed.publish(2, friday + timedelta(hours=3))
+    calls = sent(await bot.deliver(clock=fixed(friday + timedelta(hours=3))))
+    assert [chat for chat, _ in calls] == [2, 2], "only the instant chat hears at once"
+    assert sent(await bot.deliver(clock=fixed(datetime(2026, 10, 24, 6, 59, tzinfo=UTC)))) == []
+
+    ((chat, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 10, 24, 7, 0, tzinfo=UTC)))
+    )
+    assert chat == 1
+    assert "Your daily digest</b>: 2 new items" in digest
+    assert digest.index(JUSTICE.format(n=1)) < digest.index(JUSTICE.format(n=2))
+    assert '<a href="https://n.example/pref-1">' in digest
+    assert "#justice" in digest
+
+    # Saturday afternoon's item waits for Sunday 08:00 London, which is now 08:00 UTC: not
+    # 07:00 UTC, Saturday's hour.
+    saturday = datetime(2026, 10, 24, 15, 0, tzinfo=UTC)
+    await feed.publish(3, saturday)
+    assert [chat for chat, _ in sent(await bot.deliver(clock=fixed(saturday)))] == [2]
+    for moment in (
+        datetime(2026, 10, 25, 7, 0, tzinfo=UTC),
+        datetime(2026, 10, 25, 7, 59, tzinfo=UTC),
+    ):
+        assert sent(await bot.deliver(clock=fixed(moment))) == [], moment
+    ((chat, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 10, 25, 8, 0, tzinfo=UTC)))
+    )
+    assert chat == 1
+    assert "1 new item" in digest
+    assert JUSTICE.format(n=3) in digest
+
+    # Nothing new by Monday: nothing is sent, and the next digest is Tuesday's.
+    monday = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)
+    async with bot.services.sessions.begin() as session:
+        await roll_schedules(session, bot.services.settings.zone, monday)
+    assert sent(await bot.deliver(clock=fixed(monday))) == []
+    async with bot.services.reads() as session:
+        stored = await session.get(Chat, 1)
+    assert stored is not None
+    assert stored.digest_at == datetime(2026, 10, 27, 8, 0, tzinfo=UTC)
+
+
+LIMA_QUIET = Change(timezone="America/Lima", quiet=(time(22, 0), time(7, 0)))
+
+
+def lima(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of December 2026 in Lima (UTC-5, no summer time), in UTC."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo("America/Lima")).astimezone(UTC)
+
+
+async def test_quiet_hours_across_midnight_hold_alerts_and_fold_them_at_the_end(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    feed = Feed(bot, feed_server)
+    await follow_justice(bot, 1, LIMA_QUIET, lima(1, 20))
+    bot.api.clear()
+
+    await feed.publish(1, lima(1, 21, 30))  # before the window: at once
+    ((chat, alert),) = sent(await bot.deliver(clock=fixed(lima(1, 21, 30))))
+    assert chat == 1
+    assert JUSTICE.format(n=1) in alert
+    assert "quiet hours" not in alert
+    # Published at 21:25 in Lima, 02:25 UTC the next day: dated in the chat's zone.
+    assert "1 December 2026" in alert
+
+    await feed.publish(2, lima(1, 23, 0))  # in the window, before midnight
+    await feed.publish(3, lima(2, 2, 0))  # in the window, after midnight
+    for moment in (lima(1, 23, 0), lima(2, 2, 0), lima(2, 6, 59)):
+        assert sent(await bot.deliver(clock=fixed(moment))) == [], moment
+
+    ((chat, folded),) = sent(await bot.deliver(clock=fixed(lima(2, 7, 0))))
+    assert chat == 1
+    assert "During your quiet hours</b>: 2 new items" in folded
+    assert JUSTICE.format(n=2) in folded
+    assert JUSTICE.format(n=3) in folded
+    assert sent(await bot.deliver(clock=fixed(lima(2, 7, 1)))) == [], "folded once"
+
+    await feed.publish(4, lima(2, 8, 0))  # the window is over: at once again
+    ((chat, alert),) = sent(await bot.deliver(clock=fixed(lima(2, 8, 0))))
+    assert JUSTICE.format(n=4) in alert
+    async with bot.services.reads() as session:
+        rows = list(await session.scalars(select(Delivery.status).where(Delivery.chat_id == 1)))
+    assert rows == [DeliveryStatus.SENT] * 4
+
+
+async def test_urgent_announcements_bypass_digests_and_quiet_hours_ordinary_ones_wait(
+    bot: BotHarness,
+) -> None:
+    now = lima(3, 23, 0)
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, digest_time=time(8)), now)
+    await follow_justice(bot, 2, LIMA_QUIET, now)
+    await bot.send("/subscribe justice", chat_id=3)
+    bot.api.clear()
+    async with bot.services.sessions.begin() as session:
+        for text, urgent in (("Ordinary news", False), ("Urgent action", True)):
+            await broadcasts.create(
+                session, audience="all", text=text, scheduled_at=now, created_by=1, urgent=urgent
+            )
+    calls = sent(await bot.deliver(clock=fixed(now)))
+    urgent_to = sorted(chat for chat, text in calls if text == "Urgent action")
+    ordinary_to = sorted(chat for chat, text in calls if text == "Ordinary news")
+    assert urgent_to == [1, 2, 3]
+    assert ordinary_to == [3]
+
+    # The digest chat's comes with its digest (08:00 London, 08:00 UTC in December), the quiet
+    # chat's when its window ends (07:00 Lima, 12:00 UTC).
+    london_eight = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert sent(await bot.deliver(clock=fixed(london_eight - timedelta(minutes=1)))) == []
+    assert sent(await bot.deliver(clock=fixed(london_eight))) == [(1, "Ordinary news")]
+    assert sent(await bot.deliver(clock=fixed(lima(4, 6, 59)))) == []
+    assert sent(await bot.deliver(clock=fixed(lima(4, 7, 0)))) == [(2, "Ordinary news")]
+
+
+async def test_a_restart_in_the_middle_of_a_held_window_loses_nothing(
+    bot: BotHarness, feed_server: FeedServer, settings: Settings
+) -> None:
+    feed = Feed(bot, feed_server)
+    await follow_justice(bot, 1, LIMA_QUIET, lima(5, 20))
+    await feed.publish(1, lima(5, 23, 0))
+    await feed.publish(2, lima(6, 1, 0))
+    assert sent(await bot.deliver(clock=fixed(lima(6, 1, 0)))) == []
+
+    # A restart: another Application on the same database sends what was held.
+    api = RecordingBotApi()
+    app = build_application(Services.create(settings), request=api)
+    async with running(app):
+        await app.bot_data["dispatcher"].stop()
+        dispatcher = Dispatcher(app.bot_data["services"], app.bot, worker="after-restart")
+        dispatcher.clock = fixed(lima(6, 6, 0))
+        await dispatcher.drain()
+        assert sent(api.calls) == []
+        dispatcher.clock = fixed(lima(6, 7, 0))
+        await dispatcher.drain()
+        ((chat, folded),) = sent(api.calls)
+    assert chat == 1
+    assert JUSTICE.format(n=1) in folded
+    assert JUSTICE.format(n=2) in folded

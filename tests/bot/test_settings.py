@@ -1,0 +1,187 @@
+"""/settings and its typed forms, through the real Application, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+from support.harness import BotHarness
+
+from psgbot.db.enums import DigestMode
+from psgbot.db.models import Chat
+
+GROUP = -100300400
+
+
+async def stored(bot: BotHarness, chat_id: int = 4242) -> Chat:
+    async with bot.services.reads() as session:
+        chat = await session.get(Chat, chat_id)
+    assert chat is not None
+    return chat
+
+
+def buttons(params: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [
+        (button["text"], button.get("callback_data", ""))
+        for row in params["reply_markup"]["inline_keyboard"]
+        for button in row
+    ]
+
+
+async def test_settings_shows_everything_and_its_buttons_edit_it_in_place(
+    bot: BotHarness,
+) -> None:
+    (shown,) = await bot.send("/settings")
+    text = shown.text or ""
+    assert "Alerts: <b>instant: each alert as it comes</b>" in text
+    assert "Quiet hours: <b>off</b>" in text
+    assert "Time zone: <b>Europe/London</b>" in text
+    assert "Announcements from the PSG: <b>on</b>" in text
+    assert "/digest daily 08:00" in text
+    assert [data for _, data in buttons(shown.params)] == [
+        "set:dm:instant",
+        "set:dm:daily",
+        "set:dm:weekly",
+        "set:quiet",
+        "set:tz:london",
+        "set:tz:lima",
+        "set:ann",
+        "set:done",
+    ]
+    assert ("✓ Instant", "set:dm:instant") in buttons(shown.params)
+
+    answer, edit = await bot.press("set:dm:daily", message_id=shown.result["message_id"])
+    assert answer.method == "answerCallbackQuery"
+    assert edit.method == "editMessageText"
+    assert "daily digest at 08:00" in (edit.text or "")
+    assert ("✓ Daily 08:00", "set:dm:daily") in buttons(edit.params)
+    assert (await stored(bot)).digest == DigestMode.DAILY
+
+    *_, edit = await bot.press("set:quiet", message_id=shown.result["message_id"])
+    assert "Quiet hours: <b>22:00–07:00</b>" in (edit.text or "")
+    *_, edit = await bot.press("set:tz:lima", message_id=shown.result["message_id"])
+    assert "Time zone: <b>America/Lima</b>" in (edit.text or "")
+    *_, edit = await bot.press("set:ann", message_id=shown.result["message_id"])
+    assert "Announcements from the PSG: <b>off</b>" in (edit.text or "")
+    chat = await stored(bot)
+    assert (chat.quiet_from, chat.quiet_until) == (time(22), time(7))
+    assert chat.timezone == "America/Lima"
+    assert chat.announcements is False
+    # The digest moved with the zone: 08:00 in Lima is 13:00 UTC.
+    assert chat.digest_at is not None
+    assert chat.digest_at.astimezone(UTC).hour == 13
+
+    *_, closed = await bot.press("set:done", message_id=shown.result["message_id"])
+    assert "Settings saved" in (closed.text or "")
+    assert "reply_markup" not in closed.params
+
+
+async def test_typed_forms_set_each_setting_and_say_what_comes_next(bot: BotHarness) -> None:
+    (reply,) = await bot.reply_texts("/digest weekly fri 18:30")
+    assert "weekly digest on Friday at 18:30" in reply
+    assert "The next is on Friday at 18:30 (Europe/London)" in reply
+    chat = await stored(bot)
+    assert (chat.digest, chat.digest_weekday, chat.digest_time) == (
+        DigestMode.WEEKLY,
+        4,
+        time(18, 30),
+    )
+    assert chat.digest_at is not None
+    assert chat.digest_at > datetime.now(UTC)
+
+    (reply,) = await bot.reply_texts("/quiet 23:00 - 06:30")
+    assert "Quiet hours 23:00–06:30 (Europe/London)" in reply
+    assert "sent as one message at 06:30" in reply
+
+    (reply,) = await bot.reply_texts("/timezone america/lima")
+    assert "Time zone: <b>America/Lima</b>" in reply
+    chat = await stored(bot)
+    assert chat.timezone == "America/Lima"
+
+    (reply,) = await bot.reply_texts("/digest off")
+    assert "one by one" in reply
+    (reply,) = await bot.reply_texts("/quiet off")
+    assert "Quiet hours are off" in reply
+    chat = await stored(bot)
+    assert chat.digest == DigestMode.INSTANT
+    assert chat.digest_at is None
+    assert chat.quiet_from is None
+    assert chat.quiet_ends_at is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("/digest daily 25:00", "“25:00” is not a time of day. Use 24-hour HH:MM"),
+        ("/digest daily", "is not a time of day"),
+        ("/digest weekly someday 08:00", "“someday” is not a day. Use mon, tue"),
+        ("/digest weekly mon 8am", "“8am” is not a time of day"),
+        ("/digest hourly", "/digest daily 08:00"),
+        ("/digest", "/digest weekly mon 08:00"),
+        ("/quiet 22:00", "is not a window"),
+        ("/quiet 22:00-22:00", "is not a window"),
+        ("/quiet 21:00-24:30", "/quiet 22:00-07:00"),
+        ("/quiet", "/quiet 22:00-07:00"),
+        ("/timezone Mars/Olympus", "“Mars/Olympus” is not a time zone I know"),
+        ("/timezone <b>", "“&lt;b&gt;” is not a time zone I know"),
+    ],
+)
+async def test_bad_input_gets_a_clear_reply_with_an_example(
+    bot: BotHarness, typed: str, answer: str
+) -> None:
+    (reply,) = await bot.reply_texts(typed)
+    assert answer in reply
+    async with bot.services.reads() as session:
+        chat = await session.get(Chat, 4242)
+    # Nothing was changed.
+    assert chat is None or (chat.digest, chat.quiet_from, chat.timezone) == (
+        DigestMode.INSTANT,
+        None,
+        None,
+    )
+
+
+async def test_timezone_without_a_name_offers_the_two_zones(bot: BotHarness) -> None:
+    (reply,) = await bot.send("/timezone")
+    assert "/timezone Europe/London" in (reply.text or "")
+    assert buttons(reply.params) == [
+        ("✓ Europe/London", "tz:london"),
+        ("America/Lima", "tz:lima"),
+    ]
+    answer, edit = await bot.press("tz:lima", message_id=reply.result["message_id"])
+    assert answer.method == "answerCallbackQuery"
+    assert "Time zone: <b>America/Lima</b>" in (edit.text or "")
+    assert (await stored(bot)).timezone == "America/Lima"
+
+
+async def test_in_a_group_only_its_administrators_change_settings(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    for typed in (
+        "/settings",
+        "/digest daily 08:00",
+        "/quiet 22:00-07:00",
+        "/timezone Europe/Paris",
+    ):
+        (reply,) = await bot.reply_texts(typed, chat_id=GROUP, chat_type="supergroup", user_id=7)
+        assert "Only this group's administrators can change its settings" in reply, typed
+    calls = await bot.press("set:dm:daily", chat_id=GROUP, chat_type="supergroup", user_id=7)
+    (refused,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert "Only this group's administrators" in refused.params["text"]
+    assert refused.params["show_alert"] is True
+    async with bot.services.reads() as session:
+        chat = await session.get(Chat, GROUP)
+    assert chat is None or chat.digest == DigestMode.INSTANT
+
+    (reply,) = await bot.reply_texts(
+        "/quiet 22:00-07:00", chat_id=GROUP, chat_type="supergroup", user_id=8
+    )
+    assert "Quiet hours 22:00–07:00" in reply
+    assert (await stored(bot, GROUP)).quiet_from == time(22)
+
+
+async def test_forged_settings_buttons_are_answered(bot: BotHarness) -> None:
+    for data in ("set:dm:hourly", "set:tz:paris", "tz:mars"):
+        (answer,) = await bot.press(data)
+        assert answer.method == "answerCallbackQuery"
+        assert "out of date" in answer.params["text"]
