@@ -184,7 +184,7 @@ def _branches(node: Mapping[str, Any]) -> str:
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*\s+")
 
 
-def _without_feed_footer(text: str) -> str:
+def without_feed_footer(text: str) -> str:
     """The folded summary without WordPress's "The post <title> appeared first on <site>."
 
     WordPress feeds (the PSG's among them) may end every summary so; the site's name there says
@@ -291,7 +291,7 @@ class Taxonomy:
         """
         found: dict[tuple[int, str], list[Place]] = {}
         strengths: dict[tuple[int, str], Strength] = {}
-        body = _without_feed_footer(fold(summary).strip())
+        body = without_feed_footer(fold(summary).strip())
         sentences = _SENTENCE_END.split(body, maxsplit=1)
         sections = [(Place.TITLE, fold(title))]
         sections.append((Place.FIRST_SENTENCE, sentences[0]))

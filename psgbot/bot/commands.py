@@ -28,6 +28,9 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("subscribe", _("Get alerts on topics: /subscribe, /subscribe mining")),
     ("unsubscribe", _("Stop alerts on a topic: /unsubscribe mining, /unsubscribe all")),
     ("mysubs", _("The topics this chat gets alerts on")),
+    ("watch", _("Alerts on items with these words: /watch Las Bambas")),
+    ("unwatch", _("Stop watching words: /unwatch Las Bambas")),
+    ("watches", _("The words this chat watches, to remove")),
     ("stop", _("Stop everything: alerts, reminders and announcements")),
     ("events", _("Upcoming PSG events; /events past for earlier ones")),
     ("event", _("One event in full: /event 1")),
@@ -43,7 +46,9 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
 
 # What changes a group's settings or data: for the group's administrators only
 # (psgbot.bot.access.may_manage), so not in the menu of a group's other members.
-GROUP_ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "stop", "mydata", "forget"})
+GROUP_ADMIN_COMMANDS = frozenset(
+    {"subscribe", "unsubscribe", "watch", "unwatch", "stop", "mydata", "forget"}
+)
 
 
 class Audience(Enum):

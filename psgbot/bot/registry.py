@@ -22,12 +22,25 @@ from psgbot.bot import (
     subscribe,
     tags,
     text_edit,
+    watches,
 )
 from psgbot.bot.flows import Handler, one_at_a_time
 
 
 def handlers() -> list[Handler]:
-    features = (menu, subscribe, privacy, news, info, events, event_admin, admin, tags, broadcast)
+    features = (
+        menu,
+        subscribe,
+        watches,
+        privacy,
+        news,
+        info,
+        events,
+        event_admin,
+        admin,
+        tags,
+        broadcast,
+    )
     admin_flows = one_at_a_time([broadcast_flow.flow(), event_admin.flow(), text_edit.flow()])
     return [
         *fallback.early_handlers(),

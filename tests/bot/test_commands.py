@@ -61,7 +61,7 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
 
 
 # What a group's members may not do (their group's administrators may): written out here.
-GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "stop", "mydata", "forget"}
+GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "watch", "unwatch", "stop", "mydata", "forget"}
 GROUP = -100700800
 
 
