@@ -18,6 +18,7 @@ unique (chat, item) row: an item a chat's topic and its watch both match alerts 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,8 +52,10 @@ def normalise(text: str) -> str:
 
 
 def clean_phrase(typed: str) -> str:
-    """The phrase as it is kept and shown: spaces collapsed, enclosing quotes dropped."""
-    phrase = " ".join(typed.split())
+    """The phrase as it is kept and shown: spaces collapsed, enclosing quotes and control
+    characters dropped (PostgreSQL refuses NUL in text, and none of them is ever in an item)."""
+    visible = "".join(c for c in typed if c.isspace() or unicodedata.category(c) != "Cc")
+    phrase = " ".join(visible.split())
     if len(phrase) >= 2 and _QUOTES.get(phrase[0]) == phrase[-1]:
         phrase = " ".join(phrase[1:-1].split())
     return phrase

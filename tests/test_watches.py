@@ -40,3 +40,8 @@ def test_a_phrase_matches_its_text_literally_in_whole_words(
 def test_a_phrase_does_not_span_title_and_summary() -> None:
     assert not found("pardon court", "Annulled pardon", "Court ruling")
     assert found("court ruling", "Annulled pardon", "Court ruling")
+
+
+def test_control_characters_are_not_kept() -> None:
+    assert clean_phrase("Las\x00 Bambas\x07") == "Las Bambas"
+    assert clean_phrase("\x00") == ""

@@ -102,7 +102,7 @@ async def test_unwatch_alone_lists_the_watches(bot: BotHarness) -> None:
     (nothing,) = await bot.reply_texts("/unwatch")
     assert "watches nothing" in nothing
     assert "/watch Las Bambas" in nothing
-    await bot.send("/watch Conga")
+    await bot.send("/watch Conga\x00")  # PostgreSQL refuses NUL in text: it is dropped
     (call,) = await bot.send("/unwatch")
     assert [label for label, _data in buttons(call)] == ["✖ Conga"]
 
