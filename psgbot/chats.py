@@ -10,7 +10,7 @@ from telegram import Chat as TelegramChat
 
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import DeliveryStatus
-from psgbot.db.models import Chat, Delivery, Reminder, Subscription
+from psgbot.db.models import Chat, Delivery, Reminder, Subscription, Watch
 from psgbot.db.types import utcnow
 from psgbot.outbox import cancel_pending
 
@@ -99,7 +99,8 @@ async def deactivate(session: AsyncSession, chat_id: int, reason: str) -> None:
 
 
 async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
-    """A group became a supergroup: its subscriptions and pending rows move to the new id."""
+    """A group became a supergroup: its subscriptions, watches, reminders and pending rows move
+    to the new id."""
     old = await session.get(Chat, old_id)
     if old is None or await session.get(Chat, new_id) is not None:
         return
@@ -116,6 +117,7 @@ async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.execute(
         update(Subscription).where(Subscription.chat_id == old_id).values(chat_id=new_id)
     )
+    await session.execute(update(Watch).where(Watch.chat_id == old_id).values(chat_id=new_id))
     await session.execute(update(Reminder).where(Reminder.chat_id == old_id).values(chat_id=new_id))
     await session.execute(
         update(Delivery)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     Table,
@@ -51,6 +52,23 @@ from psgbot.preferences import hold_until
 PENDING, SENDING, HELD = DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD
 
 
+# The columns an alert row's INSERT … SELECT writes: the chat and item, then alert_values().
+ALERT_COLUMNS = ["chat_id", "item_id", "kind", "status", "due_at", "attempts", "created_at"]
+
+
+def alert_values(now: datetime) -> tuple[ColumnElement[Any], ...]:
+    """An alert row's other values, for a query that joins its Chat: pending now, or held until
+    the chat's digest or the end of its quiet hours (psgbot.preferences)."""
+    hold = hold_until(now)
+    return (
+        literal(DeliveryKind.ALERT.value),
+        case((hold.is_(None), literal(PENDING.value)), else_=literal(HELD.value)),
+        func.coalesce(hold, literal(now, type_=Delivery.due_at.type)),
+        literal(0),
+        literal(now, type_=Delivery.created_at.type),
+    )
+
+
 async def enqueue_alerts(
     session: AsyncSession,
     item_ids: Sequence[int],
@@ -71,15 +89,7 @@ async def enqueue_alerts(
     """
     if not item_ids or (topics is not None and not topics):
         return 0
-    # A chat on digests or in its quiet hours gets the row held until then (psgbot.preferences).
-    hold = hold_until(now)
-    constants = (
-        literal(DeliveryKind.ALERT.value),
-        case((hold.is_(None), literal(PENDING.value)), else_=literal(HELD.value)),
-        func.coalesce(hold, literal(now, type_=Delivery.due_at.type)),
-        literal(0),
-        literal(now, type_=Delivery.created_at.type),
-    )
+    constants = alert_values(now)
     active = and_(Chat.id == Subscription.chat_id, receiving())
     by_topic = (
         select(Subscription.chat_id, ItemTopic.item_id, *constants)
@@ -98,11 +108,10 @@ async def enqueue_alerts(
         .where(Item.id.in_(item_ids))
     )
     matched = by_topic if topics is not None else union_all(by_topic, all_news)
-    columns = ["chat_id", "item_id", "kind", "status", "due_at", "attempts", "created_at"]
     statement = (
         dialect_insert(session)(Delivery)
         # WHERE true: SQLite reads "FROM x ON CONFLICT" as a join without it.
-        .from_select(columns, select(matched.subquery()).where(true()))
+        .from_select(ALERT_COLUMNS, select(matched.subquery()).where(true()))
         .on_conflict_do_nothing(index_elements=["chat_id", "item_id"])
     )
     result = await session.execute(statement)

@@ -3,8 +3,8 @@ erasure, /stop, and the purges of chats that blocked or dropped the bot and of r
 events that are over (see PRIVACY.md).
 
 A chat is its id and type, its settings (announcements, stopped), its subscriptions, its
-reminders and the outbox rows of messages to it. Nothing else names it: no title, name or
-username is stored, and the audit log holds admins' ids only.
+watches, its reminders and the outbox rows of messages to it. Nothing else names it: no title,
+name or username is stored, and the audit log holds admins' ids only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from psgbot.db.enums import DeliveryStatus
-from psgbot.db.models import Chat, Delivery, Event, Reminder, Subscription
+from psgbot.db.models import Chat, Delivery, Event, Reminder, Subscription, Watch
 from psgbot.outbox import cancel_pending
 from psgbot.retention import SETTLED, roll_up_and_delete
 
@@ -39,6 +39,13 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
             .order_by(Subscription.topic)
         )
     )
+    watches = list(
+        await session.execute(
+            select(Watch.phrase, Watch.created_at)
+            .where(Watch.chat_id == chat_id)
+            .order_by(Watch.id)
+        )
+    )
     reminders = list(
         await session.execute(
             select(Reminder.event_id, Event.title, Event.starts_at, Reminder.created_at)
@@ -56,13 +63,14 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
             .limit(RECENT_DELIVERIES)
         )
     )
-    if chat is None and not (subscriptions or reminders or total):
+    if chat is None and not (subscriptions or watches or reminders or total):
         return None
     return {
         "chat": None if chat is None else _chat_fields(chat),
         "subscriptions": [
             {"topic": topic, "since": _when(since)} for topic, since in subscriptions
         ],
+        "watches": [{"phrase": phrase, "since": _when(since)} for phrase, since in watches],
         "reminders": [
             {"event_id": event_id, "event": title, "starts_at": _when(starts), "since": _when(at)}
             for event_id, title, starts, at in reminders
@@ -125,7 +133,7 @@ def _when(value: datetime | None) -> str | None:
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     """Deletes every row about the chat, in the caller's transaction: its subscriptions,
-    reminders, settings and chat row, and its messages, waiting, in flight or settled.
+    watches, reminders, settings and chat row, and its messages, waiting, in flight or settled.
 
     Messages are first added to the anonymous daily counts (as the retention purge does), so
     /stats and a broadcast's figures keep what was sent without keeping to whom. A message a
@@ -153,13 +161,15 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
         if ids:
             await roll_up_and_delete(session, ids, settled.counted_on)
     await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
+    await session.execute(delete(Watch).where(Watch.chat_id == chat_id))
     await session.execute(delete(Reminder).where(Reminder.chat_id == chat_id))
     await session.execute(delete(Chat).where(Chat.id == chat_id))
 
 
 async def stop_chat(session: AsyncSession, chat_id: int, now: datetime) -> None:
     """/stop: nothing more is sent to the chat (alerts, reminders, announcements) until it
-    subscribes again; what was waiting is cancelled. Its choices are kept for Undo."""
+    subscribes or watches again; what was waiting is cancelled. Its choices (topics, watches)
+    are kept for Undo."""
     await session.execute(update(Chat).where(Chat.id == chat_id).values(stopped_at=now))
     await cancel_pending(session, chat_id, "chat stopped")
 

@@ -45,6 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.stats",
         "psgbot.texts",
         "psgbot.topics",
+        "psgbot.watches",
         # What every job and handler shares (settings, sessions, taxonomy, feed client).
         "psgbot.services",
         # Counters the poller and dispatcher feed, and the endpoints that serve them.

@@ -26,14 +26,16 @@ from psgbot.db.enums import (
     Notice,
     Priority,
 )
-from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription, Watch
 from psgbot.outbox import Claimed, Outcome
 from psgbot.preferences import zone_named
 from psgbot.render.digests import gathered_messages
 from psgbot.render.events import reminder_keyboard
 from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
+from psgbot.render.watches import watching_line
 from psgbot.services import Services
+from psgbot.watches import PhraseIndex
 
 CANCELLED, FAILED = DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
 
@@ -166,12 +168,13 @@ async def _add_alerts(
     gathered: Collection[int],
 ) -> None:
     """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
-    its digest. A fan-out sends one item to many chats: each (item, topic, zone) is rendered
-    once per batch."""
+    its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone) is
+    rendered once per batch."""
     followed = await _followed(session, set(alerts_by_chat))
+    watching = await _Watching.load(session, set(alerts_by_chat))
     prefs = await _preferences(session, set(alerts_by_chat))
     default_zone = services.settings.zone
-    rendered: dict[tuple[int, str | None, str], Send] = {}
+    rendered: dict[tuple[int, str | None, str | None, str], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
         mode, zone_name = prefs.get(chat_id, (DigestMode.INSTANT, None))
         zone = (zone_named(zone_name) if zone_name else None) or default_zone
@@ -186,9 +189,11 @@ async def _add_alerts(
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
             if matched is None and ALL_NEWS in followed[chat_id]:
                 matched = ALL_NEWS
-            key = (item.id, matched, zone.key)
+            # Neither a topic nor all news: a watch brought it, and the alert says which.
+            phrase = watching.phrase(chat_id, item) if matched is None else None
+            key = (item.id, matched, phrase, zone.key)
             if key not in rendered:
-                text, markup = render_alert(services, item, matched, zone)
+                text, markup = render_alert(services, item, matched, phrase, zone)
                 shared = markup.to_dict() if markup else None
                 rendered[key] = Send(0, [], text, markup, markup_json=shared)
             model = rendered[key]
@@ -250,14 +255,51 @@ async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[
     return followed
 
 
+class _Watching:
+    """The watches of a batch's chats, to say which one brought an alert."""
+
+    def __init__(self, watches: dict[int, list[tuple[str, str]]]) -> None:
+        self._watches = watches  # chat -> (phrase, words), oldest first
+        self._index = PhraseIndex(words for rows in watches.values() for _p, words in rows)
+        self._found: dict[int, set[str]] = {}
+
+    @classmethod
+    async def load(cls, session: AsyncSession, chat_ids: set[int]) -> _Watching:
+        watches: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        if chat_ids:
+            rows = await session.execute(
+                select(Watch.chat_id, Watch.phrase, Watch.words)
+                .where(Watch.chat_id.in_(chat_ids))
+                .order_by(Watch.id)
+            )
+            for chat_id, phrase, words in rows:
+                watches[chat_id].append((phrase, words))
+        return cls(watches)
+
+    def phrase(self, chat_id: int, item: Item) -> str | None:
+        """The chat's first watch the item contains, as the chat typed it."""
+        if not self._watches.get(chat_id):
+            return None
+        if item.id not in self._found:
+            self._found[item.id] = self._index.found_in_item(item.title, item.summary)
+        found = self._found[item.id]
+        return next((phrase for phrase, words in self._watches[chat_id] if words in found), None)
+
+
 def render_alert(
-    services: Services, item: Item, matched: str | None, zone: ZoneInfo | None = None
+    services: Services,
+    item: Item,
+    matched: str | None,
+    watching: str | None = None,
+    zone: ZoneInfo | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The alert text (dates in ``zone``, else the PSG's) and its buttons: Read more, and
-    Unsubscribe from what brought it."""
+    Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch)."""
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, zone or services.settings.zone, topic)
+    if watching is not None:
+        text += "\n\n" + watching_line(watching)
     return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 

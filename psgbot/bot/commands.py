@@ -28,6 +28,9 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("subscribe", _("Get alerts on topics: /subscribe, /subscribe mining")),
     ("unsubscribe", _("Stop alerts on a topic: /unsubscribe mining, /unsubscribe all")),
     ("mysubs", _("The topics this chat gets alerts on")),
+    ("watch", _("Alerts on items with these words: /watch Las Bambas")),
+    ("unwatch", _("Stop watching words: /unwatch Las Bambas")),
+    ("watches", _("The words this chat watches, to remove")),
     ("stop", _("Stop everything: alerts, reminders and announcements")),
     ("settings", _("Digests, quiet hours, time zone, announcements")),
     ("digest", _("Alerts as a digest: /digest daily 08:00, /digest off")),
@@ -51,6 +54,8 @@ GROUP_ADMIN_COMMANDS = frozenset(
     {
         "subscribe",
         "unsubscribe",
+        "watch",
+        "unwatch",
         "stop",
         "settings",
         "digest",

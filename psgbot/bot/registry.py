@@ -23,6 +23,7 @@ from psgbot.bot import (
     subscribe,
     tags,
     text_edit,
+    watches,
 )
 from psgbot.bot.flows import Handler, one_at_a_time
 
@@ -32,6 +33,7 @@ def handlers() -> list[Handler]:
         menu,
         subscribe,
         settings,
+        watches,
         privacy,
         news,
         info,

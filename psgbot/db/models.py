@@ -237,6 +237,30 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+# A watch's phrase as typed (/watch) is at most this many characters. Its folded form may be
+# longer (folding spells "ß" as "ss", "ﬁ" as "fi"): psgbot.watches refuses one past its column.
+WATCH_PHRASE_MAX = 100
+WATCH_WORDS_MAX = 400
+
+
+class Watch(Base):
+    """A chat watches words or a phrase (/watch): items containing them alert it, whatever their
+    topics. ``words`` is the phrase folded as psgbot.watches matches it, one per chat; its index
+    lets a fan-out find every chat watching a phrase."""
+
+    __tablename__ = "watches"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "words", name="uq_watches_chat_words"),
+        Index("ix_watches_words", "words", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
+    phrase: Mapped[str] = mapped_column(String(WATCH_PHRASE_MAX))
+    words: Mapped[str] = mapped_column(String(WATCH_WORDS_MAX))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Admin(Base):
     """Someone who may speak in the PSG's name: an owner (PSGBOT_ADMINS) or an editor."""
 

@@ -24,6 +24,7 @@ from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.outbox import enqueue_alerts, enqueue_notice
 from psgbot.services import Services
+from psgbot.watches import enqueue_watch_alerts
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,8 @@ def _unexpected(exc: Exception, source: str) -> str:
 async def _store(
     session: AsyncSession, services: Services, feed: Feed, fetched: FetchedFeed, now: datetime
 ) -> PollOutcome:
-    """Stores the items and, in the same transaction, the alert rows for the new ones.
+    """Stores the items and, in the same transaction, the alert rows for the new ones (for
+    the chats following their topics or watching words in them).
 
     A feed's first successful fetch alerts nothing (its items are history, not news), nor does
     an item published longer than PSGBOT_ALERT_MAX_AGE ago.
@@ -193,6 +195,8 @@ async def _store(
             if item.published_at is None or item.published_at >= oldest
         ]
         alerts = await enqueue_alerts(session, fresh, now)
+        # After the topics' rows: a chat both match already has its one row for the item.
+        alerts += await enqueue_watch_alerts(session, fresh, now)
     feed.initialized = True
     return PollOutcome(
         source=feed.source,

@@ -150,6 +150,8 @@ SUBSCRIBE_TOPIC = Keyed("sub:add", SLUG)
 REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 # Under each alert (psgbot.render.news.alert_keyboard).
 UNSUBSCRIBE = Keyed("unsub", SLUG)
+# /watches: each watch, to remove (psgbot.bot.watches).
+REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still
 # in chats' history.
 STOP_UNDO = Action("stop:undo")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from psgbot.i18n import _, ngettext
-from psgbot.render.markup import CAPTION_LIMIT, escape, fit
+from psgbot.render.markup import CAPTION_LIMIT, escape, fit, shorten
 from psgbot.topics import Taxonomy
 
 
@@ -27,9 +27,9 @@ def privacy_notice(delivery_retention: timedelta, inactive_retention: timedelta)
             "",
             _(
                 "<b>What is stored about this chat:</b> its Telegram id and type (private chat "
-                "or group), the topics it follows, whether it wants announcements from the PSG, "
-                "whether it stopped everything, its settings (time zone, digests, quiet hours), "
-                "the events it asked to be reminded of, and a "
+                "or group), the topics it follows, the words it watches (/watch), whether it "
+                "wants announcements from the PSG, whether it stopped everything, its settings "
+                "(time zone, digests, quiet hours), the events it asked to be reminded of, and a "
                 "record of each message sent to it (when, and whether it arrived)."
             ),
             _(
@@ -83,6 +83,12 @@ def my_data_summary(record: dict[str, Any] | None, taxonomy: Taxonomy) -> str:
         if topics
         else _("• Alerts on: no topics")
     )
+    watches = [entry["phrase"] for entry in record.get("watches", [])]
+    lines.append(
+        _("• Watching: {phrases}").format(phrases=escape(shorten(", ".join(watches), 300)))
+        if watches
+        else _("• Watching: no words")
+    )
     lines.append(
         _("• Announcements from the PSG: on")
         if chat.get("announcements", True)
@@ -119,8 +125,8 @@ def stopped_message() -> str:
             _("Messages that were waiting have been cancelled."),
             "",
             _(
-                "Your topics and reminders are kept (nothing is sent for them): tap Undo, or "
-                "use /subscribe, to start again. /forget deletes them."
+                "Your topics, watches and reminders are kept (nothing is sent for them): tap "
+                "Undo, or use /subscribe or /watch, to start again. /forget deletes them."
             ),
         ]
     )

@@ -64,6 +64,8 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
 GROUP_ADMINS_ONLY = {
     "subscribe",
     "unsubscribe",
+    "watch",
+    "unwatch",
     "stop",
     "settings",
     "digest",

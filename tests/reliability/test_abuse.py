@@ -47,6 +47,9 @@ COMMANDS = [
     "subscribe",
     "unsubscribe",
     "mysubs",
+    "watch",
+    "unwatch",
+    "watches",
     "stop",
     "broadcast",
     "stats",
@@ -130,6 +133,7 @@ callback_data = st.one_of(
                 "adm:ev:",
                 "adm:evcancel:",
                 "stop:",
+                "watch:rm:",
                 "",
             ]
         ),

@@ -1,0 +1,216 @@
+"""Keyword watches: a chat asks for alerts on items that contain words or a phrase (/watch),
+whatever the items' topics.
+
+A watch matches as a topic's cue does (psgbot.topics.fold): whole words, any case, any accents,
+in the item's title or summary (plain text). Nothing in a phrase is a pattern: "(mine)+" matches
+those characters in that order, and spaces match any run of spaces. So "Tía María" matches
+"TIA MARIA" and "tía  maría" but not "tiamaria", and "Bambas" not "Bambasco".
+
+Matching scales with the items, not with the watchers. For a batch of new items the distinct
+phrases watched are read once; the text of each item is cut into tokens (words, and each other
+character but space) and every position looked up in a table of the phrases by their first
+token, so a batch costs the same however many phrases are watched. Then one INSERT … SELECT per
+few hundred (phrase, item) pairs joins them to the watches of active chats, as
+psgbot.outbox.enqueue_alerts does for topics, in the item's transaction and with the same
+unique (chat, item) row: an item a chat's topic and its watch both match alerts it once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import and_, delete, literal, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psgbot.db.engine import dialect_insert
+from psgbot.db.models import WATCH_PHRASE_MAX as WATCH_PHRASE_MAX
+from psgbot.db.models import WATCH_WORDS_MAX, Chat, Delivery, Item, Watch, receiving
+from psgbot.outbox import ALERT_COLUMNS, alert_values
+from psgbot.topics.matching import fold, without_feed_footer
+
+WATCH_LIMIT = 20
+"""Watches one chat may have."""
+
+# A word, or any one character that is neither a word's nor a space.
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+# Quotes around a whole phrase are the user's way of saying "this phrase", not part of it.
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“"}
+# Items read, and (phrase, item) pairs written, per statement: well under SQLite's limits on
+# parameters and on the SELECTs of one UNION (500).
+_ITEM_CHUNK = 500
+_PAIR_CHUNK = 400
+
+
+def normalise(text: str) -> str:
+    """The form watches are compared in: folded (no case, no accents), spaces collapsed."""
+    return " ".join(fold(text).split())
+
+
+def clean_phrase(typed: str) -> str:
+    """The phrase as it is kept and shown: spaces collapsed, enclosing quotes and control
+    characters dropped (PostgreSQL refuses NUL in text, and none of them is ever in an item)."""
+    visible = "".join(c for c in typed if c.isspace() or unicodedata.category(c) != "Cc")
+    phrase = " ".join(visible.split())
+    if len(phrase) >= 2 and _QUOTES.get(phrase[0]) == phrase[-1]:
+        phrase = " ".join(phrase[1:-1].split())
+    return phrase
+
+
+class PhraseIndex:
+    """Normalised phrases by their first token, to find the ones an item contains."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._phrases: set[str] = set()
+        self._lengths: dict[str, set[int]] = {}
+        for phrase in phrases:
+            tokens = _TOKEN.findall(phrase)
+            if tokens:
+                self._phrases.add(phrase)
+                self._lengths.setdefault(tokens[0], set()).add(len(tokens))
+
+    def __bool__(self) -> bool:
+        return bool(self._phrases)
+
+    def found(self, normalised: str) -> set[str]:
+        """The phrases that occur in ``normalised`` text, each as whole tokens.
+
+        A slice from a token's start to a later token's end can only begin and end at word
+        boundaries (words are maximal runs), so equal strings mean a whole-word match.
+        """
+        spans = [match.span() for match in _TOKEN.finditer(normalised)]
+        found: set[str] = set()
+        for index, (start, end) in enumerate(spans):
+            for length in self._lengths.get(normalised[start:end], ()):
+                if index + length <= len(spans):
+                    candidate = normalised[start : spans[index + length - 1][1]]
+                    if candidate in self._phrases:
+                        found.add(candidate)
+        return found
+
+    def found_in_item(self, title: str, summary: str) -> set[str]:
+        """The phrases in an item's title or summary (not across them, nor in WordPress's
+        "The post … appeared first on …" footer, which names the site in every item)."""
+        return self.found(normalise(title)) | self.found(without_feed_footer(normalise(summary)))
+
+
+class Refusal(Enum):
+    """Why a /watch changed nothing."""
+
+    EMPTY = "empty"
+    NO_WORDS = "no words"
+    TOO_LONG = "too long"
+    TOO_MANY = "too many"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class WatchChange:
+    """What /watch did: the phrase (as stored, for a duplicate) and the chat's count after."""
+
+    phrase: str
+    count: int
+    refusal: Refusal | None = None
+
+
+async def watches_of(session: AsyncSession, chat_id: int) -> list[Watch]:
+    """The chat's watches, oldest first."""
+    return list(
+        await session.scalars(select(Watch).where(Watch.chat_id == chat_id).order_by(Watch.id))
+    )
+
+
+async def add_watch(session: AsyncSession, chat_id: int, typed: str, now: datetime) -> WatchChange:
+    """Adds a watch, unless the phrase is empty, too long, has no word, is watched already
+    (in any case or accents) or the chat has WATCH_LIMIT; the chat must be stored."""
+    phrase = clean_phrase(typed)
+    words = normalise(phrase)
+    existing = await watches_of(session, chat_id)
+    refusal = None
+    if not phrase:
+        refusal = Refusal.EMPTY
+    elif len(phrase) > WATCH_PHRASE_MAX or len(words) > WATCH_WORDS_MAX:
+        refusal = Refusal.TOO_LONG
+    elif not re.search(r"\w", words):
+        refusal = Refusal.NO_WORDS
+    elif same := next((watch for watch in existing if watch.words == words), None):
+        return WatchChange(same.phrase, len(existing), Refusal.DUPLICATE)
+    elif len(existing) >= WATCH_LIMIT:
+        refusal = Refusal.TOO_MANY
+    if refusal is not None:
+        return WatchChange(phrase, len(existing), refusal)
+    session.add(Watch(chat_id=chat_id, phrase=phrase, words=words, created_at=now))
+    await session.flush()
+    return WatchChange(phrase, len(existing) + 1)
+
+
+async def remove_watch(
+    session: AsyncSession, chat_id: int, *, typed: str | None = None, watch_id: int | None = None
+) -> str | None:
+    """Removes the chat's watch of this phrase (in any case or accents) or with this id; its
+    phrase as it was kept, or None when the chat had no such watch."""
+    if typed is not None:
+        which = Watch.words == normalise(clean_phrase(typed))
+    elif watch_id is not None:
+        which = Watch.id == watch_id
+    else:
+        raise ValueError("a phrase or a watch id is needed")
+    statement = delete(Watch).where(Watch.chat_id == chat_id, which).returning(Watch.phrase)
+    return (await session.execute(statement)).scalar()
+
+
+async def enqueue_watch_alerts(
+    session: AsyncSession, item_ids: Sequence[int], now: datetime
+) -> int:
+    """Writes one alert row per (active chat watching a phrase, new item containing it).
+
+    A chat that already has the item's row (its topic matched too, or it was enqueued before)
+    keeps that one: the conflict on (chat, item) is skipped.
+    """
+    if not item_ids:
+        return 0
+    index = PhraseIndex(await session.scalars(select(Watch.words).distinct()))
+    if not index:
+        return 0
+    pairs: list[tuple[str, int]] = []
+    for start in range(0, len(item_ids), _ITEM_CHUNK):
+        chunk = list(item_ids[start : start + _ITEM_CHUNK])
+        rows = await session.execute(
+            select(Item.id, Item.title, Item.summary).where(Item.id.in_(chunk))
+        )
+        for item_id, title, summary in rows:
+            pairs += [(words, item_id) for words in sorted(index.found_in_item(title, summary))]
+    written = 0
+    for start in range(0, len(pairs), _PAIR_CHUNK):
+        written += await _insert_alerts(session, pairs[start : start + _PAIR_CHUNK], now)
+    return written
+
+
+async def _insert_alerts(session: AsyncSession, pairs: list[tuple[str, int]], now: datetime) -> int:
+    # The pairs as a derived table of SELECTs: SQLite names no VALUES columns in FROM, and a
+    # WITH before the INSERT hides the rows written from its driver.
+    found = union_all(
+        *(
+            select(literal(words).label("words"), literal(item_id).label("item_id"))
+            for words, item_id in pairs
+        )
+    ).subquery("found")
+    matched = (
+        select(Watch.chat_id, found.c.item_id, *alert_values(now))
+        .select_from(Watch)
+        .join(found, found.c.words == Watch.words)
+        .join(Chat, and_(Chat.id == Watch.chat_id, receiving()))
+        # WHERE true: SQLite reads "… JOIN x ON … ON CONFLICT" wrongly without a WHERE.
+        .where(true())
+    )
+    statement = (
+        dialect_insert(session)(Delivery)
+        .from_select(ALERT_COLUMNS, matched)
+        .on_conflict_do_nothing(index_elements=["chat_id", "item_id"])
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
