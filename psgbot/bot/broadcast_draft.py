@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes, ConversationHandler
 
 from psgbot import broadcasts as store
@@ -119,6 +119,19 @@ async def audience_now(context: ContextTypes.DEFAULT_TYPE, draft: BroadcastDraft
         return await store.audience_size(session, draft.audience)
 
 
+async def audience_or_refusal(
+    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, draft: BroadcastDraft
+) -> int:
+    """The chats the draft would reach now; 0 after refusing it in place of the buttons pressed
+    (nobody would receive it), with the preview's buttons to cancel or change it."""
+    count = await audience_now(context, draft)
+    if count == 0:
+        await query.edit_message_text(
+            empty_audience_message(draft.label), reply_markup=draft.keyboard()
+        )
+    return count
+
+
 @admin_only(Role.EDITOR)
 async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Send now: asks "Send to N chats?", the audience counted now; an empty one is refused."""
@@ -126,11 +139,7 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    count = await audience_now(context, draft)
-    if count == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if (count := await audience_or_refusal(query, context, draft)) == 0:
         return PREVIEW
     await query.edit_message_text(
         send_question(draft.label, count, draft.urgent), reply_markup=send_keyboard(count)
@@ -155,10 +164,7 @@ async def confirm_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    if await audience_now(context, draft) == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if await audience_or_refusal(query, context, draft) == 0:
         return PREVIEW
     await query.edit_message_text(_("Sending…"))
     shown = query.message if isinstance(query.message, Message) else None
@@ -171,10 +177,7 @@ async def _release_at(update: Update, context: ContextTypes.DEFAULT_TYPE, at: da
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    if await audience_now(context, draft) == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if await audience_or_refusal(query, context, draft) == 0:
         return PREVIEW
     await query.edit_message_text(await release(update, context, at))
     return ConversationHandler.END
