@@ -20,6 +20,7 @@ from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_when
+from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
 from psgbot.render import buttons as data
@@ -48,21 +49,35 @@ class BroadcastDraft:
     entities: list[dict[str, Any]] = field(default_factory=list)
     photo: str | None = None
     urgent: bool = False
+    pin: bool = False  # pin it in groups: only while urgent
+
+    def toggle_urgent(self) -> None:
+        """Urgent on or off; off clears Pin in groups (an ordinary broadcast is never pinned)."""
+        self.urgent = not self.urgent
+        self.pin = self.pin and self.urgent
+
+    def toggle_pin(self) -> bool:
+        """Pin in groups on or off, while urgent; False (nothing changed) otherwise."""
+        if self.urgent:
+            self.pin = not self.pin
+        return self.urgent
 
     def caption(self) -> str:
-        return preview_caption(self.label, self.count, self.urgent)
+        return preview_caption(self.label, self.count, self.urgent, self.pin)
 
     def keyboard(self) -> InlineKeyboardMarkup:
         urgent = ("☑ " if self.urgent else "☐ ") + _("Urgent")
-        return InlineKeyboardMarkup(
+        rows = [
             [
-                [
-                    data.BROADCAST_SEND.button(_("Send now")),
-                    data.BROADCAST_SCHEDULE.button(_("Schedule")),
-                ],
-                [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
-            ]
-        )
+                data.BROADCAST_SEND.button(_("Send now")),
+                data.BROADCAST_SCHEDULE.button(_("Schedule")),
+            ],
+            [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
+        ]
+        if self.urgent:
+            pin = ("☑ " if self.pin else "☐ ") + _("Pin in groups")
+            rows.append([data.BROADCAST_PIN.button(pin)])
+        return InlineKeyboardMarkup(rows)
 
 
 STATE = FlowState("broadcast", BroadcastDraft)
@@ -142,7 +157,8 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if (count := await audience_or_refusal(query, context, draft)) == 0:
         return PREVIEW
     await query.edit_message_text(
-        send_question(draft.label, count, draft.urgent), reply_markup=send_keyboard(count)
+        send_question(draft.label, count, draft.urgent, draft.pin),
+        reply_markup=send_keyboard(count),
     )
     return CONFIRM
 
@@ -228,6 +244,12 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return ConversationHandler.END
 
 
+def _audit_marks(broadcast: Broadcast) -> str:
+    if not broadcast.urgent:
+        return ""
+    return " (urgent, pinned in groups)" if broadcast.pin else " (urgent)"
+
+
 async def release(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -248,6 +270,7 @@ async def release(
             entities=json.dumps(draft.entities),
             photo_file_id=draft.photo,
             urgent=draft.urgent,
+            pin=draft.pin,
             scheduled_at=at,
             created_by=user.id,
             progress_chat_id=chat.id,
@@ -260,7 +283,7 @@ async def release(
             "broadcast created",
             f"#{broadcast.id} to {draft.label}, "
             f"{at.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
-            + (" (urgent)" if broadcast.urgent else ""),
+            + _audit_marks(broadcast),
         )
         reach = await store.audience_size(session, draft.audience)
     services.wake_dispatcher()
