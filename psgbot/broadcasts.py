@@ -8,7 +8,7 @@ whichever bot instance is running.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -200,6 +200,16 @@ async def roll_up(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
         )
 
 
+async def count_refused_pins(session: AsyncSession, refused: Mapping[int, int]) -> None:
+    """Adds pins Telegram refused to their broadcasts' figures (the messages were delivered)."""
+    for broadcast_id, count in refused.items():
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(pins_refused=Broadcast.pins_refused + count)
+        )
+
+
 async def stop(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
     """Cancels what has not gone yet; False when the broadcast had already finished."""
     broadcast = await session.get(Broadcast, broadcast_id)
@@ -230,9 +240,15 @@ async def create(
     parse_mode: str | None = None,
     photo_file_id: str | None = None,
     urgent: bool = False,
+    pin: bool = False,
     progress_chat_id: int | None = None,
 ) -> Broadcast:
-    """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``."""
+    """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``.
+
+    Only an urgent broadcast may be pinned (ValueError otherwise): an ordinary one goes out
+    without a sound, and a pin would announce it after all."""
+    if pin and not urgent:
+        raise ValueError("only an urgent broadcast can be pinned")
     broadcast = Broadcast(
         audience=audience,
         text=text,
@@ -240,6 +256,7 @@ async def create(
         parse_mode=parse_mode,
         photo_file_id=photo_file_id,
         urgent=urgent,
+        pin=pin,
         status=SCHEDULED,
         scheduled_at=scheduled_at,
         created_by=created_by,

@@ -43,6 +43,12 @@ ALERTS_FAILED = Counter(
     ["kind", "reason"],
     registry=REGISTRY,
 )
+PINS = Counter(
+    "psgbot_pins",
+    "Urgent broadcasts pinned in groups, and pins Telegram refused (the bot may not pin there)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 DELIVERY_LATENCY = Histogram(
     "psgbot_delivery_latency_seconds",
     "From an item being stored to its alert being sent",

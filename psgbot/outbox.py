@@ -249,7 +249,10 @@ async def _claim(
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one claimed row ended: sent (with Telegram's message id), retried later, or over."""
+    """How one claimed row ended: sent (with Telegram's message id), retried later, or over.
+
+    ``pinned`` is whether a message to be pinned was (None: no pin was asked for); a refused
+    pin leaves the message sent."""
 
     delivery_id: int
     status: DeliveryStatus
@@ -257,6 +260,7 @@ class Outcome:
     error: str | None = None
     due_at: datetime | None = None
     attempts: int | None = None
+    pinned: bool | None = None
 
 
 async def settle(

@@ -148,6 +148,25 @@ async def test_a_broken_call_is_answered_as_telegram_answers_it() -> None:
     WATCHED.discard(api)
 
 
+async def test_only_a_message_sent_to_the_chat_is_pinned_where_the_bot_may_pin() -> None:
+    api = RecordingBotApi()
+    sent = ApiCall("sendMessage", message(chat_id=-5))
+    sent.result = await api.answer(sent)
+    api.on_call(sent)
+    message_id = sent.result["message_id"]
+    for chat_id, pinned in ((-6, message_id), (-5, message_id + 1)):
+        with pytest.raises(ApiError) as refused:
+            await api.answer(ApiCall("pinChatMessage", {"chat_id": chat_id, "message_id": pinned}))
+        assert refused.value.description == "Bad Request: message to pin not found"
+    api.cannot_pin.add(-5)
+    with pytest.raises(ApiError) as refused:
+        await api.answer(ApiCall("pinChatMessage", {"chat_id": -5, "message_id": message_id}))
+    assert "not enough rights" in refused.value.description
+    api.cannot_pin.clear()
+    assert await api.answer(ApiCall("pinChatMessage", {"chat_id": -5, "message_id": message_id}))
+    assert api.pinned == {-5: message_id}
+
+
 async def test_a_second_getupdates_ends_the_first_with_409() -> None:
     api = RecordingBotApi()
     first = asyncio.create_task(api.answer(ApiCall("getUpdates", {"timeout": 10})))

@@ -21,6 +21,7 @@ import math
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ from psgbot.alerts.limits import FloodLimiter
 from psgbot.alerts.pump import ClaimedSends, Pump, Unsettled
 from psgbot.alerts.sender import Effects, Sender
 from psgbot.alerts.sends import Batch, Send, prepare
-from psgbot.broadcasts import release_due
+from psgbot.broadcasts import count_refused_pins, release_due
 from psgbot.chats import deactivate, migrate
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
@@ -226,6 +227,7 @@ class Dispatcher:
         try:
             async with self.services.sessions.begin() as session:
                 await settle(session, self.worker, outcomes, settled_at)
+                await count_refused_pins(session, _refused_pins(unsettled, outcomes))
                 await _apply(session, effects)
         except BaseException:
             unsettled.outcomes[:0] = outcomes
@@ -262,12 +264,24 @@ class Dispatcher:
         return outcomes
 
 
+def _refused_pins(unsettled: Unsettled, outcomes: Sequence[Outcome]) -> Counter[int]:
+    """Per broadcast, its messages delivered whose pin Telegram refused."""
+    refused: Counter[int] = Counter()
+    for outcome in outcomes:
+        row = unsettled.rows.get(outcome.delivery_id)
+        if outcome.pinned is False and row is not None and row.broadcast_id is not None:
+            refused[row.broadcast_id] += 1
+    return refused
+
+
 def _count(unsettled: Unsettled, outcomes: Sequence[Outcome], now: datetime) -> None:
     """Feeds the Prometheus counters and the item-to-message latency histogram."""
     for outcome in outcomes:
         row = unsettled.rows.get(outcome.delivery_id)
         if row is None:
             continue
+        if outcome.pinned is not None:
+            metrics.PINS.labels(outcome="pinned" if outcome.pinned else "refused").inc()
         if outcome.status == DeliveryStatus.SENT:
             metrics.ALERTS_SENT.labels(kind=row.kind).inc()
             if row.item_id in unsettled.stored_at:

@@ -33,7 +33,8 @@ from telegram.ext import BaseRateLimiter
 from psgbot.db.enums import Priority
 
 JSONDict = dict[str, Any]
-_SENDING_PREFIXES = ("send", "copy", "forward", "edit")
+# A pin counts as a send: in a group it posts a message saying so.
+_SENDING_PREFIXES = ("send", "copy", "forward", "edit", "pinChatMessage")
 _TRACKED_CHATS = 10_000
 # How far behind schedule spaced sends may catch up at once: a few sends at 1000/s, where timers
 # fire late relative to the spacing, and never more than one at 30/s.

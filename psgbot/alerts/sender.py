@@ -3,7 +3,8 @@
 Telegram's RetryAfter pauses and retries the same message (then, past a limit, puts it back
 for later); network errors retry with backoff, then fail with their reason; a chat that blocked
 or dropped the bot is marked inactive; a migrated group moves to its new id; an HTML parse error
-resends as plain text.
+resends as plain text. A message to be pinned is pinned once sent; a pin Telegram refuses leaves
+the message sent (it is logged, and counted by the dispatcher), never sent again.
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ class Sender:
         while True:
             try:
                 message_id = await self._send(chat_id, text, parse_mode, send)
-                return _all(send, SENT, message_id=message_id)
             except RetryAfter as exc:
                 waits += 1
                 seconds = _seconds(exc.retry_after)
@@ -96,6 +96,38 @@ class Sender:
             except Exception as exc:  # never let one message take the process down
                 log.exception("unexpected error sending to %s", chat_id)
                 return _all(send, FAILED, error=type(exc).__name__)
+            else:
+                pinned = await self._pin(chat_id, message_id, send) if send.pin else None
+                return _all(send, SENT, message_id=message_id, pinned=pinned)
+
+    async def _pin(self, chat_id: int, message_id: int, send: Send) -> bool:
+        """Pins a message just sent, notifying the group (only urgent broadcasts are pinned);
+        False when it stays unpinned. Whatever happens here, the message was delivered."""
+        waits = 0
+        while True:
+            try:
+                await self.bot.pin_chat_message(
+                    chat_id,
+                    message_id,
+                    disable_notification=False,
+                    **self._limited(send, paid=False),
+                )
+                return True
+            except RetryAfter as exc:
+                waits += 1
+                if waits > MAX_RETRY_AFTER_WAITS:
+                    reason = "flood control"
+                    break
+                await self.sleep(_seconds(exc.retry_after))
+            except TelegramError as exc:  # e.g. "not enough rights to manage pinned messages"
+                reason = exc.message
+                break
+            except Exception as exc:
+                reason = type(exc).__name__
+                break
+        # The chat's id and Telegram's reason only: no message text, no token.
+        log.warning("could not pin message %s in chat %s: %s", message_id, chat_id, reason)
+        return False
 
     async def _send(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
         if not send.photo:
@@ -107,12 +139,13 @@ class Sender:
             parse_mode=parse_mode,
             caption_entities=send.entities,
             reply_markup=send.markup,
+            disable_notification=send.silent or None,
             **self._limited(send),
         )
         return message.message_id
 
-    def _limited(self, send: Send) -> dict[str, Any]:
-        kwargs = dict(self.send_kwargs)
+    def _limited(self, send: Send, *, paid: bool = True) -> dict[str, Any]:
+        kwargs = dict(self.send_kwargs) if paid else {}
         if self.bot.rate_limiter is not None:
             kwargs["rate_limit_args"] = send.priority
         return kwargs
@@ -135,6 +168,8 @@ class Sender:
             params["entities"] = [entity.to_dict() for entity in send.entities]
         if send.markup is not None:
             params["reply_markup"] = send.markup_json or send.markup.to_dict()
+        if send.silent:
+            params["disable_notification"] = True
         params.update(self.send_kwargs)
         result = await self.bot.do_api_request(
             "sendMessage",

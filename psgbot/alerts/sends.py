@@ -40,6 +40,9 @@ from psgbot.watches import PhraseIndex
 CANCELLED, FAILED = DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
 
 DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
+# Where a broadcast may be pinned: groups. Channels are not pinned (the bot would need the
+# right to edit the channel's messages), nor private chats.
+PINNED_CHAT_TYPES = ("group", "supergroup")
 
 
 @dataclass
@@ -47,7 +50,9 @@ class Send:
     """One message to send, standing for one or more outbox rows (a digest covers several).
 
     Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
-    Telegram entities); with ``photo`` the text is the caption.
+    Telegram entities); with ``photo`` the text is the caption. A ``silent`` message arrives
+    without a sound (an ordinary broadcast); a ``pin`` one is pinned once sent (an urgent
+    broadcast its author chose to pin, in a group).
     """
 
     chat_id: int
@@ -57,6 +62,8 @@ class Send:
     entities: list[MessageEntity] | None = None
     photo: str | None = None
     priority: Priority = Priority.ALERT
+    silent: bool = False
+    pin: bool = False
     # The keyboard as Telegram's JSON, built once for all the sends of a fan-out.
     markup_json: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -111,16 +118,24 @@ class _Stored:
     broadcasts: dict[int, Broadcast]
     events: dict[int, Event]
     feeds: dict[int, Feed]
+    groups: set[int]  # the chats a pinned broadcast goes to that are groups
 
     @classmethod
     async def load(cls, session: AsyncSession, claimed: Sequence[Claimed]) -> _Stored:
+        broadcasts = await _by_id(
+            session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
+        )
+        pinned = {
+            row.chat_id
+            for row in claimed
+            if row.broadcast_id in broadcasts and broadcasts[row.broadcast_id].pin
+        }
         return cls(
             items=await _by_id(session, Item, {row.item_id for row in claimed if row.item_id}),
-            broadcasts=await _by_id(
-                session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
-            ),
+            broadcasts=broadcasts,
             events=await _by_id(session, Event, {row.event_id for row in claimed if row.event_id}),
             feeds=await _by_id(session, Feed, {row.feed_id for row in claimed if row.feed_id}),
+            groups=await _groups(session, pinned),
         )
 
 
@@ -128,7 +143,7 @@ def _broadcast(row: Claimed, stored: _Stored) -> Send | Outcome:
     broadcast = stored.broadcasts.get(row.broadcast_id or 0)
     if broadcast is None or broadcast.status == BroadcastStatus.CANCELLED:
         return Outcome(row.id, CANCELLED, error="broadcast stopped")
-    return broadcast_send(row, broadcast)
+    return broadcast_send(row, broadcast, in_group=row.chat_id in stored.groups)
 
 
 def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
@@ -242,6 +257,17 @@ async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> di
     return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
 
 
+async def _groups(session: AsyncSession, chat_ids: set[int]) -> set[int]:
+    """Which of these chats are groups (where a broadcast may be pinned; never a private chat)."""
+    if not chat_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type.in_(PINNED_CHAT_TYPES))
+        )
+    )
+
+
 async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[str]]:
     followed: dict[int, set[str]] = defaultdict(set)
     if chat_ids:
@@ -303,8 +329,11 @@ def render_alert(
     return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 
-def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
-    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts."""
+def broadcast_send(row: Claimed, broadcast: Broadcast, *, in_group: bool = False) -> Send:
+    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts.
+
+    An ordinary broadcast arrives without a sound; an urgent one notifies, and is pinned when
+    its author asked for that and the chat is a group."""
     entities = (
         [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
         if broadcast.entities
@@ -319,4 +348,6 @@ def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
         entities=entities,
         photo=broadcast.photo_file_id,
         priority=Priority(row.priority),
+        silent=not broadcast.urgent,
+        pin=broadcast.pin and broadcast.urgent and in_group,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes, ConversationHandler
 
 from psgbot import broadcasts as store
@@ -20,6 +20,7 @@ from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_when
+from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
 from psgbot.render import buttons as data
@@ -48,21 +49,35 @@ class BroadcastDraft:
     entities: list[dict[str, Any]] = field(default_factory=list)
     photo: str | None = None
     urgent: bool = False
+    pin: bool = False  # pin it in groups: only while urgent
+
+    def toggle_urgent(self) -> None:
+        """Urgent on or off; off clears Pin in groups (an ordinary broadcast is never pinned)."""
+        self.urgent = not self.urgent
+        self.pin = self.pin and self.urgent
+
+    def toggle_pin(self) -> bool:
+        """Pin in groups on or off, while urgent; False (nothing changed) otherwise."""
+        if self.urgent:
+            self.pin = not self.pin
+        return self.urgent
 
     def caption(self) -> str:
-        return preview_caption(self.label, self.count, self.urgent)
+        return preview_caption(self.label, self.count, self.urgent, self.pin)
 
     def keyboard(self) -> InlineKeyboardMarkup:
         urgent = ("☑ " if self.urgent else "☐ ") + _("Urgent")
-        return InlineKeyboardMarkup(
+        rows = [
             [
-                [
-                    data.BROADCAST_SEND.button(_("Send now")),
-                    data.BROADCAST_SCHEDULE.button(_("Schedule")),
-                ],
-                [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
-            ]
-        )
+                data.BROADCAST_SEND.button(_("Send now")),
+                data.BROADCAST_SCHEDULE.button(_("Schedule")),
+            ],
+            [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
+        ]
+        if self.urgent:
+            pin = ("☑ " if self.pin else "☐ ") + _("Pin in groups")
+            rows.append([data.BROADCAST_PIN.button(pin)])
+        return InlineKeyboardMarkup(rows)
 
 
 STATE = FlowState("broadcast", BroadcastDraft)
@@ -119,6 +134,19 @@ async def audience_now(context: ContextTypes.DEFAULT_TYPE, draft: BroadcastDraft
         return await store.audience_size(session, draft.audience)
 
 
+async def audience_or_refusal(
+    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, draft: BroadcastDraft
+) -> int:
+    """The chats the draft would reach now; 0 after refusing it in place of the buttons pressed
+    (nobody would receive it), with the preview's buttons to cancel or change it."""
+    count = await audience_now(context, draft)
+    if count == 0:
+        await query.edit_message_text(
+            empty_audience_message(draft.label), reply_markup=draft.keyboard()
+        )
+    return count
+
+
 @admin_only(Role.EDITOR)
 async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Send now: asks "Send to N chats?", the audience counted now; an empty one is refused."""
@@ -126,14 +154,11 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    count = await audience_now(context, draft)
-    if count == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if (count := await audience_or_refusal(query, context, draft)) == 0:
         return PREVIEW
     await query.edit_message_text(
-        send_question(draft.label, count, draft.urgent), reply_markup=send_keyboard(count)
+        send_question(draft.label, count, draft.urgent, draft.pin),
+        reply_markup=send_keyboard(count),
     )
     return CONFIRM
 
@@ -155,10 +180,7 @@ async def confirm_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    if await audience_now(context, draft) == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if await audience_or_refusal(query, context, draft) == 0:
         return PREVIEW
     await query.edit_message_text(_("Sending…"))
     shown = query.message if isinstance(query.message, Message) else None
@@ -171,10 +193,7 @@ async def _release_at(update: Update, context: ContextTypes.DEFAULT_TYPE, at: da
         return ConversationHandler.END
     query = update.callback_query
     assert query is not None
-    if await audience_now(context, draft) == 0:
-        await query.edit_message_text(
-            empty_audience_message(draft.label), reply_markup=draft.keyboard()
-        )
+    if await audience_or_refusal(query, context, draft) == 0:
         return PREVIEW
     await query.edit_message_text(await release(update, context, at))
     return ConversationHandler.END
@@ -225,6 +244,12 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return ConversationHandler.END
 
 
+def _audit_marks(broadcast: Broadcast) -> str:
+    if not broadcast.urgent:
+        return ""
+    return " (urgent, pinned in groups)" if broadcast.pin else " (urgent)"
+
+
 async def release(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -245,6 +270,7 @@ async def release(
             entities=json.dumps(draft.entities),
             photo_file_id=draft.photo,
             urgent=draft.urgent,
+            pin=draft.pin,
             scheduled_at=at,
             created_by=user.id,
             progress_chat_id=chat.id,
@@ -257,7 +283,7 @@ async def release(
             "broadcast created",
             f"#{broadcast.id} to {draft.label}, "
             f"{at.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
-            + (" (urgent)" if broadcast.urgent else ""),
+            + _audit_marks(broadcast),
         )
         reach = await store.audience_size(session, draft.audience)
     services.wake_dispatcher()

@@ -164,12 +164,26 @@ async def receive_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 @admin_only(Role.EDITOR)
 async def toggle_urgent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Urgent broadcasts go before alerts."""
+    """Urgent broadcasts go before alerts, with a sound; turning Urgent off unpins."""
     if (draft := await draft_of(update, context)) is None:
         return ConversationHandler.END
-    draft.urgent = not draft.urgent
+    draft.toggle_urgent()
     assert update.callback_query is not None
     await update.callback_query.edit_message_text(draft.caption(), reply_markup=draft.keyboard())
+    return PREVIEW
+
+
+@admin_only(Role.EDITOR)
+async def toggle_pin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Pin in groups, offered while Urgent is on; an older keyboard's press while it is off
+    changes nothing (the preview stays as it is)."""
+    if (draft := await draft_of(update, context)) is None:
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    if draft.toggle_pin():
+        await update.callback_query.edit_message_text(
+            draft.caption(), reply_markup=draft.keyboard()
+        )
     return PREVIEW
 
 
@@ -209,6 +223,7 @@ def flow() -> Flow:
                 on(data.BROADCAST_SEND, send_now),
                 on(data.BROADCAST_SCHEDULE, ask_when),
                 on(data.BROADCAST_URGENT, toggle_urgent),
+                on(data.BROADCAST_PIN, toggle_pin),
                 on(data.BROADCAST_CANCEL, discard),
             ],
             SCHEDULE: [

@@ -38,6 +38,14 @@ def add_commands(commands: Commands) -> None:
         help="send later, ISO 8601 (e.g. 2026-12-01T18:30); without a zone, the PSG's time zone",
     )
     send.add_argument(
+        "--urgent",
+        action="store_true",
+        help="before alerts, with a notification sound (ordinary broadcasts arrive silently)",
+    )
+    send.add_argument(
+        "--pin", action="store_true", help="pin it in the groups it reaches (needs --urgent)"
+    )
+    send.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait for the report (default 600)"
     )
     send.add_argument(
@@ -51,6 +59,12 @@ def add_commands(commands: Commands) -> None:
 
 def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(logging.WARNING)
+    if args.pin and not args.urgent:
+        print(
+            "psgbot: --pin needs --urgent (only an urgent broadcast is pinned in groups)",
+            file=sys.stderr,
+        )
+        return 2
     text = (args.text if args.text is not None else args.text_file.read()).strip()
     if not text:
         print("psgbot: the message is empty", file=sys.stderr)
@@ -80,7 +94,7 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
             # As in chat: a broadcast that would reach nobody is refused, now or scheduled.
             print(f"psgbot: {audience} is 0 chats now; nothing was queued", file=sys.stderr)
             return 2
-        broadcast_id = await _queue(services, audience, text, when)
+        broadcast_id = await _queue(services, audience, text, when, args)
         chats = "1 chat" if reach == 1 else f"{reach} chats"
         print(
             f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}; "
@@ -91,7 +105,9 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
         return await _report(services, broadcast_id, args.wait, args.pickup_grace)
 
 
-async def _queue(services: Services, audience: str, text: str, when: datetime) -> int:
+async def _queue(
+    services: Services, audience: str, text: str, when: datetime, args: argparse.Namespace
+) -> int:
     from psgbot import broadcasts
     from psgbot.admins import audit
 
@@ -103,6 +119,8 @@ async def _queue(services: Services, audience: str, text: str, when: datetime) -
             parse_mode="HTML",
             scheduled_at=when,
             created_by=None,
+            urgent=args.urgent,
+            pin=args.pin,
         )
         await audit(
             session,
@@ -110,7 +128,8 @@ async def _queue(services: Services, audience: str, text: str, when: datetime) -
             "broadcast created",
             f"#{broadcast.id} to {audience}, "
             f"{when.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
-            " (command line)",
+            + (" (urgent, pinned in groups)" if args.pin else " (urgent)" if args.urgent else "")
+            + " (command line)",
         )
     return broadcast.id
 
@@ -134,6 +153,11 @@ async def _report(services: Services, broadcast_id: int, wait: float, grace: flo
                 print(
                     f"broadcast #{broadcast_id} {current.status}: {progress.sent} delivered, "
                     f"{progress.blocked} blocked, {progress.failed} failed"
+                    + (
+                        f" ({current.pins_refused} not pinned: no right to pin there)"
+                        if current.pins_refused
+                        else ""
+                    )
                     + "".join(
                         f"\n  {reason}: {count}" for reason, count in progress.reasons.most_common()
                     )

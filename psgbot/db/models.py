@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     event,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -291,6 +292,10 @@ class Broadcast(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(20))
     photo_file_id: Mapped[str | None] = mapped_column(String(500))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pin it in the groups it reaches (urgent broadcasts only); pins Telegram refused (the bot
+    # may not pin there) are counted, the messages themselves counting as delivered.
+    pin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pins_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[BroadcastStatus] = mapped_column(
         str_enum(BroadcastStatus), default=BroadcastStatus.SCHEDULED
     )

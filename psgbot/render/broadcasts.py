@@ -32,13 +32,22 @@ def audience_chosen_message(label: str, count: int) -> str:
     ).format(label=escape(shorten(label, TITLE_LIMIT)), chats=chats(count))
 
 
-def preview_caption(label: str, count: int, urgent: bool) -> str:
-    """The line under the preview, above Send now, Schedule, Urgent and Cancel."""
+def preview_caption(label: str, count: int, urgent: bool, pin: bool = False) -> str:
+    """The line under the preview, above Send now, Schedule, Urgent (and Pin in groups) and
+    Cancel. An ordinary broadcast arrives without a sound, an urgent one with it."""
     return _("☝️ Preview. Audience: {label}, {chats}{urgent}.").format(
         label=escape(shorten(label, TITLE_LIMIT)),
         chats=chats(count),
-        urgent=_(" · marked urgent") if urgent else "",
+        urgent=_urgency(urgent, pin),
     )
+
+
+def _urgency(urgent: bool, pin: bool) -> str:
+    if urgent and pin:
+        return _(" · urgent (with a sound), pinned in groups")
+    if urgent:
+        return _(" · urgent (with a sound)")
+    return _(" · without a sound")
 
 
 def chats(count: int) -> str:
@@ -46,12 +55,14 @@ def chats(count: int) -> str:
     return ngettext("{count} chat", "{count} chats", count).format(count=count)
 
 
-def send_question(label: str, count: int, urgent: bool) -> str:
+def send_question(label: str, count: int, urgent: bool, pin: bool = False) -> str:
     """Send now's last check, with the audience counted as the button was pressed."""
+    if urgent and pin:
+        marked = _(", marked urgent and pinned in groups")
+    else:
+        marked = _(", marked urgent") if urgent else ""
     return _("📣 Send this to {label}: <b>{chats}</b>{urgent}? It goes out at once.").format(
-        label=escape(shorten(label, TITLE_LIMIT)),
-        chats=chats(count),
-        urgent=_(", marked urgent") if urgent else "",
+        label=escape(shorten(label, TITLE_LIMIT)), chats=chats(count), urgent=marked
     )
 
 
@@ -100,6 +111,13 @@ def report_message(broadcast: Broadcast, progress: store.Progress, now: datetime
         f"  · {escape(shorten(reason, REASON_LIMIT))}: {count}"
         for reason, count in progress.reasons.most_common(5)
     ]
+    if broadcast.pins_refused:
+        # Delivered all the same: these groups did not give the bot the right to pin.
+        lines.append(
+            _("Delivered but not pinned (no right to pin there): {count}").format(
+                count=broadcast.pins_refused
+            )
+        )
     if broadcast.status == store.SENDING_STATUS:
         lines.append(_("Remaining: {count}").format(count=progress.remaining))
     elif progress.cancelled:
@@ -117,6 +135,7 @@ def broadcast_line(broadcast: Broadcast, progress: store.Progress, zone: ZoneInf
             sent=progress.sent, failed=progress.failed, blocked=progress.blocked
         )
         + (" · " + _("urgent") if broadcast.urgent else "")
+        + (" · " + _("pinned in groups") if broadcast.pin else "")
     )
 
 

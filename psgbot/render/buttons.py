@@ -202,6 +202,8 @@ BROADCAST_CONFIRM = Action("adm:bc:confirm")
 BROADCAST_BACK = Action("adm:bc:back")
 BROADCAST_SCHEDULE = Action("adm:bc:schedule")
 BROADCAST_URGENT = Action("adm:bc:urgent")
+# "Pin in groups": offered only while Urgent is on.
+BROADCAST_PIN = Action("adm:bc:pin")
 BROADCAST_CANCEL = Action("adm:bc:cancel")
 AT_ONE_HOUR = Action("adm:bc:at:1h")
 AT_TOMORROW = Action("adm:bc:at:tomorrow")

@@ -15,6 +15,7 @@ import pytest
 from conftest import OWNER
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from support.broadcasts import asyncio_subprocess, compose, latest_broadcast, send_now
 from support.chats import add_chats as insert_chats
 from support.harness import BotHarness
 from support.transport import RecordingBotApi
@@ -34,30 +35,6 @@ BOLD = [{"type": "bold", "offset": 0, "length": 5}]
 async def add_chats(bot: BotHarness, ids: range) -> None:
     async with bot.services.sessions.begin() as session:
         await insert_chats(session, ids)
-
-
-async def compose(
-    bot: BotHarness, audience: str = "aud:all", text: str = "Hello supporters", **message: object
-) -> None:
-    (intro,) = await bot.send("/broadcast", chat_id=OWNER)
-    assert "Who should receive it?" in (intro.text or "")
-    await bot.press(f"adm:bc:{audience}", chat_id=OWNER)
-    calls = await bot.send(text, chat_id=OWNER, **message)
-    assert "Preview" in (calls[-1].text or "")
-
-
-async def send_now(bot: BotHarness) -> list[str]:
-    """Send now, then Yes under "Send to N chats?"; returns the texts the bot showed."""
-    calls = await bot.press("adm:bc:send", chat_id=OWNER)
-    calls += await bot.press("adm:bc:confirm", chat_id=OWNER)
-    return [call.text for call in calls if call.text]
-
-
-async def latest_broadcast(bot: BotHarness) -> Broadcast:
-    async with bot.services.sessions() as session:
-        broadcast = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()))
-    assert broadcast is not None
-    return broadcast
 
 
 async def test_send_now_reaches_every_chat_once_with_formatting(bot: BotHarness) -> None:
@@ -357,18 +334,3 @@ async def test_command_line_broadcast_without_a_bot_says_so(
     assert waiting.returncode == 3
     assert "no running bot has picked up broadcast" in waiting.stderr
     assert "stays queued" in waiting.stderr
-
-
-async def asyncio_subprocess(
-    command: list[str], env: dict[str, str], cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    """Runs a command without blocking the event loop the bot under test runs on."""
-    import asyncio
-
-    process = await asyncio.create_subprocess_exec(
-        *command, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    return subprocess.CompletedProcess(
-        command, process.returncode or 0, stdout.decode(), stderr.decode()
-    )

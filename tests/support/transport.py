@@ -5,6 +5,11 @@ Every call goes through ``support.bot_api_rules.check_call``. A broken rule is r
 such method). Every transport made during a test is watched (``WATCHED``): the ``telegram_rules``
 fixture in conftest.py fails the test if any of them saw a violation or a 409 conflict, whether
 or not the test looks.
+
+Pins are held to Telegram's rules too: ``pinChatMessage`` pins only a message the bot sent to
+that chat ("message to pin not found" otherwise), and not in a chat of ``cannot_pin`` (a group
+that did not give the bot the right: "not enough rights to manage pinned messages"). ``pinned``
+holds each chat's pinned message.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from psgbot.offline import ApiCall, ApiError, OfflineBotApi
+from psgbot.offline import SENDING_METHODS, ApiCall, ApiError, OfflineBotApi
 from support.bot_api_rules import UpdatesGate, Violation, check_call, refusal, utf16_units
 
 __all__ = ["WATCHED", "RecordingBotApi", "Watched", "check_call", "utf16_units"]
 
 Fault = Callable[[ApiCall], None]
+PIN_NOT_FOUND = "Bad Request: message to pin not found"
+NO_PIN_RIGHTS = "Bad Request: not enough rights to manage pinned messages in the chat"
 # How long the in-process getUpdates holds a request open, as long polling does (seconds).
 LONG_POLL = 0.05
 
@@ -44,6 +51,10 @@ class RecordingBotApi(OfflineBotApi):
         self.reported = (0, 0)
         # Each fault sees every call first and may raise ApiError to make Telegram refuse it.
         self.faults: list[Fault] = []
+        # Messages sent, by (chat, message id); chats where the bot may not pin; what is pinned.
+        self.messages: set[tuple[int | str, int]] = set()
+        self.cannot_pin: set[int] = set()
+        self.pinned: dict[int | str, int] = {}
         WATCHED.add(self)
 
     async def answer(self, call: ApiCall) -> Any:
@@ -60,7 +71,18 @@ class RecordingBotApi(OfflineBotApi):
             self.gate.webhook("bot", call.params.get("url"))
         if call.method == "deleteWebhook":
             self.gate.webhook("bot", None)
+        if call.method == "pinChatMessage":
+            return self._pin(call)
         return await super().answer(call)
+
+    def _pin(self, call: ApiCall) -> bool:
+        chat_id, message_id = call.params["chat_id"], int(call.params["message_id"])
+        if (chat_id, message_id) not in self.messages:
+            raise ApiError(400, PIN_NOT_FOUND)
+        if chat_id in self.cannot_pin:
+            raise ApiError(400, NO_PIN_RIGHTS)
+        self.pinned[chat_id] = message_id
+        return True
 
     async def _long_poll(self) -> Any:
         poll = self.gate.begin("bot")
@@ -74,6 +96,8 @@ class RecordingBotApi(OfflineBotApi):
 
     def on_call(self, call: ApiCall) -> None:
         self.calls.append(call)
+        if call.method in SENDING_METHODS and isinstance(call.result, dict):
+            self.messages.add((call.params["chat_id"], int(call.result["message_id"])))
 
     def on_error(self, call: ApiCall, error: ApiError) -> None:
         self.failed_calls.append((call, error))
