@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -214,3 +215,34 @@ async def _insert_alerts(session: AsyncSession, pairs: list[tuple[str, int]], no
     )
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+class WatchedPhrases:
+    """The watches of some chats (a batch's), to say which one brought an alert."""
+
+    def __init__(self, watches: dict[int, list[tuple[str, str]]]) -> None:
+        self._watches = watches  # chat -> (phrase, words), oldest first
+        self._index = PhraseIndex(words for rows in watches.values() for _p, words in rows)
+        self._found: dict[int, set[str]] = {}
+
+    @classmethod
+    async def load(cls, session: AsyncSession, chat_ids: set[int]) -> WatchedPhrases:
+        watches: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        if chat_ids:
+            rows = await session.execute(
+                select(Watch.chat_id, Watch.phrase, Watch.words)
+                .where(Watch.chat_id.in_(chat_ids))
+                .order_by(Watch.id)
+            )
+            for chat_id, phrase, words in rows:
+                watches[chat_id].append((phrase, words))
+        return cls(watches)
+
+    def phrase(self, chat_id: int, item: Item) -> str | None:
+        """The chat's first watch the item contains, as the chat typed it."""
+        if not self._watches.get(chat_id):
+            return None
+        if item.id not in self._found:
+            self._found[item.id] = self._index.found_in_item(item.title, item.summary)
+        found = self._found[item.id]
+        return next((phrase for phrase, words in self._watches[chat_id] if words in found), None)

@@ -167,6 +167,7 @@ PUBLIC_MENU = [
     "digest",
     "quiet",
     "timezone",
+    "announcements",
     "events",
     "event",
     "aims",

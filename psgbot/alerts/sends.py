@@ -26,7 +26,7 @@ from psgbot.db.enums import (
     Notice,
     Priority,
 )
-from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription, Watch
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription
 from psgbot.outbox import Claimed, Outcome
 from psgbot.preferences import zone_named
 from psgbot.render.digests import gathered_messages
@@ -35,7 +35,7 @@ from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
 from psgbot.render.watches import watching_line
 from psgbot.services import Services
-from psgbot.watches import PhraseIndex
+from psgbot.watches import WatchedPhrases
 
 CANCELLED, FAILED = DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
 
@@ -186,7 +186,7 @@ async def _add_alerts(
     its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone) is
     rendered once per batch."""
     followed = await _followed(session, set(alerts_by_chat))
-    watching = await _Watching.load(session, set(alerts_by_chat))
+    watching = await WatchedPhrases.load(session, set(alerts_by_chat))
     prefs = await _preferences(session, set(alerts_by_chat))
     default_zone = services.settings.zone
     rendered: dict[tuple[int, str | None, str | None, str], Send] = {}
@@ -279,37 +279,6 @@ async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[
         for chat_id, topic in subscriptions:
             followed[chat_id].add(topic)
     return followed
-
-
-class _Watching:
-    """The watches of a batch's chats, to say which one brought an alert."""
-
-    def __init__(self, watches: dict[int, list[tuple[str, str]]]) -> None:
-        self._watches = watches  # chat -> (phrase, words), oldest first
-        self._index = PhraseIndex(words for rows in watches.values() for _p, words in rows)
-        self._found: dict[int, set[str]] = {}
-
-    @classmethod
-    async def load(cls, session: AsyncSession, chat_ids: set[int]) -> _Watching:
-        watches: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        if chat_ids:
-            rows = await session.execute(
-                select(Watch.chat_id, Watch.phrase, Watch.words)
-                .where(Watch.chat_id.in_(chat_ids))
-                .order_by(Watch.id)
-            )
-            for chat_id, phrase, words in rows:
-                watches[chat_id].append((phrase, words))
-        return cls(watches)
-
-    def phrase(self, chat_id: int, item: Item) -> str | None:
-        """The chat's first watch the item contains, as the chat typed it."""
-        if not self._watches.get(chat_id):
-            return None
-        if item.id not in self._found:
-            self._found[item.id] = self._index.found_in_item(item.title, item.summary)
-        found = self._found[item.id]
-        return next((phrase for phrase, words in self._watches[chat_id] if words in found), None)
 
 
 def render_alert(

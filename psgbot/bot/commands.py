@@ -36,6 +36,7 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("digest", _("Alerts as a digest: /digest daily 08:00, /digest off")),
     ("quiet", _("Quiet hours: /quiet 22:00-07:00, /quiet off")),
     ("timezone", _("This chat's time zone: /timezone America/Lima")),
+    ("announcements", _("The PSG's messages to everyone: /announcements off")),
     ("events", _("Upcoming PSG events; /events past for earlier ones")),
     ("event", _("One event in full: /event 1")),
     ("aims", _("What the Peru Support Group works for")),
@@ -61,6 +62,7 @@ GROUP_ADMIN_COMMANDS = frozenset(
         "digest",
         "quiet",
         "timezone",
+        "announcements",
         "mydata",
         "forget",
     }

@@ -30,6 +30,7 @@ from psgbot.privacy import resume_chat
 from psgbot.render import buttons as data
 from psgbot.render import settings as render
 from psgbot.services import get_services
+from psgbot.watches import watches_of
 
 
 def refusal() -> str:
@@ -56,9 +57,10 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     async with services.sessions.begin() as session:
         stored = await ensure_chat(session, chat)
+        watches = len(await watches_of(session, chat.id))
     zone = chat_zone(stored, services.settings.zone)
     await chat.send_message(
-        render.settings_message(stored, zone, utcnow()),
+        render.settings_message(stored, zone, utcnow(), watches),
         reply_markup=render.settings_keyboard(stored, zone),
     )
 
@@ -137,14 +139,36 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(render.timezone_set_message(zone_, utcnow()))
 
 
+async def announcements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/announcements on, /announcements off."""
+    message, chat = update.effective_message, update.effective_chat
+    typed = " ".join(context.args or []).strip().lower()
+    if message is None or chat is None:
+        return
+    if typed not in {"on", "off"}:
+        await message.reply_text(render.announcements_usage())
+        return
+    if await chat_to_manage(update, context, refusal()) is None:
+        return
+    async with get_services(context).sessions.begin() as session:
+        stored = await ensure_chat(session, chat)
+        stored.announcements = typed == "on"
+        if stored.announcements:
+            await resume_chat(session, chat.id)
+    await message.reply_text(render.announcements_set_message(stored.announcements))
+
+
 async def _redraw(update: Update, context: ContextTypes.DEFAULT_TYPE, stored: Chat) -> None:
     """The /settings message again, as the chat now stands."""
     query = update.callback_query
     assert query is not None
-    zone = chat_zone(stored, get_services(context).settings.zone)
+    services = get_services(context)
+    zone = chat_zone(stored, services.settings.zone)
+    async with services.reads() as session:
+        watches = len(await watches_of(session, stored.id))
     await query.answer()
     await query.edit_message_text(
-        render.settings_message(stored, zone, utcnow()),
+        render.settings_message(stored, zone, utcnow(), watches),
         reply_markup=render.settings_keyboard(stored, zone),
     )
 
@@ -227,6 +251,7 @@ def handlers() -> list[Handler]:
         CommandHandler("digest", digest),
         CommandHandler("quiet", quiet),
         CommandHandler("timezone", timezone),
+        CommandHandler("announcements", announcements),
         CallbackQueryHandler(delivery_button, pattern=data.SETTINGS_DELIVERY),
         CallbackQueryHandler(quiet_button, pattern=data.SETTINGS_QUIET),
         CallbackQueryHandler(zone_button, pattern=data.SETTINGS_ZONE),

@@ -54,7 +54,7 @@ def quiet_label(chat: Chat) -> str:
     return window(chat.quiet_from, chat.quiet_until)
 
 
-def settings_message(chat: Chat, zone: ZoneInfo, now: datetime) -> str:
+def settings_message(chat: Chat, zone: ZoneInfo, now: datetime, watches: int) -> str:
     """Everything a chat may set, as it stands, and the typed forms."""
     on_off = _("on") if chat.announcements else _("off")
     lines = [
@@ -66,10 +66,14 @@ def settings_message(chat: Chat, zone: ZoneInfo, now: datetime) -> str:
             zone=escape(zone.key), time=clock(now.astimezone(zone).time())
         ),
         _("📣 Announcements from the PSG: <b>{state}</b>").format(state=on_off),
+        _("👁 Keyword watches: <b>{count}</b> (/watches lists them, /watch adds one)").format(
+            count=watches
+        ),
         "",
         _(
             "Tap to change, or type: /digest daily 08:00 · /digest weekly mon 08:00 · "
-            "/digest off · /quiet 22:00-07:00 · /quiet off · /timezone America/Lima"
+            "/digest off · /quiet 22:00-07:00 · /quiet off · /timezone America/Lima · "
+            "/announcements off"
         ),
     ]
     return "\n".join(lines)
@@ -215,3 +219,16 @@ def bad_zone_message(typed: str) -> str:
 
 def settings_closed_message() -> str:
     return _("✓ Settings saved. /settings shows them again.")
+
+
+def announcements_usage() -> str:
+    return _(
+        "Announcements are the PSG's messages to everyone who has not turned them off:\n"
+        "/announcements on\n/announcements off"
+    )
+
+
+def announcements_set_message(on: bool) -> str:
+    if on:
+        return _("✓ Announcements from the PSG: on.")
+    return _("✓ Announcements from the PSG: off. Alerts on your topics and watches go on.")

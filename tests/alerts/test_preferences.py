@@ -210,3 +210,20 @@ async def test_a_restart_in_the_middle_of_a_held_window_loses_nothing(
     assert chat == 1
     assert JUSTICE.format(n=1) in folded
     assert JUSTICE.format(n=2) in folded
+
+
+async def test_watch_alerts_are_held_like_topic_alerts(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    feed = Feed(bot, feed_server)
+    await bot.send("/watch pardon", chat_id=7)  # a watch, no topic
+    async with bot.services.sessions.begin() as session:
+        chat = await session.get(Chat, 7)
+        assert chat is not None
+        await change(session, chat, LIMA_QUIET, bot.services.settings.zone, lima(7, 20))
+    bot.api.clear()
+    await feed.publish(1, lima(7, 23, 0))
+    assert sent(await bot.deliver(clock=fixed(lima(7, 23, 0)))) == []
+    ((chat_id, folded),) = sent(await bot.deliver(clock=fixed(lima(8, 7, 0))))
+    assert chat_id == 7
+    assert JUSTICE.format(n=1) in folded

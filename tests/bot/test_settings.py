@@ -37,6 +37,7 @@ async def test_settings_shows_everything_and_its_buttons_edit_it_in_place(
     assert "Quiet hours: <b>off</b>" in text
     assert "Time zone: <b>Europe/London</b>" in text
     assert "Announcements from the PSG: <b>on</b>" in text
+    assert "Keyword watches: <b>0</b>" in text
     assert "/digest daily 08:00" in text
     assert [data for _, data in buttons(shown.params)] == [
         "set:dm:instant",
@@ -185,3 +186,23 @@ async def test_forged_settings_buttons_are_answered(bot: BotHarness) -> None:
         (answer,) = await bot.press(data)
         assert answer.method == "answerCallbackQuery"
         assert "out of date" in answer.params["text"]
+
+
+async def test_settings_count_the_watches_and_announcements_have_a_typed_form(
+    bot: BotHarness,
+) -> None:
+    await bot.send("/watch Las Bambas")
+    await bot.send("/watch Tía María")
+    (shown,) = await bot.send("/settings")
+    assert "Keyword watches: <b>2</b>" in (shown.text or "")
+
+    (reply,) = await bot.reply_texts("/announcements off")
+    assert "Announcements from the PSG: off" in reply
+    assert (await stored(bot)).announcements is False
+    (shown,) = await bot.send("/settings")
+    assert "Announcements from the PSG: <b>off</b>" in (shown.text or "")
+    (reply,) = await bot.reply_texts("/announcements on")
+    assert "Announcements from the PSG: on" in reply
+    assert (await stored(bot)).announcements is True
+    (reply,) = await bot.reply_texts("/announcements maybe")
+    assert "/announcements off" in reply
