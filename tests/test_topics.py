@@ -62,6 +62,7 @@ def toy_taxonomy(
     relative: float = 0.0,
     most: int = 3,
     companions: frozenset[str] = frozenset(),
+    paired: dict[str, frozenset[str]] | None = None,
 ) -> Taxonomy:
     """Five topics whose only keyword is their own slug (and a few more cues of alpha's and beta's),
     under simple round weights."""
@@ -87,6 +88,7 @@ def toy_taxonomy(
         relative=relative,
         most=most,
         companions=companions,
+        paired=paired or {},
     )
     return Taxonomy(topics, scoring)
 
@@ -205,6 +207,63 @@ def test_the_psg_topic_leaves_room_for_what_its_activity_is_about() -> None:
     )
     assert found[0] == "psg"
     assert {"human-rights", "extractives"} <= set(found)
+
+
+def test_a_topic_the_guide_pairs_with_the_best_one_needs_only_the_threshold() -> None:
+    title, summary = "Alpha", "Alpha Centauri, beta and gamma."
+    # alpha scores 6.5, beta and gamma 1.5 each: under half of alpha's, unless paired with it.
+    assert toy_taxonomy(threshold=1.2, relative=0.5).classify(title, summary) == ["alpha"]
+    pairs = toy_taxonomy(threshold=1.2, relative=0.5, paired={"alpha": frozenset({"beta"})})
+    assert pairs.classify(title, summary) == ["alpha", "beta"]
+    # Still only over the threshold (gamma, paired with nothing, stays out above).
+    assert pairs.classify(title, "Alpha Centauri. Later beta.") == ["alpha"]
+    # The guide: a mining conflict over water is extractives "plus environment".
+    conga = TAXONOMY.classify(
+        "March against the Conga project",
+        "Thousands marched in Cajamarca against Yanacocha's Conga gold project, which would "
+        "drain four lakes.",
+    )
+    assert conga == ["extractives", "environment"]
+
+
+def test_dying_in_prison_is_the_setting_not_a_justice_story() -> None:
+    died = TAXONOMY.classify(
+        "Guzmán dies in prison",
+        "Abimael Guzmán died in prison on 11 September; victims' groups called for memory.",
+    )
+    assert died == ["human-rights"]
+    assert TAXONOMY.classify("Guzmán sent to prison", "") == ["justice"]
+
+
+def test_lawyers_who_speak_do_not_make_an_item_about_justice() -> None:
+    webinar = TAXONOMY.classify(
+        "PSG webinar: Juliaca, a year on",
+        "Join a PSG webinar with lawyers from Puno on the killings in Juliaca.",
+    )
+    assert webinar == ["psg", "human-rights"]
+    assert "justice" in TAXONOMY.classify("Lawyers for the victims appeal the verdict", "")
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "slug"),
+    [
+        ("Serfor report", "Serfor has published its annual report.", "environment"),
+        ("Frost hits the southern highlands", "", "environment"),
+        ("Niño costero forecast", "", "environment"),
+        ("Arsenic found in Juliaca's wells", "", "environment"),
+        ("Leishmaniasis cases rise in Cusco", "", "health"),
+        ("Diresa Puno issues an alert", "", "health"),
+        (
+            "Inter-American Court rules on La Oroya",
+            "The court found that the state violated the rights to health of the residents.",
+            "health",
+        ),
+        ("FENAMAD denounces incursions", "", "indigenous"),
+        ("Rondas campesinas march in Chota", "", "indigenous"),
+    ],
+)
+def test_the_fourth_rounds_cues_tag_their_topics(title: str, summary: str, slug: str) -> None:
+    assert slug in TAXONOMY.classify(title, summary)
 
 
 def test_a_context_phrase_counts_for_no_topic() -> None:

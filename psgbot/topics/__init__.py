@@ -11,9 +11,10 @@ more than the first sentence, which counts more than the rest); a cue repeated a
 new cue. A phrase that names a topic only as the setting ("during the pandemic") counts for none.
 Feed categories that map to a topic are strong evidence. The topics whose score passes the
 threshold, and is not dwarfed by the best topic's (a companion topic such as the PSG's own
-activity dwarfs none), are the item's, at most three; an item whose cues all fall short still
-gets its best topic. :meth:`Taxonomy.explain` shows the working,
-cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
+activity dwarfs none; a topic the guide pairs with the best one, such as environment beside
+extractives, need only pass the threshold), are the item's, at most three; an item whose cues
+all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the working, cue by
+cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
 they are tuned to, on the development set scored by ``bench/topics.py``.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,10 @@ class Scoring:
     # Topics that stand beside an item's subject (the PSG's own activity: "the topic of that
     # activity comes second"), so their score is not the best one that ``relative`` measures.
     companions: frozenset[str] = frozenset()
+    # Topics the guide pairs with another ("an oil spill: extractives and environment";
+    # "contamination and people's health: health and environment"): beside the best topic, one
+    # paired with it needs only the threshold, as a consequence the item describes is no aside.
+    paired: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_yaml(cls, raw: Mapping[str, Any]) -> Scoring:
@@ -84,6 +89,7 @@ class Scoring:
             relative=float(raw["relative"]),
             most=int(raw["most"]),
             companions=frozenset(raw.get("companions") or ()),
+            paired={slug: frozenset(others) for slug, others in (raw.get("paired") or {}).items()},
         )
 
 
@@ -302,9 +308,14 @@ class Taxonomy:
         # The best topic sets the bar for the others, unless it is a companion topic (then the
         # best of the rest does): a PSG event on a mining conflict is also about mining.
         subjects = [index for index in ranked if self.topics[index].slug not in scoring.companions]
-        top = totals[(subjects or ranked)[0]]
-        floor = max(scoring.threshold, scoring.relative * top)
-        tagged = {index for index in ranked[: scoring.most] if totals[index] >= floor}
+        leader = (subjects or ranked)[0]
+        floor = max(scoring.threshold, scoring.relative * totals[leader])
+        paired = scoring.paired.get(self.topics[leader].slug, frozenset())
+        tagged = {
+            index
+            for index in ranked[: scoring.most]
+            if totals[index] >= (scoring.threshold if self.topics[index].slug in paired else floor)
+        }
         tagged = tagged or {ranked[0]}
         return [
             TopicScore(
