@@ -169,6 +169,7 @@ PUBLIC_MENU = [
     "privacy",
     "mydata",
     "forget",
+    "language",
     "help",
 ]
 

@@ -15,7 +15,7 @@ def test_catalog_holds_every_message() -> None:
         for _file, _line, message, _comments, _context in extract_from_dir(
             PROJECT_ROOT / "psgbot",
             method_map=[("**.py", "python")],
-            keywords={"_": None, "ngettext": (1, 2)},
+            keywords={"_": None, "N_": None, "ngettext": (1, 2)},
         )
     }
     with (LOCALES_DIR / "psgbot.pot").open("rb") as template:

@@ -51,7 +51,9 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
     (public,) = [
         call
         for call in bot.api.calls
-        if call.method == "setMyCommands" and "scope" not in call.params
+        if call.method == "setMyCommands"
+        and "scope" not in call.params
+        and "language_code" not in call.params
     ]
     assert [command["command"] for command in public.params["commands"]] == PUBLIC_MENU
     for name in PUBLIC_MENU:
@@ -61,15 +63,16 @@ async def test_public_menu_offers_each_supporter_command_and_each_one_answers(
 
 
 # What a group's members may not do (their group's administrators may): written out here.
-GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "stop", "mydata", "forget"}
+GROUP_ADMINS_ONLY = {"subscribe", "unsubscribe", "stop", "mydata", "forget", "language"}
 GROUP = -100700800
 
 
-def menus(bot: BotHarness) -> dict[str, list[str]]:
-    """Each command menu set on start, by its scope's type (a chat's scope by its chat id)."""
+def menus(bot: BotHarness, language: str | None = None) -> dict[str, list[str]]:
+    """Each command menu set on start for users of ``language`` (None: everyone's default), by
+    its scope's type (a chat's scope by its chat id)."""
     found = {}
     for call in bot.api.calls:
-        if call.method == "setMyCommands":
+        if call.method == "setMyCommands" and call.params.get("language_code") == language:
             scope = call.params.get("scope", {"type": "default"})
             key = f"chat {scope['chat_id']}" if scope["type"] == "chat" else scope["type"]
             found[key] = [command["command"] for command in call.params["commands"]]
