@@ -2,7 +2,7 @@
 erasure, /stop, and the purges of chats that blocked or dropped the bot and of reminders of
 events that are over (see PRIVACY.md).
 
-A chat is its id and type, its settings (announcements, stopped), its subscriptions, its
+A chat is its id and type, its settings (language, announcements, stopped), its subscriptions, its
 reminders and the outbox rows of messages to it. Nothing else names it: no title, name or
 username is stored, and the audit log holds admins' ids only.
 """
@@ -81,6 +81,8 @@ def _chat_fields(chat: Chat) -> dict[str, Any]:
         "inactive_since": _when(chat.inactive_since),
         "stopped_at": _when(chat.stopped_at),
         "announcements": chat.announcements,
+        "language": chat.language,
+        "telegram_language": chat.telegram_language,
         "created_at": _when(chat.created_at),
         "updated_at": _when(chat.updated_at),
     }

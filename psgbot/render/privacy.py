@@ -27,9 +27,9 @@ def privacy_notice(delivery_retention: timedelta, inactive_retention: timedelta)
             "",
             _(
                 "<b>What is stored about this chat:</b> its Telegram id and type (private chat "
-                "or group), the topics it follows, whether it wants announcements from the PSG, "
-                "whether it stopped everything, the events it asked to be reminded of, and a "
-                "record of each message sent to it (when, and whether it arrived)."
+                "or group), its language, the topics it follows, whether it wants announcements "
+                "from the PSG, whether it stopped everything, the events it asked to be reminded "
+                "of, and a record of each message sent to it (when, and whether it arrived)."
             ),
             _(
                 "<b>Never stored:</b> names, usernames, group titles, phone numbers, or anything "
