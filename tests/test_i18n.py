@@ -63,8 +63,8 @@ def test_every_message_has_a_spanish_translation() -> None:
     assert missing == [], f"untranslated in es: {missing[:5]}"
 
 
-def strings(value: str | tuple[str, ...] | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+def strings(value: str | tuple[str, ...] | list[str] | None) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [""])
 
 
 def test_spanish_keeps_every_placeholder_and_tag() -> None:

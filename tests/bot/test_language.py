@@ -48,7 +48,8 @@ def english_fragments() -> list[str]:
         if not message.id:
             continue
         originals = [message.id] if isinstance(message.id, str) else list(message.id)
-        spanish = " ".join([message.string] if isinstance(message.string, str) else message.string)
+        strings = message.string
+        spanish = strings if isinstance(strings, str) else " ".join(strings or ())
         for original in originals:
             for part in re.split(r"\{[a-z_]*\}|<[^>]+>|/[a-z]+|\n|[.:;,()?!]", original):
                 part = part.strip(" “”•–-")
