@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
+from psgbot.i18n import Language
 from psgbot.topics import Taxonomy
 
 # Short names the bot and the command line use for a broadcast's statuses.
@@ -219,12 +220,19 @@ async def create(
     photo_file_id: str | None = None,
     urgent: bool = False,
     progress_chat_id: int | None = None,
+    language: Language = Language.EN,
+    translation: str | None = None,
+    translation_entities: str | None = None,
 ) -> Broadcast:
-    """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``."""
+    """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``.
+    ``text`` is in ``language``; ``translation``, if any, the same in the other language."""
     broadcast = Broadcast(
         audience=audience,
         text=text,
         entities=entities,
+        language=language,
+        translation=translation,
+        translation_entities=translation_entities,
         parse_mode=parse_mode,
         photo_file_id=photo_file_id,
         urgent=urgent,

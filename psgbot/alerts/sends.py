@@ -2,7 +2,8 @@
 and broadcasts, each with its priority in the flood limiter.
 
 Rows hold data; the messages are rendered here, when they are sent, so they say what is true
-then (an event retitled after its reminder was queued is reminded under its new title)."""
+then (an event retitled after its reminder was queued is reminded under its new title), in the
+language the recipient chat speaks then."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, MessageEntity
 
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
-from psgbot.db.models import ALL_NEWS, Broadcast, Event, Feed, Item, Subscription
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription, speaks
+from psgbot.i18n import Language, using
 from psgbot.outbox import Claimed, Outcome
+from psgbot.render.broadcasts import language_note
 from psgbot.render.events import reminder_keyboard
+from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
 from psgbot.services import Services
@@ -80,8 +84,9 @@ async def prepare(
         elif row.kind == DeliveryKind.BROADCAST:
             batch.add(_broadcast(row, stored))
         else:
-            batch.add(_notice(row, stored, now))
-    await _add_alerts(session, services, batch, alerts_by_chat, stored.items)
+            with using(stored.language_of(row.chat_id)):
+                batch.add(_notice(row, stored, now))
+    await _add_alerts(session, services, batch, alerts_by_chat, stored)
     batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}
     return batch
 
@@ -94,10 +99,21 @@ class _Stored:
     broadcasts: dict[int, Broadcast]
     events: dict[int, Event]
     feeds: dict[int, Feed]
+    # The language each recipient speaks now (psgbot.db.models.Chat.speaks).
+    languages: dict[int, Language]
+
+    def language_of(self, chat_id: int) -> Language:
+        return self.languages.get(chat_id, Language.EN)
 
     @classmethod
     async def load(cls, session: AsyncSession, claimed: Sequence[Claimed]) -> _Stored:
+        chats = await session.execute(
+            select(Chat.id, Chat.language, Chat.telegram_language).where(
+                Chat.id.in_({row.chat_id for row in claimed})
+            )
+        )
         return cls(
+            languages={chat: speaks(chosen, telegram) for chat, chosen, telegram in chats},
             items=await _by_id(session, Item, {row.item_id for row in claimed if row.item_id}),
             broadcasts=await _by_id(
                 session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
@@ -111,7 +127,7 @@ def _broadcast(row: Claimed, stored: _Stored) -> Send | Outcome:
     broadcast = stored.broadcasts.get(row.broadcast_id or 0)
     if broadcast is None or broadcast.status == BroadcastStatus.CANCELLED:
         return Outcome(row.id, CANCELLED, error="broadcast stopped")
-    return broadcast_send(row, broadcast)
+    return broadcast_send(row, broadcast, stored.language_of(row.chat_id))
 
 
 def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
@@ -147,24 +163,29 @@ async def _add_alerts(
     services: Services,
     batch: Batch,
     alerts_by_chat: dict[int, list[Claimed]],
-    items: dict[int, Item],
+    stored: _Stored,
 ) -> None:
     """Each chat's alerts, or one digest past the threshold. A fan-out sends one item to many
-    chats: each (item, topic) is rendered once per batch."""
+    chats: each (item, topic, language) is rendered once per batch."""
+    items = stored.items
     followed = await _followed(session, set(alerts_by_chat))
-    rendered: dict[tuple[int, str | None], Send] = {}
+    rendered: dict[tuple[int, str | None, Language], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
+        language = stored.language_of(chat_id)
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
         if len(rows) > DIGEST_THRESHOLD:
-            batch.sends.append(Send(chat_id, rows, digest_message(chat_items, services.taxonomy)))
+            with using(language):
+                digest = digest_message(chat_items, services.taxonomy)
+            batch.sends.append(Send(chat_id, rows, digest))
             continue
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
             if matched is None and ALL_NEWS in followed[chat_id]:
                 matched = ALL_NEWS
-            key = (item.id, matched)
+            key = (item.id, matched, language)
             if key not in rendered:
-                text, markup = render_alert(services, item, matched)
+                with using(language):
+                    text, markup = render_alert(services, item, matched)
                 shared = markup.to_dict() if markup else None
                 rendered[key] = Send(0, [], text, markup, markup_json=shared)
             model = rendered[key]
@@ -205,19 +226,37 @@ def render_alert(
     return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 
-def broadcast_send(row: Claimed, broadcast: Broadcast) -> Send:
-    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts."""
+def broadcast_send(row: Claimed, broadcast: Broadcast, language: Language) -> Send:
+    """A broadcast exactly as its author wrote it (their entities, or HTML from scripts), in
+    the chat's language; where it has no version in that language, the other one, with a note
+    in the chat's language saying so."""
+    text, entities_json = broadcast.text, broadcast.entities
+    translated = broadcast.translation is not None and language != broadcast.language
+    if translated:
+        text, entities_json = broadcast.translation or "", broadcast.translation_entities
     entities = (
-        [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
-        if broadcast.entities
+        [MessageEntity.de_json(entity, None) for entity in json.loads(entities_json)]
+        if entities_json
         else None
     )
     if broadcast.parse_mode is None and entities is None:
         entities = []  # plain text: nothing to parse
+    if language != broadcast.language and not translated:
+        with using(language):
+            note = language_note(broadcast.language)
+        limit = CAPTION_LIMIT if broadcast.photo_file_id else MESSAGE_LIMIT
+        # Appended, so that the author's entities keep their offsets; left out rather than
+        # pushing the message past Telegram's limit.
+        if entities is not None and utf16_len(text) + 2 + utf16_len(note) <= limit:
+            offset = utf16_len(text) + 2
+            text += "\n\n" + note
+            entities.append(MessageEntity(MessageEntity.ITALIC, offset, utf16_len(note)))
+        elif entities is None and utf16_len(text) + 2 + utf16_len(note) <= limit:
+            text += f"\n\n<i>{note}</i>"
     return Send(
         row.chat_id,
         [row],
-        broadcast.text,
+        text,
         entities=entities,
         photo=broadcast.photo_file_id,
         priority=Priority(row.priority),

@@ -21,7 +21,7 @@ from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_when
 from psgbot.db.types import utcnow
-from psgbot.i18n import _
+from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     empty_audience_message,
@@ -29,17 +29,20 @@ from psgbot.render.broadcasts import (
     scheduled_message,
     send_keyboard,
     send_question,
+    translate_label,
 )
 from psgbot.services import get_services
 
 # The steps of the /broadcast flow (psgbot.bot.broadcast_flow), numbered apart from the other
 # admin flows' (they share one conversation).
 AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED, CONFIRM = range(6)
+TRANSLATION = 30  # the message in the other language (apart: other steps may come)
 
 
 @dataclass
 class BroadcastDraft:
-    """What the admin has chosen so far; ``text`` is None until the message arrives."""
+    """What the admin has chosen so far; ``text`` is None until the message arrives. It is
+    written in ``language`` (the admin's); ``translation`` is the same in the other one."""
 
     audience: str = ""
     label: str = ""
@@ -48,6 +51,13 @@ class BroadcastDraft:
     entities: list[dict[str, Any]] = field(default_factory=list)
     photo: str | None = None
     urgent: bool = False
+    language: Language = Language.EN
+    translation: str | None = None
+    translation_entities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def other_language(self) -> Language:
+        return Language.ES if self.language == Language.EN else Language.EN
 
     def caption(self) -> str:
         return preview_caption(self.label, self.count, self.urgent)
@@ -61,6 +71,7 @@ class BroadcastDraft:
                     data.BROADCAST_SCHEDULE.button(_("Schedule")),
                 ],
                 [data.BROADCAST_URGENT.button(urgent), data.BROADCAST_CANCEL.button(_("Cancel"))],
+                [data.BROADCAST_TRANSLATE.button(translate_label(self.other_language))],
             ]
         )
 
@@ -243,6 +254,11 @@ async def release(
             audience=draft.audience,
             text=draft.text,
             entities=json.dumps(draft.entities),
+            language=draft.language,
+            translation=draft.translation,
+            translation_entities=(
+                json.dumps(draft.translation_entities) if draft.translation is not None else None
+            ),
             photo_file_id=draft.photo,
             urgent=draft.urgent,
             scheduled_at=at,

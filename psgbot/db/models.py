@@ -212,8 +212,12 @@ class Chat(Base):
 
     @property
     def speaks(self) -> Language:
-        """The language of what the chat is sent: chosen, else Telegram's, else English."""
-        return self.language or self.telegram_language or Language.EN
+        return speaks(self.language, self.telegram_language)
+
+
+def speaks(chosen: Language | None, telegram: Language | None) -> Language:
+    """The language of what a chat is sent: chosen, else Telegram's, else English."""
+    return chosen or telegram or Language.EN
 
 
 def receiving() -> ColumnElement[bool]:

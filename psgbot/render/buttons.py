@@ -200,6 +200,8 @@ BROADCAST_CONFIRM = Action("adm:bc:confirm")
 BROADCAST_BACK = Action("adm:bc:back")
 BROADCAST_SCHEDULE = Action("adm:bc:schedule")
 BROADCAST_URGENT = Action("adm:bc:urgent")
+# The same message in the other language (English or Spanish).
+BROADCAST_TRANSLATE = Action("adm:bc:translate")
 BROADCAST_CANCEL = Action("adm:bc:cancel")
 AT_ONE_HOUR = Action("adm:bc:at:1h")
 AT_TOMORROW = Action("adm:bc:at:tomorrow")
