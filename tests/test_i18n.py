@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from babel.messages.catalog import Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from psgbot.config import PROJECT_ROOT
+from psgbot.dates import format_day, format_long_date, format_short_day, zone_city
 from psgbot.i18n import LOCALES_DIR, Language, _, language_of_code, ngettext, using
+from psgbot.numbers import format_count
 
 
 def test_catalog_holds_every_message() -> None:
@@ -102,3 +105,17 @@ def test_spanish_comes_from_any_spanish_language_code() -> None:
     assert {language_of_code(code) for code in (None, "", "en", "pt-BR", "eu", "est")} == {
         Language.EN
     }
+
+
+def test_dates_and_counts_are_written_in_the_current_language() -> None:
+    day = date(2018, 9, 29)
+    assert format_long_date(day) == "29 September 2018"
+    assert format_day(day) == "Saturday 29 September 2018"
+    assert format_count(20_000) == "20,000"
+    assert zone_city("Europe/London") == "London"
+    with using(Language.ES):
+        assert format_long_date(day) == "29 de septiembre de 2018"
+        assert format_day(day) == "sábado 29 de septiembre de 2018"
+        assert format_short_day(day) == "sáb 29 sept"
+        assert format_count(20_000) == "20.000"
+        assert zone_city("Europe/London") == "Londres"

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup
 from psgbot import broadcasts as store
 from psgbot.db.models import Broadcast
 from psgbot.i18n import Language, _, ngettext
+from psgbot.numbers import format_count
 from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, pack, shorten
 
@@ -69,7 +70,7 @@ def preview_caption(label: str, count: int, urgent: bool) -> str:
 
 def chats(count: int) -> str:
     """The number of chats, in words: 1 chat, 2 chats (plain text)."""
-    return ngettext("{count} chat", "{count} chats", count).format(count=count)
+    return ngettext("{count} chat", "{count} chats", count).format(count=format_count(count))
 
 
 def send_question(label: str, count: int, urgent: bool) -> str:
