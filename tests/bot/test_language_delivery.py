@@ -14,7 +14,9 @@ from support.chats import add_chats
 from support.feeds import FeedItem, rss
 from support.harness import BotHarness
 
+from psgbot.bot.broadcast import update_progress
 from psgbot.db.models import Chat, Item
+from psgbot.db.types import utcnow
 from psgbot.events_file import event_from_yaml
 from psgbot.feeds.poll import poll_source
 from psgbot.i18n import Language
@@ -101,6 +103,11 @@ async def test_a_spanish_admin_writes_in_spanish_and_english_chats_are_told(
     sent = by_chat(await bot.deliver())
     assert sent[5].params["text"] == "Hola a todos"
     assert sent[1].params["text"] == "Hola a todos\n\nThis announcement is only in Spanish."
+    # Its report speaks the admin's language.
+    bot.api.clear()
+    await update_progress(bot.services, bot.app.bot, utcnow())
+    (report,) = bot.api.calls
+    assert "<b>Anuncio #1 terminado</b>" in (report.text or "")
     # A Spanish admin's preview offers the English version.
     await compose(bot, "Otra vez", **ESPANOL)
     calls = await bot.press("adm:bc:translate", chat_id=OWNER, **ESPANOL)
