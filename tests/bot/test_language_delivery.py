@@ -3,10 +3,12 @@ with a note), alerts' and reminders' frames, dates."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.dates import format_date
 from conftest import OWNER
 from sqlalchemy import select, update
@@ -15,13 +17,15 @@ from support.feeds import FeedItem, rss
 from support.harness import BotHarness
 
 from psgbot.bot.broadcast import update_progress
-from psgbot.db.models import Chat, Item
+from psgbot.cli import main
+from psgbot.db.models import Broadcast, Chat, Item
 from psgbot.db.types import utcnow
 from psgbot.events_file import event_from_yaml
 from psgbot.feeds.poll import poll_source
 from psgbot.i18n import Language
 from psgbot.offline import ApiCall
 from psgbot.outbox import enqueue_alerts
+from psgbot.services import Services
 
 ENGLISH_CHATS, SPANISH_CHATS = range(1, 4), range(4, 7)
 BOLD = [{"type": "bold", "offset": 0, "length": 5}]
@@ -217,3 +221,24 @@ async def test_an_admin_edits_each_language_apart(bot: BotHarness) -> None:
     assert "Otra versión." in spanish
     (english,) = await bot.reply_texts("/history", chat_id=7006, language_code="en")
     assert "Over the past century" in english
+
+
+async def test_the_command_line_takes_a_spanish_version(
+    services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with services.sessions.begin() as session:
+        await add_chats(session, [1, 2])
+    monkeypatch.setenv("PSGBOT_DATABASE_URL", database_url)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    both = ["--text", "<b>AGM</b> on Saturday", "--text-es", "<b>Asamblea</b> el sábado"]
+    spanish_only = ["--text-es", "Solo en español"]
+    for versions in (both, spanish_only):
+        args = ["broadcast", "--audience", "all", *versions, "--at", later]
+        assert await asyncio.to_thread(main, args) == 0
+    async with services.sessions() as session:
+        stored = list(await session.scalars(select(Broadcast).order_by(Broadcast.id)))
+    assert [(b.language, b.text, b.translation) for b in stored] == [
+        (Language.EN, "<b>AGM</b> on Saturday", "<b>Asamblea</b> el sábado"),
+        (Language.ES, "Solo en español", None),
+    ]
+    assert await asyncio.to_thread(main, ["broadcast", "--audience", "all"]) == 2
