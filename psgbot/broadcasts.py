@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
+from psgbot.i18n import Language
 from psgbot.preferences import hold_until
 from psgbot.topics import Taxonomy
 
@@ -242,17 +243,24 @@ async def create(
     urgent: bool = False,
     pin: bool = False,
     progress_chat_id: int | None = None,
+    language: Language = Language.EN,
+    translation: str | None = None,
+    translation_entities: str | None = None,
 ) -> Broadcast:
     """Stores a broadcast; the dispatcher releases it into the outbox at ``scheduled_at``.
 
-    Only an urgent broadcast may be pinned (ValueError otherwise): an ordinary one goes out
-    without a sound, and a pin would announce it after all."""
+    ``text`` is in ``language``; ``translation``, if any, the same in the other language. Only
+    an urgent broadcast may be pinned (ValueError otherwise): an ordinary one goes out without
+    a sound, and a pin would announce it after all."""
     if pin and not urgent:
         raise ValueError("only an urgent broadcast can be pinned")
     broadcast = Broadcast(
         audience=audience,
         text=text,
         entities=entities,
+        language=language,
+        translation=translation,
+        translation_entities=translation_entities,
         parse_mode=parse_mode,
         photo_file_id=photo_file_id,
         urgent=urgent,

@@ -12,17 +12,21 @@ from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.models import Chat, Delivery, Reminder, Subscription, Watch
 from psgbot.db.types import utcnow
+from psgbot.i18n import Language, current_language
 from psgbot.outbox import cancel_pending
 
 
 async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool = True) -> Chat:
     """The stored chat for a Telegram chat, created or refreshed (and reactivated) as needed.
 
-    Only the id and type are kept: never the chat's title, name or username.
+    Only the id and type are kept: never the chat's title, name or username. A new chat speaks
+    the language of the update that brought it (psgbot.bot.language) until one is chosen.
     """
     stored = await session.get(Chat, chat.id)
     if stored is None:
-        stored = Chat(id=chat.id, type=chat.type, active=active)
+        stored = Chat(
+            id=chat.id, type=chat.type, active=active, telegram_language=current_language()
+        )
         session.add(stored)
         await session.flush()
     else:
@@ -36,6 +40,29 @@ async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool
 async def is_known(session: AsyncSession, chat_id: int) -> bool:
     """Whether the chat has been here before (a row is kept until the chat is forgotten)."""
     return await session.get(Chat, chat_id) is not None
+
+
+async def stored_languages(
+    session: AsyncSession, chat_id: int
+) -> tuple[Language | None, Language | None] | None:
+    """The chat's chosen language and its Telegram language; None for a chat not stored."""
+    row = (
+        await session.execute(
+            select(Chat.language, Chat.telegram_language).where(Chat.id == chat_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def note_telegram_language(session: AsyncSession, chat_id: int, language: Language) -> None:
+    """A private chat's user now runs Telegram in ``language``: what is sent unasked follows."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(telegram_language=language))
+
+
+async def choose_language(session: AsyncSession, chat: TelegramChat, language: Language) -> None:
+    """/language: the chat's language from now on, whatever Telegram's."""
+    stored = await ensure_chat(session, chat)
+    stored.language = language
 
 
 async def followed_topics(session: AsyncSession, chat_id: int) -> set[str]:
@@ -111,6 +138,8 @@ async def migrate(session: AsyncSession, old_id: int, new_id: int) -> None:
             active=True,
             stopped_at=old.stopped_at,
             announcements=old.announcements,
+            language=old.language,
+            telegram_language=old.telegram_language,
         )
     )
     await session.flush()

@@ -109,6 +109,9 @@ LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(str.upper)
 ]
 LogFormat = Annotated[Literal["plain", "json"], BeforeValidator(str.lower)]
+# The console's user runs Telegram in this language (its language_code): es tries the bot in
+# Spanish.
+ConsoleLanguage = Annotated[Literal["en", "es"], BeforeValidator(str.lower)]
 
 
 class Settings(BaseSettings):
@@ -205,6 +208,9 @@ class Settings(BaseSettings):
         description="feeds may be on loopback, private or link-local addresses (intranets)",
     )
     log_format: LogFormat = Field(default="plain", description="plain or json")
+    console_language: ConsoleLanguage = Field(
+        default="en", description="the offline console's Telegram language: en or es"
+    )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="folder with texts and topics")
     var_dir: Path = Field(default=Path("var"), description="folder for the default SQLite file")
 

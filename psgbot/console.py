@@ -109,7 +109,9 @@ async def _chat(
 ) -> None:
     # News first, so the very first /latest has something to show.
     await poll_all(services_of(application))
-    factory = UpdateFactory(application.bot)
+    factory = UpdateFactory(
+        application.bot, language_code=services_of(application).settings.console_language
+    )
     if interactive:
         out.write("PSG bot, offline. Type /start (Ctrl-D to quit).\n\n")
     while True:

@@ -1,4 +1,5 @@
-"""Numbers typed in commands or carried in callback data, read strictly.
+"""Numbers typed in commands or carried in callback data, read strictly; counts written in the
+current language.
 
 ``str.isdigit`` accepts '²' and other Unicode digits that ``int`` refuses, and ``int`` accepts
 any number of digits: a user's "number" is read only as a few ASCII digits within a range.
@@ -7,6 +8,10 @@ any number of digits: a user's "number" is read only as a few ASCII digits withi
 from __future__ import annotations
 
 import re
+
+from babel.numbers import format_decimal
+
+from psgbot.i18n import babel_locale
 
 MAX_ID = 2**31 - 1  # row ids are 32-bit INTEGER columns on SQLite and PostgreSQL
 MAX_USER_ID = 2**52  # Telegram: user ids have at most 52 significant bits
@@ -20,6 +25,11 @@ def parse_number(text: str | None, *, low: int = 1, high: int = MAX_ID) -> int |
         return None
     value = int(text)
     return value if low <= value <= high else None
+
+
+def format_count(count: int) -> str:
+    """A count as the current language writes it: "20,000" in English, "20.000" in Spanish."""
+    return format_decimal(count, locale=babel_locale())
 
 
 def looks_like_number(text: str) -> bool:

@@ -210,8 +210,10 @@ def _visible_text(text: str, parse_mode: object) -> str:
 class UpdateFactory:
     """Builds updates as Telegram delivers them (JSON, decoded by PTB): commands, button presses."""
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Any, *, language_code: str | None = None) -> None:
         self.bot = bot
+        # The language of the users' Telegram app (``es`` for Spanish), unless a call says.
+        self.language_code = language_code
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1_000_000)
 
@@ -225,6 +227,7 @@ class UpdateFactory:
         first_name: str = "Ana",
         entities: list[JSON] | None = None,
         photo: str | None = None,
+        language_code: str | None = None,
     ) -> Update:
         """A text message (``entities`` as Telegram sends them), or a photo with ``text`` as
         its caption."""
@@ -232,7 +235,7 @@ class UpdateFactory:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat_json(chat_id, chat_type, first_name),
-            "from": _user_json(user_id or abs(chat_id), first_name),
+            "from": self._user(user_id or abs(chat_id), first_name, language_code),
         }
         if photo:
             message["photo"] = [
@@ -260,6 +263,7 @@ class UpdateFactory:
         chat_type: str = "private",
         first_name: str = "Ana",
         text: str = "…",
+        language_code: str | None = None,
     ) -> Update:
         message: JSON = {
             "message_id": message_id,
@@ -270,7 +274,7 @@ class UpdateFactory:
         }
         query: JSON = {
             "id": str(next(self._update_ids)),
-            "from": _user_json(user_id or abs(chat_id), first_name),
+            "from": self._user(user_id or abs(chat_id), first_name, language_code),
             "chat_instance": str(chat_id),
             "message": message,
             "data": data,
@@ -290,6 +294,12 @@ class UpdateFactory:
             "new_chat_member": _member(bot_member, new),
         }
         return self.decode({"update_id": next(self._update_ids), "my_chat_member": change})
+
+    def _user(self, user_id: int, first_name: str, language_code: str | None) -> JSON:
+        user = _user_json(user_id, first_name)
+        if language_code or self.language_code:
+            user["language_code"] = language_code or self.language_code
+        return user
 
     def decode(self, data: JSON) -> Update:
         update = Update.de_json(data, self.bot)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -58,16 +59,33 @@ def parse_window(text: str) -> tuple[time, time] | None:
     return start, end
 
 
-_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Days as typed, in English and Spanish (accents folded), short or in full.
+_DAY_NAMES = (
+    WEEKDAYS,
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    ("lun", "mar", "mie", "jue", "vie", "sab", "dom"),
+    ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
+)
+# /digest's and /quiet's words, in English and Spanish.
+DAILY_WORDS = frozenset({"daily", "diario", "diaria"})
+WEEKLY_WORDS = frozenset({"weekly", "semanal"})
+OFF_WORDS = frozenset({"off", "instant", "no", "apagado", "instantaneo"})
+ON_WORDS = frozenset({"on", "si", "encendido"})
 
 
 def parse_weekday(text: str) -> int | None:
-    """ "mon".."sun" or the full English name: 0 is Monday."""
-    word = text.strip().lower()
-    for names in (WEEKDAYS, _DAY_NAMES):
+    """ "mon".."sun", "lun".."dom", or a day's full name in English or Spanish: 0 is Monday."""
+    word = unaccented(text.strip())
+    for names in _DAY_NAMES:
         if word in names:
             return names.index(word)
     return None
+
+
+def unaccented(word: str) -> str:
+    """A typed word without case or accents ("Miércoles" is "miercoles")."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
 @functools.cache

@@ -2,9 +2,10 @@
 erasure, /stop, and the purges of chats that blocked or dropped the bot and of reminders of
 events that are over (see PRIVACY.md).
 
-A chat is its id and type, its settings (announcements, stopped), its subscriptions, its
-watches, its reminders and the outbox rows of messages to it. Nothing else names it: no title,
-name or username is stored, and the audit log holds admins' ids only.
+A chat is its id and type, its settings (language, announcements, stopped, time zone, digests,
+quiet hours), its subscriptions, its watches, its reminders and the outbox rows of messages to
+it. Nothing else names it: no title, name or username is stored, and the audit log holds
+admins' ids only.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def _chat_fields(chat: Chat) -> dict[str, Any]:
         "digest_weekday": chat.digest_weekday,
         "quiet_from": chat.quiet_from.isoformat() if chat.quiet_from else None,
         "quiet_until": chat.quiet_until.isoformat() if chat.quiet_until else None,
+        "language": chat.language,
+        "telegram_language": chat.telegram_language,
         "created_at": _when(chat.created_at),
         "updated_at": _when(chat.updated_at),
     }

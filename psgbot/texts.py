@@ -1,4 +1,5 @@
-"""The PSG's standing texts (aims, history, human rights, why join) from ``data/texts.yaml``."""
+"""The PSG's standing texts (aims, history, human rights, why join) from ``data/texts.yaml``,
+in English and, translated by the PSG's team, in Spanish; admins edit each language apart."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import TextVersion
+from psgbot.i18n import Language, current_language
 
 TEXT_NAMES = ("aims", "history", "humanrights", "join")
 
@@ -21,40 +23,81 @@ class StandingText:
     body: str
     link_label: str | None = None
     link_url: str | None = None
+    # Under a translation: who translated it ("Traducción del equipo del PSG.").
+    note: str | None = None
+    spanish: StandingText | None = None
+
+    def in_language(self, language: Language) -> StandingText | None:
+        """The text in ``language``; None when it has no version in it."""
+        return self if language == Language.EN else self.spanish
 
 
 def load_texts(path: Path) -> dict[str, StandingText]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["texts"]
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = document["texts"]
     missing = [name for name in TEXT_NAMES if name not in raw]
     if missing:
         raise ValueError(f"{path}: missing texts {', '.join(missing)}")
-    return {
-        name: StandingText(
+    texts = {}
+    for name, entry in raw.items():
+        english = StandingText(
             name=name,
             title=entry["title"],
             body=entry["body"].strip(),
             link_label=entry.get("link_label"),
             link_url=entry.get("link_url"),
         )
-        for name, entry in raw.items()
-    }
+        spanish = entry.get("es")
+        texts[name] = replace(
+            english,
+            spanish=replace(
+                english,
+                title=spanish["title"],
+                body=spanish["body"].strip(),
+                link_label=spanish.get("link_label", english.link_label),
+                note=document.get("translation_note"),
+            )
+            if spanish
+            else None,
+        )
+    return texts
 
 
 async def current_text(
-    session: AsyncSession, name: str, defaults: dict[str, StandingText]
+    session: AsyncSession,
+    name: str,
+    defaults: dict[str, StandingText],
+    language: Language | None = None,
 ) -> StandingText:
-    """The text as admins last edited it, or the default from data/texts.yaml."""
-    default = defaults[name]
+    """The text in ``language`` (the current one unless given) as admins last edited it, or
+    the default from data/texts.yaml; a language with neither has the English text."""
+    language = language or current_language()
+    default = defaults[name].in_language(language)
     latest = await session.scalar(
-        select(TextVersion).where(TextVersion.name == name).order_by(TextVersion.id.desc())
+        select(TextVersion)
+        .where(TextVersion.name == name, TextVersion.language == language)
+        .order_by(TextVersion.id.desc())
     )
+    edited = latest is not None and not latest.reset and latest.body
+    if default is None and not edited:
+        return await current_text(session, name, defaults, Language.EN)
+    base = default or defaults[name]
     if latest is None or latest.reset or not latest.body:
-        return default
-    return replace(default, body=latest.body)
+        return base
+    return replace(base, body=latest.body)
 
 
 async def save_text(
-    session: AsyncSession, name: str, body: str | None, edited_by: int | None
+    session: AsyncSession,
+    name: str,
+    body: str | None,
+    edited_by: int | None,
+    language: Language = Language.EN,
 ) -> None:
-    """Stores a new version (``body`` None: back to the default); history is kept."""
-    session.add(TextVersion(name=name, body=body, reset=body is None, edited_by=edited_by))
+    """Stores a new version of the text in ``language`` (``body`` None: back to the default);
+    history is kept."""
+    session.add(
+        TextVersion(
+            name=name, language=language, body=body, reset=body is None, edited_by=edited_by
+        )
+    )

@@ -177,6 +177,7 @@ PUBLIC_MENU = [
     "privacy",
     "mydata",
     "forget",
+    "language",
     "help",
 ]
 

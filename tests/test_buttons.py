@@ -10,9 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.harness import BotHarness
 
+from psgbot.i18n import Language
 from psgbot.numbers import MAX_ID
 from psgbot.render import buttons as callbacks
-from psgbot.render.buttons import DATA_LIMIT, ID, SLUG, TOKEN, Action, BadCallback, Keyed
+from psgbot.render.buttons import (
+    DATA_LIMIT,
+    ID,
+    LANGUAGE_CODE,
+    SLUG,
+    TOKEN,
+    Action,
+    BadCallback,
+    Keyed,
+)
 
 BUTTONS = [value for value in vars(callbacks).values() if isinstance(value, Action | Keyed)]
 KEYED_IDS = [button for button in BUTTONS if isinstance(button, Keyed) and button.field is ID]
@@ -32,9 +42,11 @@ garbage = st.one_of(
 )
 
 
-def example(button: Action | Keyed[int] | Keyed[str]) -> str:
+def example(button: Action | Keyed[int] | Keyed[str] | Keyed[Language]) -> str:
     if isinstance(button, Action):
         return button.encode()
+    if button.field is LANGUAGE_CODE:
+        return button.encode(Language.ES)  # type: ignore[arg-type]
     if button.field is ID:
         return button.encode(1)  # type: ignore[arg-type]
     return button.encode("justice")  # type: ignore[arg-type]

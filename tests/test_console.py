@@ -13,8 +13,9 @@ from pathlib import Path
 from support.feeds import HISTORY, FeedItem, recent, rss
 
 
-def run_console(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_console(script: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
+    env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "psgbot", "run"],
         input=script,
@@ -49,6 +50,16 @@ def test_piped_session_answers_every_line(tmp_path: Path) -> None:
     assert "UCL Global Governance Institute" in out[events:bad]
     assert "Tavistock Square" in out[events:bad]
     assert "[1] 📰 Latest news" in out
+
+
+def test_the_console_speaks_spanish_when_told(tmp_path: Path) -> None:
+    result = run_console("/ayuda\n/eventos\n/aims\n", tmp_path, PSGBOT_CONSOLE_LANGUAGE="es")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Lo que puedo hacer" in out
+    assert "/noticias: Últimas noticias" in out
+    assert "sábado 15 de diciembre de 2018" in out
+    assert "Objetivos del PSG" in out
 
 
 def test_buttons_are_pressed_by_number(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import yaml
 
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.feeds.parse import parse_feed
-from psgbot.topics import Place, Scoring, Strength, Taxonomy, Topic
+from psgbot.topics import Place, Scoring, Strength, Taxonomy, Topic, Wording
 
 TAXONOMY = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
 DEV_SET = DEFAULT_DATA_DIR / "topics-dev.yaml"
@@ -44,8 +44,7 @@ def toy_topic(
 ) -> Topic:
     return Topic(
         slug=slug,
-        name=slug.title(),
-        description=slug,
+        english=Wording(slug.title(), slug, slug),
         aliases=(),
         emoji="•",
         keywords=(slug, *keywords),

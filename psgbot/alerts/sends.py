@@ -2,7 +2,8 @@
 and broadcasts, each with its priority in the flood limiter.
 
 Rows hold data; the messages are rendered here, when they are sent, so they say what is true
-then (an event retitled after its reminder was queued is reminded under its new title)."""
+then (an event retitled after its reminder was queued is reminded under its new title), in the
+language the recipient chat speaks then."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, MessageEntity
 
@@ -26,11 +27,14 @@ from psgbot.db.enums import (
     Notice,
     Priority,
 )
-from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription
+from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Event, Feed, Item, Subscription, speaks
+from psgbot.i18n import Language, using
 from psgbot.outbox import Claimed, Outcome
 from psgbot.preferences import zone_named
+from psgbot.render.broadcasts import language_note
 from psgbot.render.digests import gathered_messages
 from psgbot.render.events import reminder_keyboard
+from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 from psgbot.render.news import alert_keyboard, alert_message, digest_message
 from psgbot.render.notices import notice_message
 from psgbot.render.watches import watching_line
@@ -104,10 +108,19 @@ async def prepare(
         elif row.kind == DeliveryKind.BROADCAST:
             batch.add(_broadcast(row, stored))
         else:
-            batch.add(_notice(row, stored, now))
-    await _add_alerts(session, services, batch, alerts_by_chat, stored.items, gathered)
+            with using(stored.language_of(row.chat_id)):
+                batch.add(_notice(row, stored, now))
+    await _add_alerts(session, services, batch, alerts_by_chat, stored, gathered)
     batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}
     return batch
+
+
+@dataclass(frozen=True)
+class _ChatNow:
+    language: Language
+    digest: DigestMode
+    timezone: str | None
+    group: bool
 
 
 @dataclass
@@ -118,24 +131,38 @@ class _Stored:
     broadcasts: dict[int, Broadcast]
     events: dict[int, Event]
     feeds: dict[int, Feed]
-    groups: set[int]  # the chats a pinned broadcast goes to that are groups
+    # What the batch's chats are now: the language each speaks (psgbot.db.models.Chat.speaks),
+    # how it takes alerts, its time zone and whether it is a group.
+    chats: dict[int, _ChatNow]
+
+    def language_of(self, chat_id: int) -> Language:
+        chat = self.chats.get(chat_id)
+        return chat.language if chat else Language.EN
 
     @classmethod
     async def load(cls, session: AsyncSession, claimed: Sequence[Claimed]) -> _Stored:
-        broadcasts = await _by_id(
-            session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
+        rows = await session.execute(
+            select(
+                Chat.id,
+                Chat.language,
+                Chat.telegram_language,
+                Chat.digest,
+                Chat.timezone,
+                Chat.type,
+            ).where(Chat.id.in_({row.chat_id for row in claimed}))
         )
-        pinned = {
-            row.chat_id
-            for row in claimed
-            if row.broadcast_id in broadcasts and broadcasts[row.broadcast_id].pin
+        chats = {
+            chat_id: _ChatNow(speaks(chosen, telegram), digest, zone, kind in PINNED_CHAT_TYPES)
+            for chat_id, chosen, telegram, digest, zone, kind in rows
         }
         return cls(
+            chats=chats,
             items=await _by_id(session, Item, {row.item_id for row in claimed if row.item_id}),
-            broadcasts=broadcasts,
+            broadcasts=await _by_id(
+                session, Broadcast, {row.broadcast_id for row in claimed if row.broadcast_id}
+            ),
             events=await _by_id(session, Event, {row.event_id for row in claimed if row.event_id}),
             feeds=await _by_id(session, Feed, {row.feed_id for row in claimed if row.feed_id}),
-            groups=await _groups(session, pinned),
         )
 
 
@@ -143,7 +170,10 @@ def _broadcast(row: Claimed, stored: _Stored) -> Send | Outcome:
     broadcast = stored.broadcasts.get(row.broadcast_id or 0)
     if broadcast is None or broadcast.status == BroadcastStatus.CANCELLED:
         return Outcome(row.id, CANCELLED, error="broadcast stopped")
-    return broadcast_send(row, broadcast, in_group=row.chat_id in stored.groups)
+    chat = stored.chats.get(row.chat_id)
+    return broadcast_send(
+        row, broadcast, stored.language_of(row.chat_id), in_group=chat is not None and chat.group
+    )
 
 
 def _notice(row: Claimed, stored: _Stored, now: datetime) -> Send | Outcome:
@@ -179,26 +209,30 @@ async def _add_alerts(
     services: Services,
     batch: Batch,
     alerts_by_chat: dict[int, list[Claimed]],
-    items: dict[int, Item],
+    stored: _Stored,
     gathered: Collection[int],
 ) -> None:
     """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
-    its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone) is
-    rendered once per batch."""
+    its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone,
+    language) is rendered once per batch."""
+    items = stored.items
     followed = await _followed(session, set(alerts_by_chat))
     watching = await WatchedPhrases.load(session, set(alerts_by_chat))
-    prefs = await _preferences(session, set(alerts_by_chat))
     default_zone = services.settings.zone
-    rendered: dict[tuple[int, str | None, str | None, str], Send] = {}
+    rendered: dict[tuple[int, str | None, str | None, str, Language], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
-        mode, zone_name = prefs.get(chat_id, (DigestMode.INSTANT, None))
-        zone = (zone_named(zone_name) if zone_name else None) or default_zone
+        chat = stored.chats.get(chat_id)
+        language = chat.language if chat else Language.EN
+        mode = chat.digest if chat else DigestMode.INSTANT
+        zone = (zone_named(chat.timezone) if chat and chat.timezone else None) or default_zone
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
         if chat_id in gathered:
             _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
             continue
         if len(rows) > DIGEST_THRESHOLD:
-            batch.sends.append(Send(chat_id, rows, digest_message(chat_items, services.taxonomy)))
+            with using(language):
+                digest = digest_message(chat_items, services.taxonomy)
+            batch.sends.append(Send(chat_id, rows, digest))
             continue
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
@@ -206,9 +240,10 @@ async def _add_alerts(
                 matched = ALL_NEWS
             # Neither a topic nor all news: a watch brought it, and the alert says which.
             phrase = watching.phrase(chat_id, item) if matched is None else None
-            key = (item.id, matched, phrase, zone.key)
+            key = (item.id, matched, phrase, zone.key, language)
             if key not in rendered:
-                text, markup = render_alert(services, item, matched, phrase, zone)
+                with using(language):
+                    text, markup = render_alert(services, item, matched, phrase, zone)
                 shared = markup.to_dict() if markup else None
                 rendered[key] = Send(0, [], text, markup, markup_json=shared)
             model = rendered[key]
@@ -233,21 +268,6 @@ def _add_gathered(
         batch.sends.append(Send(chat_id, [by_item[item_id] for item_id in item_ids], text))
 
 
-async def _preferences(
-    session: AsyncSession, chat_ids: set[int]
-) -> dict[int, tuple[DigestMode, str | None]]:
-    """The chats that set a digest or a time zone: how they get alerts, and their zone."""
-    if not chat_ids:
-        return {}
-    rows = await session.execute(
-        select(Chat.id, Chat.digest, Chat.timezone).where(
-            Chat.id.in_(chat_ids),
-            or_(Chat.timezone.is_not(None), Chat.digest != DigestMode.INSTANT),
-        )
-    )
-    return {chat_id: (mode, zone) for chat_id, mode, zone in rows}
-
-
 Model = TypeVar("Model", Item, Broadcast, Event, Feed)
 
 
@@ -255,17 +275,6 @@ async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> di
     if not ids:
         return {}
     return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
-
-
-async def _groups(session: AsyncSession, chat_ids: set[int]) -> set[int]:
-    """Which of these chats are groups (where a broadcast may be pinned; never a private chat)."""
-    if not chat_ids:
-        return set()
-    return set(
-        await session.scalars(
-            select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type.in_(PINNED_CHAT_TYPES))
-        )
-    )
 
 
 async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[str]]:
@@ -298,22 +307,42 @@ def render_alert(
     return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
 
 
-def broadcast_send(row: Claimed, broadcast: Broadcast, *, in_group: bool = False) -> Send:
-    """A broadcast exactly as its author wrote it: their entities, or HTML from scripts.
+def broadcast_send(
+    row: Claimed, broadcast: Broadcast, language: Language, *, in_group: bool = False
+) -> Send:
+    """A broadcast exactly as its author wrote it (their entities, or HTML from scripts), in
+    the chat's language; where it has no version in that language, the other one, with a note
+    in the chat's language saying so.
 
     An ordinary broadcast arrives without a sound; an urgent one notifies, and is pinned when
     its author asked for that and the chat is a group."""
+    text, entities_json = broadcast.text, broadcast.entities
+    translated = broadcast.translation is not None and language != broadcast.language
+    if translated:
+        text, entities_json = broadcast.translation or "", broadcast.translation_entities
     entities = (
-        [MessageEntity.de_json(entity, None) for entity in json.loads(broadcast.entities)]
-        if broadcast.entities
+        [MessageEntity.de_json(entity, None) for entity in json.loads(entities_json)]
+        if entities_json
         else None
     )
     if broadcast.parse_mode is None and entities is None:
         entities = []  # plain text: nothing to parse
+    if language != broadcast.language and not translated:
+        with using(language):
+            note = language_note(broadcast.language)
+        limit = CAPTION_LIMIT if broadcast.photo_file_id else MESSAGE_LIMIT
+        # Appended, so that the author's entities keep their offsets; left out rather than
+        # pushing the message past Telegram's limit.
+        if entities is not None and utf16_len(text) + 2 + utf16_len(note) <= limit:
+            offset = utf16_len(text) + 2
+            text += "\n\n" + note
+            entities.append(MessageEntity(MessageEntity.ITALIC, offset, utf16_len(note)))
+        elif entities is None and utf16_len(text) + 2 + utf16_len(note) <= limit:
+            text += f"\n\n<i>{note}</i>"
     return Send(
         row.chat_id,
         [row],
-        broadcast.text,
+        text,
         entities=entities,
         photo=broadcast.photo_file_id,
         priority=Priority(row.priority),

@@ -13,16 +13,16 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, ContextTypes
 
-from psgbot.admins import Role, add_editor, all_admins, audit, latest_audit, remove_editor
+from psgbot.admins import Role, add_editor, all_admins, allows, audit, latest_audit, remove_editor
 from psgbot.bot.access import admin_only
-from psgbot.bot.commands import menu_commands
+from psgbot.bot.commands import language_code, menu_commands
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Feed, Item
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_all
 from psgbot.feeds.sources import display_source
 from psgbot.feeds.store import find_feed
-from psgbot.i18n import _
+from psgbot.i18n import N_, _, languages, using
 from psgbot.numbers import MAX_USER_ID, parse_number
 from psgbot.render.admin import (
     admins_message,
@@ -38,30 +38,30 @@ from psgbot.stats import gather_stats
 log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS: list[tuple[str, str, Role]] = [
-    ("broadcast", _("Send an announcement"), Role.EDITOR),
-    ("broadcasts", _("Recent and scheduled broadcasts"), Role.EDITOR),
-    ("stats", _("Chats, subscribers, deliveries"), Role.EDITOR),
-    ("feeds", _("Feed health"), Role.EDITOR),
-    ("poll", _("Poll every feed now"), Role.EDITOR),
-    ("edit", _("Edit a standing text: /edit aims"), Role.EDITOR),
-    ("addevent", _("Add an event"), Role.EDITOR),
-    ("editevent", _("Change an event: /editevent 1"), Role.EDITOR),
-    ("cancelevent", _("Cancel an event: /cancelevent 1"), Role.EDITOR),
-    ("audit", _("The latest admin actions"), Role.EDITOR),
-    ("why", _("Why item n of /latest has its topics: /why 1"), Role.EDITOR),
-    ("tag", _("Correct an item's topics: /tag 1 +mining -economy"), Role.EDITOR),
-    ("admins", _("Owners and editors; /admins add|remove <id>"), Role.OWNER),
+    ("broadcast", N_("Send an announcement"), Role.EDITOR),
+    ("broadcasts", N_("Recent and scheduled broadcasts"), Role.EDITOR),
+    ("stats", N_("Chats, subscribers, deliveries"), Role.EDITOR),
+    ("feeds", N_("Feed health"), Role.EDITOR),
+    ("poll", N_("Poll every feed now"), Role.EDITOR),
+    ("edit", N_("Edit a standing text: /edit aims"), Role.EDITOR),
+    ("addevent", N_("Add an event"), Role.EDITOR),
+    ("editevent", N_("Change an event: /editevent 1"), Role.EDITOR),
+    ("cancelevent", N_("Cancel an event: /cancelevent 1"), Role.EDITOR),
+    ("audit", N_("The latest admin actions"), Role.EDITOR),
+    ("why", N_("Why item n of /latest has its topics: /why 1"), Role.EDITOR),
+    ("tag", N_("Correct an item's topics: /tag 1 +mining -economy"), Role.EDITOR),
+    ("admins", N_("Owners and editors; /admins add|remove <id>"), Role.OWNER),
 ]
+
+
+def admin_commands(role: Role | None) -> list[tuple[str, str]]:
+    """The admin commands this role may use, described in the current language."""
+    return [(name, _(text)) for name, text, needed in ADMIN_COMMANDS if allows(role, needed)]
 
 
 def admin_menu(role: Role) -> list[BotCommand]:
     """The public commands plus the admin ones this role may use."""
-    extra = [
-        BotCommand(name, text)
-        for name, text, needed in ADMIN_COMMANDS
-        if role == Role.OWNER or needed == Role.EDITOR
-    ]
-    return menu_commands() + extra
+    return menu_commands() + [BotCommand(name, text) for name, text in admin_commands(role)]
 
 
 async def set_admin_menus(services: Services, bot: object) -> None:
@@ -73,9 +73,13 @@ async def set_admin_menus(services: Services, bot: object) -> None:
         admins = await all_admins(session)
     for admin in admins:
         try:
-            await bot.set_my_commands(
-                admin_menu(Role(admin.role)), scope=BotCommandScopeChat(admin.user_id)
-            )
+            for language in languages():
+                with using(language):
+                    await bot.set_my_commands(
+                        admin_menu(Role(admin.role)),
+                        scope=BotCommandScopeChat(admin.user_id),
+                        language_code=language_code(language),
+                    )
         except TelegramError as exc:  # an admin who never opened the bot has no chat yet
             log.info("no admin menu for %s: %s", admin.user_id, exc)
 

@@ -22,7 +22,7 @@ from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
-from psgbot.i18n import _
+from psgbot.i18n import _, using
 from psgbot.render.broadcasts import broadcasts_messages, report_message
 from psgbot.render.buttons import BROADCAST_DROP, BROADCAST_STOP
 from psgbot.services import Services, get_services
@@ -43,12 +43,11 @@ async def update_progress(services: Services, bot: Any, now: datetime) -> None:
             finished = await store.finish_if_done(session, broadcast, progress, now)
             if broadcast.progress_chat_id is None:
                 continue
-            text = report_message(broadcast, progress, now)
-            markup = (
-                None
-                if finished
-                else InlineKeyboardMarkup([[BROADCAST_STOP.button(_("⏹ Stop"), broadcast.id)]])
-            )
+            # In the language its admin wrote it in (the language of their chat then).
+            with using(broadcast.language):
+                text = report_message(broadcast, progress, now)
+                stop = BROADCAST_STOP.button(_("⏹ Stop"), broadcast.id)
+            markup = None if finished else InlineKeyboardMarkup([[stop]])
             try:
                 if broadcast.progress_message_id is None:
                     sent = await bot.send_message(

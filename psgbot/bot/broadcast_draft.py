@@ -22,7 +22,7 @@ from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_when
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
-from psgbot.i18n import _
+from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     empty_audience_message,
@@ -30,17 +30,20 @@ from psgbot.render.broadcasts import (
     scheduled_message,
     send_keyboard,
     send_question,
+    translate_label,
 )
 from psgbot.services import get_services
 
 # The steps of the /broadcast flow (psgbot.bot.broadcast_flow), numbered apart from the other
 # admin flows' (they share one conversation).
 AUDIENCE, MESSAGE, PREVIEW, SCHEDULE, SCHEDULE_TYPED, CONFIRM = range(6)
+TRANSLATION = 30  # the message in the other language (apart: other steps may come)
 
 
 @dataclass
 class BroadcastDraft:
-    """What the admin has chosen so far; ``text`` is None until the message arrives."""
+    """What the admin has chosen so far; ``text`` is None until the message arrives. It is
+    written in ``language`` (the admin's); ``translation`` is the same in the other one."""
 
     audience: str = ""
     label: str = ""
@@ -62,6 +65,14 @@ class BroadcastDraft:
             self.pin = not self.pin
         return self.urgent
 
+    language: Language = Language.EN
+    translation: str | None = None
+    translation_entities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def other_language(self) -> Language:
+        return Language.ES if self.language == Language.EN else Language.EN
+
     def caption(self) -> str:
         return preview_caption(self.label, self.count, self.urgent, self.pin)
 
@@ -77,6 +88,7 @@ class BroadcastDraft:
         if self.urgent:
             pin = ("☑ " if self.pin else "☐ ") + _("Pin in groups")
             rows.append([data.BROADCAST_PIN.button(pin)])
+        rows.append([data.BROADCAST_TRANSLATE.button(translate_label(self.other_language))])
         return InlineKeyboardMarkup(rows)
 
 
@@ -268,6 +280,11 @@ async def release(
             audience=draft.audience,
             text=draft.text,
             entities=json.dumps(draft.entities),
+            language=draft.language,
+            translation=draft.translation,
+            translation_entities=(
+                json.dumps(draft.translation_entities) if draft.translation is not None else None
+            ),
             photo_file_id=draft.photo,
             urgent=draft.urgent,
             pin=draft.pin,

@@ -27,6 +27,7 @@ from psgbot.bot.broadcast_draft import (
     SCHEDULE,
     SCHEDULE_TYPED,
     STATE,
+    TRANSLATION,
     BroadcastDraft,
     ask_typed_time,
     ask_when,
@@ -39,12 +40,13 @@ from psgbot.bot.broadcast_draft import (
     tomorrow_morning,
 )
 from psgbot.bot.flows import Callback, Flow, Handler
-from psgbot.i18n import _
+from psgbot.i18n import _, current_language
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     audience_chosen_message,
     chats,
     new_broadcast_prompt,
+    translation_prompt,
 )
 from psgbot.services import get_services
 
@@ -55,7 +57,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     chat = update.effective_chat
     if chat is None:
         return ConversationHandler.END
-    STATE.start(context, BroadcastDraft())
+    STATE.start(context, BroadcastDraft(language=current_language()))
     async with get_services(context).reads() as session:
         everyone = await store.audience_size(session, "all")
     keyboard = InlineKeyboardMarkup(
@@ -163,6 +165,37 @@ async def receive_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 @admin_only(Role.EDITOR)
+async def ask_translation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Add a Spanish (or English) version: the same message in the other language."""
+    if (draft := await draft_of(update, context)) is None:
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(translation_prompt(draft.other_language))
+    return TRANSLATION
+
+
+@admin_only(Role.EDITOR)
+async def receive_translation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The other language's version, shown as its chats will see it; then the preview's
+    buttons again."""
+    message, draft = update.effective_message, STATE.get(context)
+    if message is None or draft is None or message.text is None:
+        return ConversationHandler.END
+    draft.translation = message.text
+    draft.translation_entities = [entity.to_dict() for entity in message.entities]
+    if draft.photo:
+        await message.chat.send_photo(
+            draft.photo, caption=message.text, caption_entities=message.entities, parse_mode=None
+        )
+    else:
+        await message.chat.send_message(
+            message.text, entities=list(message.entities), parse_mode=None
+        )
+    await message.chat.send_message(draft.caption(), reply_markup=draft.keyboard())
+    return PREVIEW
+
+
+@admin_only(Role.EDITOR)
 async def toggle_urgent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Urgent broadcasts go before alerts, with a sound; turning Urgent off unpins."""
     if (draft := await draft_of(update, context)) is None:
@@ -224,8 +257,10 @@ def flow() -> Flow:
                 on(data.BROADCAST_SCHEDULE, ask_when),
                 on(data.BROADCAST_URGENT, toggle_urgent),
                 on(data.BROADCAST_PIN, toggle_pin),
+                on(data.BROADCAST_TRANSLATE, ask_translation),
                 on(data.BROADCAST_CANCEL, discard),
             ],
+            TRANSLATION: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_translation)],
             SCHEDULE: [
                 on(data.AT_ONE_HOUR, in_one_hour),
                 on(data.AT_TOMORROW, tomorrow_morning),

@@ -72,9 +72,9 @@ def question(draft: EventDraft, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The current field's question, with its value now when editing."""
     step = draft.current
     if not draft.editing:
-        return field_question(step.question, new_value_hint(CLEAR, step.required))
+        return field_question(_(step.question), new_value_hint(CLEAR, step.required))
     value = draft.shown(step.field, get_services(context).settings.zone)
-    return field_question(step.question, current_value_hint(value, KEEP, CLEAR, step.required))
+    return field_question(_(step.question), current_value_hint(value, KEEP, CLEAR, step.required))
 
 
 async def show_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -83,8 +83,8 @@ async def show_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     if draft is None or draft.event_id is None or chat is None:
         return ConversationHandler.END
     zone = get_services(context).settings.zone
-    shown = [(step.label, draft.shown(step.field, zone)) for step in STEPS]
-    buttons = [(step.field, step.label) for step in STEPS]
+    shown = [(_(step.label), draft.shown(step.field, zone)) for step in STEPS]
+    buttons = [(step.field, _(step.label)) for step in STEPS]
     await chat.send_message(
         fields_message(draft.event_id, shown), reply_markup=fields_keyboard(buttons)
     )

@@ -15,7 +15,7 @@ from psgbot.bot.flows import FlowState
 from psgbot.dates import parse_day, parse_time, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import FieldValue, utcnow
-from psgbot.i18n import _
+from psgbot.i18n import N_, _
 
 # The steps of the event flows, numbered apart from the other admin flows' (one conversation).
 FIELD, CONFIRM_WHEN, SAVE, PICK = range(10, 14)
@@ -34,11 +34,11 @@ class Step:
 # In the order a person describes an event: what, when, where (the place, then its address,
 # then a link for those joining online), then the rest.
 STEPS = [
-    Step("title", _("Title"), _("The event's title?"), required=True),
+    Step("title", N_("Title"), N_("The event's title?"), required=True),
     Step(
         "starts_at",
-        _("Start"),
-        _(
+        N_("Start"),
+        N_(
             "When does it start? e.g. 15 December 2026 10:30, 15/12/2026 10:30, "
             "tomorrow 18:00, or just a date for an all-day event"
         ),
@@ -47,21 +47,21 @@ STEPS = [
     ),
     Step(
         "ends_at",
-        _("End"),
-        _("When does it end? A time alone (17:00) is on the day it starts; or a date and time"),
+        N_("End"),
+        N_("When does it end? A time alone (17:00) is on the day it starts; or a date and time"),
         kind="when",
     ),
-    Step("venue", _("Venue"), _("Where? The venue's name")),
-    Step("address", _("Address"), _("The venue's address?")),
+    Step("venue", N_("Venue"), N_("Where? The venue's name")),
+    Step("address", N_("Address"), N_("The venue's address?")),
     Step(
         "online_url",
-        _("Online link"),
-        _("A link to join online (for online or hybrid events), starting with https://?"),
+        N_("Online link"),
+        N_("A link to join online (for online or hybrid events), starting with https://?"),
         kind="url",
     ),
-    Step("description", _("Description"), _("A description?")),
-    Step("registration_url", _("Registration link"), _("A registration link?"), kind="url"),
-    Step("prices", _("Prices"), _("Prices? (e.g. Members £10, concessions £5, non-members £15)")),
+    Step("description", N_("Description"), N_("A description?")),
+    Step("registration_url", N_("Registration link"), N_("A registration link?"), kind="url"),
+    Step("prices", N_("Prices"), N_("Prices? (e.g. Members £10, concessions £5, non-members £15)")),
 ]
 STEP_OF = {step.field: number for number, step in enumerate(STEPS)}
 

@@ -52,7 +52,7 @@ async def send_events(chat_id: int, context: ContextTypes.DEFAULT_TYPE, past: bo
 async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists upcoming events; ``/events past`` lists the latest past ones."""
     if update.effective_chat:
-        past = (first_arg(context) or "").lower() == "past"
+        past = (first_arg(context) or "").lower() in {"past", "pasados"}
         await send_events(update.effective_chat.id, context, past=past)
 
 

@@ -10,15 +10,15 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.admins import allows, role_of
+from psgbot.admins import role_of
 from psgbot.bot import events, info, news, privacy, subscribe, topic_keyboard
 from psgbot.bot.access import may_manage
-from psgbot.bot.admin import ADMIN_COMMANDS
-from psgbot.bot.commands import Audience, commands_for
+from psgbot.bot.admin import admin_commands
+from psgbot.bot.commands import Audience, commands_for, language_code
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Handler
 from psgbot.chats import ensure_chat, is_known
-from psgbot.i18n import DEFAULT_LANGUAGE, _, languages, translator
+from psgbot.i18n import _, languages, translator
 from psgbot.render.buttons import MENU
 from psgbot.render.menu import (
     bot_description,
@@ -83,7 +83,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if user is not None:
             async with get_services(context).reads() as session:
                 role = await role_of(session, user.id)
-            staff = [(name, text) for name, text, needed in ADMIN_COMMANDS if allows(role, needed)]
+            staff = admin_commands(role)
     await chat.send_message(help_message(commands_for(audience), staff))
 
 
@@ -92,7 +92,7 @@ async def set_descriptions(bot: Bot) -> None:
     language as everyone's default, the others for users of that language."""
     for language in languages():
         text = translator(language)
-        code = None if language == DEFAULT_LANGUAGE else language[:2].lower()
+        code = language_code(language)
         try:
             await bot.set_my_description(bot_description(text), language_code=code)
             await bot.set_my_short_description(bot_short_description(text), language_code=code)

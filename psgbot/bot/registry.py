@@ -8,6 +8,8 @@ admin flows (/broadcast, /addevent, /editevent, /edit) are one conversation: one
 
 from __future__ import annotations
 
+from telegram.ext import CommandHandler
+
 from psgbot.bot import (
     admin,
     broadcast,
@@ -16,6 +18,7 @@ from psgbot.bot import (
     events,
     fallback,
     info,
+    language,
     menu,
     news,
     privacy,
@@ -25,12 +28,14 @@ from psgbot.bot import (
     text_edit,
     watches,
 )
+from psgbot.bot.commands import SPANISH_NAMES
 from psgbot.bot.flows import Handler, one_at_a_time
 
 
 def handlers() -> list[Handler]:
     features = (
         menu,
+        language,
         subscribe,
         settings,
         watches,
@@ -44,7 +49,7 @@ def handlers() -> list[Handler]:
         broadcast,
     )
     admin_flows = one_at_a_time([broadcast_flow.flow(), event_admin.flow(), text_edit.flow()])
-    return [
+    handlers = [
         *fallback.early_handlers(),
         # First: while an admin's flow is open, what they type is its answer, and another
         # flow's command asks whether to abandon it.
@@ -53,3 +58,14 @@ def handlers() -> list[Handler]:
         *admin.late_handlers(),
         *fallback.handlers(),
     ]
+    for handler in handlers:
+        answer_spanish_names(handler)
+    return handlers
+
+
+def answer_spanish_names(handler: Handler) -> None:
+    """A command's Spanish name (psgbot.bot.commands.SPANISH_NAMES) reaches the handler of its
+    English one: ``/noticias 10`` is ``/latest 10``, with one handler and one list of names."""
+    if isinstance(handler, CommandHandler):
+        spanish = {SPANISH_NAMES[name] for name in handler.commands if name in SPANISH_NAMES}
+        handler.commands = handler.commands | spanish

@@ -10,20 +10,25 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import chat_to_manage
 from psgbot.bot.flows import Handler
-from psgbot.chats import ensure_chat
+from psgbot.chats import choose_language, ensure_chat
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
 from psgbot.db.types import utcnow
-from psgbot.i18n import _
+from psgbot.i18n import _, set_language
 from psgbot.preferences import (
+    DAILY_WORDS,
     DEFAULT_QUIET,
+    OFF_WORDS,
+    ON_WORDS,
     SUGGESTED_ZONES,
+    WEEKLY_WORDS,
     Change,
     change,
     chat_zone,
     parse_clock,
     parse_weekday,
     parse_window,
+    unaccented,
     zone_named,
 )
 from psgbot.privacy import resume_chat
@@ -67,16 +72,16 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/digest daily HH:MM, /digest weekly <day> HH:MM, /digest off."""
-    message, args = update.effective_message, [arg.lower() for arg in context.args or []]
+    message, args = update.effective_message, [unaccented(arg) for arg in context.args or []]
     if message is None:
         return
-    if not args or args[0] not in {"daily", "weekly", "off", "instant"}:
+    if not args or args[0] not in DAILY_WORDS | WEEKLY_WORDS | OFF_WORDS:
         await message.reply_text(render.digest_usage())
         return
     what: Change
-    if args[0] in {"off", "instant"}:
+    if args[0] in OFF_WORDS:
         what = Change(digest=DigestMode.INSTANT)
-    elif args[0] == "daily":
+    elif args[0] in DAILY_WORDS:
         if len(args) != 2 or (at := parse_clock(args[1])) is None:
             await message.reply_text(render.bad_time_message(" ".join(args[1:]) or "?"))
             return
@@ -103,7 +108,7 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not typed:
         await message.reply_text(render.quiet_usage())
         return
-    if typed.lower() == "off":
+    if unaccented(typed) in OFF_WORDS:
         what = Change(quiet_off=True)
     elif (window := parse_window(typed)) is None:
         await message.reply_text(render.bad_window_message(typed))
@@ -142,17 +147,17 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def announcements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/announcements on, /announcements off."""
     message, chat = update.effective_message, update.effective_chat
-    typed = " ".join(context.args or []).strip().lower()
+    typed = unaccented(" ".join(context.args or []).strip())
     if message is None or chat is None:
         return
-    if typed not in {"on", "off"}:
+    if typed not in ON_WORDS | OFF_WORDS:
         await message.reply_text(render.announcements_usage())
         return
     if await chat_to_manage(update, context, refusal()) is None:
         return
     async with get_services(context).sessions.begin() as session:
         stored = await ensure_chat(session, chat)
-        stored.announcements = typed == "on"
+        stored.announcements = typed in ON_WORDS
         if stored.announcements:
             await resume_chat(session, chat.id)
     await message.reply_text(render.announcements_set_message(stored.announcements))
@@ -237,6 +242,21 @@ async def announcements_button(update: Update, context: ContextTypes.DEFAULT_TYP
     await _redraw(update, context, stored)
 
 
+async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """English or Español, as /language chooses; the settings are shown again in it."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    chosen = data.SETTINGS_LANGUAGE.of(query)
+    if await chat_to_manage(update, context, refusal()) is None:
+        return
+    async with get_services(context).sessions.begin() as session:
+        await choose_language(session, chat, chosen)
+        stored = await ensure_chat(session, chat)
+    set_language(chosen)
+    await _redraw(update, context, stored)
+
+
 async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Closes the settings: the message stays, without its buttons."""
     query = update.callback_query
@@ -257,5 +277,6 @@ def handlers() -> list[Handler]:
         CallbackQueryHandler(zone_button, pattern=data.SETTINGS_ZONE),
         CallbackQueryHandler(pick_zone, pattern=data.ZONE_PICK),
         CallbackQueryHandler(announcements_button, pattern=data.SETTINGS_ANNOUNCEMENTS),
+        CallbackQueryHandler(language_button, pattern=data.SETTINGS_LANGUAGE),
         CallbackQueryHandler(done_button, pattern=data.SETTINGS_DONE),
     ]

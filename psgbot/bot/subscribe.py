@@ -38,6 +38,9 @@ from psgbot.services import get_services
 log = logging.getLogger(__name__)
 
 DEEP_LINK_PREFIX = "topic-"
+# What stands for every topic, in English and Spanish: /subscribe all, /suscribir todo.
+ALL_WORDS = {"all", "todo", "todos", "todas"}
+ALL_NEWS_WORDS = ALL_WORDS | {"everything", "all news", "todas las noticias"}
 # The statuses in which the bot is in a chat and may write to it.
 JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
 
@@ -47,7 +50,7 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
     chat = update.effective_chat
     assert chat is not None
     services = get_services(context)
-    if name.strip().lower() in {"all", "everything", "all news"}:
+    if name.strip().lower() in ALL_NEWS_WORDS:
         slug, shown = ALL_NEWS, _("all news")
     else:
         topic = services.taxonomy.resolve(name)
@@ -102,7 +105,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await chat.send_message(nothing_to_unsubscribe_message())
         return
     name = " ".join(context.args)
-    if name.strip().lower() == "all":
+    if name.strip().lower() in ALL_WORDS:
         if not followed:
             await chat.send_message(nothing_to_unsubscribe_message())
             return

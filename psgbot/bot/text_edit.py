@@ -1,5 +1,8 @@
 """/edit: an admin changes one of the standing texts (/aims, /join…), with a preview first.
 
+Each language's text is edited apart: ``/edit aims es`` edits the Spanish one; without a
+language, the one of the admin's chat.
+
 The flow's state is one :class:`TextEdit` under one key of the admin's user_data.
 """
 
@@ -19,7 +22,7 @@ from telegram.ext import (
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Flow, FlowState, choice
-from psgbot.i18n import _
+from psgbot.i18n import Language, _, current_language
 from psgbot.render.admin import edit_usage, reset_done, reset_keyboard, reset_question
 from psgbot.render.buttons import TEXT_DISCARD, TEXT_RESET, TEXT_SAVE
 from psgbot.render.news import standing_text_message
@@ -35,6 +38,7 @@ class TextEdit:
     """Which text is being edited, and the new body once the admin has sent it."""
 
     name: str
+    language: Language = Language.EN
     body: str | None = None
 
 
@@ -49,17 +53,20 @@ async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if chat is None or user is None:
         return ConversationHandler.END
     args = [arg.lower() for arg in context.args or []]
+    language = current_language()
+    if len(args) > 1 and args[1] in set(Language):
+        language = Language(args.pop(1))
     if not args or args[0] not in TEXT_NAMES or args[1:] not in ([], ["reset"]):
         await chat.send_message(edit_usage(TEXT_NAMES))
         return ConversationHandler.END
     name = args[0]
     services = get_services(context)
     if args[1:] == ["reset"]:
-        STATE.start(context, TextEdit(name))
+        STATE.start(context, TextEdit(name, language))
         await chat.send_message(reset_question(name), reply_markup=reset_keyboard())
         return CONFIRM_RESET
     async with services.reads() as session:
-        text = await current_text(session, name, services.texts)
+        text = await current_text(session, name, services.texts, language)
     await chat.send_message(standing_text_message(text))
     await chat.send_message(
         _(
@@ -67,7 +74,7 @@ async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             "starting with • is a bullet), or /cancel."
         ).format(name=name)
     )
-    STATE.start(context, TextEdit(name))
+    STATE.start(context, TextEdit(name, language))
     return WAITING
 
 
@@ -81,7 +88,7 @@ async def edit_receive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     services = get_services(context)
     edit.body = message.text.strip()[:BODY_LIMIT]
     async with services.reads() as session:
-        text = await current_text(session, edit.name, services.texts)
+        text = await current_text(session, edit.name, services.texts, edit.language)
     await chat.send_message(standing_text_message(replace(text, body=edit.body)))
     await chat.send_message(
         _("Save this as /{name}?").format(name=edit.name),
@@ -102,8 +109,8 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         await query.edit_message_text(_("Nothing changed."))
         return ConversationHandler.END
     async with get_services(context).sessions.begin() as session:
-        await save_text(session, edit.name, edit.body, user.id)
-        await audit(session, user.id, "text edited", edit.name)
+        await save_text(session, edit.name, edit.body, user.id, edit.language)
+        await audit(session, user.id, "text edited", f"{edit.name} ({edit.language})")
     await query.edit_message_text(_("Saved: /{name} shows the new text.").format(name=edit.name))
     return ConversationHandler.END
 
@@ -119,8 +126,8 @@ async def reset_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.edit_message_text(_("Nothing changed."))
         return ConversationHandler.END
     async with get_services(context).sessions.begin() as session:
-        await save_text(session, edit.name, None, user.id)
-        await audit(session, user.id, "text reset", edit.name)
+        await save_text(session, edit.name, None, user.id, edit.language)
+        await audit(session, user.id, "text reset", f"{edit.name} ({edit.language})")
     await query.edit_message_text(reset_done(edit.name))
     return ConversationHandler.END
 

@@ -7,10 +7,11 @@ import asyncio
 import logging
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from psgbot.cli.common import Commands, prepared
 from psgbot.config import Settings
+from psgbot.i18n import Language
 from psgbot.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -26,12 +27,21 @@ def add_commands(commands: Commands) -> None:
     send.add_argument(
         "--audience", required=True, help="all, topic:<slug, name or alias> or chat:<id>"
     )
-    text = send.add_mutually_exclusive_group(required=True)
+    text = send.add_mutually_exclusive_group()
     text.add_argument("--text", help="the message, in Telegram HTML (<b>, <i>, <a href>)")
     text.add_argument(
         "--text-file",
         type=argparse.FileType("r", encoding="utf-8"),
         help="a file holding the message",
+    )
+    spanish = send.add_mutually_exclusive_group()
+    spanish.add_argument(
+        "--text-es", help="the message in Spanish, for chats in Spanish (alone: for everyone)"
+    )
+    spanish.add_argument(
+        "--text-file-es",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help="a file holding the message in Spanish",
     )
     send.add_argument(
         "--at",
@@ -57,6 +67,12 @@ def add_commands(commands: Commands) -> None:
     send.set_defaults(handler=_broadcast)
 
 
+def _read(text: str | None, file: TextIO | None) -> str | None:
+    if text is None and file is None:
+        return None
+    return (text if text is not None else file.read() if file else "").strip()
+
+
 def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(logging.WARNING)
     if args.pin and not args.urgent:
@@ -65,14 +81,26 @@ def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    text = (args.text if args.text is not None else args.text_file.read()).strip()
-    if not text:
+    english = _read(args.text, args.text_file)
+    spanish = _read(args.text_es, args.text_file_es)
+    if english is None and spanish is None:
+        print(
+            "psgbot: give the message: --text, --text-file, --text-es or --text-file-es",
+            file=sys.stderr,
+        )
+        return 2
+    if english == "" or spanish == "":
         print("psgbot: the message is empty", file=sys.stderr)
         return 2
-    return asyncio.run(_broadcast_async(settings, args, text))
+    # The English version first when there are both; Spanish alone goes to everyone.
+    versions = [(Language.EN, english), (Language.ES, spanish)]
+    written = [(language, text) for language, text in versions if text is not None]
+    return asyncio.run(_broadcast_async(settings, args, written))
 
 
-async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: str) -> int:
+async def _broadcast_async(
+    settings: Settings, args: argparse.Namespace, versions: list[tuple[Language, str]]
+) -> int:
     """Writes the broadcast for the running bot; unless ``--at``, waits and prints the report."""
     from psgbot import broadcasts
     from psgbot.db.types import utcnow
@@ -94,7 +122,7 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
             # As in chat: a broadcast that would reach nobody is refused, now or scheduled.
             print(f"psgbot: {audience} is 0 chats now; nothing was queued", file=sys.stderr)
             return 2
-        broadcast_id = await _queue(services, audience, text, when, args)
+        broadcast_id = await _queue(services, audience, versions, when, args)
         chats = "1 chat" if reach == 1 else f"{reach} chats"
         print(
             f"broadcast #{broadcast_id} queued for {audience} at {when.isoformat()}; "
@@ -106,16 +134,23 @@ async def _broadcast_async(settings: Settings, args: argparse.Namespace, text: s
 
 
 async def _queue(
-    services: Services, audience: str, text: str, when: datetime, args: argparse.Namespace
+    services: Services,
+    audience: str,
+    versions: list[tuple[Language, str]],
+    when: datetime,
+    args: argparse.Namespace,
 ) -> int:
     from psgbot import broadcasts
     from psgbot.admins import audit
 
+    (language, text), *others = versions
     async with services.sessions.begin() as session:
         broadcast = await broadcasts.create(
             session,
             audience=audience,
             text=text,
+            language=language,
+            translation=others[0][1] if others else None,
             parse_mode="HTML",
             scheduled_at=when,
             created_by=None,

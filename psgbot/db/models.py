@@ -32,6 +32,7 @@ from psgbot.db.deliveries import Delivery as Delivery
 from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
 from psgbot.db.enums import BroadcastStatus, DigestMode, Role
 from psgbot.db.types import UtcDateTime, str_enum, utcnow
+from psgbot.i18n import Language
 
 # Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
 # these when it reads a feed, so no item or header can hand PostgreSQL a value its column refuses
@@ -67,6 +68,8 @@ class Feed(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A feed that answered 410 Gone is not polled again until an admin re-enables it.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language the feed declares (RSS <language>), when it is one the bot speaks.
+    language: Mapped[Language | None] = mapped_column(str_enum(Language, 8))
 
     items: Mapped[list[Item]] = relationship(back_populates="feed")
 
@@ -95,6 +98,8 @@ class Item(Base):
     # When an editor last set the topics by hand (/tag, psgbot.retag): an edit of the item in
     # its feed then refreshes its text but keeps those topics.
     topics_edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The language the item is written in, as its feed declares it; None when unknown.
+    language: Mapped[Language | None] = mapped_column(str_enum(Language, 8))
 
     feed: Mapped[Feed] = relationship(back_populates="items")
     topics: Mapped[list[ItemTopic]] = relationship(
@@ -208,6 +213,11 @@ class Chat(Base):
     digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     quiet_starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     quiet_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # The language chosen with /language; None until someone chooses (psgbot.bot.language).
+    language: Mapped[Language | None] = mapped_column(str_enum(Language, 8))
+    # Until then: the language of the user's Telegram app in a private chat, or of whoever
+    # first brought the bot into a group; what is sent unasked (alerts, broadcasts) uses it.
+    telegram_language: Mapped[Language | None] = mapped_column(str_enum(Language, 8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -218,6 +228,15 @@ class Chat(Base):
     @property
     def is_group(self) -> bool:
         return self.type in {"group", "supergroup", "channel"}
+
+    @property
+    def speaks(self) -> Language:
+        return speaks(self.language, self.telegram_language)
+
+
+def speaks(chosen: Language | None, telegram: Language | None) -> Language:
+    """The language of what a chat is sent: chosen, else Telegram's, else English."""
+    return chosen or telegram or Language.EN
 
 
 def receiving() -> ColumnElement[bool]:
@@ -278,7 +297,9 @@ class Broadcast(Base):
 
     ``audience`` is "all", "topic:<slug>" or "chat:<id>". The message is either HTML text
     (``parse_mode`` "HTML", from the command line) or text with the admin's own Telegram
-    ``entities`` (JSON), or a photo (``photo_file_id``) with that text as caption.
+    ``entities`` (JSON), or a photo (``photo_file_id``) with that text as caption. It is written
+    in ``language``; ``translation`` (with ``translation_entities``), when given, is the same
+    message in the other language, for the chats that speak it.
     """
 
     __tablename__ = "broadcasts"
@@ -291,6 +312,11 @@ class Broadcast(Base):
     entities: Mapped[str | None] = mapped_column(Text)
     parse_mode: Mapped[str | None] = mapped_column(String(20))
     photo_file_id: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[Language] = mapped_column(
+        str_enum(Language, 8), default=Language.EN, server_default=Language.EN.value
+    )
+    translation: Mapped[str | None] = mapped_column(Text)
+    translation_entities: Mapped[str | None] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Pin it in the groups it reaches (urgent broadcasts only); pins Telegram refused (the bot
     # may not pin there) are counted, the messages themselves counting as delivered.
@@ -315,13 +341,17 @@ class Broadcast(Base):
 
 
 class TextVersion(Base):
-    """An admin's edit of a standing text; the newest version wins, ``reset`` means the default."""
+    """An admin's edit of a standing text in one language; the newest version of each language
+    wins, ``reset`` means the default."""
 
     __tablename__ = "text_versions"
-    __table_args__ = (Index("ix_text_versions_name", "name", "id"),)
+    __table_args__ = (Index("ix_text_versions_name", "name", "language", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
+    language: Mapped[Language] = mapped_column(
+        str_enum(Language, 8), default=Language.EN, server_default=Language.EN.value
+    )
     body: Mapped[str | None] = mapped_column(Text)
     reset: Mapped[bool] = mapped_column(Boolean, default=False)
     edited_by: Mapped[int | None] = mapped_column(BigInteger)

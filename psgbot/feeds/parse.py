@@ -17,6 +17,7 @@ import feedparser
 
 from psgbot.db.models import FEED_TITLE_MAX, ITEM_GUID_MAX, ITEM_LINK_MAX
 from psgbot.feeds.normalise import plain_text
+from psgbot.i18n import Language
 
 # Keys longer than this are hashed. Stored keys depend on the number, so it must not change (items
 # already stored would look new); it stays below the column's size, ITEM_KEY_MAX.
@@ -45,6 +46,16 @@ class ParsedFeed:
     title: str | None
     items: list[ParsedItem] = field(default_factory=list)
     ttl_seconds: int | None = None
+    # The language the feed declares (RSS <language>, Atom xml:lang), when the bot speaks it.
+    language: Language | None = None
+
+
+def declared_language(tag: object) -> Language | None:
+    """``es``, ``es-PE``… Spanish; ``en``, ``en-gb``… English; anything else unknown."""
+    if not isinstance(tag, str) or not tag.strip():
+        return None
+    primary = tag.strip().split("-")[0].split("_")[0].lower()
+    return next((language for language in Language if language.value == primary), None)
 
 
 def parse_feed(body: bytes, content_type: str | None = None) -> ParsedFeed:
@@ -64,7 +75,12 @@ def parse_feed(body: bytes, content_type: str | None = None) -> ParsedFeed:
     raw = [_raw_item(entry) for entry in entries]
     items = _keyed(raw)
     feed_title = _shortened(_text(plain_text(parsed.feed.get("title"))), FEED_TITLE_MAX) or None
-    return ParsedFeed(title=feed_title, items=items, ttl_seconds=_ttl(parsed.feed))
+    return ParsedFeed(
+        title=feed_title,
+        items=items,
+        ttl_seconds=_ttl(parsed.feed),
+        language=declared_language(parsed.feed.get("language")),
+    )
 
 
 @dataclass(frozen=True)

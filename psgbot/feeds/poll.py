@@ -185,6 +185,8 @@ async def _store(
     assert fetched.feed is not None
     if fetched.feed.title and feed.title != fetched.feed.title:
         feed.title = fetched.feed.title
+    if feed.language != fetched.feed.language:
+        feed.language = fetched.feed.language
     result = await store_items(session, feed, fetched.feed.items, services.taxonomy, now=now)
     alerts = 0
     if feed.initialized:

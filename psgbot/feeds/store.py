@@ -92,7 +92,7 @@ async def store_items(
     for start in range(0, len(fresh), _STORE_CHUNK):
         chunk = fresh[start : start + _STORE_CHUNK]
         topics = await _classify(taxonomy, chunk)
-        result.new_items += await _insert(session, feed.id, chunk, topics, now)
+        result.new_items += await _insert(session, feed, chunk, topics, now)
     if changed:
         await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
         result.updated = len(changed)
@@ -101,15 +101,18 @@ async def store_items(
 
 async def _insert(
     session: AsyncSession,
-    feed_id: int,
+    feed: Feed,
     items: Sequence[ParsedItem],
     topics: Sequence[list[str]],
     now: datetime,
 ) -> list[StoredItem]:
-    """Writes new items and their tags in two multi-row INSERTs (not an object each)."""
+    """Writes new items and their tags in two multi-row INSERTs (not an object each); each
+    item is in the language its feed declares."""
+    feed_id = feed.id
     rows = [
         {
             "feed_id": feed_id,
+            "language": feed.language,
             "key": parsed.key,
             "guid": parsed.guid,
             "title": parsed.title,

@@ -213,7 +213,10 @@ def reset_done(name: str) -> str:
 
 
 def edit_usage(names: Sequence[str]) -> str:
-    usage = _("Usage: /edit {names}, or /edit &lt;name&gt; reset.")
+    usage = _(
+        "Usage: /edit {names}, or /edit &lt;name&gt; reset. Each language is edited apart: "
+        "/edit aims es (or en); without one, the language of this chat."
+    )
     return fit([usage.format(names=escape("|".join(names)))])
 
 

@@ -14,11 +14,38 @@ from telegram import InlineKeyboardMarkup
 
 from psgbot import broadcasts as store
 from psgbot.db.models import Broadcast
-from psgbot.i18n import _, ngettext
+from psgbot.i18n import Language, _, ngettext
+from psgbot.numbers import format_count
 from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, pack, shorten
 
 REASON_LIMIT = 200  # a failure's reason as Telegram gave it
+
+
+def language_note(written_in: Language) -> str:
+    """Under a broadcast sent to a chat in the other language (it has no version in the
+    chat's): plain text, in the chat's language."""
+    if written_in == Language.ES:
+        return _("This announcement is only in Spanish.")
+    return _("This announcement is only in English.")
+
+
+def translate_label(other: Language) -> str:
+    if other == Language.ES:
+        return _("🇪🇸 Add a Spanish version")
+    return _("🇬🇧 Add an English version")
+
+
+def translation_prompt(other: Language) -> str:
+    if other == Language.ES:
+        return _(
+            "Send the Spanish version: the same message in Spanish (text; with a photo, its "
+            "caption). Chats in Spanish get it; the others get yours."
+        )
+    return _(
+        "Send the English version: the same message in English (text; with a photo, its "
+        "caption). Chats in English get it; the others get yours."
+    )
 
 
 def new_broadcast_prompt() -> str:
@@ -52,7 +79,7 @@ def _urgency(urgent: bool, pin: bool) -> str:
 
 def chats(count: int) -> str:
     """The number of chats, in words: 1 chat, 2 chats (plain text)."""
-    return ngettext("{count} chat", "{count} chats", count).format(count=count)
+    return ngettext("{count} chat", "{count} chats", count).format(count=format_count(count))
 
 
 def send_question(label: str, count: int, urgent: bool, pin: bool = False) -> str:

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardButton
 
+from psgbot.i18n import Language
 from psgbot.numbers import parse_number
 
 DATA_LIMIT = 64  # bytes, Telegram's limit for callback_data
@@ -55,8 +56,13 @@ def _write_id(value: int) -> str:
     return str(value)
 
 
+def _read_language(text: str) -> Language | None:
+    return Language(text) if text in set(Language) else None
+
+
 ID: Field[int] = Field("id", parse_number, _write_id)
 SLUG: Field[str] = Field("slug", _read_token, _write_token)
+LANGUAGE_CODE: Field[Language] = Field("language", _read_language, lambda value: value.value)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,8 @@ class Keyed(Generic[Value]):
 
 # The main menu (psgbot.bot.menu): menu:<action>.
 MENU = Keyed("menu", SLUG)
+# /language: the language to speak in this chat (psgbot.bot.language).
+CHOOSE_LANGUAGE = Keyed("lang", LANGUAGE_CODE)
 # The topic keyboard and what follows a subscription (psgbot.bot.topic_keyboard).
 TOGGLE_TOPIC = Keyed("sub:t", SLUG)
 TOGGLE_ALL_NEWS = Action("sub:all")
@@ -163,6 +171,7 @@ SETTINGS_QUIET = Action("set:quiet")
 SETTINGS_ZONE = Keyed("set:tz", SLUG)
 SETTINGS_ANNOUNCEMENTS = Action("set:ann")
 SETTINGS_DONE = Action("set:done")
+SETTINGS_LANGUAGE = Keyed("set:lang", LANGUAGE_CODE)
 # Under /timezone's reply: a suggested zone.
 ZONE_PICK = Keyed("tz", SLUG)
 # /privacy and /forget.
@@ -204,6 +213,8 @@ BROADCAST_SCHEDULE = Action("adm:bc:schedule")
 BROADCAST_URGENT = Action("adm:bc:urgent")
 # "Pin in groups": offered only while Urgent is on.
 BROADCAST_PIN = Action("adm:bc:pin")
+# The same message in the other language (English or Spanish).
+BROADCAST_TRANSLATE = Action("adm:bc:translate")
 BROADCAST_CANCEL = Action("adm:bc:cancel")
 AT_ONE_HOUR = Action("adm:bc:at:1h")
 AT_TOMORROW = Action("adm:bc:at:tomorrow")

@@ -6,42 +6,58 @@ from collections.abc import Sequence
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from telegram import InlineKeyboardMarkup
 
+from psgbot.dates import format_clock, format_day, format_short_day, zone_city
 from psgbot.db.models import Event
-from psgbot.i18n import BABEL_LOCALE, _, ngettext
+from psgbot.i18n import Language, _, current_language, ngettext
 from psgbot.render.buttons import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND
 from psgbot.render.markup import CAPTION_LIMIT, escape, fit, link, pack, shorten, shorten_lines
 
-
-def zone_place(timezone: str) -> str:
-    """The place a time zone is named after, as people say it: "London", "Lima", "New York"."""
-    return timezone.rsplit("/", 1)[-1].replace("_", " ")
+# Where most Spanish-speaking supporters are: Spanish chats see an event's time in Lima too.
+LIMA = "America/Lima"
 
 
 def event_when(event: Event) -> str:
     """Date and time in the event's own zone, named by its place: "Saturday 6 June 2026,
-    10:30–13:00 London time"; a date without a time is "time to be announced"."""
+    10:30–13:00 London time"; a date without a time is "time to be announced". In Spanish,
+    also in Lima time when the event's zone is another: "sábado 6 de junio de 2026, 10:30–13:00
+    hora de Londres (04:30–07:00 hora de Lima)"."""
     zone = ZoneInfo(event.timezone)
     start = event.starts_at.astimezone(zone)
-    day = format_date(start.date(), "EEEE d MMMM y", locale=BABEL_LOCALE)
+    day = format_day(start.date())
     if event.all_day:
         return _("{day}, time to be announced").format(day=day)
-    time = format_time(start.time(), "HH:mm", locale=BABEL_LOCALE)
+    shown = _("{day}, {time} {place} time").format(
+        day=day, time=_times(event, zone), place=zone_city(event.timezone)
+    )
+    lima = ZoneInfo(LIMA)
+    if (
+        current_language() == Language.ES
+        and start.utcoffset() != start.astimezone(lima).utcoffset()
+    ):
+        there = _("{time} {place} time").format(time=_times(event, lima), place=zone_city(LIMA))
+        local_day = event.starts_at.astimezone(lima).date()
+        if local_day != start.date():
+            there = f"{format_short_day(local_day)}, {there}"
+        shown += f" ({there})"
+    return shown
+
+
+def _times(event: Event, zone: ZoneInfo) -> str:
+    """ "10:30" or "10:30–13:00" (an end on the same day) in ``zone``."""
+    start = event.starts_at.astimezone(zone)
+    times = format_clock(start.time())
     if event.ends_at:
         end = event.ends_at.astimezone(zone)
         if end.date() == start.date():
-            time += "–" + format_time(end.time(), "HH:mm", locale=BABEL_LOCALE)
-    return _("{day}, {time} {place} time").format(
-        day=day, time=time, place=zone_place(event.timezone)
-    )
+            times += "–" + format_clock(end.time())
+    return times
 
 
 def short_date(event: Event) -> str:
     """The day of an event for a button: "Sat 6 Jun"."""
-    start = event.starts_at.astimezone(ZoneInfo(event.timezone))
-    return format_date(start.date(), "EEE d MMM", locale=BABEL_LOCALE)
+    return format_short_day(event.starts_at.astimezone(ZoneInfo(event.timezone)).date())
 
 
 EVENT_FIELD_LIMIT = 300  # title, subtitle, place: a few lines each on a phone

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from psgbot.i18n import _, gettext_
+from telegram import InlineKeyboardMarkup
+
+from psgbot.i18n import Language, _, current_language, gettext_
+from psgbot.render.buttons import CHOOSE_LANGUAGE
 from psgbot.render.markup import escape, fit, shorten
 
 NAME_LIMIT = 64  # Telegram's first names are at most 64 characters
@@ -100,3 +103,40 @@ def unknown_command_message(command: str) -> str:
     return _(
         "I don't know {command}. Try /latest for the news, or /help for every command."
     ).format(command=escape(shorten(command, 64)))
+
+
+# /language: each language named in itself, so that anyone can find their own.
+LANGUAGE_NAMES = {Language.EN: "English", Language.ES: "Español"}
+
+
+def language_message() -> str:
+    """/language: the question, in the chat's language and, for who cannot read it, in both."""
+    current = current_language()
+    return "\n".join(
+        [
+            _("This chat is in <b>{language}</b>. Choose the language I should use here:").format(
+                language=LANGUAGE_NAMES[current]
+            ),
+            "",
+            "🇬🇧 Choose a language · 🇪🇸 Elige un idioma",
+        ]
+    )
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    current = current_language()
+    return InlineKeyboardMarkup(
+        [
+            [
+                CHOOSE_LANGUAGE.button(("✓ " if language == current else "") + name, language)
+                for language, name in LANGUAGE_NAMES.items()
+            ]
+        ]
+    )
+
+
+def language_chosen_message() -> str:
+    """After a choice, in the language chosen."""
+    return _(
+        "From now on I will write to this chat in <b>English</b>. Send /language to change it."
+    )

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from psgbot.dates import format_long_date
 from psgbot.db.models import ALL_NEWS, Item
-from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.i18n import Language, _, current_language
 from psgbot.render.buttons import LATEST_OF_TOPIC, MENU, SUBSCRIBE_TOPIC, UNSUBSCRIBE
 from psgbot.render.markup import (
     MESSAGE_LIMIT,
@@ -28,7 +28,7 @@ from psgbot.topics import Taxonomy, Topic
 
 
 def long_date(moment: datetime, zone: ZoneInfo) -> str:
-    return format_date(moment.astimezone(zone).date(), "d MMMM y", locale=BABEL_LOCALE)
+    return format_long_date(moment.astimezone(zone).date())
 
 
 def topic_tags(slugs: Iterable[str], taxonomy: Taxonomy) -> str:
@@ -41,6 +41,8 @@ def item_block(item: Item, taxonomy: Taxonomy, zone: ZoneInfo) -> str:
     title = shorten(item.title, TITLE_LIMIT)
     lines = [f"<b>{link(title, item.link)}</b>"]
     meta = [long_date(item.published_at, zone)] if item.published_at else []
+    if item.language is not None and item.language != current_language():
+        meta.append(written_in(item.language))
     if tags := topic_tags(item.topic_slugs, taxonomy):
         meta.append(tags)
     if meta:
@@ -140,13 +142,21 @@ def standing_text_message(text: StandingText) -> str:
     tail = ""
     if text.link_label and text.link_url:
         tail = "👉 " + link(shorten(text.link_label, TITLE_LIMIT), text.link_url)
-    budget = MESSAGE_LIMIT - visible_length(head) - visible_length(tail) - 4
+    note = f"<i>{escape(text.note)}</i>" if text.note else ""
+    budget = MESSAGE_LIMIT - visible_length(head) - visible_length(tail) - visible_length(note) - 6
     body = escape(shorten_lines(text.body, budget))
-    return "\n\n".join(part for part in (head, body, tail) if part)
+    return "\n\n".join(part for part in (head, body, tail, note) if part)
 
 
 ALERT_SUMMARY_LIMIT = 500
 DIGEST_TITLE_LIMIT = 150
+
+
+def written_in(language: Language) -> str:
+    """Under an item published in the other language than the chat's."""
+    if language == Language.ES:
+        return _("🇪🇸 In Spanish")
+    return _("🇬🇧 In English")
 
 
 def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None) -> str:
@@ -155,6 +165,8 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
     lines = [f"{mark} <b>{link(shorten(item.title, TITLE_LIMIT), item.link)}</b>"]
     if item.published_at:
         lines.append("🗓 " + long_date(item.published_at, zone))
+    if item.language is not None and item.language != current_language():
+        lines.append(written_in(item.language))
     if item.summary:
         lines += ["", escape(shorten(item.summary, ALERT_SUMMARY_LIMIT))]
     if tags := topic_tags(item.topic_slugs, taxonomy):

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-
+from psgbot.dates import format_short_day, format_short_moment
 from psgbot.db.enums import EventField, Notice
 from psgbot.db.models import Event, Feed
 from psgbot.db.types import EventChanges, FieldValue
 from psgbot.feeds.sources import display_source
-from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.i18n import _
 from psgbot.render.events import (
     event_announcement,
     event_block,
@@ -68,8 +67,8 @@ def _shown(value: FieldValue, event: Event) -> str:
     if isinstance(value, datetime):
         local = value.astimezone(ZoneInfo(event.timezone))
         if event.all_day:
-            return format_date(local.date(), "EEE d MMM", locale=BABEL_LOCALE)
-        return format_datetime(local, "EEE d MMM HH:mm", locale=BABEL_LOCALE)
+            return format_short_day(local.date())
+        return format_short_moment(local)
     return shorten(value, CHANGED_VALUE_LIMIT)
 
 

@@ -27,10 +27,10 @@ def privacy_notice(delivery_retention: timedelta, inactive_retention: timedelta)
             "",
             _(
                 "<b>What is stored about this chat:</b> its Telegram id and type (private chat "
-                "or group), the topics it follows, the words it watches (/watch), whether it "
-                "wants announcements from the PSG, whether it stopped everything, its settings "
-                "(time zone, digests, quiet hours), the events it asked to be reminded of, and a "
-                "record of each message sent to it (when, and whether it arrived)."
+                "or group), its language, the topics it follows, the words it watches (/watch), "
+                "whether it wants announcements from the PSG, whether it stopped everything, its "
+                "settings (time zone, digests, quiet hours), the events it asked to be reminded "
+                "of, and a record of each message sent to it (when, and whether it arrived)."
             ),
             _(
                 "<b>Never stored:</b> names, usernames, group titles, phone numbers, or anything "

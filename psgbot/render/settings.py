@@ -11,17 +11,19 @@ from telegram import InlineKeyboardMarkup
 
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
-from psgbot.i18n import BABEL_LOCALE, _
+from psgbot.i18n import _, babel_locale, current_language
 from psgbot.preferences import DEFAULT_DIGEST_TIME, DEFAULT_QUIET, SUGGESTED_ZONES
 from psgbot.render.buttons import (
     SETTINGS_ANNOUNCEMENTS,
     SETTINGS_DELIVERY,
     SETTINGS_DONE,
+    SETTINGS_LANGUAGE,
     SETTINGS_QUIET,
     SETTINGS_ZONE,
     ZONE_PICK,
 )
 from psgbot.render.markup import escape
+from psgbot.render.menu import LANGUAGE_NAMES
 
 
 def clock(moment: time) -> str:
@@ -29,7 +31,7 @@ def clock(moment: time) -> str:
 
 
 def weekday_name(weekday: int) -> str:
-    return str(get_day_names("wide", locale=BABEL_LOCALE)[weekday])
+    return str(get_day_names("wide", locale=babel_locale())[weekday])
 
 
 def window(start: time, end: time) -> str:
@@ -65,6 +67,7 @@ def settings_message(chat: Chat, zone: ZoneInfo, now: datetime, watches: int) ->
         _("🕰 Time zone: <b>{zone}</b> (now {time})").format(
             zone=escape(zone.key), time=clock(now.astimezone(zone).time())
         ),
+        _("🌐 Language: <b>{language}</b>").format(language=LANGUAGE_NAMES[current_language()]),
         _("📣 Announcements from the PSG: <b>{state}</b>").format(state=on_off),
         _("👁 Keyword watches: <b>{count}</b> (/watches lists them, /watch adds one)").format(
             count=watches
@@ -73,7 +76,7 @@ def settings_message(chat: Chat, zone: ZoneInfo, now: datetime, watches: int) ->
         _(
             "Tap to change, or type: /digest daily 08:00 · /digest weekly mon 08:00 · "
             "/digest off · /quiet 22:00-07:00 · /quiet off · /timezone America/Lima · "
-            "/announcements off"
+            "/language · /announcements off"
         ),
     ]
     return "\n".join(lines)
@@ -117,6 +120,10 @@ def settings_keyboard(chat: Chat, zone: ZoneInfo) -> InlineKeyboardMarkup:
             delivery,
             [SETTINGS_QUIET.button(quiet)],
             zones,
+            [
+                SETTINGS_LANGUAGE.button(mark(language == current_language(), name), language)
+                for language, name in LANGUAGE_NAMES.items()
+            ],
             [SETTINGS_ANNOUNCEMENTS.button(announcements)],
             [SETTINGS_DONE.button(_("Done"))],
         ]

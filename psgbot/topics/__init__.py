@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from psgbot.i18n import Language, current_language
 from psgbot.topics.matching import SENTENCE_END, fold, trie_regex, without_feed_footer
 
 
@@ -94,10 +95,21 @@ class Scoring:
 
 
 @dataclass(frozen=True)
-class Topic:
-    slug: str
+class Wording:
+    """A topic's words in one language: its name, description and hashtag (without ``#``)."""
+
     name: str
     description: str
+    hashtag: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic; its ``name``, ``description`` and ``hashtag`` are in the current language
+    (psgbot.i18n): ``spanish`` for chats in Spanish when the taxonomy has them."""
+
+    slug: str
+    english: Wording
     aliases: tuple[str, ...]
     emoji: str
     keywords: tuple[str, ...]
@@ -105,10 +117,31 @@ class Topic:
     strong: tuple[str, ...] = ()
     weak: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    spanish: Wording | None = None
+
+    @property
+    def words(self) -> Wording:
+        if self.spanish is not None and current_language() == Language.ES:
+            return self.spanish
+        return self.english
+
+    @property
+    def name(self) -> str:
+        return self.words.name
+
+    @property
+    def description(self) -> str:
+        return self.words.description
 
     @property
     def hashtag(self) -> str:
-        return "#" + self.slug.replace("-", "_")
+        return "#" + self.words.hashtag
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name a user may type for it: slug, names in each language, aliases."""
+        spanish = (self.spanish.name,) if self.spanish else ()
+        return (self.slug, self.english.name, *spanish, *self.aliases)
 
     def cues(self) -> Iterable[tuple[str, Strength]]:
         """Every cue of the topic with its strength."""
@@ -161,7 +194,7 @@ class Taxonomy:
         self.scoring = scoring
         self._by_name: dict[str, Topic] = {}
         for topic in topics:
-            for name in (topic.slug, topic.name, *topic.aliases):
+            for name in topic.names:
                 self._by_name[fold(name).replace("-", " ").strip()] = topic
         self._categories = {
             fold(category): index
@@ -219,8 +252,14 @@ class Taxonomy:
         topics = [
             Topic(
                 slug=entry["slug"],
-                name=entry["name"],
-                description=entry["description"],
+                english=Wording(
+                    entry["name"], entry["description"], entry["slug"].replace("-", "_")
+                ),
+                spanish=(
+                    Wording(entry["es"]["name"], entry["es"]["description"], entry["es"]["hashtag"])
+                    if "es" in entry
+                    else None
+                ),
                 aliases=tuple(entry.get("aliases") or ()),
                 emoji=entry.get("emoji", "•"),
                 keywords=tuple(entry.get("keywords") or ()),

@@ -22,11 +22,13 @@ def recent(hours: float = 1) -> datetime:
     return datetime.now(UTC) - timedelta(hours=hours)
 
 
-def rss(items: list[FeedItem], *, ttl: int | None = None) -> bytes:
+def rss(items: list[FeedItem], *, ttl: int | None = None, language: str | None = None) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
         "<title>Test feed</title><link>https://feed.example/</link>",
     ]
+    if language:
+        parts.append(f"<language>{escape(language)}</language>")
     if ttl:
         parts.append(f"<ttl>{ttl}</ttl>")
     for item in items:

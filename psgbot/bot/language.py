@@ -1,0 +1,87 @@
+"""The language of each chat: set for every update before any feature runs, and /language
+(/idioma) to choose it.
+
+A chat speaks the language chosen with /language; until someone chooses, a private chat speaks
+its user's Telegram language (``language_code``: ``es…`` is Spanish, anything else English) and
+a group the language of whoever first brought the bot in. In groups only the group's
+administrators choose.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, TypeHandler
+
+from psgbot.bot.access import chat_to_manage
+from psgbot.bot.flows import Handler
+from psgbot.chats import choose_language, note_telegram_language, stored_languages
+from psgbot.i18n import Language, _, language_of_code, set_language
+from psgbot.render.buttons import CHOOSE_LANGUAGE
+from psgbot.render.menu import language_chosen_message, language_keyboard, language_message
+from psgbot.services import get_services
+
+
+async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sets the language everything this update renders is in (psgbot.i18n's context)."""
+    chat, user = update.effective_chat, update.effective_user
+    code = user.language_code if user is not None else None
+    spoken = language_of_code(code)
+    if chat is None:
+        set_language(spoken)
+        return
+    services = get_services(context)
+    async with services.reads() as session:
+        stored = await stored_languages(session, chat.id)
+    if stored is None:  # a new chat: psgbot.chats.ensure_chat stores this language with it
+        set_language(spoken)
+        return
+    chosen, telegram = stored
+    if chosen is not None:
+        set_language(chosen)
+    elif chat.type == ChatType.PRIVATE and code is not None:
+        set_language(spoken)
+        if telegram != spoken:  # the user switched their app's language: alerts follow
+            async with services.sessions.begin() as session:
+                await note_telegram_language(session, chat.id, spoken)
+    else:
+        set_language(telegram or spoken)
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offers English and Español (in groups, to its administrators)."""
+    chat = update.effective_chat
+    if chat is None or await chat_to_manage(update, context, refusal()) is None:
+        return
+    await chat.send_message(language_message(), reply_markup=language_keyboard())
+
+
+async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stores the language pressed and answers in it."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    chosen: Language = CHOOSE_LANGUAGE.of(query)
+    if await chat_to_manage(update, context, refusal(), answer=True) is None:
+        return
+    async with get_services(context).sessions.begin() as session:
+        await choose_language(session, chat, chosen)
+    set_language(chosen)
+    await query.edit_message_text(language_chosen_message())
+
+
+def refusal() -> str:
+    return _("Only this group's administrators can choose its language.")
+
+
+def early_handlers() -> list[Handler]:
+    """Before every other handler (throttle included, so that even its warning is in the
+    chat's language)."""
+    return [TypeHandler(Update, apply_language)]
+
+
+def handlers() -> list[Handler]:
+    return [
+        CommandHandler("language", language_command),
+        CallbackQueryHandler(language_button, pattern=CHOOSE_LANGUAGE),
+    ]

@@ -1,0 +1,192 @@
+"""Spanish and English per chat: the default from Telegram's language, /language, the menus of
+each language, and every command and button answering in Spanish."""
+
+from __future__ import annotations
+
+import re
+
+from babel.messages.pofile import read_po
+from conftest import OWNER, PUBLIC_MENU
+from support.harness import BotHarness
+
+from psgbot.bot.throttle import THROTTLE_KEY, Throttle
+from psgbot.config import DEFAULT_DATA_DIR
+from psgbot.i18n import LOCALES_DIR
+from psgbot.offline import ApiCall
+
+GROUP = -100900900
+SPANISH_USER = {"language_code": "es-PE"}
+
+# The public menu of Spanish users: the Spanish name of each command that has one.
+SPANISH_MENU = [
+    {
+        "help": "ayuda",
+        "latest": "noticias",
+        "topics": "temas",
+        "events": "eventos",
+        "subscribe": "suscribir",
+        "unsubscribe": "baja",
+        "language": "idioma",
+        "privacy": "privacidad",
+    }.get(name, name)
+    for name in PUBLIC_MENU
+]
+
+
+def english_fragments() -> list[str]:
+    """Words of the English messages that their Spanish translation does not keep: none of
+    them may reach a Spanish chat. Placeholders, tags and command names split them. Words the
+    news and events say too are left out: their content stays as published."""
+    published = " ".join(
+        (DEFAULT_DATA_DIR / name).read_text(encoding="utf-8").lower()
+        for name in ("sample/psg-news.xml", "events.yaml")
+    )
+    with (LOCALES_DIR / "es" / "LC_MESSAGES" / "psgbot.po").open("rb") as file:
+        catalog = read_po(file)
+    fragments = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        originals = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = message.string
+        spanish = strings if isinstance(strings, str) else " ".join(strings or ())
+        for original in originals:
+            for part in re.split(r"\{[a-z_]*\}|<[^>]+>|/[a-z]+|\n|[.:;,()?!]", original):
+                part = part.strip(" “”•–-")
+                if len(part) >= 14 and part not in spanish and part.lower() not in published:
+                    fragments.add(part)
+    return sorted(fragments)
+
+
+ENGLISH = english_fragments()
+
+
+def english_in(texts: list[str]) -> list[str]:
+    return [fragment for fragment in ENGLISH for text in texts if fragment in text]
+
+
+def texts_of(calls: list[ApiCall]) -> list[str]:
+    """What a user sees: messages, captions, buttons and answers to presses."""
+    seen = []
+    for call in calls:
+        for key in ("text", "caption"):
+            if isinstance(call.params.get(key), str):
+                seen.append(call.params[key])
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict):
+            seen += [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+    return seen
+
+
+def buttons(call: ApiCall) -> list[str]:
+    markup = call.params.get("reply_markup") or {}
+    return [
+        b["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+        if "callback_data" in b
+    ]
+
+
+async def test_a_spanish_speaker_is_answered_in_spanish_from_the_first_message(
+    bot: BotHarness,
+) -> None:
+    (welcome,) = await bot.reply_texts("/start", **SPANISH_USER)
+    assert "¡Hola, Ana!" in welcome
+    assert "Peru Support Group" in welcome
+    (english,) = await bot.reply_texts("/start", chat_id=5151, language_code="en-GB")
+    assert "Hello Ana!" in english
+    (nobody_said,) = await bot.reply_texts("/start", chat_id=5152)
+    assert "Hello Ana!" in nobody_said
+
+
+async def test_language_switches_a_private_chat_and_the_choice_holds(bot: BotHarness) -> None:
+    (ask,) = await bot.send("/idioma", **SPANISH_USER)
+    assert "Este chat está en <b>Español</b>" in (ask.text or "")
+    assert buttons(ask) == ["lang:en", "lang:es"]
+    calls = await bot.press("lang:en", **SPANISH_USER)
+    assert calls[0].method == "answerCallbackQuery"
+    assert "From now on I will write to this chat in <b>English</b>" in (calls[-1].text or "")
+    # Chosen: it holds whatever the user's Telegram says.
+    (help_text,) = await bot.reply_texts("/ayuda", **SPANISH_USER)
+    assert "<b>What I can do</b>" in help_text
+    assert "/latest:" in help_text
+    await bot.press("lang:es", **SPANISH_USER)
+    (help_text,) = await bot.reply_texts("/help", language_code="en")
+    assert "<b>Lo que puedo hacer</b>" in help_text
+    assert "/noticias:" in help_text
+
+
+async def test_in_a_group_only_its_administrators_choose_the_language(bot: BotHarness) -> None:
+    bot.api.chat_members[(GROUP, 7)] = "member"
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    group = {"chat_id": GROUP, "chat_type": "supergroup"}
+    # Whoever brings the bot in sets the group's language until an administrator chooses.
+    await bot.send("/start", user_id=8, **group, **SPANISH_USER)
+    (refused,) = await bot.reply_texts("/language", user_id=7, language_code="en", **group)
+    assert "Solo los administradores de este grupo pueden elegir su idioma" in refused
+    calls = await bot.press("lang:en", user_id=7, **group)
+    assert [call.method for call in calls] == ["getChatMember", "answerCallbackQuery"]
+    assert calls[-1].params["show_alert"] is True
+    (still,) = await bot.reply_texts("/help", user_id=7, language_code="en", **group)
+    assert "Lo que puedo hacer" in still
+    await bot.press("lang:en", user_id=8, **group)
+    (now,) = await bot.reply_texts("/ayuda", user_id=7, **group, **SPANISH_USER)
+    assert "What I can do" in now
+
+
+def menus(bot: BotHarness, language: str | None) -> dict[str, list[tuple[str, str]]]:
+    found = {}
+    for call in bot.api.calls:
+        if call.method == "setMyCommands" and call.params.get("language_code") == language:
+            scope = call.params.get("scope", {"type": "default"})
+            key = f"chat {scope['chat_id']}" if scope["type"] == "chat" else scope["type"]
+            found[key] = [(c["command"], c["description"]) for c in call.params["commands"]]
+    return found
+
+
+async def test_each_scope_has_a_spanish_menu(bot: BotHarness) -> None:
+    english, spanish = menus(bot, None), menus(bot, "es")
+    assert set(spanish) == set(english)
+    for scope in ("default", "all_private_chats", "all_chat_administrators"):
+        assert [name for name, _ in spanish[scope]] == SPANISH_MENU
+    assert [name for name, _ in spanish["all_group_chats"]] == [
+        "start", "noticias", "temas", "mysubs", "eventos", "event", "aims", "history",
+        "humanrights", "join", "privacidad", "ayuda",
+    ]  # fmt: skip
+    assert ("noticias", "Últimas noticias: /noticias, /noticias 10, /noticias mineria") in (
+        spanish["all_private_chats"]
+    )
+    owner = dict(spanish[f"chat {OWNER}"])
+    assert owner["broadcast"] == "Enviar un anuncio"
+    assert owner["ayuda"] == "Los comandos que puedes usar aquí"
+    for menu in spanish.values():
+        assert english_in([description for _, description in menu]) == []
+
+
+async def test_every_command_and_button_answers_in_spanish(bot: BotHarness) -> None:
+    # Every command and button of the bot, from one person, in a minute: past the flood limit.
+    bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=10_000)
+    user = {"chat_id": 6161, **SPANISH_USER}
+    seen: list[str] = []
+    pressed: set[str] = set()
+    for name in SPANISH_MENU:
+        calls = await bot.send(f"/{name}", **user)
+        assert calls, name
+        seen += texts_of(calls)
+        # Each button of the reply, once (not "Yes, delete", which forgets the chat, nor English).
+        for call in calls:
+            for data in buttons(call):
+                if data in pressed or data in {"forget:yes", "lang:en"}:
+                    continue
+                pressed.add(data)
+                seen += texts_of(await bot.press(data, **user))
+    assert {"menu:latest", "sub:done", "privacy:forget", "lang:es"} <= pressed
+    assert not any("No conozco" in text for text in seen)
+    assert english_in(seen) == [], [t for t in seen if english_in([t])]
+    # The admin's commands and flows too.
+    admin = {"chat_id": OWNER, **SPANISH_USER}
+    for command in ("/stats", "/feeds", "/broadcast", "/cancel", "/edit", "/addevent", "/cancel"):
+        seen = texts_of(await bot.send(command, **admin))
+        assert seen, command
+        assert english_in(seen) == [], command
