@@ -46,6 +46,8 @@ async def test_settings_shows_everything_and_its_buttons_edit_it_in_place(
         "set:quiet",
         "set:tz:london",
         "set:tz:lima",
+        "set:lang:en",
+        "set:lang:es",
         "set:ann",
         "set:done",
     ]
@@ -72,8 +74,13 @@ async def test_settings_shows_everything_and_its_buttons_edit_it_in_place(
     assert chat.digest_at is not None
     assert chat.digest_at.astimezone(UTC).hour == 13
 
+    # Español: the settings are shown again, in Spanish, and the chat speaks it from now on.
+    *_, edit = await bot.press("set:lang:es", message_id=shown.result["message_id"])
+    assert "Idioma: <b>Español</b>" in (edit.text or "")
+    assert (await stored(bot)).language == "es"
+
     *_, closed = await bot.press("set:done", message_id=shown.result["message_id"])
-    assert "Settings saved" in (closed.text or "")
+    assert "/settings" in (closed.text or "")
     assert "reply_markup" not in closed.params
 
 

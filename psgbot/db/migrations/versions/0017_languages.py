@@ -2,7 +2,7 @@
 language, a broadcast's language and its translation, the language a feed and its items declare
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-10
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
