@@ -25,6 +25,7 @@ PUBLIC_COMMANDS: list[tuple[str, str]] = [
     ("start", _("Welcome and main menu")),
     ("latest", _("Latest news: /latest, /latest 10, /latest mining")),
     ("topics", _("The topics news is tagged with")),
+    ("search", _("Search the news archive: /search Las Bambas")),
     ("subscribe", _("Get alerts on topics: /subscribe, /subscribe mining")),
     ("unsubscribe", _("Stop alerts on a topic: /unsubscribe mining, /unsubscribe all")),
     ("mysubs", _("The topics this chat gets alerts on")),
