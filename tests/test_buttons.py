@@ -12,7 +12,16 @@ from support.harness import BotHarness
 
 from psgbot.numbers import MAX_ID
 from psgbot.render import buttons as callbacks
-from psgbot.render.buttons import DATA_LIMIT, ID, SLUG, TOKEN, Action, BadCallback, Keyed
+from psgbot.render.buttons import (
+    DATA_LIMIT,
+    ID,
+    PAGE_OF_SEARCH,
+    SLUG,
+    TOKEN,
+    Action,
+    BadCallback,
+    Keyed,
+)
 
 BUTTONS = [value for value in vars(callbacks).values() if isinstance(value, Action | Keyed)]
 KEYED_IDS = [button for button in BUTTONS if isinstance(button, Keyed) and button.field is ID]
@@ -32,11 +41,13 @@ garbage = st.one_of(
 )
 
 
-def example(button: Action | Keyed[int] | Keyed[str]) -> str:
+def example(button: Action | Keyed[int] | Keyed[str] | Keyed[tuple[str, int]]) -> str:
     if isinstance(button, Action):
         return button.encode()
     if button.field is ID:
         return button.encode(1)  # type: ignore[arg-type]
+    if button.field is PAGE_OF_SEARCH:
+        return button.encode(("0123456789abcdef", 2))  # type: ignore[arg-type]
     return button.encode("justice")  # type: ignore[arg-type]
 
 
@@ -65,6 +76,20 @@ def test_actions_are_their_prefix_within_64_bytes() -> None:
     for button in ACTIONS:
         assert button(button.encode())
         assert 1 <= len(button.encode().encode()) <= DATA_LIMIT
+
+
+@given(token=st.from_regex(r"[0-9a-f]{16}", fullmatch=True), page=st.integers(1, 9999))
+def test_search_pages_round_trip_within_64_bytes(token: str, page: int) -> None:
+    data = callbacks.SEARCH_MORE.encode((token, page))
+    assert len(data.encode()) <= DATA_LIMIT
+    assert callbacks.SEARCH_MORE.decode(data) == (token, page)
+
+
+@pytest.mark.parametrize(
+    "data", ["search:0123456789abcdef.0", "search:0123456789ABCDEF.1", "search:abc.1", "search:1"]
+)
+def test_malformed_search_pages_are_refused(data: str) -> None:
+    assert not callbacks.SEARCH_MORE(data)
 
 
 @pytest.mark.parametrize("value", [0, -1, MAX_ID + 1, 10**30])

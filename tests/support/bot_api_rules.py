@@ -13,7 +13,10 @@ Checked per call, from ``bot_api_spec.json`` (derived from the Bot API reference
 - lengths the reference states (text 1-4096, captions 0-1024, callback_data 1-64 bytes, a
   callback answer 0-200, commands 1-32), text in UTF-16 units after entity parsing: HTML is
   parsed by a strict validator of Telegram's HTML (``support.telegram_html``);
-- inline buttons with exactly one action field; entities inside their text.
+- inline buttons with exactly one action field; entities inside their text;
+- inline answers: at most 50 results, ids of 1-64 bytes and unique, articles with a title, each
+  message text valid HTML of 1-4096 UTF-16 units once parsed, ``next_offset`` within 64 bytes,
+  a results button of exactly one kind (``_inline_rules``).
 
 A broken rule is a ``Violation``: what is wrong, and the error Telegram answers with (its status
 and description). Unknown parameters Telegram silently ignores, so they are answered as a

@@ -9,6 +9,9 @@ Create Date: 2026-12-20
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -86,10 +89,31 @@ def upgrade() -> None:
     _index_the_archive(bind)
 
 
+# The words as psgbot.search.search_document writes them when this revision was made, frozen
+# here: a migration does the same thing whatever the code becomes (and the db layer imports no
+# domain module).
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return stripped.casefold().replace("’", "'")
+
+
+def _without_feed_footer(folded: str) -> str:
+    end = folded.rfind(" appeared first on ")
+    start = folded.rfind("the post ", 0, end) if end != -1 else -1
+    return folded[:start].rstrip() if start != -1 else folded
+
+
+def search_document(title: str, summary: str) -> tuple[str, str]:
+    body = _without_feed_footer(_fold(summary))
+    return " ".join(_WORD.findall(_fold(title))), " ".join(_WORD.findall(body))
+
+
 def _index_the_archive(bind: sa.engine.Connection) -> None:
     """Indexes every stored item, in chunks (the triggers or the GIN index follow)."""
-    from psgbot.search import search_document
-
     items = sa.table("items", sa.column("id", sa.Integer), sa.column("title"), sa.column("summary"))
     item_search = sa.table(
         "item_search", sa.column("item_id"), sa.column("title"), sa.column("body")
