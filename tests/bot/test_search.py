@@ -14,6 +14,7 @@ from support.feed_server import FeedServer, Response
 from support.feeds import FeedItem, recent, rss
 from support.harness import BotHarness
 
+from psgbot.cli import ALLOWED_UPDATES
 from psgbot.config import Settings
 from psgbot.db.models import Item, ItemSearch
 from psgbot.db.types import utcnow
@@ -279,3 +280,9 @@ async def test_inline_queries_over_the_rate_limit_get_an_empty_answer(bot: BotHa
     assert all(answer.params["cache_time"] == 60 for answer in answers[:80])
     assert results(answers[80]) == []
     assert answers[80].params["cache_time"] == 0
+
+
+def test_telegram_is_asked_for_inline_queries() -> None:
+    """getUpdates and setWebhook name the updates wanted: without inline_query, Telegram would
+    never deliver one, however inline mode is set in BotFather."""
+    assert "inline_query" in ALLOWED_UPDATES
