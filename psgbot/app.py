@@ -41,6 +41,7 @@ from psgbot.logs import keep_personal_data_out
 from psgbot.preferences import roll_schedules
 from psgbot.privacy import purge_inactive
 from psgbot.retention import purge_settled
+from psgbot.search import purge_searches
 from psgbot.services import Services, attach, get_services, services_of
 
 log = logging.getLogger(__name__)
@@ -164,10 +165,14 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def privacy_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Forgets chats inactive for longer than PSGBOT_INACTIVE_RETENTION and deletes reminders
-    of events that are over."""
+    """Forgets chats inactive for longer than PSGBOT_INACTIVE_RETENTION, deletes reminders
+    of events that are over, and the words of searches unused for a day."""
     services = get_services(context)
     purged = await purge_inactive(services.sessions, utcnow(), services.settings.inactive_retention)
+    async with services.sessions.begin() as session:
+        searches = await purge_searches(session, utcnow())
+    if searches:
+        log.info("privacy: %d searches unused for a day forgotten", searches)
     if purged.chats or purged.reminders:
         log.info(
             "privacy: %d inactive chats forgotten, %d reminders of past events deleted",

@@ -86,10 +86,12 @@ class OfflineBotApi(BaseRequest):
     :meth:`answer` to simulate Telegram's failures.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline_mode: bool = False) -> None:
         self._message_ids = itertools.count(1)
         self.chat_types: dict[int, str] = {}
         self.chat_members: dict[tuple[int, int], str] = {}
+        # Whether BotFather's inline mode is on (/setinline): getMe says so.
+        self.inline_mode = inline_mode
 
     @property
     def read_timeout(self) -> float | None:
@@ -142,7 +144,7 @@ class OfflineBotApi(BaseRequest):
     async def answer(self, call: ApiCall) -> Any:
         """The ``result`` Telegram would return for ``call``."""
         if call.method == "getMe":
-            return BOT_USER
+            return BOT_USER | {"supports_inline_queries": self.inline_mode}
         if call.method == "getUpdates":
             return []
         if call.method in SENDING_METHODS:
@@ -208,7 +210,8 @@ def _visible_text(text: str, parse_mode: object) -> str:
 
 
 class UpdateFactory:
-    """Builds updates as Telegram delivers them (JSON, decoded by PTB): commands, button presses."""
+    """Builds updates as Telegram delivers them (JSON, decoded by PTB): commands, button presses,
+    inline queries."""
 
     def __init__(self, bot: Any, *, language_code: str | None = None) -> None:
         self.bot = bot
@@ -280,6 +283,19 @@ class UpdateFactory:
             "data": data,
         }
         return self.decode({"update_id": next(self._update_ids), "callback_query": query})
+
+    def inline_query(
+        self, query: str, *, user_id: int = 4242, chat_type: str = "sender", offset: str = ""
+    ) -> Update:
+        """An inline query (``@bot words``) as the user types it, from a chat of ``chat_type``."""
+        inline: JSON = {
+            "id": str(next(self._update_ids)),
+            "from": _user_json(user_id, "Ana"),
+            "query": query,
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        return self.decode({"update_id": next(self._update_ids), "inline_query": inline})
 
     def membership_change(
         self, chat_id: int, *, old: str, new: str, chat_type: str = "private", user_id: int = 1

@@ -156,6 +156,7 @@ PUBLIC_MENU = [
     "start",
     "latest",
     "topics",
+    "search",
     "subscribe",
     "unsubscribe",
     "mysubs",
@@ -212,13 +213,16 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[BotHarness]:
+async def running_bot(
+    settings: Settings, *, inline_mode: bool = False
+) -> AsyncIterator[BotHarness]:
     """The real Application on the recording transport, storage ready, the feeds polled once.
 
     The polling jobs and the background dispatcher are stopped so that tests decide when feeds
-    are read and when the outbox is sent (``harness.dispatcher.drain()``).
+    are read and when the outbox is sent (``harness.dispatcher.drain()``). ``inline_mode``: the
+    bot's inline mode is on in BotFather (getMe says so).
     """
-    api = RecordingBotApi()
+    api = RecordingBotApi(inline_mode=inline_mode)
     app = build_application(Services.create(settings), request=api)
     async with running(app):
         assert app.job_queue is not None

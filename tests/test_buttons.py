@@ -17,6 +17,7 @@ from psgbot.render.buttons import (
     DATA_LIMIT,
     ID,
     LANGUAGE_CODE,
+    PAGE_OF_SEARCH,
     SLUG,
     TOKEN,
     Action,
@@ -42,13 +43,17 @@ garbage = st.one_of(
 )
 
 
-def example(button: Action | Keyed[int] | Keyed[str] | Keyed[Language]) -> str:
+def example(
+    button: Action | Keyed[int] | Keyed[str] | Keyed[Language] | Keyed[tuple[str, int]],
+) -> str:
     if isinstance(button, Action):
         return button.encode()
     if button.field is LANGUAGE_CODE:
         return button.encode(Language.ES)  # type: ignore[arg-type]
     if button.field is ID:
         return button.encode(1)  # type: ignore[arg-type]
+    if button.field is PAGE_OF_SEARCH:
+        return button.encode(("0123456789abcdef", 2))  # type: ignore[arg-type]
     return button.encode("justice")  # type: ignore[arg-type]
 
 
@@ -77,6 +82,20 @@ def test_actions_are_their_prefix_within_64_bytes() -> None:
     for button in ACTIONS:
         assert button(button.encode())
         assert 1 <= len(button.encode().encode()) <= DATA_LIMIT
+
+
+@given(token=st.from_regex(r"[0-9a-f]{16}", fullmatch=True), page=st.integers(1, 9999))
+def test_search_pages_round_trip_within_64_bytes(token: str, page: int) -> None:
+    data = callbacks.SEARCH_MORE.encode((token, page))
+    assert len(data.encode()) <= DATA_LIMIT
+    assert callbacks.SEARCH_MORE.decode(data) == (token, page)
+
+
+@pytest.mark.parametrize(
+    "data", ["search:0123456789abcdef.0", "search:0123456789ABCDEF.1", "search:abc.1", "search:1"]
+)
+def test_malformed_search_pages_are_refused(data: str) -> None:
+    assert not callbacks.SEARCH_MORE(data)
 
 
 @pytest.mark.parametrize("value", [0, -1, MAX_ID + 1, 10**30])

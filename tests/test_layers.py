@@ -42,6 +42,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.privacy",
         "psgbot.retag",
         "psgbot.retention",
+        # The archive's search: folding, the index rows, the queries on each database.
+        "psgbot.search",
         "psgbot.stats",
         "psgbot.texts",
         "psgbot.topics",

@@ -220,3 +220,44 @@ def test_the_dispatch_workers_fake_reports_to_the_test(tmp_path: Path) -> None:
     rules_log = Path(os.environ["TELEGRAM_RULES_LOG"])
     assert "sendChatAction: action='dancing' is not one of" in rules_log.read_text()
     rules_log.unlink()  # seen: the point of this test
+
+
+def article(result_id: str = "1", title: str = "A", text: str = "<b>x</b>") -> dict[str, Any]:
+    return {
+        "type": "article",
+        "id": result_id,
+        "title": title,
+        "input_message_content": {"message_text": text, "parse_mode": "HTML"},
+    }
+
+
+def inline(results: list[dict[str, Any]], **params: Any) -> tuple[int | None, str] | None:
+    return answer("answerInlineQuery", {"inline_query_id": "1", "results": results, **params})
+
+
+def test_inline_answers_are_held_to_telegrams_rules() -> None:
+    assert inline([article(str(n)) for n in range(50)], cache_time=60) is None
+    assert inline([]) is None
+    assert inline([article(str(n)) for n in range(51)]) == (400, "Bad Request: RESULTS_TOO_MUCH")
+    assert inline([article("1"), article("1")]) == (400, "Bad Request: RESULT_ID_DUPLICATE")
+    assert inline([article("x" * 65)]) == (400, "Bad Request: RESULT_ID_INVALID")
+    assert inline([article("")]) == (400, "Bad Request: RESULT_ID_INVALID")
+    assert inline([article(title=" ")]) == (400, "Bad Request: ARTICLE_TITLE_EMPTY")
+    assert inline([article(text="<b>x")]) == (
+        400,
+        "Bad Request: can't parse entities: unclosed tags: ['b']",
+    )
+    assert inline([article(text="<b> </b>")]) == (400, "Bad Request: MESSAGE_EMPTY")
+    # Measured once parsed: 4096 visible units pass however much markup surrounds them.
+    assert inline([article(text=f"<b>{'x' * 4096}</b>")]) is None
+    assert inline([article(text="x" * 4097)]) == (400, "Bad Request: MESSAGE_TOO_LONG")
+    assert inline([article()], next_offset="x" * 65) == (400, "Bad Request: NEXT_OFFSET_INVALID")
+    assert inline([article()], button={"text": "Go"}) == (400, "Bad Request: BUTTON_TYPE_INVALID")
+    assert inline([article()], button={"text": "Go", "start_parameter": "a b"}) == (
+        400,
+        "Bad Request: START_PARAM_INVALID",
+    )
+    (negative,) = check_call(
+        "answerInlineQuery", {"inline_query_id": "1", "results": [], "cache_time": -1}
+    )
+    assert negative.status is None

@@ -40,6 +40,7 @@ from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
 from psgbot.outbox import Outcome, claim_due, claim_held, release_claims, renew_claims, settle
 from psgbot.preferences import roll_schedules
+from psgbot.render.search import inline_mode_on
 from psgbot.services import Services
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,9 @@ class Dispatcher:
         if not rows:
             return ClaimedSends([], [])
         async with self.services.reads() as session:
-            batch: Batch = await prepare(session, self.services, rows, now, set(gathered))
+            batch: Batch = await prepare(
+                session, self.services, rows, now, set(gathered), share=inline_mode_on(self.bot)
+            )
         unsettled.rows.update((row.id, row) for row in rows)
         unsettled.stored_at.update(batch.stored_at)
         unsettled.outcomes.extend(batch.outcomes)

@@ -93,10 +93,13 @@ async def prepare(
     claimed: Sequence[Claimed],
     now: datetime,
     gathered: Collection[int] = (),
+    *,
+    share: bool = False,
 ) -> Batch:
     """Renders the batch as of now: alerts per chat (a digest past the threshold, and always
     for the ``gathered`` chats, whose held alerts these are), notices from the event or feed
-    they are about, broadcasts as their authors wrote them."""
+    they are about, broadcasts as their authors wrote them. ``share``: alerts get a Share
+    button (the bot's inline mode is on)."""
     stored = await _Stored.load(session, claimed)
     batch = Batch(sends=[], outcomes=[], stored_at={})
     alerts_by_chat: dict[int, list[Claimed]] = defaultdict(list)
@@ -110,7 +113,7 @@ async def prepare(
         else:
             with using(stored.language_of(row.chat_id)):
                 batch.add(_notice(row, stored, now))
-    await _add_alerts(session, services, batch, alerts_by_chat, stored, gathered)
+    await _add_alerts(session, services, batch, alerts_by_chat, stored, gathered, share)
     batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}
     return batch
 
@@ -211,6 +214,7 @@ async def _add_alerts(
     alerts_by_chat: dict[int, list[Claimed]],
     stored: _Stored,
     gathered: Collection[int],
+    share: bool,
 ) -> None:
     """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
     its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone,
@@ -243,7 +247,7 @@ async def _add_alerts(
             key = (item.id, matched, phrase, zone.key, language)
             if key not in rendered:
                 with using(language):
-                    text, markup = render_alert(services, item, matched, phrase, zone)
+                    text, markup = render_alert(services, item, matched, phrase, zone, share=share)
                 shared = markup.to_dict() if markup else None
                 rendered[key] = Send(0, [], text, markup, markup_json=shared)
             model = rendered[key]
@@ -296,15 +300,21 @@ def render_alert(
     matched: str | None,
     watching: str | None = None,
     zone: ZoneInfo | None = None,
+    *,
+    share: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The alert text (dates in ``zone``, else the PSG's) and its buttons: Read more, and
-    Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch)."""
+    Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch),
+    and Share when ``share``."""
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, zone or services.settings.zone, topic)
     if watching is not None:
         text += "\n\n" + watching_line(watching)
-    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
+    keyboard = alert_keyboard(
+        item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy, share=share
+    )
+    return text, keyboard
 
 
 def broadcast_send(

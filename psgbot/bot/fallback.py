@@ -35,14 +35,6 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await message.reply_text(unknown_command_message(command))
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """In a private chat, points a supporter who typed words at the commands."""
-    if update.effective_message:
-        await update.effective_message.reply_text(
-            _("I answer commands. Try /latest for the news, /events, or /help for the full list.")
-        )
-
-
 async def answer_stale(query: CallbackQuery) -> None:
     """The answer to a button whose data no longer means anything (old keyboard, forged data)."""
     await query.answer(_("This button is no longer active. Send /start for a fresh menu."))
@@ -56,8 +48,15 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Logs the failure for developers and tells the user, without internal details."""
+    """Logs the failure for developers and tells the user, without internal details; an
+    inline query gets an empty answer (unanswered, the user's client keeps waiting)."""
     log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.inline_query:
+        try:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+        except Exception:  # best effort, as the apology below
+            log.warning("could not answer the inline query after the error", exc_info=True)
+        return
     if isinstance(update, Update) and update.effective_chat:
         try:
             await update.effective_chat.send_message(
@@ -88,6 +87,5 @@ def early_handlers() -> list[Handler]:
 def handlers() -> list[Handler]:
     return [
         MessageHandler(filters.COMMAND, unknown_command),
-        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text),
         CallbackQueryHandler(stale_button),
     ]

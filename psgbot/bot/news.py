@@ -19,6 +19,7 @@ from psgbot.render.news import (
     topics_message,
     unknown_topic_message,
 )
+from psgbot.render.search import inline_mode_on
 from psgbot.services import get_services
 from psgbot.topics import Taxonomy, Topic
 
@@ -71,11 +72,12 @@ async def send_latest(
         )
         zone = await zone_of(session, chat_id, services.settings.zone)
         messages = latest_messages(items, services.taxonomy, zone, topic)
+        # Share buttons for the items (with inline mode on); one topic's news ends with a way
+        # to follow it.
+        keyboard = latest_keyboard(topic, items, share=inline_mode_on(context.bot))
     *first, last = messages
     for message in first:
         await context.bot.send_message(chat_id, message)
-    # One topic's news ends with a way to follow it.
-    keyboard = latest_keyboard(topic) if topic is not None and items else None
     await context.bot.send_message(chat_id, last, reply_markup=keyboard)
 
 

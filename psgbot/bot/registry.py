@@ -1,9 +1,10 @@
 """Every handler of the bot's features, in the order they are tried (group 0).
 
 Order matters where two could claim an update: a flow's buttons before the catch-all, the
-features before the fallback (which answers what no feature claimed: an unknown command, words
-in a private chat, a stale or forged button), and /cancel outside a flow after every flow. The
-admin flows (/broadcast, /addevent, /editevent, /edit) are one conversation: one open at a time.
+features before the fallback (which answers what no feature claimed: an unknown command, a
+stale or forged button), words in a private chat taken as a search only after every flow has
+had them, and /cancel outside a flow after every flow. The admin flows (/broadcast, /addevent,
+/editevent, /edit) are one conversation: one open at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from psgbot.bot import (
     menu,
     news,
     privacy,
+    search,
     settings,
     subscribe,
     tags,
@@ -41,6 +43,7 @@ def handlers() -> list[Handler]:
         watches,
         privacy,
         news,
+        search,
         info,
         events,
         event_admin,
@@ -56,6 +59,8 @@ def handlers() -> list[Handler]:
         admin_flows,
         *(handler for module in features for handler in module.handlers()),
         *admin.late_handlers(),
+        # Words typed in a private chat are a search, once no flow has read them.
+        *search.late_handlers(),
         *fallback.handlers(),
     ]
     for handler in handlers:

@@ -5,7 +5,8 @@ until the window has room again. A button press counts as ``TAP_WEIGHT`` of a me
 through a keyboard (toggling topics, stepping through a flow) is quick by design and costs the
 bot little. PSG admins are never held back: their work (editing an event, a broadcast) comes in
 quick steps, and their role is checked (one read) only when they would be. Alerts and
-broadcasts are not affected (they are not replies to users).
+broadcasts are not affected (they are not replies to users). Inline queries count as taps, and
+one over the limit is answered with no results.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or update.my_chat_member is not None:
         return
     throttle = context.bot_data.setdefault(THROTTLE_KEY, Throttle())
-    weight = TAP_WEIGHT if update.callback_query is not None else 1.0
+    # Inline queries come as the user types, a few per word: they weigh as a tap.
+    tapped = update.callback_query is not None or update.inline_query is not None
+    weight = TAP_WEIGHT if tapped else 1.0
     allowed, warn = throttle.admit(user.id, weight)
     if allowed:
         return
@@ -91,6 +94,10 @@ async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state.admin = await is_admin(context, user.id)
     if state.admin:
         return
+    if update.inline_query:
+        # Answered all the same, with nothing: unanswered, the user's client keeps waiting.
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        raise ApplicationHandlerStop
     if warn:
         text = _("You are sending a lot very quickly. Please wait a minute, then try again.")
         if update.callback_query:

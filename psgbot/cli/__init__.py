@@ -15,7 +15,8 @@ from psgbot.config import ConfigError, Settings, load_settings
 from psgbot.logs import configure_logging, route_uncaught_to_log
 
 log = logging.getLogger("psgbot")
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# What Telegram sends the bot (by polling or the webhook); inline queries for inline mode.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

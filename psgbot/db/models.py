@@ -1,6 +1,6 @@
 """The stored world: feeds, their items and topic tags, events, chats and what they follow,
-admins, broadcasts, texts and the audit log. The outbox's tables are in psgbot.db.deliveries
-(re-exported here)."""
+admins, broadcasts, texts and the audit log. The outbox's tables are in psgbot.db.deliveries,
+the search's in psgbot.db.search (both re-exported here)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from psgbot.db.base import Base as Base
 from psgbot.db.deliveries import Delivery as Delivery
 from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
 from psgbot.db.enums import BroadcastStatus, DigestMode, Role
+from psgbot.db.search import ItemSearch as ItemSearch
+from psgbot.db.search import SearchQuery as SearchQuery
 from psgbot.db.types import UtcDateTime, str_enum, utcnow
 from psgbot.i18n import Language
 

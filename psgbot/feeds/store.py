@@ -1,4 +1,8 @@
-"""Stores parsed items once per feed; a changed title or summary updates the stored copy."""
+"""Stores parsed items once per feed; a changed title or summary updates the stored copy.
+
+Each item's search words (psgbot.search) are written in the same transaction as the item, and
+rewritten when its text changes, so search never finds an item that is not stored, nor misses
+one that is."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from psgbot.db.models import Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.sources import display_source
+from psgbot.search import index_items
 from psgbot.topics import Taxonomy
 
 # Keeps each IN (...) lookup well under SQLite's bound-parameter limit.
@@ -139,6 +144,7 @@ async def _insert(
     ]
     if tags:
         await session.execute(insert(ItemTopic), tags)
+    await index_items(session, [(ids[p.key], p.title, p.summary) for p in items])
     return [StoredItem(ids[parsed.key], parsed.key, parsed.published) for parsed in items]
 
 
@@ -179,6 +185,12 @@ async def _refresh(
             if item.topics_edited_at is None and sorted(item.topic_slugs) != sorted(slugs):
                 item.topics = [ItemTopic(topic=slug) for slug in slugs]
         await session.flush()
+        # The search index follows the new text, in the same transaction.
+        await index_items(
+            session,
+            [(existing[parsed.key].id, parsed.title, parsed.summary) for parsed, _s in chunk],
+            replace=True,
+        )
 
 
 async def _stored_versions(

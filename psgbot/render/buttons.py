@@ -64,6 +64,25 @@ ID: Field[int] = Field("id", parse_number, _write_id)
 SLUG: Field[str] = Field("slug", _read_token, _write_token)
 LANGUAGE_CODE: Field[Language] = Field("language", _read_language, lambda value: value.value)
 
+# A stored search's token (psgbot.search: 16 hex digits) and a page of its results.
+_SEARCH_PAGE = re.compile(r"([0-9a-f]{16})\.([1-9][0-9]{0,3})")
+
+
+def _read_search_page(text: str) -> tuple[str, int] | None:
+    match = _SEARCH_PAGE.fullmatch(text)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _write_search_page(value: tuple[str, int]) -> str:
+    token, page = value
+    data = f"{token}.{page}"
+    if _read_search_page(data) != (token, page):
+        raise BadCallback(f"not a search page: {value!r}")
+    return data
+
+
+PAGE_OF_SEARCH: Field[tuple[str, int]] = Field("search page", _read_search_page, _write_search_page)
+
 
 @dataclass(frozen=True)
 class Action:
@@ -158,6 +177,8 @@ SUBSCRIBE_TOPIC = Keyed("sub:add", SLUG)
 REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 # Under each alert (psgbot.render.news.alert_keyboard).
 UNSUBSCRIBE = Keyed("unsub", SLUG)
+# Under a page of search results (psgbot.bot.search): the next page of that search.
+SEARCH_MORE = Keyed("search", PAGE_OF_SEARCH)
 # /watches: each watch, to remove (psgbot.bot.watches).
 REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still

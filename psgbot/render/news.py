@@ -23,6 +23,7 @@ from psgbot.render.markup import (
     shorten_lines,
     visible_length,
 )
+from psgbot.search import share_query
 from psgbot.texts import StandingText
 from psgbot.topics import Taxonomy, Topic
 
@@ -72,10 +73,38 @@ def latest_messages(
     return pack([heading, *(item_block(item, taxonomy, zone) for item in items)])
 
 
-def latest_keyboard(topic: Topic) -> InlineKeyboardMarkup:
-    """Under one topic's latest items: alerts on it from now on."""
-    label = _("🔔 Get alerts on {topic}").format(topic=topic.name)
-    return InlineKeyboardMarkup([[SUBSCRIBE_TOPIC.button(shorten(label, 60), topic.slug)]])
+def latest_keyboard(
+    topic: Topic | None, items: Sequence[Item] = (), *, share: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Under the latest items: a Share button per item (when inline mode is on), and under one
+    topic's, alerts on it from now on."""
+    rows = share_rows(items) if share else []
+    if topic is not None and items:
+        label = _("🔔 Get alerts on {topic}").format(topic=topic.name)
+        rows.append([SUBSCRIBE_TOPIC.button(shorten(label, 60), topic.slug)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+# A list's Share buttons name their item by the start of its title.
+SHARE_LABEL_LIMIT = 40
+
+
+def share_button(item: Item, label: str | None = None) -> InlineKeyboardButton:
+    """Opens inline mode in a chat the user picks, with the query that names this item."""
+    return InlineKeyboardButton(label or _("↗️ Share"), switch_inline_query=share_query(item.id))
+
+
+def share_rows(items: Sequence[Item]) -> list[list[InlineKeyboardButton]]:
+    """A Share button per listed item, naming it by the start of its title."""
+    return [
+        [
+            share_button(
+                item,
+                _("↗️ Share: {title}").format(title=shorten(item.title, SHARE_LABEL_LIMIT) or "…"),
+            )
+        ]
+        for item in items
+    ]
 
 
 def topics_message(taxonomy: Taxonomy) -> str:
@@ -175,10 +204,16 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
 
 
 def alert_keyboard(
-    item: Item, topic: Topic | None, *, all_news: bool, taxonomy: Taxonomy | None = None
+    item: Item,
+    topic: Topic | None,
+    *,
+    all_news: bool,
+    taxonomy: Taxonomy | None = None,
+    share: bool = False,
 ) -> InlineKeyboardMarkup | None:
-    """Under an alert: Read more, a way out of what brought it (its topic, or all news), and
-    the latest on its topic (the item's first one, for an all-news alert)."""
+    """Under an alert: Read more, a way out of what brought it (its topic, or all news), the
+    latest on its topic (the item's first one, for an all-news alert), and Share (when inline
+    mode is on)."""
     buttons = []
     if item.link and item.link.startswith(("http://", "https://")):
         buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
@@ -191,9 +226,14 @@ def alert_keyboard(
     shown = topic
     if shown is None and taxonomy is not None:
         shown = next((t for slug in item.topic_slugs if (t := taxonomy.get(slug))), None)
+    second = []
     if shown is not None:
         label = _("📰 Latest on {topic}").format(topic=shown.name)
-        rows.append([LATEST_OF_TOPIC.button(shorten(label, 60), shown.slug)])
+        second.append(LATEST_OF_TOPIC.button(shorten(label, 60), shown.slug))
+    if share:
+        second.append(share_button(item))
+    if second:
+        rows.append(second)
     return InlineKeyboardMarkup(rows) if rows else None
 
 

@@ -262,10 +262,11 @@ async def test_unknown_command_names_help(bot: BotHarness) -> None:
     assert "/help" in text
 
 
-async def test_plain_text_in_private_chat_points_to_commands(bot: BotHarness) -> None:
-    (text,) = await bot.reply_texts("what is new?")
-    assert "/latest" in text
+async def test_plain_text_in_private_chat_is_a_search_that_names_help(bot: BotHarness) -> None:
+    (text,) = await bot.reply_texts("zzyzx quux")
+    assert "Searching the archive for “zzyzx quux”" in text
     assert "/help" in text
+    assert "/latest" in text  # nothing matched: the newest items are a command away
 
 
 async def test_plain_text_in_group_is_ignored(bot: BotHarness) -> None:

@@ -13,7 +13,10 @@ Checked per call, from ``bot_api_spec.json`` (derived from the Bot API reference
 - lengths the reference states (text 1-4096, captions 0-1024, callback_data 1-64 bytes, a
   callback answer 0-200, commands 1-32), text in UTF-16 units after entity parsing: HTML is
   parsed by a strict validator of Telegram's HTML (``support.telegram_html``);
-- inline buttons with exactly one action field; entities inside their text.
+- inline buttons with exactly one action field; entities inside their text;
+- inline answers: at most 50 results, ids of 1-64 bytes and unique, articles with a title, each
+  message text valid HTML of 1-4096 UTF-16 units once parsed, ``next_offset`` within 64 bytes,
+  a results button of exactly one kind (``_inline_rules``).
 
 A broken rule is a ``Violation``: what is wrong, and the error Telegram answers with (its status
 and description). Unknown parameters Telegram silently ignores, so they are answered as a
@@ -26,6 +29,7 @@ with 409 Conflict. ``UpdatesGate`` does the same, and counts each conflict.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -123,6 +127,8 @@ def check_call(method: str, params: dict[str, Any]) -> list[Violation]:
         Violation(method, problem, 400, description)
         for problem, description in _text_rules(method, fields, params)
     ]
+    if method == "answerInlineQuery":
+        problems += _inline_rules(params)
     return problems
 
 
@@ -155,7 +161,7 @@ def _field(rules: dict[str, Any], name: str, value: Any, path: str) -> Found | N
         )
         found.append((f"{path}={value!r:.40} is not one of {allowed}", description))
     length = rules.get("length")
-    if length and isinstance(value, str) and name not in {"text", "caption"}:
+    if length and isinstance(value, str) and name not in MEASURED_AFTER_PARSING:
         low, high, unit = length
         size = len(value.encode()) if unit == "bytes" else utf16_units(value)
         if not low <= size <= high:
@@ -169,6 +175,9 @@ def _field(rules: dict[str, Any], name: str, value: Any, path: str) -> Found | N
     return found
 
 
+# Texts whose length Telegram measures after entity parsing (checked by _text_rules and
+# _inline_rules, not on the raw string).
+MEASURED_AFTER_PARSING = {"text", "caption", "message_text"}
 PRIMITIVES = {"Integer", "Float", "String", "Boolean", "True", "InputFile"}
 
 
@@ -285,6 +294,137 @@ def _text_rules(method: str, fields: dict[str, Any], params: dict[str, Any]) -> 
                         )
                     )
     return found
+
+
+# answerInlineQuery: "No more than 50 results per query are allowed"; result ids are "1-64
+# Bytes" (the reference's capital B escapes the derived spec's pattern); the descriptions are
+# Telegram's (its MTProto errors, as the Bot API passes them on).
+INLINE_RESULTS_MAX = 50
+INLINE_ID_BYTES = (1, 64)
+NEXT_OFFSET_BYTES = 64
+START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _inline_rules(params: dict[str, Any]) -> list[Violation]:
+    """What Telegram refuses in an inline answer beyond the types: too many results, bad or
+    repeated ids, an article without a title, a message text empty, too long or not valid
+    HTML, an offset over 64 bytes, a results button that is not exactly one kind; a negative
+    cache time is a bug Telegram does not report."""
+    method = "answerInlineQuery"
+    found: list[Violation] = []
+    results = params.get("results")
+    if not isinstance(results, list):
+        return found
+    if len(results) > INLINE_RESULTS_MAX:
+        found.append(
+            Violation(
+                method, f"{len(results)} results, over 50", 400, "Bad Request: RESULTS_TOO_MUCH"
+            )
+        )
+    seen: set[str] = set()
+    for index, result in enumerate(results):
+        if not isinstance(result, dict):
+            continue
+        where = f"results[{index}]"
+        result_id = str(result.get("id", ""))
+        low, high = INLINE_ID_BYTES
+        if not low <= len(result_id.encode()) <= high:
+            found.append(
+                Violation(
+                    method,
+                    f"{where}.id has {len(result_id.encode())} bytes, not 1-64",
+                    400,
+                    "Bad Request: RESULT_ID_INVALID",
+                )
+            )
+        if result_id in seen:
+            found.append(
+                Violation(
+                    method,
+                    f"{where}.id {result_id!r} repeats an earlier result's",
+                    400,
+                    "Bad Request: RESULT_ID_DUPLICATE",
+                )
+            )
+        seen.add(result_id)
+        if result.get("type") == "article" and not str(result.get("title", "")).strip():
+            found.append(
+                Violation(
+                    method,
+                    f"{where} is an article without a title",
+                    400,
+                    "Bad Request: ARTICLE_TITLE_EMPTY",
+                )
+            )
+        content = result.get("input_message_content")
+        if isinstance(content, dict) and isinstance(content.get("message_text"), str):
+            found += _message_text_rules(method, where, content)
+    offset = params.get("next_offset")
+    if isinstance(offset, str) and len(offset.encode()) > NEXT_OFFSET_BYTES:
+        found.append(
+            Violation(
+                method, "next_offset is over 64 bytes", 400, "Bad Request: NEXT_OFFSET_INVALID"
+            )
+        )
+    cache_time = params.get("cache_time")
+    if isinstance(cache_time, int) and cache_time < 0:
+        found.append(Violation(method, f"cache_time={cache_time} is negative", None, "ignored"))
+    button = params.get("button")
+    if isinstance(button, dict):
+        kinds = [name for name in ("web_app", "start_parameter") if button.get(name) is not None]
+        if len(kinds) != 1:
+            found.append(
+                Violation(
+                    method,
+                    f"button needs exactly one of web_app, start_parameter, has {kinds}",
+                    400,
+                    "Bad Request: BUTTON_TYPE_INVALID",
+                )
+            )
+        start = button.get("start_parameter")
+        if isinstance(start, str) and not START_PARAMETER.fullmatch(start):
+            found.append(
+                Violation(
+                    method,
+                    f"button.start_parameter {start!r:.40} is not 1-64 of A-Za-z0-9_-",
+                    400,
+                    "Bad Request: START_PARAM_INVALID",
+                )
+            )
+    return found
+
+
+def _message_text_rules(method: str, where: str, content: dict[str, Any]) -> list[Violation]:
+    """A result's message: valid HTML when sent as HTML, 1-4096 UTF-16 units once parsed."""
+    text = content["message_text"]
+    visible = text
+    if content.get("parse_mode") == "HTML":
+        try:
+            visible = validate_telegram_html(text)
+        except TelegramHtmlError as exc:
+            return [
+                Violation(
+                    method,
+                    f"{where} message_text is not valid Telegram HTML: {exc}",
+                    400,
+                    f"Bad Request: can't parse entities: {exc}",
+                )
+            ]
+    size = utf16_units(visible.strip())
+    if size == 0:
+        return [
+            Violation(method, f"{where} message_text is empty", 400, "Bad Request: MESSAGE_EMPTY")
+        ]
+    if size > 4096:
+        return [
+            Violation(
+                method,
+                f"{where} message_text has {size} UTF-16 units after entity parsing",
+                400,
+                "Bad Request: MESSAGE_TOO_LONG",
+            )
+        ]
+    return []
 
 
 @dataclass

@@ -45,6 +45,13 @@ class BotHarness:
         await self.app.process_update(self.updates.button_press(data, **kwargs))
         return self.api.calls[before:]
 
+    async def inline(self, query: str, **kwargs: Any) -> ApiCall:
+        """Sends an inline query as Telegram would; returns the bot's answerInlineQuery."""
+        before = len(self.api.calls)
+        await self.app.process_update(self.updates.inline_query(query, **kwargs))
+        (answer,) = [c for c in self.api.calls[before:] if c.method == "answerInlineQuery"]
+        return answer
+
     async def reply_texts(self, text: str, **kwargs: Any) -> list[str]:
         calls = await self.send(text, **kwargs)
         return [call.text or "" for call in calls if call.text is not None]

@@ -42,8 +42,8 @@ WATCHED: weakref.WeakSet[Watched] = weakref.WeakSet()
 
 
 class RecordingBotApi(OfflineBotApi):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, inline_mode: bool = False) -> None:
+        super().__init__(inline_mode=inline_mode)
         self.calls: list[ApiCall] = []
         self.failed_calls: list[tuple[ApiCall, ApiError]] = []
         self.violations: list[Violation] = []
