@@ -43,6 +43,7 @@ DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one mes
 # Where a broadcast may be pinned: groups. Channels are not pinned (the bot would need the
 # right to edit the channel's messages), nor private chats.
 PINNED_CHAT_TYPES = ("group", "supergroup")
+CHANNEL_TYPE = "channel"
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Send:
     Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
     Telegram entities); with ``photo`` the text is the caption. A ``silent`` message arrives
     without a sound (an ordinary broadcast); a ``pin`` one is pinned once sent (an urgent
-    broadcast its author chose to pin, in a group).
+    broadcast its author chose to pin, in a group). ``thread_id`` is the forum thread it
+    goes to (None: the chat itself, a forum's General topic).
     """
 
     chat_id: int
@@ -64,6 +66,7 @@ class Send:
     priority: Priority = Priority.ALERT
     silent: bool = False
     pin: bool = False
+    thread_id: int | None = None
     # The keyboard as Telegram's JSON, built once for all the sends of a fan-out.
     markup_json: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -184,12 +187,17 @@ async def _add_alerts(
 ) -> None:
     """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
     its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone) is
-    rendered once per batch."""
+    rendered once per batch.
+
+    In a forum, an alert goes to the thread of the subscription that brought it (read now, so
+    a topic moved to another thread takes its waiting alerts along); the threshold counts each
+    thread's alerts apart. A channel's alerts have no buttons that act (see alert_keyboard)."""
     followed = await _followed(session, set(alerts_by_chat))
+    channels = await _channels(session, set(alerts_by_chat))
     watching = await WatchedPhrases.load(session, set(alerts_by_chat))
     prefs = await _preferences(session, set(alerts_by_chat))
     default_zone = services.settings.zone
-    rendered: dict[tuple[int, str | None, str | None, str], Send] = {}
+    rendered: dict[tuple[int, str | None, str | None, str, bool], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
         mode, zone_name = prefs.get(chat_id, (DigestMode.INSTANT, None))
         zone = (zone_named(zone_name) if zone_name else None) or default_zone
@@ -197,24 +205,42 @@ async def _add_alerts(
         if chat_id in gathered:
             _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
             continue
-        if len(rows) > DIGEST_THRESHOLD:
-            batch.sends.append(Send(chat_id, rows, digest_message(chat_items, services.taxonomy)))
-            continue
+        threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
             if matched is None and ALL_NEWS in followed[chat_id]:
                 matched = ALL_NEWS
             # Neither a topic nor all news: a watch brought it, and the alert says which.
             phrase = watching.phrase(chat_id, item) if matched is None else None
-            key = (item.id, matched, phrase, zone.key)
-            if key not in rendered:
-                text, markup = render_alert(services, item, matched, phrase, zone)
-                shared = markup.to_dict() if markup else None
-                rendered[key] = Send(0, [], text, markup, markup_json=shared)
-            model = rendered[key]
-            batch.sends.append(
-                Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
-            )
+            thread = followed[chat_id].get(matched) if matched is not None else None
+            threads.setdefault(thread, []).append((row, item, matched, phrase))
+        in_channel = chat_id in channels
+        for thread, alerts in threads.items():
+            if len(alerts) > DIGEST_THRESHOLD:
+                text = digest_message([item for _row, item, *_ in alerts], services.taxonomy)
+                batch.sends.append(
+                    Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread)
+                )
+                continue
+            for row, item, matched, phrase in alerts:
+                key = (item.id, matched, phrase, zone.key, in_channel)
+                if key not in rendered:
+                    text, markup = render_alert(
+                        services, item, matched, phrase, zone, channel=in_channel
+                    )
+                    shared = markup.to_dict() if markup else None
+                    rendered[key] = Send(0, [], text, markup, markup_json=shared)
+                model = rendered[key]
+                batch.sends.append(
+                    Send(
+                        chat_id,
+                        [row],
+                        model.text,
+                        model.markup,
+                        markup_json=model.markup_json,
+                        thread_id=thread,
+                    )
+                )
 
 
 def _add_gathered(
@@ -268,17 +294,29 @@ async def _groups(session: AsyncSession, chat_ids: set[int]) -> set[int]:
     )
 
 
-async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[str]]:
-    followed: dict[int, set[str]] = defaultdict(set)
+async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, dict[str, int | None]]:
+    """Each chat's topics, with the forum thread each one's alerts go to."""
+    followed: dict[int, dict[str, int | None]] = defaultdict(dict)
     if chat_ids:
         subscriptions = await session.execute(
-            select(Subscription.chat_id, Subscription.topic).where(
+            select(Subscription.chat_id, Subscription.topic, Subscription.thread_id).where(
                 Subscription.chat_id.in_(chat_ids)
             )
         )
-        for chat_id, topic in subscriptions:
-            followed[chat_id].add(topic)
+        for chat_id, topic, thread_id in subscriptions:
+            followed[chat_id][topic] = thread_id
     return followed
+
+
+async def _channels(session: AsyncSession, chat_ids: set[int]) -> set[int]:
+    """Which of these chats are channels."""
+    if not chat_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type == CHANNEL_TYPE)
+        )
+    )
 
 
 def render_alert(
@@ -287,15 +325,21 @@ def render_alert(
     matched: str | None,
     watching: str | None = None,
     zone: ZoneInfo | None = None,
+    *,
+    channel: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The alert text (dates in ``zone``, else the PSG's) and its buttons: Read more, and
-    Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch)."""
+    Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch);
+    in a ``channel``, Read more alone."""
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, zone or services.settings.zone, topic)
     if watching is not None:
         text += "\n\n" + watching_line(watching)
-    return text, alert_keyboard(item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy)
+    keyboard = alert_keyboard(
+        item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy, channel=channel
+    )
+    return text, keyboard
 
 
 def broadcast_send(row: Claimed, broadcast: Broadcast, *, in_group: bool = False) -> Send:

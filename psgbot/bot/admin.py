@@ -51,6 +51,7 @@ ADMIN_COMMANDS: list[tuple[str, str, Role]] = [
     ("why", _("Why item n of /latest has its topics: /why 1"), Role.EDITOR),
     ("tag", _("Correct an item's topics: /tag 1 +mining -economy"), Role.EDITOR),
     ("admins", _("Owners and editors; /admins add|remove <id>"), Role.OWNER),
+    ("channel", _("Channels the bot posts to: /channel @name, /channel remove @name"), Role.OWNER),
 ]
 
 

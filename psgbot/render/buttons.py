@@ -55,7 +55,23 @@ def _write_id(value: int) -> str:
     return str(value)
 
 
+CHAT_ID_PATTERN = re.compile(r"-?[0-9]{1,16}")
+
+
+def _read_chat_id(text: str) -> int | None:
+    return int(text) if CHAT_ID_PATTERN.fullmatch(text) else None
+
+
+def _write_chat_id(value: int) -> str:
+    text = str(value)
+    if not CHAT_ID_PATTERN.fullmatch(text):
+        raise BadCallback(f"not a chat id: {value!r}")
+    return text
+
+
 ID: Field[int] = Field("id", parse_number, _write_id)
+# A Telegram chat id: a channel's is negative (-100…), 52 significant bits at most.
+CHAT_ID: Field[int] = Field("chat id", _read_chat_id, _write_chat_id)
 SLUG: Field[str] = Field("slug", _read_token, _write_token)
 
 
@@ -150,6 +166,14 @@ SUBSCRIBE_TOPIC = Keyed("sub:add", SLUG)
 REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 # Under each alert (psgbot.render.news.alert_keyboard).
 UNSUBSCRIBE = Keyed("unsub", SLUG)
+# Connecting a channel (psgbot.bot.channels, owners only): its topic keyboard, kept in the
+# owner's draft, and the confirmation of /channel remove.
+CHANNEL_TOGGLE_TOPIC = Keyed("chan:t", SLUG)
+CHANNEL_ALL_NEWS = Action("chan:all")
+CHANNEL_ANNOUNCEMENTS = Action("chan:ann")
+CHANNEL_DONE = Action("chan:done")
+CHANNEL_REMOVE = Keyed("chan:rm", CHAT_ID)
+CHANNEL_KEEP = Action("chan:keep")
 # /watches: each watch, to remove (psgbot.bot.watches).
 REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still

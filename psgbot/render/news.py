@@ -163,13 +163,23 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
 
 
 def alert_keyboard(
-    item: Item, topic: Topic | None, *, all_news: bool, taxonomy: Taxonomy | None = None
+    item: Item,
+    topic: Topic | None,
+    *,
+    all_news: bool,
+    taxonomy: Taxonomy | None = None,
+    channel: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """Under an alert: Read more, a way out of what brought it (its topic, or all news), and
-    the latest on its topic (the item's first one, for an all-news alert)."""
+    the latest on its topic (the item's first one, for an all-news alert).
+
+    A channel's post has Read more only: any reader could press the others, and what they do
+    (unsubscribe the chat, post the latest news) would act on the channel."""
     buttons = []
     if item.link and item.link.startswith(("http://", "https://")):
         buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
+    if channel:
+        return InlineKeyboardMarkup([buttons]) if buttons else None
     if topic:
         label = _("Unsubscribe from {topic}").format(topic=topic.name)
         buttons.append(UNSUBSCRIBE.button(shorten(label, 60), topic.slug))
