@@ -55,10 +55,11 @@ async def connected_channels(session: AsyncSession) -> list[ConnectedChannel]:
 
 
 async def current_choice(session: AsyncSession, chat_id: int) -> tuple[set[str], bool]:
-    """What a channel gets now (its topics and announcements), to start its keyboard from;
-    a channel never connected gets nothing yet, and announcements as every chat does."""
+    """What a channel gets (its topics and announcements), to start its keyboard from: those
+    it had when the bot lost its place there, too. A channel never connected gets nothing yet,
+    and announcements as every chat does."""
     chat = await session.get(Chat, chat_id)
-    if chat is None or chat.type != CHANNEL or not chat.active:
+    if chat is None or chat.type != CHANNEL:
         return set(), True
     return await followed_topics(session, chat_id), chat.announcements
 

@@ -77,7 +77,7 @@ def test_chat_ids_round_trip_within_64_bytes(button: Keyed[int], value: int) -> 
 
 
 @pytest.mark.parametrize(
-    "data", ["chan:rm:", "chan:rm:--1", "chan:rm:1.5", "chan:rm:²", "chan:rm:-"]
+    "data", ["adm:ch:rm:", "adm:ch:rm:--1", "adm:ch:rm:1.5", "adm:ch:rm:²", "adm:ch:rm:-"]
 )
 def test_malformed_chat_ids_are_refused(data: str) -> None:
     assert not callbacks.CHANNEL_REMOVE(data)

@@ -168,12 +168,12 @@ REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 UNSUBSCRIBE = Keyed("unsub", SLUG)
 # Connecting a channel (psgbot.bot.channels, owners only): its topic keyboard, kept in the
 # owner's draft, and the confirmation of /channel remove.
-CHANNEL_TOGGLE_TOPIC = Keyed("chan:t", SLUG)
-CHANNEL_ALL_NEWS = Action("chan:all")
-CHANNEL_ANNOUNCEMENTS = Action("chan:ann")
-CHANNEL_DONE = Action("chan:done")
-CHANNEL_REMOVE = Keyed("chan:rm", CHAT_ID)
-CHANNEL_KEEP = Action("chan:keep")
+CHANNEL_TOGGLE_TOPIC = Keyed("adm:ch:t", SLUG)
+CHANNEL_ALL_NEWS = Action("adm:ch:all")
+CHANNEL_ANNOUNCEMENTS = Action("adm:ch:ann")
+CHANNEL_DONE = Action("adm:ch:done")
+CHANNEL_REMOVE = Keyed("adm:ch:rm", CHAT_ID)
+CHANNEL_KEEP = Action("adm:ch:keep")
 # /watches: each watch, to remove (psgbot.bot.watches).
 REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still
