@@ -45,7 +45,8 @@ def alerts(calls: list[ApiCall]) -> dict[str, int | None]:
     found = {}
     for call in calls:
         if call.method == "sendMessage" and call.chat_id == FORUM:
-            title = next(t for t in ("Court annuls", "Copper", "Court rules") if t in call.text)
+            text = call.text or ""
+            title = next(t for t in ("Court annuls", "Copper", "Court rules") if t in text)
             found[title] = call.params.get("message_thread_id")
     return found
 
