@@ -138,7 +138,7 @@ class _Stored:
             broadcasts=broadcasts,
             events=await _by_id(session, Event, {row.event_id for row in claimed if row.event_id}),
             feeds=await _by_id(session, Feed, {row.feed_id for row in claimed if row.feed_id}),
-            groups=await _groups(session, pinned),
+            groups=await _of_type(session, pinned, PINNED_CHAT_TYPES),
         )
 
 
@@ -193,7 +193,7 @@ async def _add_alerts(
     a topic moved to another thread takes its waiting alerts along); the threshold counts each
     thread's alerts apart. A channel's alerts have no buttons that act (see alert_keyboard)."""
     followed = await _followed(session, set(alerts_by_chat))
-    channels = await _channels(session, set(alerts_by_chat))
+    channels = await _of_type(session, set(alerts_by_chat), (CHANNEL_TYPE,))
     watching = await WatchedPhrases.load(session, set(alerts_by_chat))
     prefs = await _preferences(session, set(alerts_by_chat))
     default_zone = services.settings.zone
@@ -283,14 +283,13 @@ async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> di
     return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
 
 
-async def _groups(session: AsyncSession, chat_ids: set[int]) -> set[int]:
-    """Which of these chats are groups (where a broadcast may be pinned; never a private chat)."""
+async def _of_type(session: AsyncSession, chat_ids: set[int], types: tuple[str, ...]) -> set[int]:
+    """Which of these chats are of these types (groups, where a broadcast may be pinned;
+    channels, whose alerts have no buttons that act)."""
     if not chat_ids:
         return set()
     return set(
-        await session.scalars(
-            select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type.in_(PINNED_CHAT_TYPES))
-        )
+        await session.scalars(select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type.in_(types)))
     )
 
 
@@ -306,17 +305,6 @@ async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, dict
         for chat_id, topic, thread_id in subscriptions:
             followed[chat_id][topic] = thread_id
     return followed
-
-
-async def _channels(session: AsyncSession, chat_ids: set[int]) -> set[int]:
-    """Which of these chats are channels."""
-    if not chat_ids:
-        return set()
-    return set(
-        await session.scalars(
-            select(Chat.id).where(Chat.id.in_(chat_ids), Chat.type == CHANNEL_TYPE)
-        )
-    )
 
 
 def render_alert(
