@@ -275,3 +275,18 @@ async def test_a_channel_where_the_bot_lost_the_right_to_post_is_deactivated(
     assert channel is not None
     assert channel.active is True
     assert await channel_topics(bot) == {"justice", "women"}
+
+
+async def test_a_channel_that_made_the_bot_an_admin_is_listed_before_it_is_connected(
+    bot: BotHarness,
+) -> None:
+    a_channel(bot)
+    await bot.app.process_update(
+        bot.updates.membership_change(CHANNEL, old="left", new="administrator", chat_type="channel")
+    )
+    (listing,) = texts(await bot.send("/channel", chat_id=OWNER))
+    assert "<b>@psgnews</b>: no topics (and the PSG's announcements)" in listing
+    # Connecting it starts from what it gets: announcements on, no topic yet.
+    (question,) = sent(await bot.send("/channel @psgnews", chat_id=OWNER))
+    marked = [b["callback_data"] for b in buttons(question) if b["text"].startswith("✓")]
+    assert marked == ["adm:ch:ann"]
