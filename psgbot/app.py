@@ -119,7 +119,7 @@ def build_application(
     application.add_handlers(throttle.handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
-    application.add_handlers(registry.handlers())
+    application.add_handlers(registry.handlers(settings.admins))
     application.add_error_handler(fallback.on_error)
     return application
 

@@ -70,12 +70,43 @@ async def followed_topics(session: AsyncSession, chat_id: int) -> set[str]:
     return set(rows)
 
 
+async def followed_threads(session: AsyncSession, chat_id: int) -> dict[str, int | None]:
+    """The topics a chat follows, each with the forum thread its alerts go to."""
+    subscriptions = await session.scalars(
+        select(Subscription).where(Subscription.chat_id == chat_id)
+    )
+    return {subscription.topic: subscription.thread_id for subscription in subscriptions}
+
+
 async def follow(session: AsyncSession, chat_id: int, topics: Iterable[str]) -> None:
     values = [{"chat_id": chat_id, "topic": topic, "created_at": utcnow()} for topic in topics]
     if not values:
         return
     statement = dialect_insert(session)(Subscription).values(values).on_conflict_do_nothing()
     await session.execute(statement)
+
+
+async def follow_in_thread(
+    session: AsyncSession, chat_id: int, topic: str, thread_id: int | None
+) -> None:
+    """Follows a topic in a forum, its alerts going to ``thread_id`` (None: the General topic);
+    a topic already followed moves to that thread."""
+    values = {"chat_id": chat_id, "topic": topic, "created_at": utcnow(), "thread_id": thread_id}
+    statement = (
+        dialect_insert(session)(Subscription)
+        .values(values)
+        .on_conflict_do_update(index_elements=["chat_id", "topic"], set_={"thread_id": thread_id})
+    )
+    await session.execute(statement)
+
+
+async def clear_thread(session: AsyncSession, chat_id: int, thread_id: int) -> None:
+    """A forum thread Telegram no longer knows (deleted): its topics go to the General topic."""
+    await session.execute(
+        update(Subscription)
+        .where(Subscription.chat_id == chat_id, Subscription.thread_id == thread_id)
+        .values(thread_id=None)
+    )
 
 
 async def unfollow(session: AsyncSession, chat_id: int, topics: Iterable[str] | None) -> None:

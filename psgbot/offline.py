@@ -92,6 +92,12 @@ class OfflineBotApi(BaseRequest):
         self.chat_members: dict[tuple[int, int], str] = {}
         # Whether BotFather's inline mode is on (/setinline): getMe says so.
         self.inline_mode = inline_mode
+        # Public chats' @names (without the @), as getChat and getChatMember resolve them.
+        self.usernames: dict[str, int] = {}
+        # Supergroups with topics (forums), each with the threads it has.
+        self.forums: dict[int, set[int]] = {}
+        # Channels where the bot is an administrator without the right to post.
+        self.cannot_post: set[int] = set()
 
     @property
     def read_timeout(self) -> float | None:
@@ -154,13 +160,30 @@ class OfflineBotApi(BaseRequest):
                 return True
             return self.sent_message(call, message_id=int(call.params["message_id"]))
         if call.method == "getChatMember":
-            user_id = int(call.params["user_id"])
-            status = self.chat_members.get((int(call.params["chat_id"]), user_id), "member")
-            return _member({"user": _user_json(user_id, "Member")}, status)
+            chat_id, user_id = self.chat_id_of(call.params["chat_id"]), int(call.params["user_id"])
+            channel = self.chat_types.get(chat_id) == "channel"
+            # Nobody is in a channel unless they were put there; the bot only as an admin.
+            status = self.chat_members.get((chat_id, user_id), "left" if channel else "member")
+            rights: JSON = {}
+            if channel and status == "administrator":
+                rights = {
+                    "can_post_messages": chat_id not in self.cannot_post,
+                    "can_edit_messages": chat_id not in self.cannot_post,
+                }
+            return _member({"user": _user_json(user_id, "Member")}, status) | rights
         if call.method == "getChat":
-            chat_id = int(call.params["chat_id"])
+            chat_id = self.chat_id_of(call.params["chat_id"])
             return self.chat_json(chat_id) | {"accent_color_id": 0, "max_reaction_count": 11}
         return True
+
+    def chat_id_of(self, chat_id: object) -> int:
+        """A chat's id, from its id or its @name (400 "chat not found" for an unknown one)."""
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            known = self.usernames.get(chat_id[1:].lower())
+            if known is None:
+                raise ApiError(400, "Bad Request: chat not found")
+            return known
+        return int(str(chat_id))
 
     def chat_json(self, chat_id: int | str) -> JSON:
         numeric = int(chat_id)
@@ -169,7 +192,12 @@ class OfflineBotApi(BaseRequest):
         if kind == "private":
             chat["first_name"] = "Supporter"
         else:
-            chat["title"] = f"Group {numeric}"
+            chat["title"] = f"{'Channel' if kind == 'channel' else 'Group'} {numeric}"
+        username = next((name for name, known in self.usernames.items() if known == numeric), None)
+        if username is not None:
+            chat["username"] = username
+        if numeric in self.forums:
+            chat["is_forum"] = True
         return chat
 
     def sent_message(self, call: ApiCall, *, message_id: int | None = None) -> JSON:
@@ -231,15 +259,24 @@ class UpdateFactory:
         entities: list[JSON] | None = None,
         photo: str | None = None,
         language_code: str | None = None,
+        forum: bool = False,
+        thread_id: int | None = None,
     ) -> Update:
         """A text message (``entities`` as Telegram sends them), or a photo with ``text`` as
-        its caption."""
+        its caption. In a ``forum`` (a supergroup with topics), ``thread_id`` is the topic it
+        is sent in (None: the General topic); elsewhere, the chain of replies it is part of."""
         message: JSON = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat_json(chat_id, chat_type, first_name),
             "from": self._user(user_id or abs(chat_id), first_name, language_code),
         }
+        if forum:
+            message["chat"]["is_forum"] = True
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            if forum:
+                message["is_topic_message"] = True
         if photo:
             message["photo"] = [
                 {"file_id": photo, "file_unique_id": photo, "width": 640, "height": 480}
@@ -298,16 +335,27 @@ class UpdateFactory:
         return self.decode({"update_id": next(self._update_ids), "inline_query": inline})
 
     def membership_change(
-        self, chat_id: int, *, old: str, new: str, chat_type: str = "private", user_id: int = 1
+        self,
+        chat_id: int,
+        *,
+        old: str,
+        new: str,
+        chat_type: str = "private",
+        user_id: int = 1,
+        can_post: bool = True,
     ) -> Update:
-        """The my_chat_member update Telegram sends when the bot is blocked, kicked or added."""
+        """The my_chat_member update Telegram sends when the bot is blocked, kicked or added
+        (in a channel, as an administrator that ``can_post`` or not)."""
         bot_member = {"user": BOT_USER}
+        rights: JSON = {}
+        if chat_type == "channel" and new == "administrator":
+            rights = {"can_post_messages": can_post, "can_edit_messages": can_post}
         change: JSON = {
             "chat": _chat_json(chat_id, chat_type, "Ana"),
             "from": _user_json(user_id, "Ana"),
             "date": int(time.time()),
             "old_chat_member": _member(bot_member, old),
-            "new_chat_member": _member(bot_member, new),
+            "new_chat_member": _member(bot_member, new) | rights,
         }
         return self.decode({"update_id": next(self._update_ids), "my_chat_member": change})
 
@@ -316,6 +364,34 @@ class UpdateFactory:
         if language_code or self.language_code:
             user["language_code"] = language_code or self.language_code
         return user
+
+    def forwarded_post(
+        self,
+        text: str,
+        *,
+        channel_id: int,
+        username: str | None = None,
+        chat_id: int = 4242,
+        user_id: int | None = None,
+    ) -> Update:
+        """A post of a channel, forwarded into a private chat: its origin names the channel."""
+        channel: JSON = {"id": channel_id, "type": "channel", "title": f"Channel {channel_id}"}
+        if username:
+            channel["username"] = username
+        message: JSON = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat_json(chat_id, "private", "Ana"),
+            "from": _user_json(user_id or chat_id, "Ana"),
+            "forward_origin": {
+                "type": "channel",
+                "date": int(time.time()) - 60,
+                "chat": channel,
+                "message_id": 77,
+            },
+            "text": text,
+        }
+        return self.decode({"update_id": next(self._update_ids), "message": message})
 
     def decode(self, data: JSON) -> Update:
         update = Update.de_json(data, self.bot)

@@ -35,7 +35,7 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
     chat = await session.get(Chat, chat_id)
     subscriptions = list(
         await session.execute(
-            select(Subscription.topic, Subscription.created_at)
+            select(Subscription.topic, Subscription.created_at, Subscription.thread_id)
             .where(Subscription.chat_id == chat_id)
             .order_by(Subscription.topic)
         )
@@ -69,7 +69,8 @@ async def chat_record(session: AsyncSession, chat_id: int) -> dict[str, Any] | N
     return {
         "chat": None if chat is None else _chat_fields(chat),
         "subscriptions": [
-            {"topic": topic, "since": _when(since)} for topic, since in subscriptions
+            {"topic": topic, "since": _when(since), "forum_thread": thread}
+            for topic, since, thread in subscriptions
         ],
         "watches": [{"phrase": phrase, "since": _when(since)} for phrase, since in watches],
         "reminders": [

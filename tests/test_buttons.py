@@ -14,6 +14,7 @@ from psgbot.i18n import Language
 from psgbot.numbers import MAX_ID
 from psgbot.render import buttons as callbacks
 from psgbot.render.buttons import (
+    CHAT_ID,
     DATA_LIMIT,
     ID,
     LANGUAGE_CODE,
@@ -28,6 +29,9 @@ from psgbot.render.buttons import (
 BUTTONS = [value for value in vars(callbacks).values() if isinstance(value, Action | Keyed)]
 KEYED_IDS = [button for button in BUTTONS if isinstance(button, Keyed) and button.field is ID]
 KEYED_SLUGS = [button for button in BUTTONS if isinstance(button, Keyed) and button.field is SLUG]
+KEYED_CHATS = [
+    button for button in BUTTONS if isinstance(button, Keyed) and button.field is CHAT_ID
+]
 ACTIONS = [button for button in BUTTONS if isinstance(button, Action)]
 slugs = st.from_regex(TOKEN, fullmatch=True)
 garbage = st.one_of(
@@ -54,6 +58,8 @@ def example(
         return button.encode(1)  # type: ignore[arg-type]
     if button.field is PAGE_OF_SEARCH:
         return button.encode(("0123456789abcdef", 2))  # type: ignore[arg-type]
+    if button.field is CHAT_ID:
+        return button.encode(-1001234567890)  # type: ignore[arg-type]
     return button.encode("justice")  # type: ignore[arg-type]
 
 
@@ -69,6 +75,21 @@ def test_ids_round_trip_within_64_bytes(button: Keyed[int], value: int) -> None:
     assert len(data.encode()) <= DATA_LIMIT
     assert button.decode(data) == value
     assert button(data)
+
+
+# Channels' ids are negative (-100 and 10 to 13 digits); users' and groups' fit too.
+@given(button=st.sampled_from(KEYED_CHATS), value=st.integers(-(10**16) + 1, 10**16 - 1))
+def test_chat_ids_round_trip_within_64_bytes(button: Keyed[int], value: int) -> None:
+    data = button.encode(value)
+    assert len(data.encode()) <= DATA_LIMIT
+    assert button.decode(data) == value
+
+
+@pytest.mark.parametrize(
+    "data", ["adm:ch:rm:", "adm:ch:rm:--1", "adm:ch:rm:1.5", "adm:ch:rm:²", "adm:ch:rm:-"]
+)
+def test_malformed_chat_ids_are_refused(data: str) -> None:
+    assert not callbacks.CHANNEL_REMOVE(data)
 
 
 @given(button=st.sampled_from(KEYED_SLUGS), value=slugs)

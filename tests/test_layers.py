@@ -32,6 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "domain": (
         "psgbot.admins",
         "psgbot.broadcasts",
+        "psgbot.channels",
         "psgbot.chats",
         "psgbot.events",
         "psgbot.events_file",

@@ -14,7 +14,7 @@ from support.bot_process import http
 from support.fake_telegram import FakeTelegram
 from support.transport import WATCHED, RecordingBotApi
 
-from psgbot.offline import ApiCall, ApiError
+from psgbot.offline import BOT_USER, ApiCall, ApiError
 
 BUTTON = {"text": "A", "callback_data": "menu:a"}
 
@@ -165,6 +165,53 @@ async def test_only_a_message_sent_to_the_chat_is_pinned_where_the_bot_may_pin()
     api.cannot_pin.clear()
     assert await api.answer(ApiCall("pinChatMessage", {"chat_id": -5, "message_id": message_id}))
     assert api.pinned == {-5: message_id}
+
+
+async def refused_send(api: RecordingBotApi, **params: Any) -> tuple[int, str] | None:
+    """How Telegram answers a sendMessage of these parameters: None when it is sent."""
+    try:
+        await api.answer(ApiCall("sendMessage", message(**params)))
+    except ApiError as error:
+        return error.status, error.description
+    return None
+
+
+async def test_a_thread_is_sent_to_only_in_a_forum_that_has_it() -> None:
+    api = RecordingBotApi()
+    api.forums[-7] = {5}
+    assert await refused_send(api, chat_id=-7, message_thread_id=5) is None
+    not_found = (400, "Bad Request: message thread not found")
+    assert await refused_send(api, chat_id=-7, message_thread_id=6) == not_found  # deleted
+    assert await refused_send(api, chat_id=-8, message_thread_id=5) == not_found  # no forum
+    assert await refused_send(api, chat_id=-8) is None
+
+
+async def test_a_channel_is_posted_to_only_by_an_admin_allowed_to_post() -> None:
+    api = RecordingBotApi()
+    channel = -1001234567890
+    api.chat_types[channel] = "channel"
+    api.usernames["psgnews"] = channel
+    assert await refused_send(api, chat_id=channel) == (
+        403,
+        "Forbidden: bot is not a member of the channel chat",
+    )
+    bot_member = ApiCall("getChatMember", {"chat_id": "@psgnews", "user_id": BOT_USER["id"]})
+    assert (await api.answer(bot_member))["status"] == "left"
+    api.chat_members[(channel, BOT_USER["id"])] = "administrator"
+    api.cannot_post.add(channel)
+    assert await refused_send(api, chat_id=channel) == (
+        400,
+        "Bad Request: need administrator rights in the channel chat",
+    )
+    assert (await api.answer(bot_member))["can_post_messages"] is False
+    api.cannot_post.clear()
+    assert await refused_send(api, chat_id=channel) is None
+    assert (await api.answer(bot_member))["can_post_messages"] is True
+    found = await api.answer(ApiCall("getChat", {"chat_id": "@PSGNews"}))
+    assert (found["id"], found["type"], found["username"]) == (channel, "channel", "psgnews")
+    with pytest.raises(ApiError) as unknown:
+        await api.answer(ApiCall("getChat", {"chat_id": "@nosuchchannel"}))
+    assert (unknown.value.status, unknown.value.description) == (400, "Bad Request: chat not found")
 
 
 async def test_a_second_getupdates_ends_the_first_with_409() -> None:

@@ -35,7 +35,7 @@ from psgbot.alerts.pump import ClaimedSends, Pump, Unsettled
 from psgbot.alerts.sender import Effects, Sender
 from psgbot.alerts.sends import Batch, Send, prepare
 from psgbot.broadcasts import count_refused_pins, release_due
-from psgbot.chats import deactivate, migrate
+from psgbot.chats import clear_thread, deactivate, migrate
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
 from psgbot.outbox import Outcome, claim_due, claim_held, release_claims, renew_claims, settle
@@ -223,7 +223,7 @@ class Dispatcher:
         back for it too.
         """
         outcomes, effects = unsettled.outcomes, unsettled.effects
-        if not (outcomes or effects.migrated or effects.deactivated):
+        if not (outcomes or effects):
             return 0
         unsettled.outcomes, unsettled.effects = [], Effects()
         settled_at = self.clock()
@@ -234,11 +234,8 @@ class Dispatcher:
                 await _apply(session, effects)
         except BaseException:
             unsettled.outcomes[:0] = outcomes
-            unsettled.effects.migrated = {**effects.migrated, **unsettled.effects.migrated}
-            unsettled.effects.deactivated = {
-                **effects.deactivated,
-                **unsettled.effects.deactivated,
-            }
+            effects.merge(unsettled.effects)
+            unsettled.effects = effects
             raise
         _count(unsettled, outcomes, settled_at)
         for outcome in outcomes:
@@ -301,3 +298,5 @@ async def _apply(session: AsyncSession, effects: Effects) -> None:
         await migrate(session, old_id, new_id)
     for chat_id, reason in effects.deactivated.items():
         await deactivate(session, chat_id, reason)
+    for chat_id, thread_id in effects.lost_threads:
+        await clear_thread(session, chat_id, thread_id)

@@ -3,8 +3,11 @@
 Telegram's RetryAfter pauses and retries the same message (then, past a limit, puts it back
 for later); network errors retry with backoff, then fail with their reason; a chat that blocked
 or dropped the bot is marked inactive; a migrated group moves to its new id; an HTML parse error
-resends as plain text. A message to be pinned is pinned once sent; a pin Telegram refuses leaves
-the message sent (it is logged, and counted by the dispatcher), never sent again.
+resends as plain text; a forum thread Telegram no longer knows ("message thread not found":
+deleted) is dropped, the message going to the General topic once, and the thread is cleared
+from the chat's subscriptions. A message to be pinned is pinned once sent; a pin Telegram
+refuses leaves the message sent (it is logged, and counted by the dispatcher), never sent
+again.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ class Effects:
 
     deactivated: dict[int, str] = field(default_factory=dict)
     migrated: dict[int, int] = field(default_factory=dict)
+    # Forum threads Telegram no longer knows, as (chat, thread).
+    lost_threads: set[tuple[int, int]] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.deactivated or self.migrated or self.lost_threads)
+
+    def merge(self, later: Effects) -> None:
+        """Takes in effects found after these (theirs win where both name a chat)."""
+        self.migrated = {**self.migrated, **later.migrated}
+        self.deactivated = {**self.deactivated, **later.deactivated}
+        self.lost_threads |= later.lost_threads
 
 
 @dataclass
@@ -62,12 +76,12 @@ class Sender:
 
     async def deliver(self, send: Send, effects: Effects) -> list[Outcome]:
         """Sends one message under the error policy; returns the outcome of each row it covers."""
-        chat_id, text = send.chat_id, send.text
+        chat_id, text, thread = send.chat_id, send.text, send.thread_id
         parse_mode: str | None = None if send.entities is not None else "HTML"
         waits = 0
         while True:
             try:
-                message_id = await self._send(chat_id, text, parse_mode, send)
+                message_id = await self._send(chat_id, text, parse_mode, send, thread)
             except RetryAfter as exc:
                 waits += 1
                 seconds = _seconds(exc.retry_after)
@@ -83,6 +97,10 @@ class Sender:
                 return _all(send, FAILED, error=f"blocked: {exc.message}")
             except BadRequest as exc:
                 reason = exc.message.lower()
+                if "message thread not found" in reason and thread is not None:
+                    effects.lost_threads.add((chat_id, thread))
+                    thread = None  # the General topic, once
+                    continue
                 if "chat not found" in reason:
                     effects.deactivated[chat_id] = exc.message
                 elif "parse entities" in reason and parse_mode is not None:
@@ -129,9 +147,11 @@ class Sender:
         log.warning("could not pin message %s in chat %s: %s", message_id, chat_id, reason)
         return False
 
-    async def _send(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
+    async def _send(
+        self, chat_id: int, text: str, parse_mode: str | None, send: Send, thread: int | None
+    ) -> int:
         if not send.photo:
-            return await self.send_text(chat_id, text, parse_mode, send)
+            return await self.send_text(chat_id, text, parse_mode, send, thread)
         message = await self.bot.send_photo(
             chat_id,
             send.photo,
@@ -140,6 +160,7 @@ class Sender:
             caption_entities=send.entities,
             reply_markup=send.markup,
             disable_notification=send.silent or None,
+            message_thread_id=thread,
             **self._limited(send),
         )
         return message.message_id
@@ -150,7 +171,14 @@ class Sender:
             kwargs["rate_limit_args"] = send.priority
         return kwargs
 
-    async def send_text(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        parse_mode: str | None,
+        send: Send,
+        thread: int | None = None,
+    ) -> int:
         """Sends a text message; returns Telegram's id for it.
 
         The outbox keeps the message id alone, so Telegram's answer is not parsed into a
@@ -164,6 +192,8 @@ class Sender:
         }
         if parse_mode:
             params["parse_mode"] = parse_mode
+        if thread is not None:
+            params["message_thread_id"] = thread
         if send.entities is not None:
             params["entities"] = [entity.to_dict() for entity in send.entities]
         if send.markup is not None:

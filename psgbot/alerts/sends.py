@@ -47,6 +47,7 @@ DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one mes
 # Where a broadcast may be pinned: groups. Channels are not pinned (the bot would need the
 # right to edit the channel's messages), nor private chats.
 PINNED_CHAT_TYPES = ("group", "supergroup")
+CHANNEL_TYPE = "channel"
 
 
 @dataclass
@@ -56,7 +57,8 @@ class Send:
     Text is HTML unless ``entities`` are given (a broadcast keeps its author's formatting as
     Telegram entities); with ``photo`` the text is the caption. A ``silent`` message arrives
     without a sound (an ordinary broadcast); a ``pin`` one is pinned once sent (an urgent
-    broadcast its author chose to pin, in a group).
+    broadcast its author chose to pin, in a group). ``thread_id`` is the forum thread it
+    goes to (None: the chat itself, a forum's General topic).
     """
 
     chat_id: int
@@ -68,6 +70,7 @@ class Send:
     priority: Priority = Priority.ALERT
     silent: bool = False
     pin: bool = False
+    thread_id: int | None = None
     # The keyboard as Telegram's JSON, built once for all the sends of a fan-out.
     markup_json: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -123,7 +126,15 @@ class _ChatNow:
     language: Language
     digest: DigestMode
     timezone: str | None
-    group: bool
+    kind: str
+
+    @property
+    def group(self) -> bool:
+        return self.kind in PINNED_CHAT_TYPES
+
+    @property
+    def channel(self) -> bool:
+        return self.kind == CHANNEL_TYPE
 
 
 @dataclass
@@ -155,7 +166,7 @@ class _Stored:
             ).where(Chat.id.in_({row.chat_id for row in claimed}))
         )
         chats = {
-            chat_id: _ChatNow(speaks(chosen, telegram), digest, zone, kind in PINNED_CHAT_TYPES)
+            chat_id: _ChatNow(speaks(chosen, telegram), digest, zone, kind)
             for chat_id, chosen, telegram, digest, zone, kind in rows
         }
         return cls(
@@ -218,12 +229,16 @@ async def _add_alerts(
 ) -> None:
     """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
     its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone,
-    language) is rendered once per batch."""
+    language) is rendered once per batch.
+
+    In a forum, an alert goes to the thread of the subscription that brought it (read now, so
+    a topic moved to another thread takes its waiting alerts along); the threshold counts each
+    thread's alerts apart. A channel's alerts have no buttons that act (see alert_keyboard)."""
     items = stored.items
     followed = await _followed(session, set(alerts_by_chat))
     watching = await WatchedPhrases.load(session, set(alerts_by_chat))
     default_zone = services.settings.zone
-    rendered: dict[tuple[int, str | None, str | None, str, Language], Send] = {}
+    rendered: dict[tuple[int, str | None, str | None, str, Language, bool], Send] = {}
     for chat_id, rows in alerts_by_chat.items():
         chat = stored.chats.get(chat_id)
         language = chat.language if chat else Language.EN
@@ -233,27 +248,44 @@ async def _add_alerts(
         if chat_id in gathered:
             _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
             continue
-        if len(rows) > DIGEST_THRESHOLD:
-            with using(language):
-                digest = digest_message(chat_items, services.taxonomy)
-            batch.sends.append(Send(chat_id, rows, digest))
-            continue
+        threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
             if matched is None and ALL_NEWS in followed[chat_id]:
                 matched = ALL_NEWS
             # Neither a topic nor all news: a watch brought it, and the alert says which.
             phrase = watching.phrase(chat_id, item) if matched is None else None
-            key = (item.id, matched, phrase, zone.key, language)
-            if key not in rendered:
+            thread = followed[chat_id].get(matched) if matched is not None else None
+            threads.setdefault(thread, []).append((row, item, matched, phrase))
+        in_channel = chat is not None and chat.channel
+        for thread, alerts in threads.items():
+            if len(alerts) > DIGEST_THRESHOLD:
                 with using(language):
-                    text, markup = render_alert(services, item, matched, phrase, zone, share=share)
-                shared = markup.to_dict() if markup else None
-                rendered[key] = Send(0, [], text, markup, markup_json=shared)
-            model = rendered[key]
-            batch.sends.append(
-                Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
-            )
+                    text = digest_message([item for _row, item, *_ in alerts], services.taxonomy)
+                batch.sends.append(
+                    Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread)
+                )
+                continue
+            for row, item, matched, phrase in alerts:
+                key = (item.id, matched, phrase, zone.key, language, in_channel)
+                if key not in rendered:
+                    with using(language):
+                        text, markup = render_alert(
+                            services, item, matched, phrase, zone, share=share, channel=in_channel
+                        )
+                    shared = markup.to_dict() if markup else None
+                    rendered[key] = Send(0, [], text, markup, markup_json=shared)
+                model = rendered[key]
+                batch.sends.append(
+                    Send(
+                        chat_id,
+                        [row],
+                        model.text,
+                        model.markup,
+                        markup_json=model.markup_json,
+                        thread_id=thread,
+                    )
+                )
 
 
 def _add_gathered(
@@ -281,16 +313,17 @@ async def _by_id(session: AsyncSession, model: type[Model], ids: set[int]) -> di
     return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
 
 
-async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, set[str]]:
-    followed: dict[int, set[str]] = defaultdict(set)
+async def _followed(session: AsyncSession, chat_ids: set[int]) -> dict[int, dict[str, int | None]]:
+    """Each chat's topics, with the forum thread each one's alerts go to."""
+    followed: dict[int, dict[str, int | None]] = defaultdict(dict)
     if chat_ids:
         subscriptions = await session.execute(
-            select(Subscription.chat_id, Subscription.topic).where(
+            select(Subscription.chat_id, Subscription.topic, Subscription.thread_id).where(
                 Subscription.chat_id.in_(chat_ids)
             )
         )
-        for chat_id, topic in subscriptions:
-            followed[chat_id].add(topic)
+        for chat_id, topic, thread_id in subscriptions:
+            followed[chat_id][topic] = thread_id
     return followed
 
 
@@ -302,17 +335,23 @@ def render_alert(
     zone: ZoneInfo | None = None,
     *,
     share: bool = False,
+    channel: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The alert text (dates in ``zone``, else the PSG's) and its buttons: Read more, and
     Unsubscribe from what brought it (or, when a watch brought it, a line naming the watch),
-    and Share when ``share``."""
+    and Share when ``share``; in a ``channel``, Read more alone."""
     taxonomy = services.taxonomy
     topic = taxonomy.get(matched) if matched else None
     text = alert_message(item, taxonomy, zone or services.settings.zone, topic)
     if watching is not None:
         text += "\n\n" + watching_line(watching)
     keyboard = alert_keyboard(
-        item, topic, all_news=matched == ALL_NEWS, taxonomy=taxonomy, share=share
+        item,
+        topic,
+        all_news=matched == ALL_NEWS,
+        taxonomy=taxonomy,
+        share=share,
+        channel=channel,
     )
     return text, keyboard
 

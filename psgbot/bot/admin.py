@@ -51,6 +51,11 @@ ADMIN_COMMANDS: list[tuple[str, str, Role]] = [
     ("why", N_("Why item n of /latest has its topics: /why 1"), Role.EDITOR),
     ("tag", N_("Correct an item's topics: /tag 1 +mining -economy"), Role.EDITOR),
     ("admins", N_("Owners and editors; /admins add|remove <id>"), Role.OWNER),
+    (
+        "channel",
+        N_("Channels the bot posts to: /channel @name, /channel remove @name"),
+        Role.OWNER,
+    ),
 ]
 
 

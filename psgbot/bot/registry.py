@@ -9,12 +9,15 @@ had them, and /cancel outside a flow after every flow. The admin flows (/broadca
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from telegram.ext import CommandHandler
 
 from psgbot.bot import (
     admin,
     broadcast,
     broadcast_flow,
+    channels,
     event_admin,
     events,
     fallback,
@@ -34,7 +37,9 @@ from psgbot.bot.commands import SPANISH_NAMES
 from psgbot.bot.flows import Handler, one_at_a_time
 
 
-def handlers() -> list[Handler]:
+def handlers(owners: Collection[int] = ()) -> list[Handler]:
+    """Every feature's handlers; ``owners`` (PSGBOT_ADMINS) are those whose forwarded channel
+    posts connect the channel."""
     features = (
         menu,
         language,
@@ -57,6 +62,8 @@ def handlers() -> list[Handler]:
         # First: while an admin's flow is open, what they type is its answer, and another
         # flow's command asks whether to abandon it.
         admin_flows,
+        # An owner's forward of a channel post (not taken by an open flow) connects it.
+        *channels.handlers(owners),
         *(handler for module in features for handler in module.handlers()),
         *admin.late_handlers(),
         # Words typed in a private chat are a search, once no flow has read them.

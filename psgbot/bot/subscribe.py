@@ -3,21 +3,34 @@ links, and noticing when the bot is blocked, kicked or added.
 
 In groups only the group's administrators may change what the group receives; that is checked
 with getChatMember on every change, buttons included (anyone in a group can press them).
+
+In a supergroup with topics (a forum), ``/subscribe <topic>`` typed inside a thread sends that
+topic's alerts to the thread; typed in the General topic, to the General topic. The reply goes
+to the thread it was typed in.
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram import ChatMember, ChatMemberUpdated, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
 from psgbot.bot import topic_keyboard
 from psgbot.bot.access import chat_to_manage, may_manage
+from psgbot.bot.channels import can_post
 from psgbot.bot.flows import Handler
 from psgbot.bot.topic_keyboard import refusal, refuse, see_latest_button, send_keyboard, stop_now
-from psgbot.chats import ensure_chat, follow, followed_topics, set_active, unfollow
+from psgbot.chats import (
+    ensure_chat,
+    follow,
+    follow_in_thread,
+    followed_threads,
+    followed_topics,
+    set_active,
+    unfollow,
+)
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
 from psgbot.privacy import resume_chat
@@ -45,29 +58,56 @@ ALL_NEWS_WORDS = ALL_WORDS | {"everything", "all news", "todas las noticias"}
 JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
 
 
+def forum_thread(update: Update) -> tuple[bool, int | None]:
+    """Whether the update comes from a forum, and the thread (None: the General topic)."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or not chat.is_forum:
+        return False, None
+    if message is None or not message.is_topic_message:
+        return True, None
+    return True, message.message_thread_id
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answers in the chat, in the forum thread the command was typed in."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None
+    if message is not None and message.is_topic_message:
+        await message.reply_text(text, reply_markup=markup, do_quote=False)
+    else:
+        await chat.send_message(text, reply_markup=markup)
+
+
 async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
-    """Follows one topic (or all news) by any name the user typed, and says so."""
+    """Follows one topic (or all news) by any name the user typed, and says so; in a forum,
+    in the thread it was typed in."""
     chat = update.effective_chat
     assert chat is not None
     services = get_services(context)
+    forum, thread = forum_thread(update)
     if name.strip().lower() in ALL_NEWS_WORDS:
         slug, shown = ALL_NEWS, _("all news")
     else:
         topic = services.taxonomy.resolve(name)
         if topic is None:
-            await chat.send_message(unknown_topic_message(name, services.taxonomy, "subscribe"))
+            await _reply(update, unknown_topic_message(name, services.taxonomy, "subscribe"))
             return
         slug, shown = topic.slug, topic.name
     async with services.sessions.begin() as session:
         await ensure_chat(session, chat)
-        already = slug in await followed_topics(session, chat.id)
-        await follow(session, chat.id, [slug])
+        threads = await followed_threads(session, chat.id)
+        already = slug in threads and (not forum or threads[slug] == thread)
+        if forum:
+            await follow_in_thread(session, chat.id, slug, thread)
+        else:
+            await follow(session, chat.id, [slug])
         resumed = await resume_chat(session, chat.id)
-    await chat.send_message(
+    await _reply(
+        update,
         already_subscribed_message(shown)
         if already and not resumed
         else subscribed_message(shown, resumed),
-        reply_markup=see_latest_button(None if slug == ALL_NEWS else slug),
+        see_latest_button(None if slug == ALL_NEWS else slug),
     )
 
 
@@ -178,6 +218,10 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     status = change.new_chat_member.status
     active = status in JOINED
+    if change.chat.type == ChatType.CHANNEL:
+        # In a channel the bot can only post as an administrator allowed to: anything less
+        # (demoted, removed) and nothing more can be posted there.
+        active = can_post(change.new_chat_member)
     # The status only ("kicked", "left"): never who did it.
     reason = "" if active else str(status)
     async with get_services(context).sessions.begin() as session:

@@ -247,7 +247,12 @@ def receiving() -> ColumnElement[bool]:
 
 
 class Subscription(Base):
-    """A chat follows a topic (or ``ALL_NEWS``)."""
+    """A chat follows a topic (or ``ALL_NEWS``).
+
+    In a supergroup with topics (a forum), ``thread_id`` is the forum thread the topic's alerts
+    go to: the one its ``/subscribe`` was typed in (None: the General topic). The dispatcher
+    reads it when it sends, so an alert waiting in the outbox goes where the topic goes then.
+    """
 
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_topic", "topic", "chat_id"),)
@@ -257,6 +262,7 @@ class Subscription(Base):
     )
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # A watch's phrase as typed (/watch) is at most this many characters. Its folded form may be

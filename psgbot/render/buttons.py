@@ -60,7 +60,23 @@ def _read_language(text: str) -> Language | None:
     return Language(text) if text in set(Language) else None
 
 
+CHAT_ID_PATTERN = re.compile(r"-?[0-9]{1,16}")
+
+
+def _read_chat_id(text: str) -> int | None:
+    return int(text) if CHAT_ID_PATTERN.fullmatch(text) else None
+
+
+def _write_chat_id(value: int) -> str:
+    text = str(value)
+    if not CHAT_ID_PATTERN.fullmatch(text):
+        raise BadCallback(f"not a chat id: {value!r}")
+    return text
+
+
 ID: Field[int] = Field("id", parse_number, _write_id)
+# A Telegram chat id: a channel's is negative (-100…), 52 significant bits at most.
+CHAT_ID: Field[int] = Field("chat id", _read_chat_id, _write_chat_id)
 SLUG: Field[str] = Field("slug", _read_token, _write_token)
 LANGUAGE_CODE: Field[Language] = Field("language", _read_language, lambda value: value.value)
 
@@ -179,6 +195,14 @@ REMOVE_TOPIC = Keyed("unsub:k", SLUG)
 UNSUBSCRIBE = Keyed("unsub", SLUG)
 # Under a page of search results (psgbot.bot.search): the next page of that search.
 SEARCH_MORE = Keyed("search", PAGE_OF_SEARCH)
+# Connecting a channel (psgbot.bot.channels, owners only): its topic keyboard, kept in the
+# owner's draft, and the confirmation of /channel remove.
+CHANNEL_TOGGLE_TOPIC = Keyed("adm:ch:t", SLUG)
+CHANNEL_ALL_NEWS = Action("adm:ch:all")
+CHANNEL_ANNOUNCEMENTS = Action("adm:ch:ann")
+CHANNEL_DONE = Action("adm:ch:done")
+CHANNEL_REMOVE = Keyed("adm:ch:rm", CHAT_ID)
+CHANNEL_KEEP = Action("adm:ch:keep")
 # /watches: each watch, to remove (psgbot.bot.watches).
 REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still

@@ -210,13 +210,19 @@ def alert_keyboard(
     all_news: bool,
     taxonomy: Taxonomy | None = None,
     share: bool = False,
+    channel: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """Under an alert: Read more, a way out of what brought it (its topic, or all news), the
     latest on its topic (the item's first one, for an all-news alert), and Share (when inline
-    mode is on)."""
+    mode is on).
+
+    A channel's post has Read more only: any reader could press the others, and what they do
+    (unsubscribe the chat, post the latest news) would act on the channel."""
     buttons = []
     if item.link and item.link.startswith(("http://", "https://")):
         buttons.append(InlineKeyboardButton(_("Read more"), url=item.link))
+    if channel:
+        return InlineKeyboardMarkup([buttons]) if buttons else None
     if topic:
         label = _("Unsubscribe from {topic}").format(topic=topic.name)
         buttons.append(UNSUBSCRIBE.button(shorten(label, 60), topic.slug))

@@ -59,6 +59,23 @@ async def test_outbox_sends_to_one_private_chat_are_spaced_but_replies_are_not()
     assert 2 not in limiter._chats, "a reply to a command never waits on the chat's window"
 
 
+async def test_a_channel_has_its_own_window_as_a_group_does() -> None:
+    """Posts to a channel (id -100…) count in the channel's own window, of the groups' size
+    (20 a minute; 3 per 50 ms here): a fourth post waits for the first to leave it."""
+    channel = -1001234567890
+    limiter = FloodLimiter(overall_per_second=1000, group_per_minute=3)
+    window = limiter.chat_window(channel)
+    assert window.limit == 3
+    window.period = 0.05
+    started = time.monotonic()
+    for _ in range(3):
+        await record(limiter, channel, outbox=True)
+    fourth = await record(limiter, channel, outbox=True)
+    assert fourth - started >= 0.05 * 0.99
+    # Another channel's window is its own.
+    assert limiter.chat_window(-1009876543210) is not window
+
+
 async def test_retry_after_pauses_every_send() -> None:
     limiter = FloodLimiter(overall_per_second=1000)
 

@@ -10,6 +10,12 @@ Pins are held to Telegram's rules too: ``pinChatMessage`` pins only a message th
 that chat ("message to pin not found" otherwise), and not in a chat of ``cannot_pin`` (a group
 that did not give the bot the right: "not enough rights to manage pinned messages"). ``pinned``
 holds each chat's pinned message.
+
+Sends are held to a chat's state as Telegram holds them: ``message_thread_id`` only in a forum
+(``forums``) and for a thread it has ("message thread not found" otherwise, as for a deleted
+topic); in a channel, only by an administrator allowed to post (403 "bot is not a member of the
+channel chat" when it is not one; 400 "need administrator rights in the channel chat" without the
+right to post, ``cannot_post``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from psgbot.offline import SENDING_METHODS, ApiCall, ApiError, OfflineBotApi
+from psgbot.offline import BOT_USER, SENDING_METHODS, ApiCall, ApiError, OfflineBotApi
 from support.bot_api_rules import UpdatesGate, Violation, check_call, refusal, utf16_units
 
 __all__ = ["WATCHED", "RecordingBotApi", "Watched", "check_call", "utf16_units"]
@@ -27,6 +33,9 @@ __all__ = ["WATCHED", "RecordingBotApi", "Watched", "check_call", "utf16_units"]
 Fault = Callable[[ApiCall], None]
 PIN_NOT_FOUND = "Bad Request: message to pin not found"
 NO_PIN_RIGHTS = "Bad Request: not enough rights to manage pinned messages in the chat"
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
+NOT_IN_CHANNEL = "Forbidden: bot is not a member of the channel chat"
+NO_POST_RIGHTS = "Bad Request: need administrator rights in the channel chat"
 # How long the in-process getUpdates holds a request open, as long polling does (seconds).
 LONG_POLL = 0.05
 
@@ -73,7 +82,23 @@ class RecordingBotApi(OfflineBotApi):
             self.gate.webhook("bot", None)
         if call.method == "pinChatMessage":
             return self._pin(call)
+        if call.method in SENDING_METHODS:
+            self._check_destination(call)
         return await super().answer(call)
+
+    def _check_destination(self, call: ApiCall) -> None:
+        """Refuses a send to a thread the chat does not have, or to a channel the bot may not
+        post in, as Telegram does."""
+        chat_id = self.chat_id_of(call.params["chat_id"])
+        thread = call.params.get("message_thread_id")
+        if thread is not None and int(thread) not in self.forums.get(chat_id, set()):
+            raise ApiError(400, THREAD_NOT_FOUND)
+        if self.chat_types.get(chat_id) == "channel":
+            status = self.chat_members.get((chat_id, BOT_USER["id"]), "left")
+            if status != "administrator":
+                raise ApiError(403, NOT_IN_CHANNEL)
+            if chat_id in self.cannot_post:
+                raise ApiError(400, NO_POST_RIGHTS)
 
     def _pin(self, call: ApiCall) -> bool:
         chat_id, message_id = call.params["chat_id"], int(call.params["message_id"])

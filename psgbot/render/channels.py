@@ -1,0 +1,150 @@
+"""Channels as Telegram HTML: /channel (connect, list, remove) and the channel's topic
+keyboard, shown to an owner in their private chat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup
+
+from psgbot.db.models import ALL_NEWS
+from psgbot.i18n import _
+from psgbot.render import buttons as data
+from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
+from psgbot.render.subscriptions import followed_names
+from psgbot.topics import Taxonomy
+
+
+def channel_name(chat_id: int, username: str | None, title: str | None) -> str:
+    """How a channel is named to an owner (plain text): @name, else its title, else its id."""
+    if username:
+        return f"@{username}"
+    return shorten(title, TITLE_LIMIT) if title else str(chat_id)
+
+
+def _bold(name: str) -> str:
+    return f"<b>{escape(name)}</b>"
+
+
+def channel_usage() -> str:
+    return _(
+        "Connect a channel: /channel @name, or forward me a post from it. "
+        "/channel lists the connected channels; /channel remove @name disconnects one."
+    )
+
+
+def channel_not_found_message(name: str) -> str:
+    return _(
+        "I can't find the channel {name}. Check the @name, or forward me a post from the channel."
+    ).format(name=_bold(name))
+
+
+def not_a_channel_message(name: str) -> str:
+    return _("{name} is not a channel. /channel connects channels only.").format(name=_bold(name))
+
+
+def cannot_post_message(name: str) -> str:
+    return _(
+        "Make the bot an administrator of {name} with the right to post, then try again."
+    ).format(name=_bold(name))
+
+
+def choose_topics_message(name: str) -> str:
+    return _(
+        "Which news should I post in {name}? Tap topics to choose them (✓), or “All news”, "
+        "then Done."
+    ).format(name=_bold(name))
+
+
+def channel_keyboard(
+    taxonomy: Taxonomy, chosen: set[str], announcements: bool
+) -> InlineKeyboardMarkup:
+    """The channel's choice, as the topic keyboard: a toggle per topic, "All news",
+    "Announcements from the PSG", "Done"."""
+
+    def label(mark: bool, text: str) -> str:
+        return f"✓ {text}" if mark else text
+
+    buttons = [
+        data.CHANNEL_TOGGLE_TOPIC.button(
+            label(topic.slug in chosen, f"{topic.emoji} {topic.name}"), topic.slug
+        )
+        for topic in taxonomy.topics
+    ]
+    rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
+    rows.append([data.CHANNEL_ALL_NEWS.button(label(ALL_NEWS in chosen, _("📰 All news")))])
+    rows.append(
+        [
+            data.CHANNEL_ANNOUNCEMENTS.button(
+                label(announcements, _("📣 Announcements from the PSG"))
+            )
+        ]
+    )
+    rows.append([data.CHANNEL_DONE.button(_("Done"))])
+    return InlineKeyboardMarkup(rows)
+
+
+def nothing_chosen_note() -> str:
+    return _("Choose at least one topic, or All news.")
+
+
+def choice_closed_note() -> str:
+    return _("This choice is no longer open: send /channel @name again.")
+
+
+def connected_message(name: str, topics: set[str], taxonomy: Taxonomy) -> str:
+    text = _(
+        "✓ {name} is connected. I'll post each new item on {topics} there as it arrives. "
+        "/channel lists the connected channels."
+    ).format(name=_bold(name), topics=followed_names(topics, taxonomy))
+    return fit([text])
+
+
+def channels_message(channels: Sequence[tuple[str, set[str], bool]], taxonomy: Taxonomy) -> str:
+    """/channel: each connected channel (name, topics, announcements)."""
+    if not channels:
+        return _(
+            "No channel is connected. Make the bot an administrator of a channel with the "
+            "right to post, then send /channel @name (or forward me a post from it)."
+        )
+    lines = [_("📢 <b>Connected channels</b>"), ""]
+    for name, topics, announcements in channels:
+        what = followed_names(topics, taxonomy) if topics else _("no topics")
+        line = f"• {_bold(name)}: {what}"
+        if announcements:
+            line += " " + _("(and the PSG's announcements)")
+        lines.append(line)
+    lines += ["", _("/channel remove @name disconnects one.")]
+    return fit(["\n".join(lines)])
+
+
+def remove_question(name: str) -> str:
+    return _(
+        "Disconnect {name}? I'll stop posting there and forget its topics. (To take the bot "
+        "out of the channel too, remove it from the channel's administrators.)"
+    ).format(name=_bold(name))
+
+
+def remove_keyboard(chat_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                data.CHANNEL_REMOVE.button(_("Yes, disconnect"), chat_id),
+                data.CHANNEL_KEEP.button(_("No, keep it")),
+            ]
+        ]
+    )
+
+
+def removed_message() -> str:
+    return _("Disconnected: nothing more will be posted there.")
+
+
+def kept_message() -> str:
+    return _("Nothing changed: the channel stays connected.")
+
+
+def not_connected_message(name: str) -> str:
+    return _("{name} is not connected, so there is nothing to remove. /channel lists them.").format(
+        name=_bold(name)
+    )
