@@ -38,6 +38,7 @@ from psgbot.broadcasts import count_refused_pins, release_due
 from psgbot.chats import deactivate, migrate
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
+from psgbot.news import record_refused_images
 from psgbot.outbox import Outcome, claim_due, claim_held, release_claims, renew_claims, settle
 from psgbot.preferences import roll_schedules
 from psgbot.services import Services
@@ -220,7 +221,7 @@ class Dispatcher:
         back for it too.
         """
         outcomes, effects = unsettled.outcomes, unsettled.effects
-        if not (outcomes or effects.migrated or effects.deactivated):
+        if not (outcomes or effects.pending):
             return 0
         unsettled.outcomes, unsettled.effects = [], Effects()
         settled_at = self.clock()
@@ -228,14 +229,10 @@ class Dispatcher:
             async with self.services.sessions.begin() as session:
                 await settle(session, self.worker, outcomes, settled_at)
                 await count_refused_pins(session, _refused_pins(unsettled, outcomes))
-                await _apply(session, effects)
+                await _apply(session, effects, settled_at)
         except BaseException:
             unsettled.outcomes[:0] = outcomes
-            unsettled.effects.migrated = {**effects.migrated, **unsettled.effects.migrated}
-            unsettled.effects.deactivated = {
-                **effects.deactivated,
-                **unsettled.effects.deactivated,
-            }
+            unsettled.effects.merge(effects)
             raise
         _count(unsettled, outcomes, settled_at)
         for outcome in outcomes:
@@ -293,7 +290,8 @@ def _count(unsettled: Unsettled, outcomes: Sequence[Outcome], now: datetime) -> 
             ).inc()
 
 
-async def _apply(session: AsyncSession, effects: Effects) -> None:
+async def _apply(session: AsyncSession, effects: Effects, now: datetime) -> None:
+    await record_refused_images(session, set(effects.refused_images), now)
     for old_id, new_id in effects.migrated.items():
         await migrate(session, old_id, new_id)
     for chat_id, reason in effects.deactivated.items():

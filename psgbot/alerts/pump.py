@@ -37,7 +37,7 @@ class Unsettled:
 
     @property
     def pending(self) -> bool:
-        return bool(self.outcomes or self.effects.migrated or self.effects.deactivated)
+        return bool(self.outcomes or self.effects.pending)
 
 
 @dataclass

@@ -5,6 +5,12 @@ for later); network errors retry with backoff, then fail with their reason; a ch
 or dropped the bot is marked inactive; a migrated group moves to its new id; an HTML parse error
 resends as plain text. A message to be pinned is pinned once sent; a pin Telegram refuses leaves
 the message sent (it is logged, and counted by the dispatcher), never sent again.
+
+An alert's picture is a URL Telegram fetches. When Telegram cannot ("wrong file identifier/HTTP
+URL specified", "failed to get HTTP URL content", ...), the same message goes at once as text
+with its article's preview: one more call, and the row is sent once. The refusal is recorded on
+the item (``Effects.refused_images``), so no later alert of it tries the picture again, and
+remembered here meanwhile, so the rest of a fan-out already rendered goes straight to text.
 """
 
 from __future__ import annotations
@@ -37,6 +43,18 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_RETRY_AFTER_WAITS = 10
+# Telegram's answers (lower case) when it cannot use a photo given by URL: the picture's server
+# failed or refused, or what it served is no picture Telegram takes.
+PICTURE_REFUSALS = (
+    "wrong file identifier/http url specified",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "image_process_failed",
+    "photo_invalid_dimensions",
+    "photo_save_file_invalid",
+)
+# Pictures refused while this process runs, remembered at most this many at once.
+REFUSED_REMEMBERED = 1000
 PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
 FAILED = DeliveryStatus.FAILED
 
@@ -47,6 +65,18 @@ class Effects:
 
     deactivated: dict[int, str] = field(default_factory=dict)
     migrated: dict[int, int] = field(default_factory=dict)
+    # Items whose picture Telegram refused to fetch, with its reason.
+    refused_images: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.deactivated or self.migrated or self.refused_images)
+
+    def merge(self, earlier: Effects) -> None:
+        """Takes back ``earlier`` effects whose recording failed (newer ones win)."""
+        self.migrated = {**earlier.migrated, **self.migrated}
+        self.deactivated = {**earlier.deactivated, **self.deactivated}
+        self.refused_images = {**earlier.refused_images, **self.refused_images}
 
 
 @dataclass
@@ -59,15 +89,20 @@ class Sender:
     max_attempts: int
     # allow_paid_broadcast, when PSGBOT_PAID_BROADCAST is on
     send_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Alert pictures Telegram refused (URLs): other alerts of the item go straight to text.
+    refused_images: set[str] = field(default_factory=set)
 
     async def deliver(self, send: Send, effects: Effects) -> list[Outcome]:
         """Sends one message under the error policy; returns the outcome of each row it covers."""
         chat_id, text = send.chat_id, send.text
         parse_mode: str | None = None if send.entities is not None else "HTML"
+        photo = send.photo
+        if send.image_of is not None and photo in self.refused_images:
+            photo = None
         waits = 0
         while True:
             try:
-                message_id = await self._send(chat_id, text, parse_mode, send)
+                message_id = await self._send(chat_id, text, parse_mode, send, photo)
             except RetryAfter as exc:
                 waits += 1
                 seconds = _seconds(exc.retry_after)
@@ -83,6 +118,10 @@ class Sender:
                 return _all(send, FAILED, error=f"blocked: {exc.message}")
             except BadRequest as exc:
                 reason = exc.message.lower()
+                if photo and send.image_of is not None and _picture_refused(reason):
+                    self._refused(photo, send.image_of, exc.message, effects)
+                    photo = None
+                    continue
                 if "chat not found" in reason:
                     effects.deactivated[chat_id] = exc.message
                 elif "parse entities" in reason and parse_mode is not None:
@@ -129,12 +168,22 @@ class Sender:
         log.warning("could not pin message %s in chat %s: %s", message_id, chat_id, reason)
         return False
 
-    async def _send(self, chat_id: int, text: str, parse_mode: str | None, send: Send) -> int:
-        if not send.photo:
+    def _refused(self, photo: str, item_id: int, reason: str, effects: Effects) -> None:
+        if len(self.refused_images) >= REFUSED_REMEMBERED:
+            self.refused_images.clear()
+        self.refused_images.add(photo)
+        effects.refused_images[item_id] = reason
+        # The item's id and Telegram's reason only: the URL may carry what the feed put in it.
+        log.info("picture of item %s refused, sent as text: %s", item_id, reason)
+
+    async def _send(
+        self, chat_id: int, text: str, parse_mode: str | None, send: Send, photo: str | None
+    ) -> int:
+        if not photo:
             return await self.send_text(chat_id, text, parse_mode, send)
         message = await self.bot.send_photo(
             chat_id,
-            send.photo,
+            photo,
             caption=text or None,
             parse_mode=parse_mode,
             caption_entities=send.entities,
@@ -157,11 +206,9 @@ class Sender:
         Message: at a fan-out's pace that parsing was a third of the dispatcher's CPU
         (bench/scale.py). Everything else (flood limiter, errors raised) is as send_message's.
         """
-        params: dict[str, Any] = {
-            "chat_id": chat_id,
-            "text": text,
-            "link_preview_options": {"is_disabled": True},
-        }
+        # Previews are off (as for every reply: psgbot.app's Defaults) unless the send names one.
+        preview = send.preview.to_dict() if send.preview is not None else {"is_disabled": True}
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "link_preview_options": preview}
         if parse_mode:
             params["parse_mode"] = parse_mode
         if send.entities is not None:
@@ -191,6 +238,10 @@ class Sender:
 def _all(send: Send, status: DeliveryStatus, **details: Any) -> list[Outcome]:
     """The same outcome for every row the message stands for (a digest covers several)."""
     return [Outcome(row.id, status, **details) for row in send.rows]
+
+
+def _picture_refused(reason: str) -> bool:
+    return any(refusal in reason for refusal in PICTURE_REFUSALS)
 
 
 def _seconds(value: object) -> float:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, MessageEntity
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, MessageEntity
 
 from psgbot.db.enums import (
     BroadcastStatus,
@@ -31,7 +31,13 @@ from psgbot.outbox import Claimed, Outcome
 from psgbot.preferences import zone_named
 from psgbot.render.digests import gathered_messages
 from psgbot.render.events import reminder_keyboard
-from psgbot.render.news import alert_keyboard, alert_message, digest_message
+from psgbot.render.news import (
+    alert_caption,
+    alert_keyboard,
+    alert_message,
+    article_preview,
+    digest_message,
+)
 from psgbot.render.notices import notice_message
 from psgbot.render.watches import watching_line
 from psgbot.services import Services
@@ -53,6 +59,10 @@ class Send:
     Telegram entities); with ``photo`` the text is the caption. A ``silent`` message arrives
     without a sound (an ordinary broadcast); a ``pin`` one is pinned once sent (an urgent
     broadcast its author chose to pin, in a group).
+
+    Link previews are off unless ``preview`` says what to show (an alert: its article). An
+    alert's ``photo`` is its item's picture (``image_of``), a URL Telegram fetches: if Telegram
+    cannot, the same message goes as text with the preview.
     """
 
     chat_id: int
@@ -61,6 +71,8 @@ class Send:
     markup: InlineKeyboardMarkup | None = None
     entities: list[MessageEntity] | None = None
     photo: str | None = None
+    preview: LinkPreviewOptions | None = None
+    image_of: int | None = None
     priority: Priority = Priority.ALERT
     silent: bool = False
     pin: bool = False
@@ -208,13 +220,42 @@ async def _add_alerts(
             phrase = watching.phrase(chat_id, item) if matched is None else None
             key = (item.id, matched, phrase, zone.key)
             if key not in rendered:
-                text, markup = render_alert(services, item, matched, phrase, zone)
-                shared = markup.to_dict() if markup else None
-                rendered[key] = Send(0, [], text, markup, markup_json=shared)
+                rendered[key] = _alert_model(services, item, matched, phrase, zone)
             model = rendered[key]
             batch.sends.append(
-                Send(chat_id, [row], model.text, model.markup, markup_json=model.markup_json)
+                Send(
+                    chat_id,
+                    [row],
+                    model.text,
+                    model.markup,
+                    photo=model.photo,
+                    preview=model.preview,
+                    image_of=model.image_of,
+                    markup_json=model.markup_json,
+                )
             )
+
+
+def _alert_model(
+    services: Services, item: Item, matched: str | None, phrase: str | None, zone: ZoneInfo
+) -> Send:
+    """An alert as every chat it goes to gets it: with the item's picture as a photo when its
+    text fits a caption and Telegram has not refused the picture, else as text with a large
+    preview of the article."""
+    text, markup = render_alert(services, item, matched, phrase, zone)
+    shared = markup.to_dict() if markup else None
+    picture = item.image_url if item.image_refused_at is None else None
+    photo = picture if picture and alert_caption(text) is not None else None
+    return Send(
+        0,
+        [],
+        text,
+        markup,
+        photo=photo,
+        preview=article_preview(item),
+        image_of=item.id if photo else None,
+        markup_json=shared,
+    )
 
 
 def _add_gathered(

@@ -1,10 +1,12 @@
-"""Stores parsed items once per feed; a changed title or summary updates the stored copy."""
+"""Stores parsed items once per feed; a changed title or summary updates the stored copy. A
+story stored already under another key (psgbot.feeds.duplicates) is kept as a linked copy."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import anyio
 from sqlalchemy import insert, select
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
+from psgbot.feeds.duplicates import DUPLICATE_WINDOW, earlier_copies, lock_title_keys, title_key
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.sources import display_source
 from psgbot.topics import Taxonomy
@@ -38,6 +41,7 @@ class StoreResult:
     seen: int
     new_items: list[StoredItem] = field(default_factory=list)
     updated: int = 0
+    duplicates: int = 0  # new items that repeat a stored story: stored linked, not alerted
 
 
 async def get_or_create_feed(session: AsyncSession, source: str) -> Feed:
@@ -92,7 +96,9 @@ async def store_items(
     for start in range(0, len(fresh), _STORE_CHUNK):
         chunk = fresh[start : start + _STORE_CHUNK]
         topics = await _classify(taxonomy, chunk)
-        result.new_items += await _insert(session, feed.id, chunk, topics, now)
+        inserted, copies = await _insert(session, feed.id, chunk, topics, now)
+        result.new_items += inserted
+        result.duplicates += copies
     if changed:
         await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
         result.updated = len(changed)
@@ -105,8 +111,10 @@ async def _insert(
     items: Sequence[ParsedItem],
     topics: Sequence[list[str]],
     now: datetime,
-) -> list[StoredItem]:
-    """Writes new items and their tags in two multi-row INSERTs (not an object each)."""
+) -> tuple[list[StoredItem], int]:
+    """Writes new items and their tags in multi-row INSERTs (not an object each); returns the
+    stored stories and how many copies of earlier ones (near-duplicates: stored linked to the
+    first, without tags, not returned, so never alerted) there were."""
     rows = [
         {
             "feed_id": feed_id,
@@ -119,24 +127,75 @@ async def _insert(
             "first_seen_at": now,
             "sort_at": parsed.published or now,
             "updated_at": now,
+            "image_url": parsed.image,
+            "title_key": title_key(parsed.title),
+            "duplicate_of": None,
         }
         for parsed in items
     ]
-    await session.execute(insert(Item), rows)
-    found = await session.execute(
-        select(Item.key, Item.id).where(
-            Item.feed_id == feed_id, Item.key.in_([parsed.key for parsed in items])
-        )
-    )
-    ids: dict[str, int] = dict(found.all())
+    later = await _link_copies(session, rows)
+    first = [row for index, row in enumerate(rows) if index not in later]
+    ids = await _write(session, feed_id, first)
+    for index, original in later.items():
+        rows[index]["duplicate_of"] = ids[str(rows[original]["key"])]
+    if later:
+        ids |= await _write(session, feed_id, [rows[index] for index in later])
     tags = [
         {"item_id": ids[parsed.key], "topic": slug, "sort_at": row["sort_at"]}
         for parsed, slugs, row in zip(items, topics, rows, strict=True)
+        if row["duplicate_of"] is None
         for slug in slugs
     ]
     if tags:
         await session.execute(insert(ItemTopic), tags)
-    return [StoredItem(ids[parsed.key], parsed.key, parsed.published) for parsed in items]
+    stored = [
+        StoredItem(ids[parsed.key], parsed.key, parsed.published)
+        for parsed, row in zip(items, rows, strict=True)
+        if row["duplicate_of"] is None
+    ]
+    return stored, len(items) - len(stored)
+
+
+async def _link_copies(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Marks the rows that repeat a stored story (``duplicate_of``); returns those that repeat
+    an earlier row of this chunk instead, by index, each with the index of that row."""
+    keyed = [(index, row) for index, row in enumerate(rows) if row["title_key"]]
+    await lock_title_keys(session, [row["title_key"] for _index, row in keyed])
+    originals = await earlier_copies(
+        session, [(row["title_key"], row["sort_at"]) for _i, row in keyed]
+    )
+    later: dict[int, int] = {}
+    firsts: dict[str, list[int]] = {}  # this chunk's stories, by title key
+    for (index, row), original in zip(keyed, originals, strict=True):
+        if original is not None:
+            row["duplicate_of"] = original
+            continue
+        earlier = next(
+            (
+                first
+                for first in firsts.get(row["title_key"], [])
+                if abs(rows[first]["sort_at"] - row["sort_at"]) < DUPLICATE_WINDOW
+            ),
+            None,
+        )
+        if earlier is None:
+            firsts.setdefault(row["title_key"], []).append(index)
+        else:
+            later[index] = earlier
+    return later
+
+
+async def _write(session: AsyncSession, feed_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Inserts rows; returns their ids by key."""
+    if not rows:
+        return {}
+    await session.execute(insert(Item), rows)
+    found = await session.execute(
+        select(Item.key, Item.id).where(
+            Item.feed_id == feed_id, Item.key.in_([row["key"] for row in rows])
+        )
+    )
+    return dict(found.tuples().all())
 
 
 async def _classify(taxonomy: Taxonomy, items: Sequence[ParsedItem]) -> list[list[str]]:
@@ -169,10 +228,16 @@ async def _refresh(
         for parsed, slugs in chunk:
             item = existing[parsed.key]
             item.title = parsed.title
+            item.title_key = title_key(parsed.title)
             item.summary = parsed.summary
             item.link = parsed.link or item.link
+            if parsed.image and parsed.image != item.image_url:
+                item.image_url, item.image_refused_at = parsed.image, None
             item.updated_at = now
-            # An editor's topics (/tag) outlast the publisher's edits of the text.
+            # An editor's topics (/tag) outlast the publisher's edits of the text; a copy of
+            # another item's story has none (it is listed once, as that item).
+            if item.duplicate_of is not None:
+                continue
             if item.topics_edited_at is None and sorted(item.topic_slugs) != sorted(slugs):
                 item.topics = [ItemTopic(topic=slug) for slug in slugs]
         await session.flush()

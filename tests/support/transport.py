@@ -10,6 +10,11 @@ Pins are held to Telegram's rules too: ``pinChatMessage`` pins only a message th
 that chat ("message to pin not found" otherwise), and not in a chat of ``cannot_pin`` (a group
 that did not give the bot the right: "not enough rights to manage pinned messages"). ``pinned``
 holds each chat's pinned message.
+
+Photos sent by URL are fetched by Telegram: a URL that is not http(s) is refused as Telegram
+refuses it ("wrong file identifier/HTTP URL specified"), and so is one a test put in
+``unreachable_photos``, with the description given there (e.g. "failed to get HTTP URL
+content": the picture's server failed, or what it served is no picture).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ __all__ = ["WATCHED", "RecordingBotApi", "Watched", "check_call", "utf16_units"]
 Fault = Callable[[ApiCall], None]
 PIN_NOT_FOUND = "Bad Request: message to pin not found"
 NO_PIN_RIGHTS = "Bad Request: not enough rights to manage pinned messages in the chat"
+WRONG_PHOTO = "Bad Request: wrong file identifier/HTTP URL specified"
+PHOTO_NOT_FETCHED = "Bad Request: failed to get HTTP URL content"
 # How long the in-process getUpdates holds a request open, as long polling does (seconds).
 LONG_POLL = 0.05
 
@@ -55,6 +62,8 @@ class RecordingBotApi(OfflineBotApi):
         self.messages: set[tuple[int | str, int]] = set()
         self.cannot_pin: set[int] = set()
         self.pinned: dict[int | str, int] = {}
+        # Photo URLs Telegram cannot fetch, with the description it answers.
+        self.unreachable_photos: dict[str, str] = {}
         WATCHED.add(self)
 
     async def answer(self, call: ApiCall) -> Any:
@@ -73,7 +82,19 @@ class RecordingBotApi(OfflineBotApi):
             self.gate.webhook("bot", None)
         if call.method == "pinChatMessage":
             return self._pin(call)
+        if call.method == "sendPhoto":
+            self._fetch_photo(call.params.get("photo"))
         return await super().answer(call)
+
+    def _fetch_photo(self, photo: object) -> None:
+        """A photo given as a URL is fetched by Telegram, which may fail; a file id (no scheme)
+        or an upload (attach://) is Telegram's own."""
+        if not isinstance(photo, str) or "://" not in photo or photo.startswith("attach://"):
+            return
+        if not photo.lower().startswith(("http://", "https://")):
+            raise ApiError(400, WRONG_PHOTO)
+        if photo in self.unreachable_photos:
+            raise ApiError(400, self.unreachable_photos[photo])
 
     def _pin(self, call: ApiCall) -> bool:
         chat_id, message_id = call.params["chat_id"], int(call.params["message_id"])
