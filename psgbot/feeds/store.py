@@ -195,7 +195,8 @@ async def _write(session: AsyncSession, feed_id: int, rows: list[dict[str, Any]]
             Item.feed_id == feed_id, Item.key.in_([row["key"] for row in rows])
         )
     )
-    return dict(found.tuples().all())
+    ids: dict[str, int] = dict(found.all())
+    return ids
 
 
 async def _classify(taxonomy: Taxonomy, items: Sequence[ParsedItem]) -> list[list[str]]:

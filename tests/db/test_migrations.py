@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select, text
 
 from psgbot.db.engine import create_engine
 from psgbot.db.enums import DeliveryKind, DeliveryStatus, EventField, Notice
 from psgbot.db.migrate import alembic_config, current_revision, upgrade
-from psgbot.db.models import Delivery
+from psgbot.db.models import Base, Delivery
+from psgbot.feeds.duplicates import title_key
 
 
 async def test_populated_database_upgrades_from_the_first_revision(database_url: str) -> None:
@@ -205,4 +208,64 @@ async def test_change_notices_name_their_fields_after_the_event_changes_migratio
             await connection.execute(select(Delivery.id, Delivery.changes).order_by(Delivery.id))
         )
     assert [tuple(row) for row in stored] == [(1, None), (2, changes)]
+    await engine.dispose()
+
+
+async def test_the_media_migration_keys_stored_titles_as_ingest_does(database_url: str) -> None:
+    """0020: items stored before it get their title key (a copy posted later is recognised),
+    the same key ingest gives; no picture, no copy."""
+    engine = create_engine(database_url)
+    await upgrade(engine, "0016")
+    titles = [
+        "Court annuls Fujimori’s pardon!",
+        "Tía María: PROTESTAS en Arequipa",
+        "Newsletter",
+        "word " * 100,
+        "",
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO feeds (id, source, created_at) VALUES (1, 'f', '2024-01-01 00:00:00')"
+            )
+        )
+        for n, title in enumerate(titles, start=1):
+            await connection.execute(
+                text(
+                    "INSERT INTO items (id, feed_id, key, title, summary, first_seen_at, sort_at,"
+                    " updated_at) VALUES (:id, 1, :key, :title, '', '2024-01-01 00:00:00',"
+                    " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+                ),
+                {"id": n, "key": f"k{n}", "title": title},
+            )
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        rows = list(
+            await connection.execute(
+                text(
+                    "SELECT title, title_key, image_url, image_refused_at, duplicate_of"
+                    " FROM items ORDER BY id"
+                )
+            )
+        )
+    assert [row[1] for row in rows] == [title_key(title) for title in titles]
+    assert [row[1] for row in rows][:3] == [
+        "court annuls fujimori s pardon",
+        "tia maria protestas en arequipa",
+        None,
+    ]
+    assert {tuple(row[2:]) for row in rows} == {(None, None, None)}
+    await engine.dispose()
+
+
+async def test_the_migrations_build_what_the_models_describe(database_url: str) -> None:
+    """Columns, types, indexes and keys: nothing a model declares is missing after migrating,
+    and nothing is there that no model declares."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert differences == []
     await engine.dispose()

@@ -1,4 +1,4 @@
-"""An item's picture, from each place feeds put one; hostile addresses are dropped, the item kept."""
+"""An item's picture, from each place feeds put one; hostile addresses dropped, the item kept."""
 
 from __future__ import annotations
 
