@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -221,19 +221,7 @@ async def _add_alerts(
             key = (item.id, matched, phrase, zone.key)
             if key not in rendered:
                 rendered[key] = _alert_model(services, item, matched, phrase, zone)
-            model = rendered[key]
-            batch.sends.append(
-                Send(
-                    chat_id,
-                    [row],
-                    model.text,
-                    model.markup,
-                    photo=model.photo,
-                    preview=model.preview,
-                    image_of=model.image_of,
-                    markup_json=model.markup_json,
-                )
-            )
+            batch.sends.append(replace(rendered[key], chat_id=chat_id, rows=[row]))
 
 
 def _alert_model(
