@@ -3,16 +3,26 @@ days, is stored once and alerted once; the same title 8 days on is news again.""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
+from support.postgres import PostgresServer
 
-from psgbot.db.models import Item
+from psgbot.config import DEFAULT_DATA_DIR
+from psgbot.db.engine import create_engine, create_session_factory
+from psgbot.db.migrate import upgrade
+from psgbot.db.models import Feed, Item
 from psgbot.feeds.duplicates import title_key
+from psgbot.feeds.parse import ParsedItem, parse_feed
 from psgbot.feeds.poll import poll_source
+from psgbot.feeds.store import StoreResult, get_or_create_feed, store_items
+from psgbot.topics import Taxonomy
 
 STORY = FeedItem(
     "psg-101",
@@ -131,3 +141,56 @@ def test_titles_are_compared_folded() -> None:
     assert long_key is not None
     assert long_key.startswith("#")
     assert len(long_key) <= 200
+
+
+def parsed(item: FeedItem) -> ParsedItem:
+    (only,) = parse_feed(rss([item])).items
+    return only
+
+
+async def test_two_feeds_storing_one_story_at_once_store_it_once(
+    postgres_server: PostgresServer,
+) -> None:
+    """PostgreSQL (SQLite has one writer at a time): while one ingest holding the story is not
+    yet committed, another feed's ingest of its copy waits for the title's lock, then finds the
+    story and keeps its copy linked. Without the lock both would store it as news."""
+    url = await postgres_server.create_database(f"dup_{uuid.uuid4().hex[:12]}")
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = create_session_factory(engine)
+    taxonomy = Taxonomy.load(DEFAULT_DATA_DIR / "topics.yaml")
+    async with sessions.begin() as session:
+        psg_id = (await get_or_create_feed(session, "psg")).id
+        partner_id = (await get_or_create_feed(session, "partner")).id
+    first = sessions()
+    try:
+        await first.begin()
+        feed = await first.get_one(Feed, psg_id)
+        await store_items(first, feed, [parsed(STORY)], taxonomy)
+
+        async def store_copy() -> StoreResult:
+            async with sessions.begin() as session:
+                other = await session.get_one(Feed, partner_id)
+                return await store_items(session, other, [parsed(copy_of(STORY))], taxonomy)
+
+        second = asyncio.create_task(store_copy())
+        await waiting_for_an_advisory_lock(sessions)
+        await first.commit()
+    finally:
+        await first.close()
+    result = await asyncio.wait_for(second, timeout=30)
+    assert (len(result.new_items), result.duplicates) == (0, 1)
+    await engine.dispose()
+
+
+async def waiting_for_an_advisory_lock(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Until a transaction waits for an advisory lock (a hang guard, not a measure)."""
+    for _attempt in range(3000):
+        async with sessions() as session:
+            waiting = await session.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the copy's ingest never waited for the story's lock")
