@@ -66,6 +66,8 @@ KNOWN_COMMANDS = (
     | {"cancel"}
 )
 
+NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
+
 BotApplication = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
 
@@ -88,7 +90,11 @@ def build_application(
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # Link previews: off for everything the bot says (replies, /latest, /events,
+                # digests, notices, broadcasts), where a list's first link would take the
+                # preview; on for alerts only, whose sends name their article's preview
+                # (psgbot.alerts.sends, render.news.article_preview).
+                link_preview_options=NO_PREVIEWS,
                 tzinfo=settings.zone,
             )
         )

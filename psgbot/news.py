@@ -6,7 +6,7 @@ import heapq
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import Item, ItemTopic
@@ -31,7 +31,14 @@ async def latest_items(
     # Item.topics loads "selectin": a second query on the few items found. (Joined in, a
     # planner with stale statistics may read every tag to join them.)
     if wanted is None:
-        query = select(Item).order_by(Item.sort_at.desc(), Item.id.desc()).limit(limit)
+        # A copy of another item's story (psgbot.feeds.duplicates) is listed once, as that item;
+        # copies have no topics, so the topic lists below never meet one.
+        query = (
+            select(Item)
+            .where(Item.duplicate_of.is_(None))
+            .order_by(Item.sort_at.desc(), Item.id.desc())
+            .limit(limit)
+        )
         return (await session.scalars(query)).all()
     if len(wanted) == 1:
         (slug,) = wanted
@@ -65,3 +72,15 @@ async def nth_latest(session: AsyncSession, position: int) -> tuple[Item | None,
     are up to it (fewer than ``position`` when the archive is shorter; then the item is None)."""
     items = await latest_items(session, limit=position)
     return (items[position - 1] if len(items) >= position else None), len(items)
+
+
+async def record_refused_images(
+    session: AsyncSession, item_ids: Collection[int], now: datetime
+) -> None:
+    """Telegram refused these items' pictures: their alerts go as text from now on."""
+    if item_ids:
+        await session.execute(
+            update(Item)
+            .where(Item.id.in_(sorted(item_ids)), Item.image_refused_at.is_(None))
+            .values(image_refused_at=now)
+        )

@@ -214,6 +214,42 @@ async def test_a_channel_is_posted_to_only_by_an_admin_allowed_to_post() -> None
     assert (unknown.value.status, unknown.value.description) == (400, "Bad Request: chat not found")
 
 
+async def test_a_photo_url_is_fetched_by_telegram_which_may_fail() -> None:
+    api = RecordingBotApi()
+    photo = {"chat_id": 1, "caption": "<b>x</b>", "parse_mode": "HTML"}
+    sent = await api.answer(ApiCall("sendPhoto", photo | {"photo": "https://img.example/a.jpg"}))
+    assert sent["photo"]
+    assert await api.answer(ApiCall("sendPhoto", photo | {"photo": "file-id"})), "a file id"
+    api.unreachable_photos["https://img.example/gone.jpg"] = (
+        "Bad Request: failed to get HTTP URL content"
+    )
+    for url, description in (
+        ("https://img.example/gone.jpg", "Bad Request: failed to get HTTP URL content"),
+        ("ftp://img.example/a.jpg", "Bad Request: wrong file identifier/HTTP URL specified"),
+        ("javascript://alert(1)", "Bad Request: wrong file identifier/HTTP URL specified"),
+    ):
+        with pytest.raises(ApiError) as refused:
+            await api.answer(ApiCall("sendPhoto", photo | {"photo": url}))
+        assert (refused.value.status, refused.value.description) == (400, description)
+    long_caption = photo | {
+        "photo": "https://img.example/a.jpg",
+        "caption": "<b>" + "x" * 1025 + "</b>",
+    }
+    assert answer("sendPhoto", long_caption) == (400, "Bad Request: message caption is too long")
+    WATCHED.discard(api)
+
+
+def test_link_preview_options_are_checked_field_by_field() -> None:
+    large = {"url": "https://n.example/1", "prefer_large_media": True, "show_above_text": True}
+    assert answer("sendMessage", message(link_preview_options=large)) is None
+    assert answer("sendMessage", message(link_preview_options={"is_disabled": True})) is None
+    assert answer("sendMessage", message(link_preview_options={"large": True})) == (
+        400,
+        "Bad Request: can't parse link_preview_options",
+    )
+    assert answer("sendMessage", message(link_preview_options={"is_disabled": "yes"})) is not None
+
+
 async def test_a_second_getupdates_ends_the_first_with_409() -> None:
     api = RecordingBotApi()
     first = asyncio.create_task(api.answer(ApiCall("getUpdates", {"timeout": 10})))

@@ -38,6 +38,7 @@ from psgbot.broadcasts import count_refused_pins, release_due
 from psgbot.chats import clear_thread, deactivate, migrate
 from psgbot.db.enums import DeliveryStatus
 from psgbot.db.types import utcnow
+from psgbot.news import record_refused_images
 from psgbot.outbox import Outcome, claim_due, claim_held, release_claims, renew_claims, settle
 from psgbot.preferences import roll_schedules
 from psgbot.render.search import inline_mode_on
@@ -231,7 +232,7 @@ class Dispatcher:
             async with self.services.sessions.begin() as session:
                 await settle(session, self.worker, outcomes, settled_at)
                 await count_refused_pins(session, _refused_pins(unsettled, outcomes))
-                await _apply(session, effects)
+                await _apply(session, effects, settled_at)
         except BaseException:
             unsettled.outcomes[:0] = outcomes
             effects.merge(unsettled.effects)
@@ -293,7 +294,8 @@ def _count(unsettled: Unsettled, outcomes: Sequence[Outcome], now: datetime) -> 
             ).inc()
 
 
-async def _apply(session: AsyncSession, effects: Effects) -> None:
+async def _apply(session: AsyncSession, effects: Effects, now: datetime) -> None:
+    await record_refused_images(session, set(effects.refused_images), now)
     for old_id, new_id in effects.migrated.items():
         await migrate(session, old_id, new_id)
     for chat_id, reason in effects.deactivated.items():

@@ -8,6 +8,12 @@ deleted) is dropped, the message going to the General topic once, and the thread
 from the chat's subscriptions. A message to be pinned is pinned once sent; a pin Telegram
 refuses leaves the message sent (it is logged, and counted by the dispatcher), never sent
 again.
+
+An alert's picture is a URL Telegram fetches. When Telegram cannot ("wrong file identifier/HTTP
+URL specified", "failed to get HTTP URL content", ...), the same message goes at once as text
+with its article's preview: one more call, and the row is sent once. The refusal is recorded on
+the item (``Effects.refused_images``), so no later alert of it tries the picture again, and
+remembered here meanwhile, so the rest of a fan-out already rendered goes straight to text.
 """
 
 from __future__ import annotations
@@ -40,6 +46,18 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_RETRY_AFTER_WAITS = 10
+# Telegram's answers (lower case) when it cannot use a photo given by URL: the picture's server
+# failed or refused, or what it served is no picture Telegram takes.
+PICTURE_REFUSALS = (
+    "wrong file identifier/http url specified",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "image_process_failed",
+    "photo_invalid_dimensions",
+    "photo_save_file_invalid",
+)
+# Pictures refused while this process runs, remembered at most this many at once.
+REFUSED_REMEMBERED = 1000
 PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
 FAILED = DeliveryStatus.FAILED
 
@@ -52,15 +70,18 @@ class Effects:
     migrated: dict[int, int] = field(default_factory=dict)
     # Forum threads Telegram no longer knows, as (chat, thread).
     lost_threads: set[tuple[int, int]] = field(default_factory=set)
+    # Items whose picture Telegram refused to fetch, with its reason.
+    refused_images: dict[int, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.deactivated or self.migrated or self.lost_threads)
+        return bool(self.deactivated or self.migrated or self.lost_threads or self.refused_images)
 
     def merge(self, later: Effects) -> None:
         """Takes in effects found after these (theirs win where both name a chat)."""
         self.migrated = {**self.migrated, **later.migrated}
         self.deactivated = {**self.deactivated, **later.deactivated}
         self.lost_threads |= later.lost_threads
+        self.refused_images = {**self.refused_images, **later.refused_images}
 
 
 @dataclass
@@ -73,15 +94,20 @@ class Sender:
     max_attempts: int
     # allow_paid_broadcast, when PSGBOT_PAID_BROADCAST is on
     send_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Alert pictures Telegram refused (URLs): other alerts of the item go straight to text.
+    refused_images: set[str] = field(default_factory=set)
 
     async def deliver(self, send: Send, effects: Effects) -> list[Outcome]:
         """Sends one message under the error policy; returns the outcome of each row it covers."""
         chat_id, text, thread = send.chat_id, send.text, send.thread_id
         parse_mode: str | None = None if send.entities is not None else "HTML"
+        photo = send.photo
+        if send.image_of is not None and photo in self.refused_images:
+            photo = None
         waits = 0
         while True:
             try:
-                message_id = await self._send(chat_id, text, parse_mode, send, thread)
+                message_id = await self._send(chat_id, text, parse_mode, send, photo, thread)
             except RetryAfter as exc:
                 waits += 1
                 seconds = _seconds(exc.retry_after)
@@ -100,6 +126,10 @@ class Sender:
                 if "message thread not found" in reason and thread is not None:
                     effects.lost_threads.add((chat_id, thread))
                     thread = None  # the General topic, once
+                    continue
+                if photo and send.image_of is not None and _picture_refused(reason):
+                    self._refused(photo, send.image_of, exc.message, effects)
+                    photo = None
                     continue
                 if "chat not found" in reason:
                     effects.deactivated[chat_id] = exc.message
@@ -147,14 +177,28 @@ class Sender:
         log.warning("could not pin message %s in chat %s: %s", message_id, chat_id, reason)
         return False
 
+    def _refused(self, photo: str, item_id: int, reason: str, effects: Effects) -> None:
+        if len(self.refused_images) >= REFUSED_REMEMBERED:
+            self.refused_images.clear()
+        self.refused_images.add(photo)
+        effects.refused_images[item_id] = reason
+        # The item's id and Telegram's reason only: the URL may carry what the feed put in it.
+        log.info("picture of item %s refused, sent as text: %s", item_id, reason)
+
     async def _send(
-        self, chat_id: int, text: str, parse_mode: str | None, send: Send, thread: int | None
+        self,
+        chat_id: int,
+        text: str,
+        parse_mode: str | None,
+        send: Send,
+        photo: str | None,
+        thread: int | None,
     ) -> int:
-        if not send.photo:
+        if not photo:
             return await self.send_text(chat_id, text, parse_mode, send, thread)
         message = await self.bot.send_photo(
             chat_id,
-            send.photo,
+            photo,
             caption=text or None,
             parse_mode=parse_mode,
             caption_entities=send.entities,
@@ -185,11 +229,9 @@ class Sender:
         Message: at a fan-out's pace that parsing was a third of the dispatcher's CPU
         (bench/scale.py). Everything else (flood limiter, errors raised) is as send_message's.
         """
-        params: dict[str, Any] = {
-            "chat_id": chat_id,
-            "text": text,
-            "link_preview_options": {"is_disabled": True},
-        }
+        # Previews are off (as for every reply: psgbot.app's Defaults) unless the send names one.
+        preview = send.preview.to_dict() if send.preview is not None else {"is_disabled": True}
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "link_preview_options": preview}
         if parse_mode:
             params["parse_mode"] = parse_mode
         if thread is not None:
@@ -221,6 +263,10 @@ class Sender:
 def _all(send: Send, status: DeliveryStatus, **details: Any) -> list[Outcome]:
     """The same outcome for every row the message stands for (a digest covers several)."""
     return [Outcome(row.id, status, **details) for row in send.rows]
+
+
+def _picture_refused(reason: str) -> bool:
+    return any(refusal in reason for refusal in PICTURE_REFUSALS)
 
 
 def _seconds(value: object) -> float:

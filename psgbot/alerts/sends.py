@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, MessageEntity
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, MessageEntity
 
 from psgbot.db.enums import (
     BroadcastStatus,
@@ -35,7 +35,13 @@ from psgbot.render.broadcasts import language_note
 from psgbot.render.digests import gathered_messages
 from psgbot.render.events import reminder_keyboard
 from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
-from psgbot.render.news import alert_keyboard, alert_message, digest_message
+from psgbot.render.news import (
+    alert_caption,
+    alert_keyboard,
+    alert_message,
+    article_preview,
+    digest_message,
+)
 from psgbot.render.notices import notice_message
 from psgbot.render.watches import watching_line
 from psgbot.services import Services
@@ -59,6 +65,10 @@ class Send:
     without a sound (an ordinary broadcast); a ``pin`` one is pinned once sent (an urgent
     broadcast its author chose to pin, in a group). ``thread_id`` is the forum thread it
     goes to (None: the chat itself, a forum's General topic).
+
+    Link previews are off unless ``preview`` says what to show (an alert: its article). An
+    alert's ``photo`` is its item's picture (``image_of``), a URL Telegram fetches: if Telegram
+    cannot, the same message goes as text with the preview.
     """
 
     chat_id: int
@@ -67,6 +77,8 @@ class Send:
     markup: InlineKeyboardMarkup | None = None
     entities: list[MessageEntity] | None = None
     photo: str | None = None
+    preview: LinkPreviewOptions | None = None
+    image_of: int | None = None
     priority: Priority = Priority.ALERT
     silent: bool = False
     pin: bool = False
@@ -270,22 +282,41 @@ async def _add_alerts(
                 key = (item.id, matched, phrase, zone.key, language, in_channel)
                 if key not in rendered:
                     with using(language):
-                        text, markup = render_alert(
+                        rendered[key] = _alert_model(
                             services, item, matched, phrase, zone, share=share, channel=in_channel
                         )
-                    shared = markup.to_dict() if markup else None
-                    rendered[key] = Send(0, [], text, markup, markup_json=shared)
-                model = rendered[key]
                 batch.sends.append(
-                    Send(
-                        chat_id,
-                        [row],
-                        model.text,
-                        model.markup,
-                        markup_json=model.markup_json,
-                        thread_id=thread,
-                    )
+                    replace(rendered[key], chat_id=chat_id, rows=[row], thread_id=thread)
                 )
+
+
+def _alert_model(
+    services: Services,
+    item: Item,
+    matched: str | None,
+    phrase: str | None,
+    zone: ZoneInfo,
+    *,
+    share: bool,
+    channel: bool,
+) -> Send:
+    """An alert as every chat it goes to gets it: with the item's picture as a photo when its
+    text fits a caption and Telegram has not refused the picture, else as text with a large
+    preview of the article."""
+    text, markup = render_alert(services, item, matched, phrase, zone, share=share, channel=channel)
+    shared = markup.to_dict() if markup else None
+    picture = item.image_url if item.image_refused_at is None else None
+    photo = picture if picture and alert_caption(text) is not None else None
+    return Send(
+        0,
+        [],
+        text,
+        markup,
+        photo=photo,
+        preview=article_preview(item),
+        image_of=item.id if photo else None,
+        markup_json=shared,
+    )
 
 
 def _add_gathered(

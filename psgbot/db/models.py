@@ -45,6 +45,10 @@ LAST_MODIFIED_MAX = 100
 ITEM_KEY_MAX = 512
 ITEM_GUID_MAX = 2000
 ITEM_LINK_MAX = 2000
+# An item's picture (psgbot.feeds.images): an http(s) URL Telegram fetches itself.
+ITEM_IMAGE_MAX = 2000
+# An item's folded title (psgbot.feeds.duplicates); a longer one is stored as its hash.
+TITLE_KEY_MAX = 200
 
 
 class Feed(Base):
@@ -83,6 +87,9 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
         Index("ix_items_sort", "sort_at"),
+        # A new item's earlier copies (the same story under another guid or link) are one
+        # range of this index: its title key, within days of its date.
+        Index("ix_items_title_key", "title_key", "sort_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,6 +109,16 @@ class Item(Base):
     topics_edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The language the item is written in, as its feed declares it; None when unknown.
     language: Mapped[Language | None] = mapped_column(str_enum(Language, 8))
+    # Its picture, from the feed (an image enclosure, media:content or media:thumbnail, or the
+    # first <img> of its content): alerts carry it as a photo. When Telegram refused to fetch
+    # it, ``image_refused_at`` says so and later alerts of the item go as text.
+    image_url: Mapped[str | None] = mapped_column(String(ITEM_IMAGE_MAX))
+    image_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The title folded for comparison (case, accents, punctuation, spaces), None for titles too
+    # short to name a story. An item whose title matches an earlier one within days is a copy:
+    # ``duplicate_of`` names that one, and the copy has no topics and is never alerted.
+    title_key: Mapped[str | None] = mapped_column(String(TITLE_KEY_MAX))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
 
     feed: Mapped[Feed] = relationship(back_populates="items")
     topics: Mapped[list[ItemTopic]] = relationship(

@@ -25,7 +25,9 @@ from psgbot.feeds.parse import FeedParseError, ParsedFeed, ParsedItem, parse_fee
 PROCESS_OVER = 256 * 1024  # bytes; smaller bodies parse in well under 100 ms
 CHUNK = 500  # items per pickled chunk: each unpickles in a few milliseconds
 
-_ItemFields = tuple[str, str | None, str, str | None, datetime | None, str, tuple[str, ...]]
+_ItemFields = tuple[
+    str, str | None, str, str | None, datetime | None, str, tuple[str, ...], str | None
+]
 _Packed = tuple[str | None, int | None, list[bytes]]
 
 _pool: ProcessPoolExecutor | None = None
@@ -70,7 +72,16 @@ def _parse_packed(body: bytes, content_type: str | None) -> _Packed:
     """Runs in the worker process."""
     feed = parse_feed(body, content_type)
     fields: list[_ItemFields] = [
-        (item.key, item.guid, item.title, item.link, item.published, item.summary, item.categories)
+        (
+            item.key,
+            item.guid,
+            item.title,
+            item.link,
+            item.published,
+            item.summary,
+            item.categories,
+            item.image,
+        )
         for item in feed.items
     ]
     chunks = [

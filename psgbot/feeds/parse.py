@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 
 from psgbot.db.models import FEED_TITLE_MAX, ITEM_GUID_MAX, ITEM_LINK_MAX
+from psgbot.feeds.images import item_image
 from psgbot.feeds.normalise import plain_text
 from psgbot.i18n import Language
 
@@ -39,6 +40,7 @@ class ParsedItem:
     published: datetime | None
     summary: str
     categories: tuple[str, ...] = ()
+    image: str | None = None  # a bounded http(s) URL (psgbot.feeds.images)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class _RawItem:
     published: datetime | None
     summary: str
     categories: tuple[str, ...]
+    image: str | None
 
 
 def _raw_item(entry: Any) -> _RawItem:
@@ -100,13 +103,15 @@ def _raw_item(entry: Any) -> _RawItem:
     categories = tuple(
         term for tag in entry.get("tags") or [] if (term := _text(plain_text(tag.get("term"))))
     )
+    link = _web_link(entry.get("link"))
     return _RawItem(
         guid=_text(str(entry.get("id") or "")).strip() or None,
         title=_text(plain_text(entry.get("title"))),
-        link=_web_link(entry.get("link")),
+        link=link,
         published=_published(entry),
         summary=_text(plain_text(summary_html)),
         categories=categories,
+        image=item_image(entry, _stored_link(link)),
     )
 
 
@@ -178,6 +183,7 @@ def _keyed(raw: list[_RawItem]) -> list[ParsedItem]:
                 published=item.published,
                 summary=item.summary,
                 categories=item.categories,
+                image=item.image,
             )
         )
     return items

@@ -1,14 +1,16 @@
-"""Stores parsed items once per feed; a changed title or summary updates the stored copy.
+"""Stores parsed items once per feed; a changed title or summary updates the stored copy. A
+story stored already under another key (psgbot.feeds.duplicates) is kept as a linked copy.
 
 Each item's search words (psgbot.search) are written in the same transaction as the item, and
 rewritten when its text changes, so search never finds an item that is not stored, nor misses
-one that is."""
+one that is (a linked copy is not searched: its first is)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import anyio
 from sqlalchemy import insert, select
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import Feed, Item, ItemTopic
 from psgbot.db.types import utcnow
+from psgbot.feeds.duplicates import DUPLICATE_WINDOW, earlier_copies, lock_title_keys, title_key
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.sources import display_source
 from psgbot.search import index_items
@@ -43,6 +46,7 @@ class StoreResult:
     seen: int
     new_items: list[StoredItem] = field(default_factory=list)
     updated: int = 0
+    duplicates: int = 0  # new items that repeat a stored story: stored linked, not alerted
 
 
 async def get_or_create_feed(session: AsyncSession, source: str) -> Feed:
@@ -97,7 +101,9 @@ async def store_items(
     for start in range(0, len(fresh), _STORE_CHUNK):
         chunk = fresh[start : start + _STORE_CHUNK]
         topics = await _classify(taxonomy, chunk)
-        result.new_items += await _insert(session, feed, chunk, topics, now)
+        inserted, copies = await _insert(session, feed, chunk, topics, now)
+        result.new_items += inserted
+        result.duplicates += copies
     if changed:
         await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
         result.updated = len(changed)
@@ -110,9 +116,11 @@ async def _insert(
     items: Sequence[ParsedItem],
     topics: Sequence[list[str]],
     now: datetime,
-) -> list[StoredItem]:
-    """Writes new items and their tags in two multi-row INSERTs (not an object each); each
-    item is in the language its feed declares."""
+) -> tuple[list[StoredItem], int]:
+    """Writes new items and their tags in multi-row INSERTs (not an object each), each in the
+    language its feed declares; returns the stored stories and how many copies of earlier ones
+    (near-duplicates: stored linked to the first, without tags, not returned, so never alerted
+    nor searched) there were."""
     feed_id = feed.id
     rows = [
         {
@@ -127,25 +135,76 @@ async def _insert(
             "first_seen_at": now,
             "sort_at": parsed.published or now,
             "updated_at": now,
+            "image_url": parsed.image,
+            "title_key": title_key(parsed.title),
+            "duplicate_of": None,
         }
         for parsed in items
     ]
-    await session.execute(insert(Item), rows)
-    found = await session.execute(
-        select(Item.key, Item.id).where(
-            Item.feed_id == feed_id, Item.key.in_([parsed.key for parsed in items])
-        )
-    )
-    ids: dict[str, int] = dict(found.all())
+    later = await _link_copies(session, rows)
+    first = [row for index, row in enumerate(rows) if index not in later]
+    ids = await _write(session, feed_id, first)
+    for index, original in later.items():
+        rows[index]["duplicate_of"] = ids[str(rows[original]["key"])]
+    if later:
+        ids |= await _write(session, feed_id, [rows[index] for index in later])
     tags = [
         {"item_id": ids[parsed.key], "topic": slug, "sort_at": row["sort_at"]}
         for parsed, slugs, row in zip(items, topics, rows, strict=True)
+        if row["duplicate_of"] is None
         for slug in slugs
     ]
     if tags:
         await session.execute(insert(ItemTopic), tags)
-    await index_items(session, [(ids[p.key], p.title, p.summary) for p in items])
-    return [StoredItem(ids[parsed.key], parsed.key, parsed.published) for parsed in items]
+    stories = [
+        (parsed, row) for parsed, row in zip(items, rows, strict=True) if not row["duplicate_of"]
+    ]
+    await index_items(session, [(ids[p.key], p.title, p.summary) for p, _row in stories])
+    stored = [StoredItem(ids[p.key], p.key, p.published) for p, _row in stories]
+    return stored, len(items) - len(stored)
+
+
+async def _link_copies(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Marks the rows that repeat a stored story (``duplicate_of``); returns those that repeat
+    an earlier row of this chunk instead, by index, each with the index of that row."""
+    keyed = [(index, row) for index, row in enumerate(rows) if row["title_key"]]
+    await lock_title_keys(session, [row["title_key"] for _index, row in keyed])
+    originals = await earlier_copies(
+        session, [(row["title_key"], row["sort_at"]) for _i, row in keyed]
+    )
+    later: dict[int, int] = {}
+    firsts: dict[str, list[int]] = {}  # this chunk's stories, by title key
+    for (index, row), original in zip(keyed, originals, strict=True):
+        if original is not None:
+            row["duplicate_of"] = original
+            continue
+        earlier = next(
+            (
+                first
+                for first in firsts.get(row["title_key"], [])
+                if abs(rows[first]["sort_at"] - row["sort_at"]) < DUPLICATE_WINDOW
+            ),
+            None,
+        )
+        if earlier is None:
+            firsts.setdefault(row["title_key"], []).append(index)
+        else:
+            later[index] = earlier
+    return later
+
+
+async def _write(session: AsyncSession, feed_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Inserts rows; returns their ids by key."""
+    if not rows:
+        return {}
+    await session.execute(insert(Item), rows)
+    found = await session.execute(
+        select(Item.key, Item.id).where(
+            Item.feed_id == feed_id, Item.key.in_([row["key"] for row in rows])
+        )
+    )
+    ids: dict[str, int] = dict(found.all())
+    return ids
 
 
 async def _classify(taxonomy: Taxonomy, items: Sequence[ParsedItem]) -> list[list[str]]:
@@ -178,10 +237,16 @@ async def _refresh(
         for parsed, slugs in chunk:
             item = existing[parsed.key]
             item.title = parsed.title
+            item.title_key = title_key(parsed.title)
             item.summary = parsed.summary
             item.link = parsed.link or item.link
+            if parsed.image and parsed.image != item.image_url:
+                item.image_url, item.image_refused_at = parsed.image, None
             item.updated_at = now
-            # An editor's topics (/tag) outlast the publisher's edits of the text.
+            # An editor's topics (/tag) outlast the publisher's edits of the text; a copy of
+            # another item's story has none (it is listed once, as that item).
+            if item.duplicate_of is not None:
+                continue
             if item.topics_edited_at is None and sorted(item.topic_slugs) != sorted(slugs):
                 item.topics = [ItemTopic(topic=slug) for slug in slugs]
         await session.flush()

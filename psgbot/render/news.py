@@ -6,13 +6,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from psgbot.dates import format_long_date
 from psgbot.db.models import ALL_NEWS, Item
 from psgbot.i18n import Language, _, current_language
 from psgbot.render.buttons import LATEST_OF_TOPIC, MENU, SUBSCRIBE_TOPIC, UNSUBSCRIBE
 from psgbot.render.markup import (
+    CAPTION_LIMIT,
     MESSAGE_LIMIT,
     SHORT_SUMMARY_LIMIT,
     TITLE_LIMIT,
@@ -177,7 +178,10 @@ def standing_text_message(text: StandingText) -> str:
     return "\n\n".join(part for part in (head, body, tail, note) if part)
 
 
-ALERT_SUMMARY_LIMIT = 500
+# An alert's summary: a story's opening (a feed's excerpt is usually shorter). An alert with a
+# picture goes as a photo when its text fits a caption (1,024 units), so a long summary is what
+# sends a picture's alert as text with a large preview instead.
+ALERT_SUMMARY_LIMIT = 1000
 DIGEST_TITLE_LIMIT = 150
 
 
@@ -201,6 +205,24 @@ def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic |
     if tags := topic_tags(item.topic_slugs, taxonomy):
         lines += ["", tags]
     return "\n".join(lines)
+
+
+def alert_caption(text: str) -> str | None:
+    """An alert's text as its picture's caption: itself when it fits Telegram's 1,024 UTF-16
+    units (after entity parsing), else None (the alert goes as text, with the article's large
+    preview standing in for the picture)."""
+    return text if visible_length(text) <= CAPTION_LIMIT else None
+
+
+def article_preview(item: Item) -> LinkPreviewOptions | None:
+    """An alert's link preview: the item's article, large. Above the text when the item has a
+    picture (the preview stands in for it, where the photo would be), below otherwise, as any
+    shared link. None without a web link: the alert goes without a preview."""
+    if not item.link or not item.link.startswith(("http://", "https://")):
+        return None
+    if item.image_url:
+        return LinkPreviewOptions(url=item.link, prefer_large_media=True, show_above_text=True)
+    return LinkPreviewOptions(url=item.link, prefer_large_media=True)
 
 
 def alert_keyboard(

@@ -17,6 +17,7 @@ from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.enums import DeliveryKind, DeliveryStatus, EventField, Notice
 from psgbot.db.migrate import alembic_config, current_revision, upgrade
 from psgbot.db.models import Base, Delivery
+from psgbot.feeds.duplicates import title_key
 from psgbot.search import search_document, search_page, search_terms
 
 
@@ -291,3 +292,50 @@ def test_the_search_migration_folds_as_search_does() -> None:
         ("Las Bambas’ road_block 2024", "covid-19 e-mail x@y.org 3.5%"),
     ]:
         assert migration.search_document(title, summary) == search_document(title, summary)
+
+
+async def test_the_media_migration_keys_stored_titles_as_ingest_does(database_url: str) -> None:
+    """0020: items stored before it get their title key (a copy posted later is recognised),
+    the same key ingest gives; no picture, no copy."""
+    engine = create_engine(database_url)
+    await upgrade(engine, "0016")
+    titles = [
+        "Court annuls Fujimori’s pardon!",
+        "Tía María: PROTESTAS en Arequipa",
+        "Newsletter",
+        "word " * 100,
+        "",
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO feeds (id, source, created_at) VALUES (1, 'f', '2024-01-01 00:00:00')"
+            )
+        )
+        for n, title in enumerate(titles, start=1):
+            await connection.execute(
+                text(
+                    "INSERT INTO items (id, feed_id, key, title, summary, first_seen_at, sort_at,"
+                    " updated_at) VALUES (:id, 1, :key, :title, '', '2024-01-01 00:00:00',"
+                    " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+                ),
+                {"id": n, "key": f"k{n}", "title": title},
+            )
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        rows = list(
+            await connection.execute(
+                text(
+                    "SELECT title, title_key, image_url, image_refused_at, duplicate_of"
+                    " FROM items ORDER BY id"
+                )
+            )
+        )
+    assert [row[1] for row in rows] == [title_key(title) for title in titles]
+    assert [row[1] for row in rows][:3] == [
+        "court annuls fujimori s pardon",
+        "tia maria protestas en arequipa",
+        None,
+    ]
+    assert {tuple(row[2:]) for row in rows} == {(None, None, None)}
+    await engine.dispose()

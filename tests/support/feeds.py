@@ -16,6 +16,12 @@ class FeedItem:
     link: str | None = None
     published: datetime | None = None
     categories: tuple[str, ...] = ()
+    # Pictures as feeds give them: an <enclosure> (url, type), a Media RSS <media:content>
+    # (url, type or medium) or <media:thumbnail> (url), and <content:encoded> HTML.
+    enclosure: tuple[str, str] | None = None
+    media_content: tuple[str, str] | None = None
+    media_thumbnail: str | None = None
+    content_html: str | None = None
 
 
 def recent(hours: float = 1) -> datetime:
@@ -24,7 +30,9 @@ def recent(hours: float = 1) -> datetime:
 
 def rss(items: list[FeedItem], *, ttl: int | None = None, language: str | None = None) -> bytes:
     parts = [
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"'
+        ' xmlns:media="http://search.yahoo.com/mrss/"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>',
         "<title>Test feed</title><link>https://feed.example/</link>",
     ]
     if language:
@@ -40,9 +48,26 @@ def rss(items: list[FeedItem], *, ttl: int | None = None, language: str | None =
         if item.published:
             parts.append(f"<pubDate>{format_datetime(item.published)}</pubDate>")
         parts += [f"<category>{escape(category)}</category>" for category in item.categories]
+        parts += _pictures(item)
         parts.append(f"<description>{escape(item.summary)}</description></item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode()
+
+
+def _pictures(item: FeedItem) -> list[str]:
+    parts = []
+    if item.enclosure:
+        url, kind = item.enclosure
+        parts.append(f'<enclosure url="{escape(url)}" type="{escape(kind)}" length="1000"/>')
+    if item.media_content:
+        url, kind = item.media_content
+        attribute = "type" if "/" in kind else "medium"
+        parts.append(f'<media:content url="{escape(url)}" {attribute}="{escape(kind)}"/>')
+    if item.media_thumbnail:
+        parts.append(f'<media:thumbnail url="{escape(item.media_thumbnail)}"/>')
+    if item.content_html is not None:
+        parts.append(f"<content:encoded>{escape(item.content_html)}</content:encoded>")
+    return parts
 
 
 ADMIN = 999

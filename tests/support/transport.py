@@ -16,6 +16,11 @@ Sends are held to a chat's state as Telegram holds them: ``message_thread_id`` o
 topic); in a channel, only by an administrator allowed to post (403 "bot is not a member of the
 channel chat" when it is not one; 400 "need administrator rights in the channel chat" without the
 right to post, ``cannot_post``).
+
+Photos sent by URL are fetched by Telegram: a URL that is not http(s) is refused as Telegram
+refuses it ("wrong file identifier/HTTP URL specified"), and so is one a test put in
+``unreachable_photos``, with the description given there (e.g. "failed to get HTTP URL
+content": the picture's server failed, or what it served is no picture).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ NO_PIN_RIGHTS = "Bad Request: not enough rights to manage pinned messages in the
 THREAD_NOT_FOUND = "Bad Request: message thread not found"
 NOT_IN_CHANNEL = "Forbidden: bot is not a member of the channel chat"
 NO_POST_RIGHTS = "Bad Request: need administrator rights in the channel chat"
+WRONG_PHOTO = "Bad Request: wrong file identifier/HTTP URL specified"
+PHOTO_NOT_FETCHED = "Bad Request: failed to get HTTP URL content"
 # How long the in-process getUpdates holds a request open, as long polling does (seconds).
 LONG_POLL = 0.05
 
@@ -64,6 +71,8 @@ class RecordingBotApi(OfflineBotApi):
         self.messages: set[tuple[int | str, int]] = set()
         self.cannot_pin: set[int] = set()
         self.pinned: dict[int | str, int] = {}
+        # Photo URLs Telegram cannot fetch, with the description it answers.
+        self.unreachable_photos: dict[str, str] = {}
         WATCHED.add(self)
 
     async def answer(self, call: ApiCall) -> Any:
@@ -84,6 +93,8 @@ class RecordingBotApi(OfflineBotApi):
             return self._pin(call)
         if call.method in SENDING_METHODS:
             self._check_destination(call)
+        if call.method == "sendPhoto":
+            self._fetch_photo(call.params.get("photo"))
         return await super().answer(call)
 
     def _check_destination(self, call: ApiCall) -> None:
@@ -99,6 +110,16 @@ class RecordingBotApi(OfflineBotApi):
                 raise ApiError(403, NOT_IN_CHANNEL)
             if chat_id in self.cannot_post:
                 raise ApiError(400, NO_POST_RIGHTS)
+
+    def _fetch_photo(self, photo: object) -> None:
+        """A photo given as a URL is fetched by Telegram, which may fail; a file id (no scheme)
+        or an upload (attach://) is Telegram's own."""
+        if not isinstance(photo, str) or "://" not in photo or photo.startswith("attach://"):
+            return
+        if not photo.lower().startswith(("http://", "https://")):
+            raise ApiError(400, WRONG_PHOTO)
+        if photo in self.unreachable_photos:
+            raise ApiError(400, self.unreachable_photos[photo])
 
     def _pin(self, call: ApiCall) -> bool:
         chat_id, message_id = call.params["chat_id"], int(call.params["message_id"])

@@ -1,0 +1,191 @@
+"""Alerts with pictures and previews: a photo with its caption, else text with a large preview of
+the article; a picture Telegram cannot fetch falls back to text, once. Lists have no previews."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from support.feed_server import FeedServer, Response
+from support.feeds import ADMIN, HISTORY, FeedItem, recent, rss
+from support.harness import BotHarness
+from support.telegram_html import validate_telegram_html
+from support.transport import PHOTO_NOT_FETCHED, WRONG_PHOTO, utf16_units
+
+from psgbot.db.models import Delivery, Item
+from psgbot.feeds.poll import poll_source
+from psgbot.offline import ApiCall
+
+PICTURE = "https://img.example/vigil.jpg"
+VIGIL = FeedItem(
+    "pic-1",
+    "Vigil for the victims of the protests",
+    "Families gathered in Lima.",
+    "https://n.example/vigil",
+    recent(),
+    enclosure=(PICTURE, "image/jpeg"),
+)
+LONG = FeedItem(
+    "pic-2",
+    "Court annuls the pardon",
+    "The Supreme Court ruled. " * 60,  # cut to the alert's summary: no caption holds it
+    "https://n.example/pardon",
+    recent(),
+    media_content=("https://img.example/court.jpg", "image"),
+)
+PLAIN = FeedItem(
+    "plain-1", "Court hears the appeal", "A hearing.", "https://n.example/appeal", recent()
+)
+
+
+async def publish(bot: BotHarness, server: FeedServer, items: list[FeedItem]) -> None:
+    server.routes["/feed"] = Response(rss(items + HISTORY))
+    await poll_source(bot.services, server.url("/feed"))
+
+
+async def subscribed(bot: BotHarness, server: FeedServer, *chats: int) -> None:
+    """Chats following all news, and the feed's history stored (its first poll alerts nothing)."""
+    for chat_id in chats:
+        await bot.send("/subscribe all", chat_id=chat_id)
+    await publish(bot, server, [])
+    bot.api.clear()
+
+
+def buttons(call: ApiCall) -> list[dict[str, str]]:
+    return [button for row in call.params["reply_markup"]["inline_keyboard"] for button in row]
+
+
+async def outbox(bot: BotHarness) -> list[tuple[int, str, int | None]]:
+    async with bot.services.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.status, Delivery.message_id).order_by(
+                Delivery.chat_id
+            )
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_an_alert_with_a_picture_arrives_as_a_photo_with_its_caption(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    await publish(bot, feed_server, [VIGIL])
+    (call,) = await bot.deliver()
+    assert call.method == "sendPhoto"
+    assert call.params["photo"] == PICTURE
+    caption = call.params["caption"]
+    assert call.params["parse_mode"] == "HTML"
+    assert '<b><a href="https://n.example/vigil">Vigil for the victims of the protests</a></b>' in (
+        caption
+    )
+    assert "Families gathered in Lima." in caption
+    assert utf16_units(validate_telegram_html(caption)) <= 1024
+    assert buttons(call)[0] == {"text": "Read more", "url": "https://n.example/vigil"}
+    assert [status for _chat, status, _id in await outbox(bot)] == ["sent"]
+
+
+async def test_a_long_item_goes_as_text_with_a_large_preview_of_its_article(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    await publish(bot, feed_server, [LONG])
+    (call,) = await bot.deliver()
+    assert call.method == "sendMessage"
+    text = call.params["text"]
+    assert utf16_units(validate_telegram_html(text)) > 1024, "too long for a caption"
+    assert "Court annuls the pardon" in text
+    assert call.params["link_preview_options"] == {
+        "url": "https://n.example/pardon",
+        "prefer_large_media": True,
+        "show_above_text": True,
+    }
+
+
+async def test_an_alert_without_a_picture_previews_its_article_below_the_text(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    await publish(bot, feed_server, [PLAIN])
+    (call,) = await bot.deliver()
+    assert call.method == "sendMessage"
+    assert call.params["link_preview_options"] == {
+        "url": "https://n.example/appeal",
+        "prefer_large_media": True,
+    }
+
+
+async def test_a_picture_telegram_refuses_falls_back_to_text_once_and_is_not_tried_again(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1, 2, 3)
+    bot.api.unreachable_photos[PICTURE] = PHOTO_NOT_FETCHED
+    await publish(bot, feed_server, [VIGIL])
+    # One send at a time: the first refusal is known before the next chat's send.
+    calls = await bot.deliver(concurrency=1)
+
+    (refused,) = bot.api.failed_calls
+    assert refused[0].method == "sendPhoto"
+    assert refused[1].description == PHOTO_NOT_FETCHED
+    assert sorted(call.chat_id or 0 for call in calls) == [1, 2, 3], "each chat gets it once"
+    for call in calls:
+        assert call.method == "sendMessage"
+        assert "Vigil for the victims of the protests" in call.params["text"]
+        assert call.params["link_preview_options"]["url"] == "https://n.example/vigil"
+    sent = await outbox(bot)
+    assert [status for _chat, status, _id in sent] == ["sent", "sent", "sent"]
+    assert None not in [message_id for _chat, _status, message_id in sent]
+    async with bot.services.sessions() as session:
+        item = await session.scalar(select(Item).where(Item.guid == "pic-1"))
+    assert item is not None
+    assert item.image_refused_at is not None, "recorded: later alerts go as text"
+
+    # A chat that subscribes later and gets the item (an editor adds its topic) gets text.
+    bot.api.unreachable_photos.clear()
+    bot.api.clear()
+    await bot.send("/subscribe justice", chat_id=4)
+    await bot.send("/tag 1 +justice", chat_id=ADMIN)
+    (later,) = [call for call in await bot.deliver() if call.chat_id == 4]
+    assert later.method == "sendMessage"
+    assert bot.api.failed_calls == []
+
+
+async def test_a_picture_address_telegram_calls_wrong_falls_back_too(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    bot.api.unreachable_photos[PICTURE] = WRONG_PHOTO
+    await publish(bot, feed_server, [VIGIL])
+    (call,) = await bot.deliver()
+    assert call.method == "sendMessage"
+    assert [status for _chat, status, _id in await outbox(bot)] == ["sent"]
+
+
+async def test_a_digest_has_no_picture_and_no_preview(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    many = [
+        FeedItem(
+            f"d{n}",
+            f"Court ruling number {n}",
+            "",
+            f"https://n.example/d{n}",
+            recent(),
+            enclosure=(f"https://img.example/d{n}.jpg", "image/jpeg"),
+        )
+        for n in range(5)
+    ]
+    await publish(bot, feed_server, many)
+    (call,) = await bot.deliver()
+    assert call.method == "sendMessage"
+    assert "5 new items" in call.params["text"]
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+
+
+async def test_previews_are_off_for_latest(bot: BotHarness, feed_server: FeedServer) -> None:
+    await subscribed(bot, feed_server, 1)
+    await publish(bot, feed_server, [PLAIN, VIGIL])
+    await bot.deliver()
+    (reply,) = await bot.send("/latest", chat_id=1)
+    assert "Court hears the appeal" in reply.params["text"]
+    assert reply.params["link_preview_options"] == {"is_disabled": True}
+    (events,) = await bot.send("/events", chat_id=1)
+    assert events.params["link_preview_options"] == {"is_disabled": True}
