@@ -23,6 +23,7 @@ SPANISH_MENU = [
         "help": "ayuda",
         "latest": "noticias",
         "topics": "temas",
+        "search": "buscar",
         "events": "eventos",
         "subscribe": "suscribir",
         "unsubscribe": "baja",
@@ -151,7 +152,7 @@ async def test_each_scope_has_a_spanish_menu(bot: BotHarness) -> None:
     for scope in ("default", "all_private_chats", "all_chat_administrators"):
         assert [name for name, _ in spanish[scope]] == SPANISH_MENU
     assert [name for name, _ in spanish["all_group_chats"]] == [
-        "start", "noticias", "temas", "mysubs", "eventos", "event", "aims", "history",
+        "start", "noticias", "temas", "buscar", "mysubs", "watches", "eventos", "event", "aims", "history",
         "humanrights", "join", "privacidad", "ayuda",
     ]  # fmt: skip
     assert ("noticias", "Últimas noticias: /noticias, /noticias 10, /noticias mineria") in (
@@ -174,10 +175,11 @@ async def test_every_command_and_button_answers_in_spanish(bot: BotHarness) -> N
         calls = await bot.send(f"/{name}", **user)
         assert calls, name
         seen += texts_of(calls)
-        # Each button of the reply, once (not "Yes, delete", which forgets the chat, nor English).
+        # Each button of the reply, once (not "Yes, delete", which forgets the chat, nor English:
+        # /language's and /settings').
         for call in calls:
             for data in buttons(call):
-                if data in pressed or data in {"forget:yes", "lang:en"}:
+                if data in pressed or data in {"forget:yes", "lang:en", "set:lang:en"}:
                     continue
                 pressed.add(data)
                 seen += texts_of(await bot.press(data, **user))

@@ -203,7 +203,8 @@ async def test_error_replies_reveal_nothing_internal(bot: BotHarness) -> None:
 
     from telegram.ext import CommandHandler
 
-    bot.app.add_handler(CommandHandler("boom", broken), group=-3)
+    # A group of its own, before every group the bot uses (each group runs one handler).
+    bot.app.add_handler(CommandHandler("boom", broken), group=-10)
     replies = await bot.reply_texts("/boom")
     assert "went wrong on our side" in replies[0]
     assert not any("hunter2" in reply or "RuntimeError" in reply for reply in replies)
