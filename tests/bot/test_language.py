@@ -152,8 +152,8 @@ async def test_each_scope_has_a_spanish_menu(bot: BotHarness) -> None:
     for scope in ("default", "all_private_chats", "all_chat_administrators"):
         assert [name for name, _ in spanish[scope]] == SPANISH_MENU
     assert [name for name, _ in spanish["all_group_chats"]] == [
-        "start", "noticias", "temas", "buscar", "mysubs", "watches", "eventos", "event", "aims", "history",
-        "humanrights", "join", "privacidad", "ayuda",
+        "start", "noticias", "temas", "buscar", "mysubs", "watches", "eventos", "event", "aims",
+        "history", "humanrights", "join", "privacidad", "ayuda",
     ]  # fmt: skip
     assert ("noticias", "Últimas noticias: /noticias, /noticias 10, /noticias mineria") in (
         spanish["all_private_chats"]
