@@ -38,7 +38,6 @@ from psgbot.events_file import add_new_events, read_events_file
 from psgbot.feeds.poll import first_poll_delay, poll_source
 from psgbot.feeds.sources import display_source
 from psgbot.logs import keep_personal_data_out
-from psgbot.preferences import roll_schedules
 from psgbot.privacy import purge_inactive
 from psgbot.retention import purge_settled
 from psgbot.search import purge_searches
@@ -57,8 +56,6 @@ RETENTION_JOB = "delivery-retention"
 RETENTION_EVERY = 3600
 RETENTION_FIRST = 120
 PRIVACY_JOB = "inactive-chats-purge"
-SCHEDULES_JOB = "digest-and-quiet-schedules"
-SCHEDULES_EVERY = 60
 PRIVACY_FIRST = 180
 KNOWN_COMMANDS = (
     {name for name, _ in PUBLIC_COMMANDS}
@@ -187,14 +184,6 @@ async def privacy_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def schedules_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Moves on the digests and quiet windows that have passed with nothing held (those that
-    held alerts are moved on when the alerts are gathered)."""
-    services = get_services(context)
-    async with services.sessions.begin() as session:
-        await roll_schedules(session, services.settings.zone, utcnow())
-
-
 def schedule_polls(application: BotApplication, services: Services) -> None:
     """One repeating job per feed, first runs spread over a few seconds, never overlapping."""
     if application.job_queue is None:
@@ -235,7 +224,6 @@ async def on_start(application: BotApplication) -> None:
         (broadcast.progress_job, broadcast.PROGRESS_EVERY, broadcast.PROGRESS_EVERY, PROGRESS_JOB),
         (retention_job, RETENTION_EVERY, RETENTION_FIRST, RETENTION_JOB),
         (privacy_job, RETENTION_EVERY, PRIVACY_FIRST, PRIVACY_JOB),
-        (schedules_job, SCHEDULES_EVERY, SCHEDULES_EVERY, SCHEDULES_JOB),
     ):
         application.job_queue.run_repeating(
             callback,

@@ -20,12 +20,18 @@ async def ensure_chat(session: AsyncSession, chat: TelegramChat, *, active: bool
     """The stored chat for a Telegram chat, created or refreshed (and reactivated) as needed.
 
     Only the id and type are kept: never the chat's title, name or username. A new chat speaks
-    the language of the update that brought it (psgbot.bot.language) until one is chosen.
+    the language of the update that brought it (psgbot.bot.language) until one is chosen. A
+    channel gets nothing until an owner connects it (/channel, psgbot.channels): anyone may add
+    the bot to their own channel, and that must not make it a recipient of announcements.
     """
     stored = await session.get(Chat, chat.id)
     if stored is None:
         stored = Chat(
-            id=chat.id, type=chat.type, active=active, telegram_language=current_language()
+            id=chat.id,
+            type=chat.type,
+            active=active,
+            telegram_language=current_language(),
+            announcements=chat.type != TelegramChat.CHANNEL,
         )
         session.add(stored)
         await session.flush()

@@ -88,10 +88,15 @@ def unaccented(word: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
+# Names in the zone database that are not places: the host's own zone ("localtime", which
+# would tell a chat the server's zone), a placeholder ("Factory") and alternative trees.
+_NOT_PLACES = re.compile(r"localtime|factory|posixrules|(posix|right)/.*", re.IGNORECASE)
+
+
 @functools.cache
 def _zone_names() -> dict[str, str]:
-    """Every IANA name by its lower case (read from the system's database once)."""
-    return {zone.lower(): zone for zone in available_timezones()}
+    """Every IANA place name by its lower case (read from the system's database once)."""
+    return {zone.lower(): zone for zone in available_timezones() if not _NOT_PLACES.fullmatch(zone)}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 # Chats whose held alerts one claim gathers (each chat's all at once, as one message).
 HELD_CHATS_PER_CLAIM = 50
+# How often a claim moves on the schedules (next digest, next quiet window) that have passed.
+ROLL_EVERY = timedelta(seconds=30)
 
 MIN_CONCURRENCY, MAX_CONCURRENCY, UNLIMITED_CONCURRENCY = 4, 512, 32
 
@@ -80,6 +82,7 @@ class Dispatcher:
         self.idle_wait = idle_wait
         self.lease = lease
         self._next_take_over: datetime | None = None
+        self._next_roll: datetime | None = None
         # Tests move the clock (and sleep) instead of waiting out Telegram's retry_after.
         self.sender = Sender(bot, clock, sleep, max_attempts)
         if services.settings.paid_broadcast:
@@ -192,6 +195,14 @@ class Dispatcher:
         self._next_take_over = now + self.lease / 3
         return True
 
+    def _roll_due(self, now: datetime) -> bool:
+        """Whether this claim also moves on the digests and quiet windows that passed: an
+        indexed look at the chats whose time has come, twice a minute."""
+        if self._next_roll is not None and now < self._next_roll:
+            return False
+        self._next_roll = now + ROLL_EVERY
+        return True
+
     async def claim(self, limit: int, unsettled: Unsettled) -> ClaimedSends:
         """Claims up to ``limit`` due rows (releasing due broadcasts first) and renders them."""
         now = self.clock()
@@ -202,9 +213,13 @@ class Dispatcher:
             )
             held = await claim_held(session, self.worker, HELD_CHATS_PER_CLAIM, now)
             gathered = sorted({row.chat_id for row in held})
+            zone = self.services.settings.zone
             if gathered:
                 # Their digest or quiet hours are over: hold what comes next until the next.
-                await roll_schedules(session, self.services.settings.zone, now, gathered)
+                await roll_schedules(session, zone, now, gathered)
+            if self._roll_due(now):
+                # And every chat's that passed with nothing held.
+                await roll_schedules(session, zone, now)
             rows += held
         if not rows:
             return ClaimedSends([], [])

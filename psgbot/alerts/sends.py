@@ -258,7 +258,8 @@ async def _add_alerts(
         zone = (zone_named(chat.timezone) if chat and chat.timezone else None) or default_zone
         chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
         if chat_id in gathered:
-            _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
+            with using(language):
+                _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
             continue
         threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):

@@ -10,6 +10,7 @@ chat's. Every command and button checks the owner's role on each use.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -70,11 +71,14 @@ def can_post(member: ChatMember) -> bool:
     return isinstance(member, ChatMemberAdministrator) and bool(member.can_post_messages)
 
 
+CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
+
+
 def _target(text: str) -> str | int | None:
     """What the owner typed as a channel: @name, or its numeric id (-100…)."""
     if text.startswith("@") and len(text) > 1:
         return text
-    if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
+    if CHANNEL_ID.fullmatch(text):
         return int(text)
     return None
 

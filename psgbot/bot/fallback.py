@@ -57,6 +57,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         except Exception:  # best effort, as the apology below
             log.warning("could not answer the inline query after the error", exc_info=True)
         return
+    if isinstance(update, Update) and update.callback_query:
+        try:  # a press left unanswered keeps its button spinning
+            await update.callback_query.answer()
+        except Exception:  # already answered, or too late: the apology below still goes
+            log.debug("the failed press could not be answered", exc_info=True)
     if isinstance(update, Update) and update.effective_chat:
         try:
             await update.effective_chat.send_message(

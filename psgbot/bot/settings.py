@@ -6,6 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import chat_to_manage
@@ -82,16 +83,22 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if args[0] in OFF_WORDS:
         what = Change(digest=DigestMode.INSTANT)
     elif args[0] in DAILY_WORDS:
+        if len(args) < 2:
+            await message.reply_text(render.time_missing_message())
+            return
         if len(args) != 2 or (at := parse_clock(args[1])) is None:
-            await message.reply_text(render.bad_time_message(" ".join(args[1:]) or "?"))
+            await message.reply_text(render.bad_time_message(" ".join(args[1:])))
             return
         what = Change(digest=DigestMode.DAILY, digest_time=at)
     else:
-        if len(args) != 3 or (weekday := parse_weekday(args[1])) is None:
-            await message.reply_text(render.bad_weekday_message(args[1] if len(args) > 1 else "?"))
+        if len(args) < 2 or (weekday := parse_weekday(args[1])) is None:
+            await message.reply_text(render.bad_weekday_message(args[1] if len(args) > 1 else ""))
             return
-        if (at := parse_clock(args[2])) is None:
-            await message.reply_text(render.bad_time_message(args[2]))
+        if len(args) < 3:
+            await message.reply_text(render.time_missing_message())
+            return
+        if len(args) != 3 or (at := parse_clock(args[2])) is None:
+            await message.reply_text(render.bad_time_message(" ".join(args[2:])))
             return
         what = Change(digest=DigestMode.WEEKLY, digest_time=at, digest_weekday=weekday)
     stored = await _apply(update, context, what)
@@ -172,10 +179,15 @@ async def _redraw(update: Update, context: ContextTypes.DEFAULT_TYPE, stored: Ch
     async with services.reads() as session:
         watches = len(await watches_of(session, stored.id))
     await query.answer()
-    await query.edit_message_text(
-        render.settings_message(stored, zone, utcnow(), watches),
-        reply_markup=render.settings_keyboard(stored, zone),
-    )
+    try:
+        await query.edit_message_text(
+            render.settings_message(stored, zone, utcnow(), watches),
+            reply_markup=render.settings_keyboard(stored, zone),
+        )
+    except BadRequest as exc:
+        # The button pressed was the one already ticked: nothing changed, nothing to redraw.
+        if "message is not modified" not in exc.message.lower():
+            raise
 
 
 async def delivery_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -186,8 +198,12 @@ async def delivery_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     except ValueError:
         await update.callback_query.answer(_("That button is out of date: /settings"))
         return
-    weekday = 0 if mode == DigestMode.WEEKLY else None
-    what = Change(digest=mode, digest_weekday=weekday)
+    # Weekly keeps the day the chat chose before (the button names it), Monday at first.
+    chat = update.effective_chat
+    async with get_services(context).reads() as session:
+        current = await session.get(Chat, chat.id) if chat is not None else None
+    weekday = current.digest_weekday if current and current.digest_weekday is not None else 0
+    what = Change(digest=mode, digest_weekday=weekday if mode == DigestMode.WEEKLY else None)
     if (stored := await _apply(update, context, what)) is not None:
         await _redraw(update, context, stored)
 

@@ -20,6 +20,7 @@ from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 from psgbot.bot import topic_keyboard
 from psgbot.bot.access import chat_to_manage, may_manage
 from psgbot.bot.channels import can_post
+from psgbot.bot.commands import SPANISH_NAMES
 from psgbot.bot.flows import Handler
 from psgbot.bot.topic_keyboard import refusal, refuse, see_latest_button, send_keyboard, stop_now
 from psgbot.chats import (
@@ -49,6 +50,15 @@ from psgbot.render.subscriptions import (
 from psgbot.services import get_services
 
 log = logging.getLogger(__name__)
+
+
+def typed(update: Update, command: str) -> str:
+    """The name the user typed ``command`` by (its Spanish name: /suscribir, /baja…), for the
+    examples in a reply; ``command`` itself otherwise (a deep link, a button)."""
+    text = update.effective_message.text if update.effective_message else None
+    name = text.split()[0][1:].split("@")[0].lower() if text and text.startswith("/") else ""
+    return name if name == SPANISH_NAMES.get(command) else command
+
 
 DEEP_LINK_PREFIX = "topic-"
 # What stands for every topic, in English and Spanish: /subscribe all, /suscribir todo.
@@ -90,7 +100,9 @@ async def subscribe_to(update: Update, context: ContextTypes.DEFAULT_TYPE, name:
     else:
         topic = services.taxonomy.resolve(name)
         if topic is None:
-            await _reply(update, unknown_topic_message(name, services.taxonomy, "subscribe"))
+            await _reply(
+                update, unknown_topic_message(name, services.taxonomy, typed(update, "subscribe"))
+            )
             return
         slug, shown = topic.slug, topic.name
     async with services.sessions.begin() as session:
@@ -160,7 +172,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     topic = services.taxonomy.resolve(name)
     if topic is None:
-        await chat.send_message(unknown_topic_message(name, services.taxonomy, "unsubscribe"))
+        await chat.send_message(
+            unknown_topic_message(name, services.taxonomy, typed(update, "unsubscribe"))
+        )
         return
     if topic.slug not in followed:
         await chat.send_message(not_subscribed_message(topic.name, followed, services.taxonomy))

@@ -204,6 +204,10 @@ def bad_time_message(typed: str) -> str:
     ).format(typed=escape(typed[:40]))
 
 
+def time_missing_message() -> str:
+    return _("Add the time, in 24-hour HH:MM: /digest daily 08:00 or /digest weekly mon 08:00.")
+
+
 def bad_weekday_message(typed: str) -> str:
     return _(
         "“{typed}” is not a day. Use mon, tue, wed, thu, fri, sat or sun: /digest weekly mon 08:00"

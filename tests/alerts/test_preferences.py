@@ -21,7 +21,7 @@ from psgbot.db.enums import DeliveryStatus, DigestMode
 from psgbot.db.models import Chat, Delivery
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall
-from psgbot.preferences import Change, change, roll_schedules
+from psgbot.preferences import Change, change
 from psgbot.services import Services
 
 JUSTICE = "Court annuls the pardon of {n}"
@@ -104,15 +104,19 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert "1 new item" in digest
     assert JUSTICE.format(n=3) in digest
 
-    # Nothing new by Monday: nothing is sent, and the next digest is Tuesday's.
+    # Nothing new by Monday 08:00: nothing is sent then, and an item of Monday afternoon waits
+    # for Tuesday's digest (the dispatcher moved the chat's next digest on as it passed).
     monday = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)
-    async with bot.services.sessions.begin() as session:
-        await roll_schedules(session, bot.services.settings.zone, monday)
     assert sent(await bot.deliver(clock=fixed(monday))) == []
-    async with bot.services.reads() as session:
-        stored = await session.get(Chat, 1)
-    assert stored is not None
-    assert stored.digest_at == datetime(2026, 10, 27, 8, 0, tzinfo=UTC)
+    afternoon = monday + timedelta(hours=6)
+    await feed.publish(4, afternoon)
+    assert [chat for chat, _ in sent(await bot.deliver(clock=fixed(afternoon)))] == [2]
+    tuesday = datetime(2026, 10, 27, 8, 0, tzinfo=UTC)
+    assert sent(await bot.deliver(clock=fixed(tuesday - timedelta(minutes=1)))) == []
+    ((chat, digest),) = sent(await bot.deliver(clock=fixed(tuesday)))
+    assert chat == 1
+    assert JUSTICE.format(n=4) in digest
+    assert JUSTICE.format(n=3) not in digest, "Sunday's was sent on Sunday"
 
 
 LIMA_QUIET = Change(timezone="America/Lima", quiet=(time(22, 0), time(7, 0)))
