@@ -49,6 +49,8 @@ def settings(
     database_url: str, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> Settings:
     caplog.set_level(logging.DEBUG)  # before the bot starts: its first poll is logged too
+    # httpx's own lines too, whatever level an earlier test's logging set-up left it at.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     feed_server.routes[PATH] = FAILING
     return make_settings(database_url, feeds=[secret_url(feed_server)], admins=[ADMIN])
 
