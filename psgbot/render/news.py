@@ -157,7 +157,7 @@ def unknown_topic_message(name: str, taxonomy: Taxonomy, command: str = "latest"
     """The reply to a topic no name matches, with the right example for ``command`` (one of
     latest, subscribe, unsubscribe)."""
     # The names in the chat's language: each is accepted as typed, as the slugs are.
-    names = ", ".join(escape(topic.name) for topic in taxonomy.topics)
+    names = " · ".join(escape(topic.name) for topic in taxonomy.topics)
     if command == "latest":
         return _(
             "I don't know the topic “{name}”. Topics are: {names}.\n"

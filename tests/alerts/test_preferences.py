@@ -231,3 +231,23 @@ async def test_watch_alerts_are_held_like_topic_alerts(
     ((chat_id, folded),) = sent(await bot.deliver(clock=fixed(lima(8, 7, 0))))
     assert chat_id == 7
     assert JUSTICE.format(n=1) in folded
+
+
+async def test_what_quiet_hours_held_comes_in_the_chats_language(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    feed = Feed(bot, feed_server)
+    await bot.send("/suscribir justicia", chat_id=8, language_code="es-PE")
+    async with bot.services.sessions.begin() as session:
+        chat = await session.get(Chat, 8)
+        assert chat is not None
+        await change(session, chat, LIMA_QUIET, bot.services.settings.zone, lima(9, 20))
+    bot.api.clear()
+    await feed.publish(1, lima(9, 23, 0))
+    await feed.publish(2, lima(10, 1, 0))
+    assert sent(await bot.deliver(clock=fixed(lima(10, 1, 0)))) == []
+    ((chat_id, folded),) = sent(await bot.deliver(clock=fixed(lima(10, 7, 0))))
+    assert chat_id == 8
+    assert "Durante tus horas de silencio</b>: 2 noticias nuevas" in folded
+    assert "#justicia" in folded
+    assert "#justice" not in folded

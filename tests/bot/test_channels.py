@@ -12,8 +12,10 @@ from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 
+from psgbot import broadcasts
 from psgbot.chats import followed_topics
 from psgbot.db.models import ALL_NEWS, Chat, Delivery
+from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import BOT_USER, ApiCall
 
@@ -285,8 +287,16 @@ async def test_a_channel_that_made_the_bot_an_admin_is_listed_before_it_is_conne
         bot.updates.membership_change(CHANNEL, old="left", new="administrator", chat_type="channel")
     )
     (listing,) = texts(await bot.send("/channel", chat_id=OWNER))
-    assert "<b>@psgnews</b>: no topics (and the PSG's announcements)" in listing
-    # Connecting it starts from what it gets: announcements on, no topic yet.
+    # Anyone may add the bot to their own channel: until an owner connects it, it gets nothing,
+    # not even the announcements to everyone.
+    assert "<b>@psgnews</b>: no topics" in listing
+    assert "announcements" not in listing
+    async with bot.services.sessions.begin() as session:
+        await broadcasts.create(
+            session, audience="all", text="To everyone", scheduled_at=utcnow(), created_by=OWNER
+        )
+    assert [call.chat_id for call in await bot.deliver() if call.text == "To everyone"] == []
+    # Connecting it starts from what it gets: nothing chosen yet.
     (question,) = sent(await bot.send("/channel @psgnews", chat_id=OWNER))
     marked = [b["callback_data"] for b in buttons(question) if b["text"].startswith("✓")]
-    assert marked == ["adm:ch:ann"]
+    assert marked == []

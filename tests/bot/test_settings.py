@@ -9,6 +9,7 @@ from support.harness import BotHarness
 
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
+from psgbot.offline import ApiCall, ApiError
 
 GROUP = -100300400
 
@@ -121,7 +122,7 @@ async def test_typed_forms_set_each_setting_and_say_what_comes_next(bot: BotHarn
     ("typed", "answer"),
     [
         ("/digest daily 25:00", "“25:00” is not a time of day. Use 24-hour HH:MM"),
-        ("/digest daily", "is not a time of day"),
+        ("/digest daily", "Add the time, in 24-hour HH:MM"),
         ("/digest weekly someday 08:00", "“someday” is not a day. Use mon, tue"),
         ("/digest weekly mon 8am", "“8am” is not a time of day"),
         ("/digest hourly", "/digest daily 08:00"),
@@ -213,3 +214,40 @@ async def test_settings_count_the_watches_and_announcements_have_a_typed_form(
     assert (await stored(bot)).announcements is True
     (reply,) = await bot.reply_texts("/announcements maybe")
     assert "/announcements off" in reply
+
+
+async def test_the_weekly_button_keeps_the_day_chosen_and_a_missing_time_is_asked_for(
+    bot: BotHarness,
+) -> None:
+    await bot.send("/digest weekly fri 18:00")
+    await bot.send("/digest off")
+    (shown,) = await bot.send("/settings")
+    assert ("Weekly, Fri", "set:dm:weekly") in buttons(shown.params)
+    *_, edit = await bot.press("set:dm:weekly", message_id=shown.result["message_id"])
+    assert "weekly digest on Friday at 18:00" in (edit.text or "")
+    for typed in ("/digest weekly mon", "/digest daily"):
+        (reply,) = await bot.reply_texts(typed)
+        assert "Add the time, in 24-hour HH:MM" in reply, typed
+        assert "“" not in reply, typed  # nothing the user did not type is quoted back
+
+
+async def test_pressing_the_setting_already_ticked_changes_nothing_and_says_nothing(
+    bot: BotHarness,
+) -> None:
+    (shown,) = await bot.send("/settings")
+
+    def not_modified(call: ApiCall) -> None:
+        # What Telegram answers an edit that would leave the message as it is.
+        if call.method == "editMessageText":
+            raise ApiError(400, "Bad Request: message is not modified: specified new message")
+
+    bot.api.faults.append(not_modified)
+    calls = await bot.press("set:dm:instant", message_id=shown.result["message_id"])
+    assert [call.method for call in calls] == ["answerCallbackQuery"]
+    assert not any("went wrong" in (call.text or "") for call in bot.api.calls)
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posix/Europe/London"])
+async def test_zone_names_that_are_not_places_are_refused(bot: BotHarness, name: str) -> None:
+    (reply,) = await bot.reply_texts(f"/timezone {name}")
+    assert "is not a time zone I know" in reply

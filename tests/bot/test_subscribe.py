@@ -79,7 +79,8 @@ async def test_subscribe_by_name_is_accent_and_case_insensitive(bot: BotHarness)
 async def test_subscribe_unknown_topic_lists_valid_ones(bot: BotHarness) -> None:
     (text,) = await bot.reply_texts("/subscribe basketball")
     assert "basketball" in text
-    assert "extractives" in text
+    # The topics by the names the chat reads (each is accepted as typed).
+    assert "Mining, oil and gas · Environment" in text
     assert "/subscribe mining" in text
     assert await followed(bot) == set()
 
@@ -255,3 +256,13 @@ async def test_bot_added_to_a_group_greets_it_with_setup_steps(bot: BotHarness) 
     )
     await bot.app.process_update(bot.updates.membership_change(4242, old="kicked", new="member"))
     assert len(bot.api.sent()) == sent_before + 1
+
+
+async def test_an_unknown_topic_in_spanish_names_the_topics_and_the_command_in_spanish(
+    bot: BotHarness,
+) -> None:
+    for typed, example in (("/suscribir abc", "/suscribir"), ("/baja abc", "/baja")):
+        (reply,) = await bot.reply_texts(typed, language_code="es-PE")
+        assert f"Prueba {example} mineria" in reply, typed
+        assert "Justicia" in reply, typed
+        assert "human-rights" not in reply, typed
