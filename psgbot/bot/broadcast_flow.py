@@ -44,10 +44,12 @@ from psgbot.i18n import _, current_language
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
     audience_chosen_message,
+    caption_too_long_message,
     chats,
     new_broadcast_prompt,
     translation_prompt,
 )
+from psgbot.render.markup import CAPTION_LIMIT, utf16_len
 from psgbot.services import get_services
 
 
@@ -181,6 +183,10 @@ async def receive_translation(update: Update, context: ContextTypes.DEFAULT_TYPE
     message, draft = update.effective_message, STATE.get(context)
     if message is None or draft is None or message.text is None:
         return ConversationHandler.END
+    if draft.photo and (length := utf16_len(message.text)) > CAPTION_LIMIT:
+        # It goes out as the photo's caption, which Telegram bounds: ask again, keep nothing.
+        await message.reply_text(caption_too_long_message(length))
+        return TRANSLATION
     draft.translation = message.text
     draft.translation_entities = [entity.to_dict() for entity in message.entities]
     if draft.photo:

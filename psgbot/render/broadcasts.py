@@ -17,7 +17,7 @@ from psgbot.db.models import Broadcast
 from psgbot.i18n import Language, _, ngettext
 from psgbot.numbers import format_count
 from psgbot.render import buttons as data
-from psgbot.render.markup import TITLE_LIMIT, escape, pack, shorten
+from psgbot.render.markup import CAPTION_LIMIT, TITLE_LIMIT, escape, pack, shorten
 
 REASON_LIMIT = 200  # a failure's reason as Telegram gave it
 
@@ -175,3 +175,11 @@ def broadcasts_messages(
     if len(lines) == 1:
         lines.append(_("None yet. /broadcast sends one."))
     return pack(["\n".join(lines)])
+
+
+def caption_too_long_message(length: int) -> str:
+    """A version for a photo's caption past Telegram's limit (the admin sends it again)."""
+    return _(
+        "This version goes out as the photo's caption, and a caption holds at most {limit} "
+        "characters: this one has {length}. Send a shorter version, or /cancel."
+    ).format(limit=CAPTION_LIMIT, length=length)

@@ -242,3 +242,32 @@ async def test_the_command_line_takes_a_spanish_version(
         (Language.ES, "Solo en español", None),
     ]
     assert await asyncio.to_thread(main, ["broadcast", "--audience", "all"]) == 2
+
+
+async def test_a_photos_other_version_must_fit_a_caption(bot: BotHarness) -> None:
+    await chats_in_both_languages(bot)
+    await bot.send("/broadcast", chat_id=OWNER)
+    await bot.press("adm:bc:aud:all", chat_id=OWNER)
+    await bot.send("Our banner", chat_id=OWNER, photo="photo-file-1")
+    await bot.press("adm:bc:translate", chat_id=OWNER)
+    # 1,025 units: one past a caption's limit. Refused with what to do, and nothing kept.
+    (refused,) = await bot.reply_texts("ñ" * 1025, chat_id=OWNER)
+    assert "at most 1024 characters: this one has 1025" in refused
+    calls = await bot.send("Nuestra pancarta", chat_id=OWNER)
+    shown, control = calls[-2:]
+    assert shown.method == "sendPhoto"
+    assert shown.params["caption"] == "Nuestra pancarta"
+    assert "Preview" in (control.text or "")
+    sent = {
+        int(call.chat_id or 0): call
+        for call in await send_photo_broadcast(bot)
+        if call.method == "sendPhoto"
+    }
+    assert sent[4].params["caption"] == "Nuestra pancarta"
+    assert sent[1].params["caption"] == "Our banner"
+
+
+async def send_photo_broadcast(bot: BotHarness) -> list[ApiCall]:
+    await bot.press("adm:bc:send", chat_id=OWNER)
+    await bot.press("adm:bc:confirm", chat_id=OWNER)
+    return await bot.deliver()
