@@ -9,17 +9,33 @@ administrators choose.
 
 from __future__ import annotations
 
-from telegram import Update
+import logging
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
+    Chat,
+    Update,
+)
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, TypeHandler
 
+from psgbot.admins import Role, role_of
 from psgbot.bot.access import chat_to_manage
+from psgbot.bot.admin import admin_menu
+from psgbot.bot.commands import Audience, language_code, menu_commands
 from psgbot.bot.flows import Handler
 from psgbot.chats import choose_language, note_telegram_language, stored_languages
-from psgbot.i18n import Language, _, language_of_code, set_language
+from psgbot.i18n import Language, _, language_of_code, languages, set_language, using
 from psgbot.render.buttons import CHOOSE_LANGUAGE
 from psgbot.render.menu import language_chosen_message, language_keyboard, language_message
 from psgbot.services import get_services
+
+log = logging.getLogger(__name__)
 
 
 async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,8 +82,35 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     async with get_services(context).sessions.begin() as session:
         await choose_language(session, chat, chosen)
+        role = await role_of(session, query.from_user.id) if chat.type == ChatType.PRIVATE else None
     set_language(chosen)
+    await set_chat_menus(context.bot, chat, chosen, role)
     await query.edit_message_text(language_chosen_message())
+
+
+async def set_chat_menus(bot: Bot, chat: Chat, language: Language, role: Role | None) -> None:
+    """The chat's command menu in the language it chose, whatever its users' apps speak (a
+    menu of the chat's own scope, for every app language): a private chat's (an admin's with
+    the admin commands), or a group's for its members and for its administrators."""
+    with using(language):
+        if chat.type == ChatType.PRIVATE:
+            commands = admin_menu(role) if role else menu_commands(Audience.PRIVATE)
+            menus: list[tuple[BotCommandScope, list[BotCommand]]] = [
+                (BotCommandScopeChat(chat.id), commands)
+            ]
+        else:
+            menus = [
+                (BotCommandScopeChat(chat.id), menu_commands(Audience.GROUP_MEMBER)),
+                (BotCommandScopeChatAdministrators(chat.id), menu_commands(Audience.GROUP_ADMIN)),
+            ]
+    try:
+        for scope, commands in menus:
+            for spoken in languages():
+                await bot.set_my_commands(
+                    commands, scope=scope, language_code=language_code(spoken)
+                )
+    except TelegramError as exc:  # the menu is a convenience: the choice is stored anyway
+        log.info("no menu for chat %s: %s", chat.id, exc)
 
 
 def refusal() -> str:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from psgbot.admins import role_of
 from psgbot.bot.access import chat_to_manage
 from psgbot.bot.flows import Handler
+from psgbot.bot.language import set_chat_menus
 from psgbot.chats import choose_language, ensure_chat
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
@@ -269,7 +272,9 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     async with get_services(context).sessions.begin() as session:
         await choose_language(session, chat, chosen)
         stored = await ensure_chat(session, chat)
+        role = await role_of(session, query.from_user.id) if chat.type == ChatType.PRIVATE else None
     set_language(chosen)
+    await set_chat_menus(context.bot, chat, chosen, role)
     await _redraw(update, context, stored)
 
 

@@ -192,3 +192,26 @@ async def test_every_command_and_button_answers_in_spanish(bot: BotHarness) -> N
         seen = texts_of(await bot.send(command, **admin))
         assert seen, command
         assert english_in(seen) == [], command
+
+
+async def test_a_chosen_language_brings_the_chats_menu_in_it(bot: BotHarness) -> None:
+    # An English app, Spanish chosen: the chat's own menu is Spanish, for every app language.
+    await bot.send("/language", chat_id=6262)
+    bot.api.clear()
+    await bot.press("lang:es", chat_id=6262)
+    menus = [call for call in bot.api.calls if call.method == "setMyCommands"]
+    assert {(c.params["scope"]["type"], c.params.get("language_code")) for c in menus} == {
+        ("chat", None),
+        ("chat", "es"),
+    }
+    for call in menus:
+        assert call.params["scope"]["chat_id"] == 6262
+        names = [command["command"] for command in call.params["commands"]]
+        assert "noticias" in names
+        assert "latest" not in names
+    # In a group: its members' menu and its administrators', in the group's language.
+    bot.api.chat_members[(GROUP, 8)] = "administrator"
+    bot.api.clear()
+    await bot.press("lang:es", chat_id=GROUP, chat_type="supergroup", user_id=8)
+    scopes = {c.params["scope"]["type"] for c in bot.api.calls if c.method == "setMyCommands"}
+    assert scopes == {"chat", "chat_administrators"}
