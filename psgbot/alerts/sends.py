@@ -8,6 +8,7 @@ language the recipient chat speaks then."""
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,8 @@ from psgbot.render.notices import notice_message
 from psgbot.render.watches import watching_line
 from psgbot.services import Services
 from psgbot.watches import WatchedPhrases
+
+log = logging.getLogger(__name__)
 
 CANCELLED, FAILED = DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
 
@@ -246,48 +249,95 @@ async def _add_alerts(
     In a forum, an alert goes to the thread of the subscription that brought it (read now, so
     a topic moved to another thread takes its waiting alerts along); the threshold counts each
     thread's alerts apart. A channel's alerts have no buttons that act (see alert_keyboard)."""
-    items = stored.items
-    followed = await _followed(session, set(alerts_by_chat))
-    watching = await WatchedPhrases.load(session, set(alerts_by_chat))
-    default_zone = services.settings.zone
-    rendered: dict[tuple[int, str | None, str | None, str, Language, bool], Send] = {}
+    alerting = _Alerting(
+        services,
+        stored,
+        gathered,
+        share,
+        followed=await _followed(session, set(alerts_by_chat)),
+        watching=await WatchedPhrases.load(session, set(alerts_by_chat)),
+    )
     for chat_id, rows in alerts_by_chat.items():
-        chat = stored.chats.get(chat_id)
+        # One chat's alert that cannot be rendered fails that chat's rows, not the batch (the
+        # other chats' alerts, and the rows left leased to fail again on every claim).
+        try:
+            sends = alerting.chat_sends(chat_id, rows)
+        except Exception as error:
+            # The type alone: a message may quote the item's text.
+            log.error(
+                "Alerts for chat %s could not be rendered (%s); %s rows failed",
+                chat_id,
+                type(error).__name__,
+                len(rows),
+            )
+            reason = f"not rendered: {type(error).__name__}"
+            batch.outcomes += [Outcome(row.id, FAILED, error=reason) for row in rows]
+        else:
+            batch.sends += sends
+
+
+_RenderKey = tuple[int, str | None, str | None, str, Language, bool]
+
+
+@dataclass
+class _Alerting:
+    """What rendering a batch's alerts needs, read once for all its chats."""
+
+    services: Services
+    stored: _Stored
+    gathered: Collection[int]
+    share: bool
+    followed: dict[int, dict[str, int | None]]
+    watching: WatchedPhrases
+    # Each (item, topic or watch, zone, language, channel) rendered once per batch.
+    rendered: dict[_RenderKey, Send] = field(default_factory=dict)
+
+    def chat_sends(self, chat_id: int, rows: list[Claimed]) -> list[Send]:
+        """One chat's alerts (see _add_alerts)."""
+        services, followed = self.services, self.followed[chat_id]
+        chat = self.stored.chats.get(chat_id)
         language = chat.language if chat else Language.EN
         mode = chat.digest if chat else DigestMode.INSTANT
-        zone = (zone_named(chat.timezone) if chat and chat.timezone else None) or default_zone
-        chat_items = [items[row.item_id] for row in rows if row.item_id is not None]
-        if chat_id in gathered:
-            _add_gathered(batch, services, chat_id, rows, chat_items, mode, zone)
-            continue
+        zone = (zone_named(chat.timezone) if chat and chat.timezone else None) or (
+            services.settings.zone
+        )
+        chat_items = [self.stored.items[row.item_id] for row in rows if row.item_id is not None]
+        if chat_id in self.gathered:
+            return _gathered(services, chat_id, rows, chat_items, mode, zone)
         threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):
-            matched = next((s for s in item.topic_slugs if s in followed[chat_id]), None)
-            if matched is None and ALL_NEWS in followed[chat_id]:
+            matched = next((s for s in item.topic_slugs if s in followed), None)
+            if matched is None and ALL_NEWS in followed:
                 matched = ALL_NEWS
             # Neither a topic nor all news: a watch brought it, and the alert says which.
-            phrase = watching.phrase(chat_id, item) if matched is None else None
-            thread = followed[chat_id].get(matched) if matched is not None else None
+            phrase = self.watching.phrase(chat_id, item) if matched is None else None
+            thread = followed.get(matched) if matched is not None else None
             threads.setdefault(thread, []).append((row, item, matched, phrase))
         in_channel = chat is not None and chat.channel
+        sends: list[Send] = []
         for thread, alerts in threads.items():
             if len(alerts) > DIGEST_THRESHOLD:
                 with using(language):
                     text = digest_message([item for _row, item, *_ in alerts], services.taxonomy)
-                batch.sends.append(
-                    Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread)
-                )
+                sends.append(Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread))
                 continue
             for row, item, matched, phrase in alerts:
                 key = (item.id, matched, phrase, zone.key, language, in_channel)
-                if key not in rendered:
+                if key not in self.rendered:
                     with using(language):
-                        rendered[key] = _alert_model(
-                            services, item, matched, phrase, zone, share=share, channel=in_channel
+                        self.rendered[key] = _alert_model(
+                            services,
+                            item,
+                            matched,
+                            phrase,
+                            zone,
+                            share=self.share,
+                            channel=in_channel,
                         )
-                batch.sends.append(
-                    replace(rendered[key], chat_id=chat_id, rows=[row], thread_id=thread)
+                sends.append(
+                    replace(self.rendered[key], chat_id=chat_id, rows=[row], thread_id=thread)
                 )
+        return sends
 
 
 def _alert_model(
@@ -319,20 +369,21 @@ def _alert_model(
     )
 
 
-def _add_gathered(
-    batch: Batch,
+def _gathered(
     services: Services,
     chat_id: int,
     rows: list[Claimed],
     chat_items: list[Item],
     mode: DigestMode,
     zone: ZoneInfo,
-) -> None:
+) -> list[Send]:
     """A chat's held alerts as one message (more only past Telegram's limit), oldest first."""
     by_item = {row.item_id: row for row in rows}
     ordered = sorted(chat_items, key=lambda item: (item.sort_at, item.id))
-    for text, item_ids in gathered_messages(ordered, mode, services.taxonomy, zone):
-        batch.sends.append(Send(chat_id, [by_item[item_id] for item_id in item_ids], text))
+    return [
+        Send(chat_id, [by_item[item_id] for item_id in item_ids], text)
+        for text, item_ids in gathered_messages(ordered, mode, services.taxonomy, zone)
+    ]
 
 
 Model = TypeVar("Model", Item, Broadcast, Event, Feed)
