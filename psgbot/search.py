@@ -56,6 +56,13 @@ SHARE_MARK = "#"
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN_ALPHABET_HEX = re.compile(rf"[0-9a-f]{{{SEARCH_TOKEN_LENGTH}}}")
 _INDEX_CHUNK = 500
+INDEXED_WORDS_MAX = 10_000
+INDEXED_CHARS_MAX = 100_000
+"""What of an item is indexed at most: its first words, title first, up to these many words and
+characters. PostgreSQL refuses a tsvector over 1 MB ("string is too long for tsvector"), which
+would roll back the item's whole ingest: 100,000 characters are at most 400 KB of UTF-8, and
+each of 10,000 words adds at most 10 bytes of entry and position. That is every word of the
+longest summary a feed keeps (psgbot.feeds.parse), whatever was stored before that bound."""
 
 
 def _words(folded: str) -> list[str]:
@@ -64,9 +71,21 @@ def _words(folded: str) -> list[str]:
 
 def search_document(title: str, summary: str) -> tuple[str, str]:
     """An item's title and summary as they are stored for search: folded words, one space
-    between them (the summary without the feed's footer)."""
-    body = without_feed_footer(fold(summary))
-    return " ".join(_words(fold(title))), " ".join(_words(body))
+    between them (the summary without the feed's footer), within INDEXED_WORDS_MAX words and
+    INDEXED_CHARS_MAX characters in all, title first."""
+    words, chars = INDEXED_WORDS_MAX, INDEXED_CHARS_MAX
+    indexed: list[str] = []
+    # Only the start of a text can be indexed, so only the start is folded.
+    for folded in (fold(title[:chars]), without_feed_footer(fold(summary[:chars]))):
+        kept = []
+        for word in _WORD.finditer(folded):
+            size = len(word.group()) + 1
+            if words == 0 or size > chars:
+                break
+            kept.append(word.group())
+            words, chars = words - 1, chars - size
+        indexed.append(" ".join(kept))
+    return indexed[0], indexed[1]
 
 
 def search_terms(typed: str) -> list[str]:

@@ -7,9 +7,10 @@ those characters in that order, and spaces match any run of spaces. So "Tía Mar
 "TIA MARIA" and "tía  maría" but not "tiamaria", and "Bambas" not "Bambasco".
 
 Matching scales with the items, not with the watchers. For a batch of new items the distinct
-phrases watched are read once; the text of each item is cut into tokens (words, and each other
-character but space) and every position looked up in a table of the phrases by their first
-token, so a batch costs the same however many phrases are watched. Then one INSERT … SELECT per
+phrases watched are read once; the start of each item's text is cut into tokens (words, and
+each other character but space) and from every position a trie of the phrases' tokens is
+walked as far as the text follows a phrase, so an item costs the same however many phrases are
+watched, and no more than its first SCANNED_TOKENS tokens. Then one INSERT … SELECT per
 few hundred (phrase, item) pairs joins them to the watches of active chats, as
 psgbot.outbox.enqueue_alerts does for topics, in the item's transaction and with the same
 unique (chat, item) row: an item a chat's topic and its watch both match alerts it once.
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from itertools import islice
 
 from sqlalchemy import and_, delete, literal, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +43,13 @@ WATCH_LIMIT = 20
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 # Quotes around a whole phrase are the user's way of saying "this phrase", not part of it.
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“"}
+SCANNED_TOKENS = 5_000
+"""Tokens of an item (title, then summary) that watches are matched in: every token of the
+longest summary a feed keeps is not, but a story names what it is about early, and a bound
+keeps one item from stalling the event loop whatever is stored."""
+# Characters of a title or summary read at all: a token takes at least one and most are words,
+# so this holds SCANNED_TOKENS tokens of any real text, and spares folding a stored megabyte.
+SCANNED_CHARS = 100_000
 # Items read, and (phrase, item) pairs written, per statement: well under SQLite's limits on
 # parameters and on the SELECTs of one UNION (500).
 _ITEM_CHUNK = 500
@@ -63,40 +72,79 @@ def clean_phrase(typed: str) -> str:
 
 
 class PhraseIndex:
-    """Normalised phrases by their first token, to find the ones an item contains."""
+    """Normalised phrases as a trie of their tokens, to find the ones an item contains.
+
+    Each step of the trie is a token and what separates it from the one before ("" or " "
+    in normalised text), so a match is the same string as the phrase. From each token of a
+    text the walk goes only as far as the text goes on as some phrase does: a text costs its
+    tokens times at most the longest phrase's, whatever the number of phrases.
+    """
 
     def __init__(self, phrases: Iterable[str]) -> None:
-        self._phrases: set[str] = set()
-        self._lengths: dict[str, set[int]] = {}
+        self._root: _Node = _Node()
+        self._count = 0
         for phrase in phrases:
-            tokens = _TOKEN.findall(phrase)
-            if tokens:
-                self._phrases.add(phrase)
-                self._lengths.setdefault(tokens[0], set()).add(len(tokens))
+            steps = _steps(phrase)
+            if not steps:
+                continue
+            node = self._root
+            for index, (gap, token) in enumerate(steps):
+                node = node.children.setdefault(("" if index == 0 else gap, token), _Node())
+            if node.phrase is None:
+                node.phrase = phrase
+                self._count += 1
 
     def __bool__(self) -> bool:
-        return bool(self._phrases)
+        return self._count > 0
 
-    def found(self, normalised: str) -> set[str]:
-        """The phrases that occur in ``normalised`` text, each as whole tokens.
-
-        A slice from a token's start to a later token's end can only begin and end at word
-        boundaries (words are maximal runs), so equal strings mean a whole-word match.
-        """
-        spans = [match.span() for match in _TOKEN.finditer(normalised)]
-        found: set[str] = set()
-        for index, (start, end) in enumerate(spans):
-            for length in self._lengths.get(normalised[start:end], ()):
-                if index + length <= len(spans):
-                    candidate = normalised[start : spans[index + length - 1][1]]
-                    if candidate in self._phrases:
-                        found.add(candidate)
-        return found
+    def found(self, normalised: str, tokens: int = SCANNED_TOKENS) -> set[str]:
+        """The phrases that occur, as whole tokens, in the first ``tokens`` tokens of
+        ``normalised`` text (a phrase must end within them)."""
+        return self._found(_steps(normalised, tokens))
 
     def found_in_item(self, title: str, summary: str) -> set[str]:
         """The phrases in an item's title or summary (not across them, nor in WordPress's
-        "The post … appeared first on …" footer, which names the site in every item)."""
-        return self.found(normalise(title)) | self.found(without_feed_footer(normalise(summary)))
+        "The post … appeared first on …" footer, which names the site in every item), within
+        the first SCANNED_TOKENS tokens of the two, title first."""
+        in_title = _steps(normalise(title[:SCANNED_CHARS]), SCANNED_TOKENS)
+        left = SCANNED_TOKENS - len(in_title)
+        body = without_feed_footer(normalise(summary[:SCANNED_CHARS])) if left else ""
+        return self._found(in_title) | self._found(_steps(body, left))
+
+    def _found(self, steps: list[tuple[str, str]]) -> set[str]:
+        # Words are maximal runs, so a phrase's tokens matched in a row with the same
+        # separators are a whole-word match of the phrase.
+        found: set[str] = set()
+        for start, (_gap, token) in enumerate(steps):
+            node = self._root.children.get(("", token))
+            index = start
+            while node is not None:
+                if node.phrase is not None:
+                    found.add(node.phrase)
+                index += 1
+                if index == len(steps) or not node.children:
+                    break
+                node = node.children.get(steps[index])
+        return found
+
+
+class _Node:
+    __slots__ = ("children", "phrase")
+
+    def __init__(self) -> None:
+        self.children: dict[tuple[str, str], _Node] = {}
+        self.phrase: str | None = None
+
+
+def _steps(text: str, limit: int | None = None) -> list[tuple[str, str]]:
+    """The text's tokens (the first ``limit``), each with what separates it from the one
+    before."""
+    steps: list[tuple[str, str]] = []
+    end = 0
+    for match in islice(_TOKEN.finditer(text), limit):
+        steps.append((text[end : match.start()], match.group()))
+        end = match.end()
+    return steps
 
 
 class Refusal(Enum):

@@ -18,7 +18,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,8 +75,8 @@ async def earlier_copies(
         return []
     candidates: dict[str, list[tuple[datetime, int]]] = {}
     keys = sorted({key for key, _moment in wanted})
-    since = min(moment for _key, moment in wanted) - DUPLICATE_WINDOW
-    until = max(moment for _key, moment in wanted) + DUPLICATE_WINDOW
+    since = _shifted(min(moment for _key, moment in wanted), -DUPLICATE_WINDOW)
+    until = _shifted(max(moment for _key, moment in wanted), DUPLICATE_WINDOW)
     for start in range(0, len(keys), _LOOKUP_CHUNK):
         rows = await session.execute(
             select(Item.title_key, Item.sort_at, Item.id)
@@ -101,6 +101,19 @@ async def earlier_copies(
         )
         for key, moment in wanted
     ]
+
+
+def _shifted(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, or the first or last moment a datetime holds when that is out of range
+    (an item stored with a date near year 1 or 9999)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return (
+            datetime.min.replace(tzinfo=UTC)
+            if by < timedelta(0)
+            else datetime.max.replace(tzinfo=UTC)
+        )
 
 
 def _signed32(value: int) -> int:

@@ -1,7 +1,12 @@
 """Feed bytes to normalised items, with feedparser doing the format and encoding work.
 
 What a feed says is bounded here to the columns that store it (``psgbot.db.models``): one hostile
-item must not make its feed's every poll fail on PostgreSQL.
+item must not make its feed's every poll fail on PostgreSQL. Titles and summaries are bounded too
+(``TITLE_MAX``, ``SUMMARY_MAX``): a megabyte of words would overflow PostgreSQL's search index
+and cost every watch and classifier pass, and no alert or listing shows more than a fraction
+of what is kept. Dates are believed only between ``EARLIEST_PUBLISHED`` and a little after now:
+one dated year 1 or 9999 would overflow date arithmetic, and one dated in the future would lead
+/latest until that day came.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import calendar
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -23,6 +28,18 @@ from psgbot.i18n import Language
 # Keys longer than this are hashed. Stored keys depend on the number, so it must not change (items
 # already stored would look new); it stays below the column's size, ITEM_KEY_MAX.
 _KEY_HASHED_OVER = 500
+
+TITLE_MAX = 1_000
+"""Characters of a title kept: far above any headline (alerts show 200 units), a sentence's
+worth of slack for feeds that put the opening in the title."""
+SUMMARY_MAX = 20_000
+"""Characters of a summary kept: a whole long article (some feeds carry it all), while alerts
+show 1,000 units and search indexes far less than PostgreSQL's 1 MB tsvector limit."""
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=UTC)
+"""Dates before this are a feed's mistake (no web feed is older), treated as unknown."""
+FUTURE_SLACK = timedelta(days=2)
+"""Dates later than now by more than this are treated as unknown: a clock or zone error is
+hours, a date that would keep an item first in /latest for months is not news."""
 
 
 class FeedParseError(Exception):
@@ -60,11 +77,14 @@ def declared_language(tag: object) -> Language | None:
     return next((language for language in Language if language.value == primary), None)
 
 
-def parse_feed(body: bytes, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, content_type: str | None = None, *, now: datetime | None = None
+) -> ParsedFeed:
     """Parses RSS or Atom bytes. Raises :class:`FeedParseError` when nothing feed-like is found.
 
     feedparser tolerates a lot (it sets ``bozo`` for recoverable trouble such as a wrong charset),
-    so a feed is refused only when it yields no feed element and no entries.
+    so a feed is refused only when it yields no feed element and no entries. ``now`` (default:
+    the clock's) is what a date may not be far after.
     """
     headers = {"content-type": content_type} if content_type else None
     parsed: Any = feedparser.parse(body, response_headers=headers)
@@ -75,7 +95,7 @@ def parse_feed(body: bytes, content_type: str | None = None) -> ParsedFeed:
         detail = f": {type(reason).__name__}: {reason}" if reason else ""
         raise FeedParseError(f"not an RSS or Atom feed{detail}")
     raw = [_raw_item(entry) for entry in entries]
-    items = _keyed(raw)
+    items = _keyed(raw, now or datetime.now(UTC))
     feed_title = _shortened(_text(plain_text(parsed.feed.get("title"))), FEED_TITLE_MAX) or None
     return ParsedFeed(
         title=feed_title,
@@ -142,6 +162,26 @@ def _shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def bounded_text(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters: cut at the last space of the part that fits (or at
+    the limit, for one very long word) and ended with "…". Python's strings are code points, so
+    a cut never splits a character's UTF-16 surrogate pair."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > len(cut) // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _believable(published: datetime | None, now: datetime) -> datetime | None:
+    """The date, unless it is before EARLIEST_PUBLISHED or more than FUTURE_SLACK after now."""
+    if published is None or published < EARLIEST_PUBLISHED or published - now > FUTURE_SLACK:
+        return None
+    return published
+
+
 def _published(entry: Any) -> datetime | None:
     struct = entry.get("published_parsed") or entry.get("updated_parsed")
     if not struct:
@@ -152,7 +192,7 @@ def _published(entry: Any) -> datetime | None:
         return None
 
 
-def _keyed(raw: list[_RawItem]) -> list[ParsedItem]:
+def _keyed(raw: list[_RawItem], now: datetime) -> list[ParsedItem]:
     """Gives every item its storage key and drops repeats within the feed.
 
     The key is the guid; without one, the link, unless the feed uses one link for items with
@@ -172,16 +212,17 @@ def _keyed(raw: list[_RawItem]) -> list[ParsedItem]:
         seen[key] += 1
         if seen[key] > 1:
             continue
-        # The key comes from the guid and link as the feed gives them, so that bounding them for
-        # storage never changes the key of an item already stored.
+        # The key comes from the guid, link, title and date as the feed gives them, so that
+        # bounding them never changes the key of an item already stored (nor, for a date a few
+        # days ahead, the key of an item as that day comes nearer).
         items.append(
             ParsedItem(
                 key=key,
                 guid=_stored_guid(item.guid),
-                title=item.title or _fallback_title(item),
+                title=bounded_text(item.title or _fallback_title(item), TITLE_MAX),
                 link=_stored_link(item.link),
-                published=item.published,
-                summary=item.summary,
+                published=_believable(item.published, now),
+                summary=bounded_text(item.summary, SUMMARY_MAX),
                 categories=item.categories,
                 image=item.image,
             )

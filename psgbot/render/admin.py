@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,11 @@ def moment(at: datetime | None, zone: ZoneInfo) -> str:
     """A date and time in the PSG's zone, "never" for none (plain text)."""
     if at is None:
         return _("never")
-    return at.astimezone(zone).strftime("%d %b %Y %H:%M %Z")
+    try:
+        local = at.astimezone(zone)
+    except (OverflowError, ValueError):  # near year 1 or 9999: the zone's time cannot hold it
+        local = at.astimezone(UTC)
+    return local.strftime("%d %b %Y %H:%M %Z")
 
 
 # A time as older audit entries wrote it (2026-12-01T18:30:00+00:00): shown in plain words.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
@@ -30,7 +30,13 @@ from psgbot.topics import Taxonomy, Topic
 
 
 def long_date(moment: datetime, zone: ZoneInfo) -> str:
-    return format_long_date(moment.astimezone(zone).date())
+    """The day of ``moment`` in ``zone``; in UTC for a moment the zone's day cannot hold (a
+    date stored near year 1 or 9999, in a zone behind or ahead of UTC)."""
+    try:
+        day = moment.astimezone(zone).date()
+    except (OverflowError, ValueError):
+        day = moment.astimezone(UTC).date()
+    return format_long_date(day)
 
 
 def topic_tags(slugs: Iterable[str], taxonomy: Taxonomy) -> str:

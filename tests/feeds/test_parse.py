@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from support import feeds
 
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.models import Item
 from psgbot.feeds.normalise import plain_text
-from psgbot.feeds.parse import FeedParseError, parse_feed
+from psgbot.feeds.parse import SUMMARY_MAX, TITLE_MAX, FeedParseError, parse_feed
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.services import Services
 
@@ -131,3 +132,14 @@ def test_categories_are_read() -> None:
     body = rss("<item><title>X</title><guid>1</guid><category>Minería</category></item>")
     (item,) = parse_feed(body.encode()).items
     assert item.categories == ("Minería",)
+
+
+def test_long_titles_and_summaries_are_cut_at_a_word() -> None:
+    title = "Las Bambas " * 200  # 2,200 characters
+    summary = "🇵🇪 " * 15_000  # flags: two code points each, four UTF-16 units
+    body = feeds.rss([feeds.FeedItem("long", title, summary, "https://n.example/long")])
+    (item,) = parse_feed(body).items
+    assert len(item.title) <= TITLE_MAX
+    assert item.title.endswith(("Las…", "Bambas…")), "cut at a word's end"
+    assert len(item.summary) <= SUMMARY_MAX
+    assert item.summary.endswith("🇵🇪…")
