@@ -98,6 +98,22 @@ class OfflineBotApi(BaseRequest):
         self.forums: dict[int, set[int]] = {}
         # Channels where the bot is an administrator without the right to post.
         self.cannot_post: set[int] = set()
+        # Groups where the bot is an administrator without the right to pin messages (an
+        # administrator has it unless the group takes it away).
+        self.cannot_pin: set[int] = set()
+        # Files Telegram holds, by the ids it gave them: in updates (see UpdateFactory) and in
+        # the messages it returned. Telegram accepts no other file id.
+        self.file_ids: set[str] = set()
+        self._file_numbers = itertools.count(1)
+
+    def file_id(self, kind: str, given: object = None) -> str:
+        """The id of a file in a message just sent: ``given`` when it is already one of
+        Telegram's files (sent again by its id), else a new one."""
+        if isinstance(given, str) and given in self.file_ids:
+            return given
+        issued = f"{kind}-{next(self._file_numbers)}"
+        self.file_ids.add(issued)
+        return issued
 
     @property
     def read_timeout(self) -> float | None:
@@ -170,6 +186,8 @@ class OfflineBotApi(BaseRequest):
                     "can_post_messages": chat_id not in self.cannot_post,
                     "can_edit_messages": chat_id not in self.cannot_post,
                 }
+            elif status == "administrator":
+                rights = {"can_pin_messages": chat_id not in self.cannot_pin}
             return _member({"user": _user_json(user_id, "Member")}, status) | rights
         if call.method == "getChat":
             chat_id = self.chat_id_of(call.params["chat_id"])
@@ -219,10 +237,12 @@ class OfflineBotApi(BaseRequest):
         ):
             message["reply_markup"] = params["reply_markup"]
         if call.method == "sendDocument":
-            message["document"] = {"file_id": "doc-1", "file_unique_id": "doc-1"}
+            document = self.file_id("doc", params.get("document"))
+            message["document"] = {"file_id": document, "file_unique_id": document}
         if call.method == "sendPhoto":
+            photo = self.file_id("photo", params.get("photo"))
             message["photo"] = [
-                {"file_id": "photo-1", "file_unique_id": "p1", "width": 1, "height": 1}
+                {"file_id": photo, "file_unique_id": photo, "width": 1, "height": 1}
             ]
         if call.method == "sendVenue":
             message["venue"] = {
@@ -239,10 +259,20 @@ def _visible_text(text: str, parse_mode: object) -> str:
 
 class UpdateFactory:
     """Builds updates as Telegram delivers them (JSON, decoded by PTB): commands, button presses,
-    inline queries."""
+    inline queries.
 
-    def __init__(self, bot: Any, *, language_code: str | None = None) -> None:
+    ``telegram``: the Bot API the bot talks to, told of the files these updates carry (a photo's
+    file id), since Telegram accepts only the file ids it gave out."""
+
+    def __init__(
+        self,
+        bot: Any,
+        *,
+        language_code: str | None = None,
+        telegram: OfflineBotApi | None = None,
+    ) -> None:
         self.bot = bot
+        self.telegram = telegram
         # The language of the users' Telegram app (``es`` for Spanish), unless a call says.
         self.language_code = language_code
         self._update_ids = itertools.count(1)
@@ -278,6 +308,8 @@ class UpdateFactory:
             if forum:
                 message["is_topic_message"] = True
         if photo:
+            if self.telegram is not None:
+                self.telegram.file_ids.add(photo)
             message["photo"] = [
                 {"file_id": photo, "file_unique_id": photo, "width": 640, "height": 480}
             ]

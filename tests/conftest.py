@@ -229,7 +229,7 @@ async def running_bot(
         for job in app.job_queue.jobs():
             job.schedule_removal()
         await app.bot_data[DISPATCHER_KEY].stop()
-        harness = BotHarness(app, api, UpdateFactory(app.bot))
+        harness = BotHarness(app, api, UpdateFactory(app.bot, telegram=api))
         await poll_all(harness.services)
         yield harness
 

@@ -417,7 +417,8 @@ def test_the_development_set_is_labelled_by_the_guide() -> None:
 
 
 def test_the_tagger_agrees_with_the_development_set() -> None:
-    """A guard against a change to the weights that undoes the tuning (bench/topics.py: figures)."""
+    """A guard against a change to the weights that undoes the tuning: the issue's target is an
+    F1 of at least 0.90 (bench/topics.py measures 0.927, precision 0.899, on this set)."""
     items = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["items"]
     right = tagged = labelled = 0
     for item in items:
@@ -426,8 +427,9 @@ def test_the_tagger_agrees_with_the_development_set() -> None:
         right += len(found & gold)
         tagged += len(found)
         labelled += len(gold)
-    assert 2 * right / (tagged + labelled) >= 0.85
-    assert right / tagged >= 0.8
+    f1, precision = 2 * right / (tagged + labelled), right / tagged
+    assert f1 >= 0.90, f"F1 {f1:.3f}"
+    assert precision >= 0.85, f"precision {precision:.3f}"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from support.bot_process import http
 from support.fake_telegram import FakeTelegram
 from support.transport import WATCHED, RecordingBotApi
 
-from psgbot.offline import BOT_USER, ApiCall, ApiError
+from psgbot.offline import BOT_USER, ApiCall, ApiError, UpdateFactory
 
 BUTTON = {"text": "A", "callback_data": "menu:a"}
 
@@ -114,7 +114,7 @@ def test_lengths_are_utf16_units_after_entity_parsing() -> None:
     assert answer("sendMessage", message(text=tagged, parse_mode="HTML")) is None
     assert answer("sendMessage", message(text=tagged)) is not None
     assert answer("sendMessage", message(text="   ")) == (400, "Bad Request: message text is empty")
-    caption = {"chat_id": 1, "photo": "file-id", "caption": "😀" * 513}
+    caption = {"chat_id": 1, "photo": "https://img.example/a.jpg", "caption": "😀" * 513}
     assert answer("sendPhoto", caption) == (400, "Bad Request: message caption is too long")
     assert answer("answerCallbackQuery", {"callback_query_id": "1", "text": "x" * 201})
 
@@ -148,23 +148,65 @@ async def test_a_broken_call_is_answered_as_telegram_answers_it() -> None:
     WATCHED.discard(api)
 
 
-async def test_only_a_message_sent_to_the_chat_is_pinned_where_the_bot_may_pin() -> None:
-    api = RecordingBotApi()
-    sent = ApiCall("sendMessage", message(chat_id=-5))
+async def sent_to(api: RecordingBotApi, chat_id: int) -> int:
+    """Sends a message to the chat as the bot does; its id."""
+    sent = ApiCall("sendMessage", message(chat_id=chat_id))
     sent.result = await api.answer(sent)
     api.on_call(sent)
-    message_id = sent.result["message_id"]
+    return int(sent.result["message_id"])
+
+
+async def refused_pin(api: RecordingBotApi, chat_id: int, message_id: int) -> str | None:
+    """Telegram's refusal of the pin (all are 400 Bad Request), None when it pins."""
+    try:
+        assert await api.answer(
+            ApiCall("pinChatMessage", {"chat_id": chat_id, "message_id": message_id})
+        )
+    except ApiError as error:
+        return f"{error.status} {error.description}"
+    return None
+
+
+async def test_only_a_message_sent_to_the_chat_is_pinned_where_the_bot_may_pin() -> None:
+    api = RecordingBotApi()
+    message_id = await sent_to(api, -5)
+    api.chat_members[(-5, BOT_USER["id"])] = "administrator"
+    api.chat_members[(-6, BOT_USER["id"])] = "administrator"
     for chat_id, pinned in ((-6, message_id), (-5, message_id + 1)):
-        with pytest.raises(ApiError) as refused:
-            await api.answer(ApiCall("pinChatMessage", {"chat_id": chat_id, "message_id": pinned}))
-        assert refused.value.description == "Bad Request: message to pin not found"
+        assert (
+            await refused_pin(api, chat_id, pinned) == "400 Bad Request: message to pin not found"
+        )
+    no_rights = "400 Bad Request: not enough rights to manage pinned messages in the chat"
+    # A member bot (the default in a group) may not pin; nor an administrator without the right.
+    for status in ("member", "left"):
+        api.chat_members[(-5, BOT_USER["id"])] = status
+        assert await refused_pin(api, -5, message_id) == no_rights, status
+    api.chat_members[(-5, BOT_USER["id"])] = "administrator"
     api.cannot_pin.add(-5)
-    with pytest.raises(ApiError) as refused:
-        await api.answer(ApiCall("pinChatMessage", {"chat_id": -5, "message_id": message_id}))
-    assert "not enough rights" in refused.value.description
+    assert await refused_pin(api, -5, message_id) == no_rights
+    bot_member = ApiCall("getChatMember", {"chat_id": -5, "user_id": BOT_USER["id"]})
+    assert (await api.answer(bot_member))["can_pin_messages"] is False
+    assert api.pinned == {}
     api.cannot_pin.clear()
-    assert await api.answer(ApiCall("pinChatMessage", {"chat_id": -5, "message_id": message_id}))
+    assert (await api.answer(bot_member))["can_pin_messages"] is True
+    assert await refused_pin(api, -5, message_id) is None
     assert api.pinned == {-5: message_id}
+    # A group the bot never joined as administrator: refused, though the message is there.
+    unknown_group = await sent_to(api, -9)
+    assert await refused_pin(api, -9, unknown_group) == no_rights
+    # In a private chat the bot pins without rights.
+    private = await sent_to(api, 7)
+    assert await refused_pin(api, 7, private) is None
+    # In a channel: as an administrator allowed to edit messages.
+    channel = -1001234567890
+    api.chat_types[channel] = "channel"
+    api.chat_members[(channel, BOT_USER["id"])] = "administrator"
+    post = await sent_to(api, channel)
+    api.cannot_post.add(channel)
+    assert await refused_pin(api, channel, post) == no_rights
+    api.cannot_post.clear()
+    assert await refused_pin(api, channel, post) is None
+    assert api.pinned == {-5: message_id, 7: private, channel: post}
 
 
 async def refused_send(api: RecordingBotApi, **params: Any) -> tuple[int, str] | None:
@@ -218,8 +260,18 @@ async def test_a_photo_url_is_fetched_by_telegram_which_may_fail() -> None:
     api = RecordingBotApi()
     photo = {"chat_id": 1, "caption": "<b>x</b>", "parse_mode": "HTML"}
     sent = await api.answer(ApiCall("sendPhoto", photo | {"photo": "https://img.example/a.jpg"}))
-    assert sent["photo"]
-    assert await api.answer(ApiCall("sendPhoto", photo | {"photo": "file-id"})), "a file id"
+    (issued,) = {size["file_id"] for size in sent["photo"]}
+    again = await api.answer(ApiCall("sendPhoto", photo | {"photo": issued}))
+    assert [size["file_id"] for size in again["photo"]] == [issued], "sent again by its id"
+    uploaded = await api.answer(ApiCall("sendPhoto", photo | {"photo": "attach://photo"}))
+    assert uploaded["photo"]
+    # A photo a user sent the bot: its file id is Telegram's from the update on.
+    from_user = "AgACAgQAAxkBAAIBQ2from-a-user"
+    by_user = photo | {"photo": from_user}
+    with pytest.raises(ApiError):
+        await api.answer(ApiCall("sendPhoto", by_user))
+    UpdateFactory(None, telegram=api).message("Banner", photo=from_user)
+    assert await api.answer(ApiCall("sendPhoto", by_user))
     api.unreachable_photos["https://img.example/gone.jpg"] = (
         "Bad Request: failed to get HTTP URL content"
     )
@@ -227,6 +279,9 @@ async def test_a_photo_url_is_fetched_by_telegram_which_may_fail() -> None:
         ("https://img.example/gone.jpg", "Bad Request: failed to get HTTP URL content"),
         ("ftp://img.example/a.jpg", "Bad Request: wrong file identifier/HTTP URL specified"),
         ("javascript://alert(1)", "Bad Request: wrong file identifier/HTTP URL specified"),
+        # A file id Telegram never gave out, and a URL without its scheme.
+        ("AgACAgQAAxkBAAIBQ2made-up", "Bad Request: wrong file identifier/HTTP URL specified"),
+        ("img.example/a.jpg", "Bad Request: wrong file identifier/HTTP URL specified"),
     ):
         with pytest.raises(ApiError) as refused:
             await api.answer(ApiCall("sendPhoto", photo | {"photo": url}))

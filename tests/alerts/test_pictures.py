@@ -189,3 +189,56 @@ async def test_previews_are_off_for_latest(bot: BotHarness, feed_server: FeedSer
     assert reply.params["link_preview_options"] == {"is_disabled": True}
     (events,) = await bot.send("/events", chat_id=1)
     assert events.params["link_preview_options"] == {"is_disabled": True}
+
+
+def vigil(part: int, summary: str) -> FeedItem:
+    """Items alike but for their summary (titles of one length, one picture each)."""
+    return FeedItem(
+        f"vigil-{part}",
+        f"Vigil for the victims, part {part}",
+        summary,
+        f"https://n.example/vigil-{part}",
+        recent(),
+        enclosure=(f"https://img.example/vigil-{part}.jpg", "image/jpeg"),
+    )
+
+
+def units(call: ApiCall) -> int:
+    """The call's text as Telegram measures it: visible, in UTF-16 units."""
+    return utf16_units(validate_telegram_html(call.text or ""))
+
+
+def padding(count: int) -> str:
+    """``count`` UTF-16 units of words with emoji (two units each) and ampersands (escaped
+    as &amp;: five characters of markup, one unit seen)."""
+    word = "Lima&Cusco🕯 "  # 12 characters, 13 units
+    text = (word * (count // utf16_units(word))).rstrip()  # a space at the end is not kept
+    return text + "x" * (count - utf16_units(text))
+
+
+async def test_a_caption_of_exactly_1024_units_goes_with_its_picture_one_more_goes_as_text(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    short = "Families & friends 🕯 gathered."
+    await publish(bot, feed_server, [vigil(1, short)])
+    (probe,) = await bot.deliver()
+    assert probe.method == "sendPhoto"
+    # What the same alert holds besides its summary's extra words, as Telegram counts it.
+    room = 1024 - units(probe) - 1  # the extra words follow a space
+
+    await publish(bot, feed_server, [vigil(2, f"{short} {padding(room)}")])
+    (boundary,) = await bot.deliver()
+    assert boundary.method == "sendPhoto"
+    assert boundary.params["photo"] == "https://img.example/vigil-2.jpg"
+    assert units(boundary) == 1024
+    assert "&amp;" in boundary.params["caption"]
+    assert "🕯" in boundary.params["caption"]
+
+    await publish(bot, feed_server, [vigil(3, f"{short} {padding(room + 1)}")])
+    (over,) = await bot.deliver()
+    assert over.method == "sendMessage"
+    assert units(over) == 1025
+    assert "Vigil for the victims, part 3" in over.params["text"]
+    assert over.params["link_preview_options"]["url"] == "https://n.example/vigil-3"
+    assert bot.api.failed_calls == [], "neither was refused: each went in the form it fits"

@@ -11,7 +11,8 @@ from support.clock import fixed
 from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, rss
 from support.harness import BotHarness
-from support.transport import RecordingBotApi
+from support.telegram_html import validate_telegram_html
+from support.transport import RecordingBotApi, utf16_units
 
 from psgbot import broadcasts
 from psgbot.alerts.dispatcher import Dispatcher
@@ -251,3 +252,39 @@ async def test_what_quiet_hours_held_comes_in_the_chats_language(
     assert "Durante tus horas de silencio</b>: 2 noticias nuevas" in folded
     assert "#justicia" in folded
     assert "#justice" not in folded
+
+
+async def test_a_digest_longer_than_a_message_is_split_each_item_once(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    monday = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, digest_time=time(8)), monday)
+    bot.api.clear()
+    rulings = [
+        FeedItem(
+            f"long-{n}",
+            f"Ruling {n:02d}: the Supreme Court annuls the pardon granted to the former "
+            "president and orders the lower courts to reopen the case of the killings in "
+            "Barrios Altos and La Cantuta, a decision the victims' families welcomed",
+            "The Supreme Court ruled on the pardon.",
+            f"https://n.example/long-{n}",
+            monday + timedelta(minutes=n),
+        )
+        for n in range(60)
+    ]
+    feed_server.routes["/feed"] = Response(rss(rulings[::-1] + HISTORY))
+    await poll_source(bot.services, feed_server.url("/feed"), now=monday + timedelta(hours=1))
+    assert sent(await bot.deliver(clock=fixed(monday + timedelta(hours=1)))) == []
+
+    digest = sent(await bot.deliver(clock=fixed(datetime(2026, 11, 3, 8, 0, tzinfo=UTC))))
+    assert len(digest) > 1, "60 long items do not fit one message"
+    assert {chat for chat, _ in digest} == {1}
+    assert "Your daily digest</b>: 60 new items" in digest[0][1]
+    # Each message was accepted by Telegram's rules (the transport refuses one over 4,096).
+    assert bot.api.failed_calls == []
+    text = "\n".join(message for _, message in digest)
+    assert [text.count(f"Ruling {n:02d}:") for n in range(60)] == [1] * 60
+    positions = [text.index(f"Ruling {n:02d}:") for n in range(60)]
+    assert positions == sorted(positions), "oldest first, as published"
+    for _, message in digest:
+        assert utf16_units(validate_telegram_html(message)) <= 4096

@@ -8,33 +8,45 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import OWNER
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from support.broadcasts import asyncio_subprocess, compose, latest_broadcast, send_now
 from support.chats import add_chats as insert_chats
+from support.clock import fixed
 from support.harness import BotHarness
 from support.transport import NO_PIN_RIGHTS
 
 from psgbot.bot.broadcast import update_progress
-from psgbot.db.engine import create_engine
-from psgbot.db.models import Broadcast, Chat, Delivery
+from psgbot.db.models import Chat, Delivery
 from psgbot.db.types import utcnow
-from psgbot.offline import ApiCall
+from psgbot.offline import BOT_USER, ApiCall
 
 PIN_BUTTON = "Pin in groups"
 
 
-async def add_chats(bot: BotHarness, ids: list[int], *, supergroups: tuple[int, ...] = ()) -> None:
-    """Private chats for positive ids, groups for negative ones (``supergroups`` among them)."""
+async def add_chats(
+    bot: BotHarness,
+    ids: list[int],
+    *,
+    supergroups: tuple[int, ...] = (),
+    admin_in: tuple[int, ...] = (),
+) -> None:
+    """Private chats for positive ids, groups for negative ones (``supergroups`` among them).
+    The bot is an administrator (who may pin) in the groups of ``admin_in``, a member in the
+    others, as when a group adds it and does not promote it."""
     async with bot.services.sessions.begin() as session:
         await insert_chats(session, ids)
         await session.execute(
             update(Chat).where(Chat.id.in_(supergroups)).values(type="supergroup")
         )
+    for group in admin_in:
+        bot.api.chat_members[(group, BOT_USER["id"])] = "administrator"
+    for group in supergroups:
+        bot.api.chat_types[group] = "supergroup"
 
 
 def buttons(call: ApiCall) -> str:
@@ -52,7 +64,7 @@ def pins(calls: list[ApiCall]) -> list[ApiCall]:
 async def test_an_ordinary_broadcast_arrives_silently_and_an_urgent_one_notifies(
     bot: BotHarness,
 ) -> None:
-    await add_chats(bot, [1, 2, -10])
+    await add_chats(bot, [1, 2, -10], admin_in=(-10,))
     await compose(bot, text="AGM on Saturday")
     await send_now(bot)
     ordinary = messages(await bot.deliver())
@@ -77,7 +89,7 @@ async def test_an_ordinary_broadcast_arrives_silently_and_an_urgent_one_notifies
 async def test_an_urgent_pinned_broadcast_is_pinned_in_groups_not_in_private_chats(
     bot: BotHarness,
 ) -> None:
-    await add_chats(bot, [1, 2, -10, -11], supergroups=(-11,))
+    await add_chats(bot, [1, 2, -10, -11], supergroups=(-11,), admin_in=(-10, -11))
     await compose(bot, text="Urgent: vigil tonight")
     await bot.press("adm:bc:urgent", chat_id=OWNER)
     (preview,) = [c for c in await bot.press("adm:bc:pin", chat_id=OWNER) if c.text]
@@ -102,8 +114,10 @@ async def test_an_urgent_pinned_broadcast_is_pinned_in_groups_not_in_private_cha
 async def test_a_refused_pin_leaves_the_message_delivered_and_is_not_retried(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await add_chats(bot, [1, -10, -11])
-    bot.api.cannot_pin.add(-11)
+    # -10 made the bot an administrator; -11 added it as a member; -12 made it an administrator
+    # but took away the right to pin.
+    await add_chats(bot, [1, -10, -11, -12], admin_in=(-10, -12))
+    bot.api.cannot_pin.add(-12)
     await compose(bot, text="Urgent: vigil tonight")
     await bot.press("adm:bc:urgent", chat_id=OWNER)
     await bot.press("adm:bc:pin", chat_id=OWNER)
@@ -111,14 +125,17 @@ async def test_a_refused_pin_leaves_the_message_delivered_and_is_not_retried(
     with caplog.at_level(logging.WARNING, logger="psgbot.alerts.sender"):
         calls = await bot.deliver()
     sent = {int(call.chat_id or 0): call.result["message_id"] for call in messages(calls)}
-    assert sorted(sent) == [-11, -10, 1]
+    assert sorted(sent) == [-12, -11, -10, 1]
+    assert all(call.params["text"] == "Urgent: vigil tonight" for call in messages(calls))
     assert bot.api.pinned == {-10: sent[-10]}
     refused = [call for call, error in bot.api.failed_calls if error.description == NO_PIN_RIGHTS]
-    assert [call.chat_id for call in refused] == [-11]
-    (warning,) = [record.getMessage() for record in caplog.records]
-    assert "chat -11" in warning
-    assert "not enough rights" in warning.lower()
-    assert "vigil" not in warning
+    assert sorted(int(call.chat_id or 0) for call in refused) == [-12, -11]
+    warnings = sorted(record.getMessage() for record in caplog.records)
+    assert len(warnings) == 2
+    assert "chat -11" in warnings[0]
+    assert "chat -12" in warnings[1]
+    assert all("not enough rights" in warning.lower() for warning in warnings)
+    assert not any("vigil" in warning for warning in warnings)
 
     broadcast = await latest_broadcast(bot)
     async with bot.services.sessions() as session:
@@ -127,13 +144,13 @@ async def test_a_refused_pin_leaves_the_message_delivered_and_is_not_retried(
                 select(Delivery.status).where(Delivery.broadcast_id == broadcast.id)
             )
         )
-    assert statuses == ["sent"] * 3
+    assert statuses == ["sent"] * 4
     assert await bot.deliver() == [], "neither the message nor the pin is tried again"
     bot.api.clear()
     await update_progress(bot.services, bot.app.bot, utcnow())
     (report,) = bot.api.calls
-    assert "Delivered: 3" in (report.text or "")
-    assert "Delivered but not pinned (no right to pin there): 1" in (report.text or "")
+    assert "Delivered: 4" in (report.text or "")
+    assert "Delivered but not pinned (no right to pin there): 2" in (report.text or "")
 
 
 async def test_pin_in_groups_is_offered_only_while_urgent(bot: BotHarness) -> None:
@@ -166,7 +183,10 @@ async def test_pin_in_groups_is_offered_only_while_urgent(bot: BotHarness) -> No
     assert not broadcast.pin
 
 
-async def test_command_line_pin_needs_urgent(database_url: str, tmp_path: Path) -> None:
+async def test_command_line_pin_needs_urgent(
+    bot: BotHarness, database_url: str, tmp_path: Path
+) -> None:
+    await add_chats(bot, [1, -10, -11], admin_in=(-10, -11))
     env = {key: value for key, value in os.environ.items() if not key.startswith("PSGBOT_")}
     env["PSGBOT_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "psgbot", "broadcast", "--audience", "chat:-10"]
@@ -180,8 +200,14 @@ async def test_command_line_pin_needs_urgent(database_url: str, tmp_path: Path) 
     queued = await asyncio_subprocess([*command, "--urgent", "--pin"], env, tmp_path)
     assert queued.returncode == 0, queued.stderr
     assert "queued for chat:-10" in queued.stdout
-    engine = create_engine(database_url)
-    async with async_sessionmaker(engine)() as session:
-        stored = list(await session.scalars(select(Broadcast)))
-    await engine.dispose()
-    assert [(b.urgent, b.pin) for b in stored] == [(True, True)]
+    # Without a zone, --at is the PSG's time.
+    due = datetime(2099, 1, 1, 10, 0, tzinfo=bot.services.settings.zone)
+    assert await bot.deliver(clock=fixed(due - timedelta(minutes=1))) == []
+    calls = await bot.deliver(clock=fixed(due))
+    (message,) = messages(calls)
+    assert (message.chat_id, message.params["text"]) == (-10, "Vigil tonight")
+    assert "disable_notification" not in message.params, "urgent: with a sound"
+    (pin,) = pins(calls)
+    assert (pin.chat_id, pin.params["message_id"]) == (-10, message.result["message_id"])
+    assert bot.api.pinned == {-10: message.result["message_id"]}
+    assert await bot.deliver(clock=fixed(due + timedelta(days=1))) == [], "the refused one: none"

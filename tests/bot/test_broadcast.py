@@ -267,7 +267,7 @@ async def live_bot(settings: Settings) -> AsyncIterator[BotHarness]:
     api = RecordingBotApi()
     app = build_application(Services.create(settings), request=api)
     async with running(app):
-        yield BotHarness(app, api, UpdateFactory(app.bot))
+        yield BotHarness(app, api, UpdateFactory(app.bot, telegram=api))
 
 
 async def test_command_line_broadcast_is_sent_by_the_running_bot(

@@ -68,7 +68,7 @@ async def live_bot(database_url: str) -> AsyncIterator[BotHarness]:
     app = build_application(Services.create(settings), request=api)
     async with running(app):
         await app.bot_data[DISPATCHER_KEY].stop()
-        yield BotHarness(app, api, UpdateFactory(app.bot))
+        yield BotHarness(app, api, UpdateFactory(app.bot, telegram=api))
 
 
 def has_reply(bot: BotHarness, chat: int) -> bool:

@@ -13,19 +13,19 @@ from babel.dates import format_date
 from conftest import OWNER
 from sqlalchemy import select, update
 from support.chats import add_chats
+from support.clock import fixed
 from support.feeds import FeedItem, rss
 from support.harness import BotHarness
 
 from psgbot.bot.broadcast import update_progress
 from psgbot.cli import main
-from psgbot.db.models import Broadcast, Chat, Item
+from psgbot.db.models import Chat, Item
 from psgbot.db.types import utcnow
 from psgbot.events_file import event_from_yaml
 from psgbot.feeds.poll import poll_source
 from psgbot.i18n import Language
 from psgbot.offline import ApiCall
 from psgbot.outbox import enqueue_alerts
-from psgbot.services import Services
 
 ENGLISH_CHATS, SPANISH_CHATS = range(1, 4), range(4, 7)
 BOLD = [{"type": "bold", "offset": 0, "length": 5}]
@@ -224,24 +224,35 @@ async def test_an_admin_edits_each_language_apart(bot: BotHarness) -> None:
 
 
 async def test_the_command_line_takes_a_spanish_version(
-    services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch
+    bot: BotHarness, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with services.sessions.begin() as session:
+    async with bot.services.sessions.begin() as session:
         await add_chats(session, [1, 2])
+        await session.execute(
+            update(Chat).where(Chat.id == 2).values(telegram_language=Language.ES)
+        )
     monkeypatch.setenv("PSGBOT_DATABASE_URL", database_url)
-    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
     both = ["--text", "<b>AGM</b> on Saturday", "--text-es", "<b>Asamblea</b> el sábado"]
     spanish_only = ["--text-es", "Solo en español"]
     for versions in (both, spanish_only):
-        args = ["broadcast", "--audience", "all", *versions, "--at", later]
+        args = ["broadcast", "--audience", "all", *versions, "--at", later.isoformat()]
         assert await asyncio.to_thread(main, args) == 0
-    async with services.sessions() as session:
-        stored = list(await session.scalars(select(Broadcast).order_by(Broadcast.id)))
-    assert [(b.language, b.text, b.translation) for b in stored] == [
-        (Language.EN, "<b>AGM</b> on Saturday", "<b>Asamblea</b> el sábado"),
-        (Language.ES, "Solo en español", None),
-    ]
     assert await asyncio.to_thread(main, ["broadcast", "--audience", "all"]) == 2
+
+    assert await bot.deliver(clock=fixed(later - timedelta(minutes=1))) == []
+    calls = [call for call in await bot.deliver(clock=fixed(later)) if call.text]
+    received = {
+        chat: [(call.text, call.params.get("parse_mode")) for call in calls if call.chat_id == chat]
+        for chat in (1, 2)
+    }
+    assert received == {
+        1: [
+            ("<b>AGM</b> on Saturday", "HTML"),
+            ("Solo en español\n\n<i>This announcement is only in Spanish.</i>", "HTML"),
+        ],
+        2: [("<b>Asamblea</b> el sábado", "HTML"), ("Solo en español", "HTML")],
+    }
 
 
 async def test_a_photos_other_version_must_fit_a_caption(bot: BotHarness) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from support.broadcasts import compose, send_now
+from support.clock import fixed
+from support.feed_server import FeedServer, Response
+from support.feeds import HISTORY, FeedItem, rss
 from support.harness import BotHarness
 
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
+from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
 
 GROUP = -100300400
@@ -251,3 +257,216 @@ async def test_pressing_the_setting_already_ticked_changes_nothing_and_says_noth
 async def test_zone_names_that_are_not_places_are_refused(bot: BotHarness, name: str) -> None:
     (reply,) = await bot.reply_texts(f"/timezone {name}")
     assert "is not a time zone I know" in reply
+
+
+# What the commands do, as a chat sees it: a feed publishes news, the dispatcher delivers on the
+# test's clock. The commands read the wall clock, so the instants are computed from it.
+
+LONDON = ZoneInfo("Europe/London")  # the PSG's zone, a chat's until it sets its own
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Court rulings the tagger files under justice, each its own story.
+RULINGS = (
+    "Supreme Court annuls the pardon of the former president",
+    "Constitutional Tribunal strikes down the amnesty law",
+    "Judge orders the arrest of the former mayor for corruption",
+    "Prosecutor charges police officers over the killings in Puno",
+)
+ESPANOL = {"language_code": "es"}
+
+
+class News:
+    """A live feed, read once (its first read alerts nothing), then publishing one ruling at a
+    time, read at the test's time."""
+
+    def __init__(self, bot: BotHarness, server: FeedServer) -> None:
+        self.bot, self.server, self.items = bot, server, list[FeedItem]()
+
+    async def start(self) -> News:
+        self.server.routes["/feed"] = Response(rss(HISTORY))
+        await poll_source(self.bot.services, self.server.url("/feed"))
+        return self
+
+    async def publish(self, n: int, now: datetime) -> str:
+        title = RULINGS[n]
+        self.items.insert(
+            0, FeedItem(f"ruling-{n}", title, "The court ruled.", f"https://n.example/r{n}", now)
+        )
+        self.server.routes["/feed"] = Response(rss(self.items + HISTORY))
+        await poll_source(self.bot.services, self.server.url("/feed"), now=now)
+        return title
+
+
+@pytest.fixture
+async def news(bot: BotHarness, feed_server: FeedServer) -> News:
+    return await News(bot, feed_server).start()
+
+
+def received(calls: list[ApiCall], chat_id: int) -> list[str]:
+    return [call.text or "" for call in calls if call.chat_id == chat_id and call.text]
+
+
+def minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+async def test_a_weekly_digest_set_by_command_gathers_the_news_on_its_day(
+    bot: BotHarness, news: News
+) -> None:
+    await bot.send("/subscribe justice", chat_id=1)
+    await bot.send("/subscribe justice", chat_id=2)  # instant, for comparison
+    now = datetime.now(UTC)
+    day = now.astimezone(LONDON).date() + timedelta(days=2)
+    due = datetime.combine(day, time(18, 30), tzinfo=LONDON).astimezone(UTC)
+    (reply,) = await bot.reply_texts(f"/digest weekly {DAYS[day.weekday()]} 18:30", chat_id=1)
+    name = DAY_NAMES[day.weekday()]
+    assert f"weekly digest on {name} at 18:30" in reply
+    assert f"The next is on {name} at 18:30 (Europe/London)" in reply
+
+    title = await news.publish(0, now)
+    calls = await bot.deliver(clock=fixed(now))
+    assert received(calls, 1) == [], "held for the digest"
+    (alert,) = received(calls, 2)
+    assert title in alert
+    assert received(await bot.deliver(clock=fixed(due - timedelta(minutes=1))), 1) == []
+    (digest,) = received(await bot.deliver(clock=fixed(due)), 1)
+    assert "<b>Your weekly digest</b>: 1 new item" in digest
+    assert title in digest
+    assert received(await bot.deliver(clock=fixed(due + timedelta(minutes=1))), 1) == []
+
+
+async def test_quiet_hours_set_by_command_hold_the_news_until_they_end(
+    bot: BotHarness, news: News
+) -> None:
+    await bot.send("/subscribe justice", chat_id=1)
+    await bot.send("/subscribe justice", chat_id=2)  # no quiet hours, for comparison
+    now = datetime.now(UTC)
+    # A window that holds now: from an hour ago to two hours on.
+    starts, ends = minute(now) - timedelta(hours=1), minute(now) + timedelta(hours=2)
+    window = f"{starts.astimezone(LONDON):%H:%M}-{ends.astimezone(LONDON):%H:%M}"
+    (reply,) = await bot.reply_texts(f"/quiet {window}", chat_id=1)
+    assert f"sent as one message at {ends.astimezone(LONDON):%H:%M}" in reply
+
+    first = await news.publish(0, now)
+    calls = await bot.deliver(clock=fixed(now))
+    assert received(calls, 1) == [], "held: quiet hours"
+    assert len(received(calls, 2)) == 1
+    later = now + timedelta(minutes=30)
+    second = await news.publish(1, later)
+    assert received(await bot.deliver(clock=fixed(later)), 1) == []
+    assert received(await bot.deliver(clock=fixed(ends - timedelta(minutes=1))), 1) == []
+    (folded,) = received(await bot.deliver(clock=fixed(ends)), 1)
+    assert "<b>During your quiet hours</b>: 2 new items" in folded
+    assert folded.index(first) < folded.index(second)
+    assert received(await bot.deliver(clock=fixed(ends + timedelta(minutes=1))), 1) == []
+
+
+async def everyone_hears(bot: BotHarness, text: str) -> list[ApiCall]:
+    """An ordinary broadcast to everyone, composed and sent by the owner, delivered."""
+    await compose(bot, text=text)
+    await send_now(bot)
+    return await bot.deliver()
+
+
+async def test_announcements_off_stops_broadcasts_not_topic_alerts(
+    bot: BotHarness, news: News
+) -> None:
+    # Chat 1 types the command, chat 2 uses the /settings button, chat 3 keeps them on.
+    for chat in (1, 2, 3):
+        await bot.send("/subscribe justice", chat_id=chat)
+    (reply,) = await bot.reply_texts("/announcements off", chat_id=1)
+    assert "Announcements from the PSG: off" in reply
+    (shown,) = await bot.send("/settings", chat_id=2)
+    *_, edit = await bot.press("set:ann", chat_id=2, message_id=shown.result["message_id"])
+    assert "Announcements from the PSG: <b>off</b>" in (edit.text or "")
+
+    calls = await everyone_hears(bot, "AGM on Saturday")
+    assert [received(calls, chat) for chat in (1, 2, 3)] == [[], [], ["AGM on Saturday"]]
+    now = datetime.now(UTC)
+    title = await news.publish(0, now)
+    calls = await bot.deliver(clock=fixed(now))
+    for chat in (1, 2, 3):
+        (alert,) = received(calls, chat)
+        assert title in alert, chat
+
+    (reply,) = await bot.reply_texts("/announcements on", chat_id=1)
+    assert "Announcements from the PSG: on" in reply
+    *_, edit = await bot.press("set:ann", chat_id=2, message_id=shown.result["message_id"])
+    assert "Announcements from the PSG: <b>on</b>" in (edit.text or "")
+    calls = await everyone_hears(bot, "Vigil tonight")
+    assert [received(calls, chat) for chat in (1, 2, 3)] == [["Vigil tonight"]] * 3
+
+
+async def test_spanish_words_set_digests_in_a_spanish_chat(bot: BotHarness, news: News) -> None:
+    await bot.send("/subscribe justice", chat_id=1, **ESPANOL)
+    now = datetime.now(UTC)
+    today = now.astimezone(LONDON).date()
+    (reply,) = await bot.reply_texts("/digest diario 08:00", chat_id=1, **ESPANOL)
+    assert "Ahora las alertas llegan en un resumen diario a las 08:00" in reply
+    assert "El próximo será el" in reply
+    eight = next(
+        moment
+        for offset in (0, 1, 2)
+        if (
+            moment := datetime.combine(
+                today + timedelta(days=offset), time(8), tzinfo=LONDON
+            ).astimezone(UTC)
+        )
+        > now
+    )
+    first = await news.publish(0, now)
+    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+    assert received(await bot.deliver(clock=fixed(eight - timedelta(minutes=1))), 1) == []
+    (digest,) = received(await bot.deliver(clock=fixed(eight)), 1)
+    assert "<b>Tu resumen diario</b>: 1 noticia nueva" in digest
+    assert first in digest
+
+    (reply,) = await bot.reply_texts("/digest semanal vie 18:30", chat_id=1, **ESPANOL)
+    assert "resumen semanal el viernes a las 18:30" in reply
+    assert "El próximo será el viernes a las 18:30 (Europe/London)" in reply
+    friday = next(
+        moment
+        for offset in range(8)
+        if (day := today + timedelta(days=offset)).weekday() == 4
+        and (moment := datetime.combine(day, time(18, 30), tzinfo=LONDON).astimezone(UTC)) > now
+    )
+    second = await news.publish(1, now)
+    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+    assert received(await bot.deliver(clock=fixed(friday - timedelta(minutes=1))), 1) == []
+    (digest,) = received(await bot.deliver(clock=fixed(friday)), 1)
+    assert "<b>Tu resumen semanal</b>: 1 noticia nueva" in digest
+    assert second in digest
+
+
+async def test_spanish_words_turn_quiet_hours_and_announcements_off(
+    bot: BotHarness, news: News
+) -> None:
+    await bot.send("/subscribe justice", chat_id=1, **ESPANOL)
+    now = datetime.now(UTC)
+    starts, ends = minute(now) - timedelta(hours=1), minute(now) + timedelta(hours=2)
+    window = f"{starts.astimezone(LONDON):%H:%M}-{ends.astimezone(LONDON):%H:%M}"
+    (reply,) = await bot.reply_texts(f"/quiet {window}", chat_id=1, **ESPANOL)
+    assert f"se envían en un solo mensaje a las {ends.astimezone(LONDON):%H:%M}" in reply
+    held = await news.publish(0, now)
+    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+
+    (reply,) = await bot.reply_texts("/quiet no", chat_id=1, **ESPANOL)
+    assert reply == "✓ Horas de silencio desactivadas: las alertas llegan a cualquier hora."
+    # What was held comes now (as of the command), and so does what comes next.
+    now = datetime.now(UTC)
+    (released,) = received(await bot.deliver(clock=fixed(now)), 1)
+    assert held in released
+    fresh = await news.publish(1, now)
+    (alert,) = received(await bot.deliver(clock=fixed(now)), 1)
+    assert fresh in alert
+
+    (reply,) = await bot.reply_texts("/announcements no", chat_id=1, **ESPANOL)
+    assert reply.startswith("✓ Anuncios del PSG: desactivados.")
+    await bot.send("/start", chat_id=2)
+    calls = await everyone_hears(bot, "AGM on Saturday")
+    assert (received(calls, 1), received(calls, 2)) == ([], ["AGM on Saturday"])
+    (reply,) = await bot.reply_texts("/announcements sí", chat_id=1, **ESPANOL)
+    assert reply == "✓ Anuncios del PSG: activados."
+    # The owner wrote in English only: the Spanish chat is told so, in Spanish.
+    calls = await everyone_hears(bot, "Vigil tonight")
+    assert received(calls, 1) == ["Vigil tonight\n\nEste anuncio solo está en inglés."]

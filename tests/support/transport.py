@@ -7,9 +7,12 @@ fixture in conftest.py fails the test if any of them saw a violation or a 409 co
 or not the test looks.
 
 Pins are held to Telegram's rules too: ``pinChatMessage`` pins only a message the bot sent to
-that chat ("message to pin not found" otherwise), and not in a chat of ``cannot_pin`` (a group
-that did not give the bot the right: "not enough rights to manage pinned messages"). ``pinned``
-holds each chat's pinned message.
+that chat ("message to pin not found" otherwise); in a group, only when the bot is an
+administrator there (``chat_members`` for the bot's id) with the right to pin, which an
+administrator has unless the group took it away (``cannot_pin``); in a channel, only as an
+administrator allowed to edit messages (not in ``cannot_post``). Else: "not enough rights to
+manage pinned messages". In a private chat the bot pins freely. ``pinned`` holds each chat's
+pinned message.
 
 Sends are held to a chat's state as Telegram holds them: ``message_thread_id`` only in a forum
 (``forums``) and for a thread it has ("message thread not found" otherwise, as for a deleted
@@ -17,10 +20,13 @@ topic); in a channel, only by an administrator allowed to post (403 "bot is not 
 channel chat" when it is not one; 400 "need administrator rights in the channel chat" without the
 right to post, ``cannot_post``).
 
-Photos sent by URL are fetched by Telegram: a URL that is not http(s) is refused as Telegram
-refuses it ("wrong file identifier/HTTP URL specified"), and so is one a test put in
-``unreachable_photos``, with the description given there (e.g. "failed to get HTTP URL
-content": the picture's server failed, or what it served is no picture).
+A photo is sent by the id of a file Telegram holds, by URL or as an upload (attach://). A file
+id is accepted only when this fake gave it out (``file_ids``: in an update UpdateFactory built
+with ``telegram=`` this fake, or in a message it returned); any other string, a URL without
+http(s) among them, is refused as Telegram refuses it ("wrong file identifier/HTTP URL
+specified"). Photos sent by URL are fetched by Telegram: one a test put in
+``unreachable_photos`` is refused with the description given there (e.g. "failed to get HTTP
+URL content": the picture's server failed, or what it served is no picture).
 """
 
 from __future__ import annotations
@@ -67,9 +73,8 @@ class RecordingBotApi(OfflineBotApi):
         self.reported = (0, 0)
         # Each fault sees every call first and may raise ApiError to make Telegram refuse it.
         self.faults: list[Fault] = []
-        # Messages sent, by (chat, message id); chats where the bot may not pin; what is pinned.
+        # Messages sent, by (chat, message id); what is pinned in each chat.
         self.messages: set[tuple[int | str, int]] = set()
-        self.cannot_pin: set[int] = set()
         self.pinned: dict[int | str, int] = {}
         # Photo URLs Telegram cannot fetch, with the description it answers.
         self.unreachable_photos: dict[str, str] = {}
@@ -112,9 +117,8 @@ class RecordingBotApi(OfflineBotApi):
                 raise ApiError(400, NO_POST_RIGHTS)
 
     def _fetch_photo(self, photo: object) -> None:
-        """A photo given as a URL is fetched by Telegram, which may fail; a file id (no scheme)
-        or an upload (attach://) is Telegram's own."""
-        if not isinstance(photo, str) or "://" not in photo or photo.startswith("attach://"):
+        """Accepts an upload, a file id Telegram gave out, or an http(s) URL it can fetch."""
+        if not isinstance(photo, str) or photo.startswith("attach://") or photo in self.file_ids:
             return
         if not photo.lower().startswith(("http://", "https://")):
             raise ApiError(400, WRONG_PHOTO)
@@ -122,13 +126,26 @@ class RecordingBotApi(OfflineBotApi):
             raise ApiError(400, self.unreachable_photos[photo])
 
     def _pin(self, call: ApiCall) -> bool:
-        chat_id, message_id = call.params["chat_id"], int(call.params["message_id"])
-        if (chat_id, message_id) not in self.messages:
+        chat_id = self.chat_id_of(call.params["chat_id"])
+        message_id = int(call.params["message_id"])
+        if (call.params["chat_id"], message_id) not in self.messages:
             raise ApiError(400, PIN_NOT_FOUND)
-        if chat_id in self.cannot_pin:
+        if not self.may_pin(chat_id):
             raise ApiError(400, NO_PIN_RIGHTS)
-        self.pinned[chat_id] = message_id
+        self.pinned[call.params["chat_id"]] = message_id
         return True
+
+    def may_pin(self, chat_id: int) -> bool:
+        """Whether the bot may pin in the chat: anywhere in a private chat; in a group as an
+        administrator with the right to pin; in a channel as one allowed to edit messages."""
+        kind = self.chat_types.get(chat_id) or ("private" if chat_id > 0 else "group")
+        if kind == "private":
+            return True
+        if self.chat_members.get((chat_id, BOT_USER["id"])) != "administrator":
+            return False
+        if kind == "channel":
+            return chat_id not in self.cannot_post
+        return chat_id not in self.cannot_pin
 
     async def _long_poll(self) -> Any:
         poll = self.gate.begin("bot")
