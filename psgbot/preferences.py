@@ -99,13 +99,24 @@ def _zone_names() -> dict[str, str]:
     return {zone.lower(): zone for zone in available_timezones() if not _NOT_PLACES.fullmatch(zone)}
 
 
+@functools.cache
+def _cities() -> dict[str, str]:
+    """Zones by their place alone ("lima", "london", "buenos aires"), where only one has it."""
+    by_place: dict[str, list[str]] = {}
+    for zone in _zone_names().values():
+        place = unaccented(zone.rsplit("/", 1)[-1].replace("_", " "))
+        by_place.setdefault(place, []).append(zone)
+    return {place: zones[0] for place, zones in by_place.items() if len(zones) == 1}
+
+
 @functools.lru_cache(maxsize=1024)
 def zone_named(name: str) -> ZoneInfo | None:
-    """The IANA zone of that name, matched without regard to case ("europe/london")."""
+    """The IANA zone of that name, matched without regard to case ("europe/london"), or of
+    that place when only one zone has it ("lima", "london")."""
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 64:
         return None
-    exact = _zone_names().get(cleaned.lower())
+    exact = _zone_names().get(cleaned.lower()) or _cities().get(unaccented(cleaned))
     if exact is None:
         return None
     try:

@@ -31,6 +31,7 @@ from psgbot.bot.commands import Audience, language_code, menu_commands
 from psgbot.bot.flows import Handler
 from psgbot.chats import choose_language, note_telegram_language, stored_languages
 from psgbot.i18n import Language, _, language_of_code, languages, set_language, using
+from psgbot.preferences import unaccented
 from psgbot.render.buttons import CHOOSE_LANGUAGE
 from psgbot.render.menu import language_chosen_message, language_keyboard, language_message
 from psgbot.services import get_services
@@ -64,12 +65,31 @@ async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         set_language(telegram or spoken)
 
 
+# /language's typed form: a language by its code or its name, in English or Spanish.
+TYPED_LANGUAGES = {
+    **dict.fromkeys(("en", "english", "ingles"), Language.EN),
+    **dict.fromkeys(("es", "spanish", "espanol", "castellano"), Language.ES),
+}
+
+
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Offers English and Español (in groups, to its administrators)."""
-    chat = update.effective_chat
+    """Offers English and Español (in groups, to its administrators); ``/language es`` (or
+    ``/idioma inglés``) chooses at once."""
+    chat, user = update.effective_chat, update.effective_user
     if chat is None or await chat_to_manage(update, context, refusal()) is None:
         return
-    await chat.send_message(language_message(), reply_markup=language_keyboard())
+    typed = unaccented(" ".join(context.args or []).strip())
+    chosen = TYPED_LANGUAGES.get(typed)
+    if chosen is None:
+        await chat.send_message(language_message(), reply_markup=language_keyboard())
+        return
+    async with get_services(context).sessions.begin() as session:
+        await choose_language(session, chat, chosen)
+        private = chat.type == ChatType.PRIVATE and user is not None
+        role = await role_of(session, user.id) if private and user is not None else None
+    set_language(chosen)
+    await set_chat_menus(context.bot, chat, chosen, role)
+    await chat.send_message(language_chosen_message())
 
 
 async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

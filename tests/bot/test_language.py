@@ -215,3 +215,17 @@ async def test_a_chosen_language_brings_the_chats_menu_in_it(bot: BotHarness) ->
     await bot.press("lang:es", chat_id=GROUP, chat_type="supergroup", user_id=8)
     scopes = {c.params["scope"]["type"] for c in bot.api.calls if c.method == "setMyCommands"}
     assert scopes == {"chat", "chat_administrators"}
+
+
+async def test_the_language_may_be_typed(bot: BotHarness) -> None:
+    (reply,) = await bot.reply_texts("/language es", chat_id=6363)
+    assert "español" in reply.lower()
+    (help_text,) = await bot.reply_texts("/help", chat_id=6363)
+    assert "Lo que puedo hacer" in help_text
+    (reply,) = await bot.reply_texts("/idioma inglés", chat_id=6363)
+    (help_text,) = await bot.reply_texts("/help", chat_id=6363)
+    assert "What I can do" in help_text
+    # Anything else: the buttons, as without a word.
+    (question,) = await bot.send("/language klingon", chat_id=6363)
+    assert [b["callback_data"] for row in question.params["reply_markup"]["inline_keyboard"]
+            for b in row] == ["lang:en", "lang:es"]  # fmt: skip

@@ -470,3 +470,10 @@ async def test_spanish_words_turn_quiet_hours_and_announcements_off(
     # The owner wrote in English only: the Spanish chat is told so, in Spanish.
     calls = await everyone_hears(bot, "Vigil tonight")
     assert received(calls, 1) == ["Vigil tonight\n\nEste anuncio solo está en inglés."]
+
+
+async def test_a_zone_may_be_named_by_its_place_alone(bot: BotHarness) -> None:
+    (reply,) = await bot.reply_texts("/timezone lima")
+    assert "Time zone: <b>America/Lima</b>" in reply
+    (reply,) = await bot.reply_texts("/timezone LONDON")
+    assert "Time zone: <b>Europe/London</b>" in reply
