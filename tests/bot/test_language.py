@@ -103,7 +103,7 @@ async def test_a_spanish_speaker_is_answered_in_spanish_from_the_first_message(
 
 async def test_language_switches_a_private_chat_and_the_choice_holds(bot: BotHarness) -> None:
     (ask,) = await bot.send("/idioma", **SPANISH_USER)
-    assert "Este chat está en <b>Español</b>" in (ask.text or "")
+    assert "Idioma de este chat: <b>Español</b>" in (ask.text or "")
     assert buttons(ask) == ["lang:en", "lang:es"]
     calls = await bot.press("lang:en", **SPANISH_USER)
     assert calls[0].method == "answerCallbackQuery"
