@@ -55,13 +55,26 @@ async def add_alerts(
     In a forum, an alert goes to the thread of the subscription that brought it (read now, so
     a topic moved to another thread takes its waiting alerts along); the threshold counts each
     thread's alerts apart. A channel's alerts have no buttons that act (see alert_keyboard)."""
+    followed = await _followed(session, set(alerts_by_chat))
+    # Only an alert no topic (nor all news) brought names the watch that did: the watches of
+    # the chats with one are read, and a topic's fan-out reads none.
+    by_watch = {
+        chat_id
+        for chat_id, rows in alerts_by_chat.items()
+        if ALL_NEWS not in followed[chat_id]
+        and any(
+            not followed[chat_id].keys() & stored.items[row.item_id].topic_slugs
+            for row in rows
+            if row.item_id is not None
+        )
+    }
     alerting = _Alerting(
         services,
         stored,
         gathered,
         share,
-        followed=await _followed(session, set(alerts_by_chat)),
-        watching=await WatchedPhrases.load(session, set(alerts_by_chat)),
+        followed=followed,
+        watching=await WatchedPhrases.load(session, by_watch),
     )
     for chat_id, rows in alerts_by_chat.items():
         # One chat's alert that cannot be rendered fails that chat's rows, not the batch (the
