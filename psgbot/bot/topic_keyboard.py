@@ -32,6 +32,7 @@ from psgbot.render.subscriptions import (
     removed_note,
     resumed_note,
     subscribed_note,
+    topic_choice_keyboard,
     topic_name,
     unsubscribe_keyboard,
     unsubscribed_by_button_message,
@@ -45,23 +46,13 @@ def topic_keyboard(
 ) -> InlineKeyboardMarkup:
     """Every topic as a toggle (✓ when followed), then "All news", "Announcements from the
     PSG" (messages to everyone) and "Done"."""
-
-    def label(mark: bool, text: str) -> str:
-        return f"✓ {text}" if mark else text
-
-    buttons = [
-        data.TOGGLE_TOPIC.button(
-            label(topic.slug in followed, f"{topic.emoji} {topic.name}"), topic.slug
-        )
-        for topic in taxonomy.topics
-    ]
-    rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
-    rows.append([data.TOGGLE_ALL_NEWS.button(label(ALL_NEWS in followed, _("📰 All news")))])
-    rows.append(
-        [data.TOGGLE_ANNOUNCEMENTS.button(label(announcements, _("📣 Announcements from the PSG")))]
+    buttons = (
+        data.TOGGLE_TOPIC,
+        data.TOGGLE_ALL_NEWS,
+        data.TOGGLE_ANNOUNCEMENTS,
+        data.KEYBOARD_DONE,
     )
-    rows.append([data.KEYBOARD_DONE.button(_("Done"))])
-    return InlineKeyboardMarkup(rows)
+    return topic_choice_keyboard(taxonomy, followed, announcements, buttons)
 
 
 def see_latest_button(slug: str | None = None) -> InlineKeyboardMarkup:

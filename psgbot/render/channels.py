@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup
 
-from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
 from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
-from psgbot.render.subscriptions import followed_names
+from psgbot.render.subscriptions import followed_names, topic_choice_keyboard
 from psgbot.topics import Taxonomy
 
 
@@ -61,27 +60,13 @@ def channel_keyboard(
 ) -> InlineKeyboardMarkup:
     """The channel's choice, as the topic keyboard: a toggle per topic, "All news",
     "Announcements from the PSG", "Done"."""
-
-    def label(mark: bool, text: str) -> str:
-        return f"✓ {text}" if mark else text
-
-    buttons = [
-        data.CHANNEL_TOGGLE_TOPIC.button(
-            label(topic.slug in chosen, f"{topic.emoji} {topic.name}"), topic.slug
-        )
-        for topic in taxonomy.topics
-    ]
-    rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
-    rows.append([data.CHANNEL_ALL_NEWS.button(label(ALL_NEWS in chosen, _("📰 All news")))])
-    rows.append(
-        [
-            data.CHANNEL_ANNOUNCEMENTS.button(
-                label(announcements, _("📣 Announcements from the PSG"))
-            )
-        ]
+    buttons = (
+        data.CHANNEL_TOGGLE_TOPIC,
+        data.CHANNEL_ALL_NEWS,
+        data.CHANNEL_ANNOUNCEMENTS,
+        data.CHANNEL_DONE,
     )
-    rows.append([data.CHANNEL_DONE.button(_("Done"))])
-    return InlineKeyboardMarkup(rows)
+    return topic_choice_keyboard(taxonomy, chosen, announcements, buttons)
 
 
 def nothing_chosen_note() -> str:

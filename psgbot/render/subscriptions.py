@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup
 
 from psgbot.db.models import ALL_NEWS
 from psgbot.i18n import _
-from psgbot.render.buttons import KEYBOARD_DONE, REMOVE_TOPIC
+from psgbot.render.buttons import KEYBOARD_DONE, REMOVE_TOPIC, Action, Keyed
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
 from psgbot.topics import Taxonomy
 
@@ -146,3 +146,30 @@ def keyboard_intro(intro: str, stopped: bool) -> str:
         return intro
     note = _("This chat has stopped everything (/stop): choosing a topic starts it all again.")
     return f"{note}\n{intro}"
+
+
+def topic_choice_keyboard(
+    taxonomy: Taxonomy,
+    chosen: set[str],
+    announcements: bool,
+    buttons: tuple[Keyed[str], Action, Action, Action],
+) -> InlineKeyboardMarkup:
+    """Every topic as a toggle (✓ when chosen), then "All news", "Announcements from the PSG"
+    and "Done": a chat's topic keyboard and a channel's, each with its own ``buttons`` (topic,
+    all news, announcements, done)."""
+    toggle_topic, all_news, toggle_announcements, done = buttons
+
+    def label(mark: bool, text: str) -> str:
+        return f"✓ {text}" if mark else text
+
+    toggles = [
+        toggle_topic.button(label(topic.slug in chosen, f"{topic.emoji} {topic.name}"), topic.slug)
+        for topic in taxonomy.topics
+    ]
+    rows = [toggles[start : start + 2] for start in range(0, len(toggles), 2)]
+    rows.append([all_news.button(label(ALL_NEWS in chosen, _("📰 All news")))])
+    rows.append(
+        [toggle_announcements.button(label(announcements, _("📣 Announcements from the PSG")))]
+    )
+    rows.append([done.button(_("Done"))])
+    return InlineKeyboardMarkup(rows)
