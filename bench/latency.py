@@ -36,7 +36,8 @@ from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.alerts.limits import FloodLimiter
 from psgbot.app import OFFLINE_TOKEN, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
-from psgbot.offline import ApiCall, ApiError, OfflineBotApi, UpdateFactory
+from psgbot.offline import ApiCall, ApiError, OfflineBotApi
+from psgbot.offline_updates import UpdateFactory
 from psgbot.services import Services
 
 ASKERS = range(1, 201)

@@ -23,8 +23,8 @@ from psgbot.offline import (
     SENDING_METHODS,
     ApiCall,
     OfflineBotApi,
-    UpdateFactory,
 )
+from psgbot.offline_updates import UpdateFactory
 from psgbot.render.markup import html_to_text
 from psgbot.services import Services, services_of
 from psgbot.topology import start_health

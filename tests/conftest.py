@@ -23,7 +23,7 @@ from support.transport import WATCHED, RecordingBotApi
 from psgbot.app import DISPATCHER_KEY, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
 from psgbot.feeds.poll import poll_all
-from psgbot.offline import UpdateFactory
+from psgbot.offline_updates import UpdateFactory
 from psgbot.services import Services
 
 # CI replays the same examples on every run, so a landing never hangs on a lucky draw;

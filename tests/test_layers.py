@@ -63,6 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "psgbot.cli",
         "psgbot.console",
         "psgbot.offline",
+        "psgbot.offline_updates",
         "psgbot.topology",
         "psgbot.webhook",
     ),

@@ -14,7 +14,8 @@ from support.bot_process import http
 from support.fake_telegram import FakeTelegram
 from support.transport import WATCHED, RecordingBotApi
 
-from psgbot.offline import BOT_USER, ApiCall, ApiError, UpdateFactory
+from psgbot.offline import ApiCall, ApiError
+from psgbot.offline_updates import BOT_USER, UpdateFactory
 
 BUTTON = {"text": "A", "callback_data": "menu:a"}
 

@@ -23,7 +23,8 @@ from support.transport import NO_PIN_RIGHTS
 from psgbot.bot.broadcast import update_progress
 from psgbot.db.models import Chat, Delivery
 from psgbot.db.types import utcnow
-from psgbot.offline import BOT_USER, ApiCall
+from psgbot.offline import ApiCall
+from psgbot.offline_updates import BOT_USER
 
 PIN_BUTTON = "Pin in groups"
 

@@ -26,7 +26,8 @@ from psgbot.config import Settings
 from psgbot.db.engine import create_engine
 from psgbot.db.models import AuditEntry, Broadcast, Chat
 from psgbot.db.types import utcnow
-from psgbot.offline import ApiError, UpdateFactory
+from psgbot.offline import ApiError
+from psgbot.offline_updates import UpdateFactory
 from psgbot.services import Services
 
 BOLD = [{"type": "bold", "offset": 0, "length": 5}]

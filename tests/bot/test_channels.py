@@ -17,7 +17,8 @@ from psgbot.chats import followed_topics
 from psgbot.db.models import ALL_NEWS, Chat, Delivery
 from psgbot.db.types import utcnow
 from psgbot.feeds.poll import poll_source
-from psgbot.offline import BOT_USER, ApiCall
+from psgbot.offline import ApiCall
+from psgbot.offline_updates import BOT_USER
 
 CHANNEL = -1001234567890
 PRIVATE_CHANNEL = -1009876543210

@@ -24,7 +24,8 @@ from psgbot.app import DISPATCHER_KEY, build_application, running
 from psgbot.db.types import utcnow
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.store import get_or_create_feed, store_items
-from psgbot.offline import ApiCall, UpdateFactory
+from psgbot.offline import ApiCall
+from psgbot.offline_updates import UpdateFactory
 from psgbot.outbox import enqueue_alerts
 from psgbot.services import Services
 

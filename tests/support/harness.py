@@ -7,7 +7,8 @@ from typing import Any
 
 from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.app import BotApplication
-from psgbot.offline import ApiCall, UpdateFactory
+from psgbot.offline import ApiCall
+from psgbot.offline_updates import UpdateFactory
 from psgbot.services import Services, services_of
 from support.transport import RecordingBotApi
 

@@ -36,7 +36,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from psgbot.offline import BOT_USER, SENDING_METHODS, ApiCall, ApiError, OfflineBotApi
+from psgbot.offline import SENDING_METHODS, ApiCall, ApiError, OfflineBotApi
+from psgbot.offline_updates import BOT_USER
 from support.bot_api_rules import UpdatesGate, Violation, check_call, refusal, utf16_units
 
 __all__ = ["WATCHED", "RecordingBotApi", "Watched", "check_call", "utf16_units"]
