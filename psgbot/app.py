@@ -118,8 +118,8 @@ def build_application(
     attach(application, services)
     # Group -3 sets the language the update is answered in; group -2 may stop an update (a
     # user over the rate limit); group -1 only counts commands; the features are in group 0.
-    application.add_handlers(language.early_handlers(), group=-3)
-    application.add_handlers(throttle.handlers(), group=-2)
+    application.add_handlers(throttle.handlers(), group=-3)
+    application.add_handlers(language.early_handlers(), group=-2)
     application.add_handler(MessageHandler(filters.COMMAND, count_command, block=False), group=-1)
     # Feature handlers first; fallback last, so it only sees what no feature claimed.
     application.add_handlers(registry.handlers(settings.admins))

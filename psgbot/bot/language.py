@@ -138,8 +138,8 @@ def refusal() -> str:
 
 
 def early_handlers() -> list[Handler]:
-    """Before every other handler (throttle included, so that even its warning is in the
-    chat's language)."""
+    """Before every feature, after the throttle: an update it drops costs no read (its one
+    warning reads the language itself)."""
     return [TypeHandler(Update, apply_language)]
 
 

@@ -3,10 +3,11 @@
 Past ``LIMIT`` messages in ``WINDOW`` seconds, the user is told once to slow down, then ignored
 until the window has room again. A button press counts as ``TAP_WEIGHT`` of a message: tapping
 through a keyboard (toggling topics, stepping through a flow) is quick by design and costs the
-bot little. PSG admins are never held back: their work (editing an event, a broadcast) comes in
-quick steps, and their role is checked (one read) only when they would be. Alerts and
-broadcasts are not affected (they are not replies to users). Inline queries count as taps, and
-one over the limit is answered with no results.
+bot little. It runs before anything else, the chat's language included, so that an update it
+drops costs no database read. PSG admins are never held back: their work (editing an event, a
+broadcast) comes in quick steps, and their role is checked (one read) only when they would be.
+Alerts and broadcasts are not affected (they are not replies to users). Inline queries count as
+taps, and one over the limit is answered with no results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
 from psgbot.admins import role_of
+from psgbot.bot.language import apply_language
 from psgbot.i18n import _
 from psgbot.services import get_services
 
@@ -99,6 +101,9 @@ async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.inline_query.answer([], cache_time=0, is_personal=True)
         raise ApplicationHandlerStop
     if warn:
+        # Told in the chat's language: the language is read here, once per flood, since the
+        # throttle runs before bot.language so that the updates it drops cost no read.
+        await apply_language(update, context)
         text = _("You are sending a lot very quickly. Please wait a minute, then try again.")
         if update.callback_query:
             await update.callback_query.answer(text, show_alert=True)

@@ -16,6 +16,7 @@ import pytest
 from conftest import OWNER, FreshDatabases, make_settings, running_bot
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
 from support.transport import check_call, utf16_units
@@ -195,6 +196,32 @@ async def test_a_flooding_user_is_told_once_then_ignored(bot: BotHarness) -> Non
     assert "What I can do" in other[0], "other users are unaffected"
     now[0] += 61
     assert "What I can do" in (await bot.reply_texts("/help", chat_id=7))[0]
+
+
+async def test_a_flood_is_told_once_in_its_language_and_costs_no_reads(bot: BotHarness) -> None:
+    now = [1000.0]
+    bot.app.bot_data[THROTTLE_KEY] = Throttle(limit=20, window=60, clock=lambda: now[0])
+    for _ in range(20):
+        await bot.send("/help", chat_id=9, language_code="es")
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = bot.services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        warning = await bot.reply_texts("/help", chat_id=9, language_code="es")
+        read_for_the_warning = len(statements)
+        dropped = [await bot.send("/help", chat_id=9, language_code="es") for _ in range(5)]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert warning == [
+        "Estás enviando demasiados mensajes muy rápido. Espera un minuto y vuelve a intentarlo."
+    ]
+    assert read_for_the_warning > 0, "the warning reads the chat's language"
+    assert dropped == [[]] * 5
+    assert len(statements) == read_for_the_warning, "a dropped update reads nothing"
 
 
 async def test_error_replies_reveal_nothing_internal(bot: BotHarness) -> None:
