@@ -269,6 +269,8 @@ EVENT_KEEP = Action("adm:evcancel:no")
 TEXT_SAVE = Action("adm:edit:save")
 TEXT_DISCARD = Action("adm:edit:discard")
 TEXT_RESET = Action("adm:edit:reset")
+# Under /edit's confirmation of an English text, when its Spanish one is older: /edit <name> es.
+TEXT_EDIT_SPANISH = Keyed("adm:edit:es", SLUG)
 # Admin flows: broadcasts.
 AUDIENCE_ALL = Action("adm:bc:aud:all")
 AUDIENCE_TOPICS = Action("adm:bc:aud:topics")
