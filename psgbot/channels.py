@@ -3,6 +3,10 @@ with its subscriptions, so its alerts go through the outbox like any chat's.
 
 A channel's name is never stored: Telegram is asked for it when a channel is shown (see
 PRIVACY.md). Disconnecting forgets the channel as /forget forgets a chat.
+
+A channel's posts are in the language of the owner who connected it (the language of their
+private chat with the bot), until an owner chooses another from /channel's list: nobody can
+send /language in a channel.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from psgbot.chats import follow, followed_topics, unfollow
 from psgbot.db.models import Chat, Subscription
 from psgbot.db.types import utcnow
+from psgbot.i18n import Language
 from psgbot.privacy import forget_chat
 
 CHANNEL = "channel"
@@ -23,12 +28,13 @@ CHANNEL = "channel"
 
 @dataclass(frozen=True)
 class ConnectedChannel:
-    """A channel the bot posts to: its id, the topics it gets, and whether it gets the PSG's
-    announcements to everyone."""
+    """A channel the bot posts to: its id, the topics it gets, whether it gets the PSG's
+    announcements to everyone, and the language of its posts."""
 
     id: int
     topics: frozenset[str]
     announcements: bool
+    language: Language
 
 
 async def connected_channels(session: AsyncSession) -> list[ConnectedChannel]:
@@ -50,7 +56,8 @@ async def connected_channels(session: AsyncSession) -> list[ConnectedChannel]:
         for chat_id, topic in rows:
             topics[chat_id].add(topic)
     return [
-        ConnectedChannel(chat.id, frozenset(topics[chat.id]), chat.announcements) for chat in chats
+        ConnectedChannel(chat.id, frozenset(topics[chat.id]), chat.announcements, chat.speaks)
+        for chat in chats
     ]
 
 
@@ -65,9 +72,15 @@ async def current_choice(session: AsyncSession, chat_id: int) -> tuple[set[str],
 
 
 async def connect_channel(
-    session: AsyncSession, chat_id: int, topics: Collection[str], announcements: bool
-) -> None:
-    """Stores the channel (or brings it back) with exactly these topics."""
+    session: AsyncSession,
+    chat_id: int,
+    topics: Collection[str],
+    announcements: bool,
+    language: Language,
+) -> Language:
+    """Stores the channel (or brings it back) with exactly these topics. Its posts are in
+    ``language`` (the connecting owner's) unless an owner chose its language before; returns
+    the language they are in."""
     now = utcnow()
     chat = await session.get(Chat, chat_id)
     if chat is None:
@@ -75,9 +88,21 @@ async def connect_channel(
         session.add(chat)
     chat.type, chat.active, chat.inactive_reason, chat.inactive_since = CHANNEL, True, None, None
     chat.stopped_at, chat.announcements, chat.updated_at = None, announcements, now
+    # Not whoever added the bot to the channel (its telegram_language): the owner connecting it.
+    chat.language = chat.language or language
     await session.flush()
     await unfollow(session, chat_id, None)
     await follow(session, chat_id, topics)
+    return chat.language
+
+
+async def set_channel_language(session: AsyncSession, chat_id: int, language: Language) -> bool:
+    """The language of a channel's posts from now on; False when it is not a stored channel."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None or chat.type != CHANNEL:
+        return False
+    chat.language, chat.updated_at = language, utcnow()
+    return True
 
 
 async def disconnect_channel(session: AsyncSession, chat_id: int) -> bool:

@@ -143,16 +143,18 @@ class UpdateFactory:
         chat_type: str = "private",
         user_id: int = 1,
         can_post: bool = True,
+        language_code: str | None = None,
     ) -> Update:
         """The my_chat_member update Telegram sends when the bot is blocked, kicked or added
-        (in a channel, as an administrator that ``can_post`` or not)."""
+        (in a channel, as an administrator that ``can_post`` or not), by a user whose Telegram
+        speaks ``language_code``."""
         bot_member = {"user": BOT_USER}
         rights: JSON = {}
         if chat_type == "channel" and new == "administrator":
             rights = {"can_post_messages": can_post, "can_edit_messages": can_post}
         change: JSON = {
             "chat": chat_json(chat_id, chat_type, "Ana"),
-            "from": user_json(user_id, "Ana"),
+            "from": self._user(user_id, "Ana", language_code),
             "date": int(time.time()),
             "old_chat_member": member_json(bot_member, old),
             "new_chat_member": member_json(bot_member, new) | rights,

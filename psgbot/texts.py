@@ -101,3 +101,29 @@ async def save_text(
             name=name, language=language, body=body, reset=body is None, edited_by=edited_by
         )
     )
+
+
+async def translation_is_older(
+    session: AsyncSession, name: str, defaults: dict[str, StandingText]
+) -> bool:
+    """Whether the Spanish text of ``name`` was written for an English text since changed: an
+    admin's Spanish edit made before the latest English edit (or reset), or the PSG's original
+    translation while the English text is an edit. False when there is no Spanish text."""
+    latest = {
+        language: await session.scalar(
+            select(TextVersion)
+            .where(TextVersion.name == name, TextVersion.language == language)
+            .order_by(TextVersion.id.desc())
+            .limit(1)
+        )
+        for language in (Language.EN, Language.ES)
+    }
+    english, spanish = latest[Language.EN], latest[Language.ES]
+    spanish_edited = spanish is not None and not spanish.reset and bool(spanish.body)
+    if spanish_edited:
+        assert spanish is not None
+        return english is not None and english.id > spanish.id
+    if defaults[name].spanish is None:
+        return False
+    # The original translation, of the original English text.
+    return english is not None and not english.reset and bool(english.body)

@@ -15,6 +15,7 @@ from psgbot.numbers import MAX_ID
 from psgbot.render import buttons as callbacks
 from psgbot.render.buttons import (
     CHAT_ID,
+    CHAT_LANGUAGE,
     DATA_LIMIT,
     ID,
     LANGUAGE_CODE,
@@ -48,7 +49,12 @@ garbage = st.one_of(
 
 
 def example(
-    button: Action | Keyed[int] | Keyed[str] | Keyed[Language] | Keyed[tuple[str, int]],
+    button: Action
+    | Keyed[int]
+    | Keyed[str]
+    | Keyed[Language]
+    | Keyed[tuple[str, int]]
+    | Keyed[tuple[int, Language]],
 ) -> str:
     if isinstance(button, Action):
         return button.encode()
@@ -60,6 +66,8 @@ def example(
         return button.encode(("0123456789abcdef", 2))  # type: ignore[arg-type]
     if button.field is CHAT_ID:
         return button.encode(-1001234567890)  # type: ignore[arg-type]
+    if button.field is CHAT_LANGUAGE:
+        return button.encode((-1001234567890, Language.ES))  # type: ignore[arg-type]
     return button.encode("justice")  # type: ignore[arg-type]
 
 
@@ -90,6 +98,20 @@ def test_chat_ids_round_trip_within_64_bytes(button: Keyed[int], value: int) -> 
 )
 def test_malformed_chat_ids_are_refused(data: str) -> None:
     assert not callbacks.CHANNEL_REMOVE(data)
+
+
+@given(value=st.integers(-(10**16) + 1, 10**16 - 1), language=st.sampled_from(Language))
+def test_a_chat_and_a_language_round_trip_within_64_bytes(value: int, language: Language) -> None:
+    data = callbacks.CHANNEL_LANGUAGE.encode((value, language))
+    assert len(data.encode()) <= DATA_LIMIT
+    assert callbacks.CHANNEL_LANGUAGE.decode(data) == (value, language)
+
+
+@pytest.mark.parametrize(
+    "data", ["adm:ch:lang:-1001.fr", "adm:ch:lang:-1001", "adm:ch:lang:.es", "adm:ch:lang:-1.es.es"]
+)
+def test_a_malformed_chat_and_language_is_refused(data: str) -> None:
+    assert not callbacks.CHANNEL_LANGUAGE(data)
 
 
 @given(button=st.sampled_from(KEYED_SLUGS), value=slugs)

@@ -1,6 +1,7 @@
 """Channels, for the bot's owners: ``/channel @name`` (or a post forwarded from the channel)
 connects one once the bot may post there, with the channel's topic keyboard; ``/channel`` lists
-them; ``/channel remove @name`` disconnects one, after asking.
+them, with a button per channel for the language of its posts; ``/channel remove @name``
+disconnects one, after asking.
 
 The choice is kept in the owner's draft until Done, when the channel is stored as a chat of
 type "channel" with its subscriptions; from then on the outbox posts its alerts like any
@@ -20,6 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from psgbot.admins import Role, audit
+from psgbot.bot import channel_list
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState, Handler
 from psgbot.channels import (
@@ -29,6 +31,7 @@ from psgbot.channels import (
     disconnect_channel,
 )
 from psgbot.db.models import ALL_NEWS
+from psgbot.i18n import current_language
 from psgbot.render import buttons as data
 from psgbot.render.channels import (
     cannot_post_message,
@@ -36,7 +39,6 @@ from psgbot.render.channels import (
     channel_name,
     channel_not_found_message,
     channel_usage,
-    channels_message,
     choice_closed_note,
     choose_topics_message,
     connected_message,
@@ -91,7 +93,7 @@ async def channel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     args = context.args or []
     if not args:
-        await _list(update, context)
+        await channel_list.send_list(update, context)
         return
     remove = args[0].lower() == "remove"
     target = _target(args[1]) if remove and len(args) == 2 else None
@@ -215,33 +217,19 @@ async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     async with services.sessions.begin() as session:
-        await connect_channel(session, draft.chat_id, draft.topics, draft.announcements)
+        # The owner's language (their private chat's, this update's) unless the channel had one.
+        language = await connect_channel(
+            session, draft.chat_id, draft.topics, draft.announcements, current_language()
+        )
         topics = " ".join(sorted(draft.topics))
         await audit(
             session, user.id if user else None, "channel connected", f"{draft.chat_id}: {topics}"
         )
     DRAFT.drop(context)
     await query.answer()
-    await query.edit_message_text(connected_message(draft.name, draft.topics, services.taxonomy))
-
-
-async def _list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The connected channels, named as Telegram names them now (names are never stored)."""
-    chat = update.effective_chat
-    assert chat is not None
-    services = get_services(context)
-    async with services.reads() as session:
-        channels = await connected_channels(session)
-    shown = []
-    for channel in channels:
-        try:
-            found = await context.bot.get_chat(channel.id)
-            name = channel_name(found.id, found.username, found.title)
-        except TelegramError as exc:
-            log.info("no name for channel %s: %s", channel.id, exc.message)
-            name = str(channel.id)
-        shown.append((name, set(channel.topics), channel.announcements))
-    await chat.send_message(channels_message(shown, services.taxonomy))
+    await query.edit_message_text(
+        connected_message(draft.name, draft.topics, services.taxonomy, language)
+    )
 
 
 async def _ask_remove(
@@ -311,4 +299,5 @@ def handlers(owners: Collection[int] = ()) -> list[Handler]:
         CallbackQueryHandler(done, pattern=data.CHANNEL_DONE),
         CallbackQueryHandler(remove_confirmed, pattern=data.CHANNEL_REMOVE),
         CallbackQueryHandler(remove_declined, pattern=data.CHANNEL_KEEP),
+        *channel_list.handlers(),
     ]

@@ -13,6 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot.bot.access import may_manage, tell
 from psgbot.bot.flows import Handler
+from psgbot.chats import ensure_chat
 from psgbot.db.models import Event
 from psgbot.db.types import utcnow
 from psgbot.events import calendar_file, has_reminder, is_upcoming, list_events, toggle_reminder
@@ -161,6 +162,9 @@ async def remind_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.answer(_("This event is over."))
         return
     async with services.sessions.begin() as session:
+        # Stored (if it was not: a chat that pressed an old button after /forget), so that its
+        # reminders come in its language and /stop and /forget reach them.
+        await ensure_chat(session, chat)
         on = await toggle_reminder(session, event, chat.id, services.settings.reminder_hours, now)
     services.wake_dispatcher()
     # A short note, not a pop-up to dismiss; the button itself shows the reminder is on.

@@ -33,7 +33,7 @@ from psgbot.render.admin import (
     abandoned_message,
     kept_message,
 )
-from psgbot.render.buttons import Action
+from psgbot.render.buttons import Action, Keyed
 
 # What a feature module's handlers() returns. The return type is object: a ConversationHandler's
 # callbacks return the next state, the others None, and the application ignores both.
@@ -96,15 +96,26 @@ def conversation(
 
 
 @dataclass(frozen=True)
+class FlowButton:
+    """A button that stands for one of a flow's commands with its arguments (``/edit aims es``):
+    pressed, it starts the flow as the command would, or asks to abandon the open one."""
+
+    button: Keyed[str]
+    command: str
+    args: Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
 class Flow:
-    """One admin flow, as a part of the one conversation: the commands that start it, its
-    steps (state numbers unique among the flows), where it keeps its state, and what an admin
-    in it is doing, in words ("writing a broadcast")."""
+    """One admin flow, as a part of the one conversation: the commands (and buttons) that start
+    it, its steps (state numbers unique among the flows), where it keeps its state, and what an
+    admin in it is doing, in words ("writing a broadcast")."""
 
     doing: Callable[[], str]
     state: FlowState[Any]
     commands: Mapping[str, Callback]
     states: Mapping[object, list[Handler]] = field(default_factory=dict)
+    buttons: Sequence[FlowButton] = ()
 
 
 @dataclass
@@ -125,6 +136,7 @@ class _OneAtATime:
     def __init__(self, flows: Sequence[Flow]) -> None:
         self.flows = list(flows)
         self.starts = {name: start for flow in flows for name, start in flow.commands.items()}
+        self.buttons = [button for flow in flows for button in flow.buttons]
 
     def open_flow(self, context: ContextTypes.DEFAULT_TYPE) -> Flow | None:
         return next((flow for flow in self.flows if flow.state.get(context) is not None), None)
@@ -155,6 +167,25 @@ class _OneAtATime:
             abandon_question(current.doing(), command), reply_markup=abandon_keyboard(command)
         )
         return None
+
+    async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
+        """A flow's button: its command with its arguments, started at once, or (while another
+        flow is open) asked about as that command typed would be."""
+        query, current = update.callback_query, self.open_flow(context)
+        shown = next((b for b in self.buttons if query and b.button.matches(query.data)), None)
+        if query is None or shown is None or query.message is None:
+            return None
+        await query.answer()
+        args = shown.args(shown.button.of(query))
+        if current is not None:
+            PENDING.start(context, PendingCommand(shown.command, args, current.state.key))
+            await query.message.chat.send_message(
+                abandon_question(current.doing(), shown.command),
+                reply_markup=abandon_keyboard(shown.command),
+            )
+            return None
+        context.args = args
+        return await self.starts[shown.command](update, context)
 
     async def abandon(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
         """Abandon and start: the open flow's state is dropped and the command typed starts."""
@@ -202,13 +233,21 @@ def one_at_a_time(flows: Sequence[Flow]) -> ConversationHandler[ContextTypes.DEF
         clash = set(states) & set(flow.states)
         assert not clash, f"two flows use the step numbers {clash}"
         states.update(flow.states)
+    buttons = [
+        CallbackQueryHandler(admin_only(Role.EDITOR)(guard.pressed), pattern=each.button)
+        for each in guard.buttons
+    ]
     return conversation(
         name="admin_flow",
         cancel=guard.cancel,
-        entry_points=[CommandHandler(name, start) for name, start in guard.starts.items()],
+        entry_points=[
+            *(CommandHandler(name, start) for name, start in guard.starts.items()),
+            *buttons,
+        ],
         states=states,
         fallbacks=[
             CommandHandler(list(guard.starts), admin_only(Role.EDITOR)(guard.ask)),
+            *buttons,
             CallbackQueryHandler(admin_only(Role.EDITOR)(guard.abandon), pattern=data.FLOW_ABANDON),
             CallbackQueryHandler(admin_only(Role.EDITOR)(guard.keep), pattern=data.FLOW_KEEP),
         ],

@@ -1,7 +1,8 @@
 """/edit: an admin changes one of the standing texts (/aims, /join…), with a preview first.
 
 Each language's text is edited apart: ``/edit aims es`` edits the Spanish one; without a
-language, the one of the admin's chat.
+language, the one of the admin's chat. Once an English text changes, an admin is told when its
+Spanish one is older, with a button that opens ``/edit <name> es``.
 
 The flow's state is one :class:`TextEdit` under one key of the admin's user_data.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -21,13 +23,20 @@ from telegram.ext import (
 
 from psgbot.admins import Role, audit
 from psgbot.bot.access import admin_only
-from psgbot.bot.flows import Flow, FlowState, choice
+from psgbot.bot.flows import Flow, FlowButton, FlowState, choice
 from psgbot.i18n import Language, _, current_language
 from psgbot.render.admin import edit_usage, reset_done, reset_keyboard, reset_question
-from psgbot.render.buttons import TEXT_DISCARD, TEXT_RESET, TEXT_SAVE
+from psgbot.render.buttons import TEXT_DISCARD, TEXT_EDIT_SPANISH, TEXT_RESET, TEXT_SAVE
 from psgbot.render.news import standing_text_message
+from psgbot.render.text_edit import saved_message, translation_keyboard, translation_older_note
 from psgbot.services import get_services
-from psgbot.texts import TEXT_NAMES, current_text, save_text
+from psgbot.texts import (
+    TEXT_NAMES,
+    StandingText,
+    current_text,
+    save_text,
+    translation_is_older,
+)
 
 WAITING, CONFIRM, CONFIRM_RESET = range(20, 23)  # apart from the other admin flows' steps
 BODY_LIMIT = 3500  # characters of a new text; the message built from it stays within 4096
@@ -108,11 +117,25 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     if not TEXT_SAVE.matches(query.data) or edit is None or edit.body is None:
         await query.edit_message_text(_("Nothing changed."))
         return ConversationHandler.END
-    async with get_services(context).sessions.begin() as session:
+    services = get_services(context)
+    async with services.sessions.begin() as session:
         await save_text(session, edit.name, edit.body, user.id, edit.language)
         await audit(session, user.id, "text edited", f"{edit.name} ({edit.language})")
-    await query.edit_message_text(_("Saved: /{name} shows the new text.").format(name=edit.name))
+        older = await _translation_older(session, edit, services.texts)
+    await query.edit_message_text(
+        saved_message(edit.name, older), reply_markup=translation_keyboard(edit.name, older)
+    )
     return ConversationHandler.END
+
+
+async def _translation_older(
+    session: AsyncSession, edit: TextEdit, defaults: dict[str, StandingText]
+) -> bool:
+    """After a change of an English text: whether its Spanish text is older."""
+    if edit.language != Language.EN:
+        return False
+    await session.flush()
+    return await translation_is_older(session, edit.name, defaults)
 
 
 @admin_only(Role.EDITOR)
@@ -125,10 +148,15 @@ async def reset_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if edit is None:
         await query.edit_message_text(_("Nothing changed."))
         return ConversationHandler.END
-    async with get_services(context).sessions.begin() as session:
+    services = get_services(context)
+    async with services.sessions.begin() as session:
         await save_text(session, edit.name, None, user.id, edit.language)
         await audit(session, user.id, "text reset", f"{edit.name} ({edit.language})")
-    await query.edit_message_text(reset_done(edit.name))
+        older = await _translation_older(session, edit, services.texts)
+    text = reset_done(edit.name)
+    if older:
+        text += "\n\n" + translation_older_note(edit.name)
+    await query.edit_message_text(text, reply_markup=translation_keyboard(edit.name, older))
     return ConversationHandler.END
 
 
@@ -138,6 +166,7 @@ def flow() -> Flow:
         doing=lambda: _("editing a standing text"),
         state=STATE,
         commands={"edit": edit_start},
+        buttons=[FlowButton(TEXT_EDIT_SPANISH, "edit", lambda name: [name, Language.ES.value])],
         states={
             WAITING: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_receive)],
             CONFIRM: [

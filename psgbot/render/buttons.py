@@ -99,6 +99,28 @@ def _write_search_page(value: tuple[str, int]) -> str:
 
 PAGE_OF_SEARCH: Field[tuple[str, int]] = Field("search page", _read_search_page, _write_search_page)
 
+# A chat and a language for it: a channel's id and the language to post there in (-1001….es).
+_CHAT_LANGUAGE = re.compile(r"(-?[0-9]{1,16})\.([a-z]{2})")
+
+
+def _read_chat_language(text: str) -> tuple[int, Language] | None:
+    match = _CHAT_LANGUAGE.fullmatch(text)
+    language = _read_language(match.group(2)) if match else None
+    return (int(match.group(1)), language) if match and language else None
+
+
+def _write_chat_language(value: tuple[int, Language]) -> str:
+    chat_id, language = value
+    data = f"{chat_id}.{language.value}"
+    if _read_chat_language(data) != (chat_id, language):
+        raise BadCallback(f"not a chat and a language: {value!r}")
+    return data
+
+
+CHAT_LANGUAGE: Field[tuple[int, Language]] = Field(
+    "chat and language", _read_chat_language, _write_chat_language
+)
+
 
 @dataclass(frozen=True)
 class Action:
@@ -203,6 +225,8 @@ CHANNEL_ANNOUNCEMENTS = Action("adm:ch:ann")
 CHANNEL_DONE = Action("adm:ch:done")
 CHANNEL_REMOVE = Keyed("adm:ch:rm", CHAT_ID)
 CHANNEL_KEEP = Action("adm:ch:keep")
+# Under /channel's list: the language a channel's posts are in, one button per channel.
+CHANNEL_LANGUAGE = Keyed("adm:ch:lang", CHAT_LANGUAGE)
 # /watches: each watch, to remove (psgbot.bot.watches).
 REMOVE_WATCH = Keyed("watch:rm", ID)
 # /stop's Undo; stop:yes and stop:no are the buttons of the confirmation /stop used to ask, still
@@ -245,6 +269,8 @@ EVENT_KEEP = Action("adm:evcancel:no")
 TEXT_SAVE = Action("adm:edit:save")
 TEXT_DISCARD = Action("adm:edit:discard")
 TEXT_RESET = Action("adm:edit:reset")
+# Under /edit's confirmation of an English text, when its Spanish one is older: /edit <name> es.
+TEXT_EDIT_SPANISH = Keyed("adm:edit:es", SLUG)
 # Admin flows: broadcasts.
 AUDIENCE_ALL = Action("adm:bc:aud:all")
 AUDIENCE_TOPICS = Action("adm:bc:aud:topics")

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup
 
-from psgbot.i18n import _
+from psgbot.channels import ConnectedChannel
+from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
+from psgbot.render.menu import LANGUAGE_NAMES
 from psgbot.render.subscriptions import followed_names, topic_choice_keyboard
 from psgbot.topics import Taxonomy
 
@@ -77,30 +79,73 @@ def choice_closed_note() -> str:
     return _("This choice is no longer open: send /channel @name again.")
 
 
-def connected_message(name: str, topics: set[str], taxonomy: Taxonomy) -> str:
+def connected_message(name: str, topics: set[str], taxonomy: Taxonomy, language: Language) -> str:
     text = _(
         "✓ {name} is connected. I'll post each new item on {topics} there as it arrives. "
         "/channel lists the connected channels."
     ).format(name=_bold(name), topics=followed_names(topics, taxonomy))
-    return fit([text])
+    if language == Language.ES:
+        posts_in = _("Its posts are in <b>Spanish</b>; /channel changes that.")
+    else:
+        posts_in = _("Its posts are in <b>English</b>; /channel changes that.")
+    return fit([f"{text}\n\n{posts_in}", text])
 
 
-def channels_message(channels: Sequence[tuple[str, set[str], bool]], taxonomy: Taxonomy) -> str:
-    """/channel: each connected channel (name, topics, announcements)."""
+def language_name(language: Language) -> str:
+    """A language as /language names it: in itself ("English", "Español"), with its flag."""
+    flag = "🇪🇸" if language == Language.ES else "🇬🇧"
+    return f"{flag} {LANGUAGE_NAMES[language]}"
+
+
+def channels_message(channels: Sequence[tuple[str, ConnectedChannel]], taxonomy: Taxonomy) -> str:
+    """/channel: each connected channel by name (topics, announcements, language)."""
     if not channels:
         return _(
             "No channel is connected. Make the bot an administrator of a channel with the "
             "right to post, then send /channel @name (or forward me a post from it)."
         )
     lines = [_("📢 <b>Connected channels</b>"), ""]
-    for name, topics, announcements in channels:
+    for name, channel in channels:
+        topics = set(channel.topics)
         what = followed_names(topics, taxonomy) if topics else _("no topics")
         line = f"• {_bold(name)}: {what}"
-        if announcements:
+        if channel.announcements:
             line += " " + _("(and the PSG's announcements)")
-        lines.append(line)
-    lines += ["", _("/channel remove @name disconnects one.")]
+        lines.append(f"{line} · {language_name(channel.language)}")
+    lines += [
+        "",
+        _("/channel remove @name disconnects one."),
+        _("The buttons change the language a channel's posts are in."),
+    ]
     return fit(["\n".join(lines)])
+
+
+CHANNEL_BUTTON_NAME_LIMIT = 30
+
+
+def channels_keyboard(channels: Sequence[tuple[str, ConnectedChannel]]) -> InlineKeyboardMarkup:
+    """Under /channel's list: a button per channel that switches its posts to the other
+    language."""
+    rows = []
+    for name, channel in channels:
+        other = Language.EN if channel.language == Language.ES else Language.ES
+        label = _("{channel}: switch to {language}").format(
+            channel=shorten(name, CHANNEL_BUTTON_NAME_LIMIT), language=language_name(other)
+        )
+        rows.append([data.CHANNEL_LANGUAGE.button(label, (channel.id, other))])
+    return InlineKeyboardMarkup(rows)
+
+
+def channel_gone_note() -> str:
+    return _("That channel is no longer connected.")
+
+
+def language_set_note(name: str, language: Language) -> str:
+    """The answer to a channel's language button (plain text)."""
+    channel = shorten(name, TITLE_LIMIT)
+    if language == Language.ES:
+        return _("Posts in {channel} are now in Spanish.").format(channel=channel)
+    return _("Posts in {channel} are now in English.").format(channel=channel)
 
 
 def remove_question(name: str) -> str:

@@ -10,7 +10,7 @@ from psgbot.db.enums import DigestMode
 from psgbot.db.models import Item
 from psgbot.i18n import ngettext
 from psgbot.render.markup import MESSAGE_LIMIT, fit, link, shorten, visible_length
-from psgbot.render.news import DIGEST_TITLE_LIMIT, long_date, topic_tags
+from psgbot.render.news import DIGEST_TITLE_LIMIT, long_date, other_language_mark, topic_tags
 from psgbot.topics import Taxonomy
 
 LINE_LIMIT = 1000  # far above a line's parts (a title is cut at 150), far below a message
@@ -40,9 +40,12 @@ def gathered_heading(mode: DigestMode, count: int) -> str:
 
 
 def gathered_line(item: Item, taxonomy: Taxonomy, zone: ZoneInfo) -> str:
-    """One item: its linked title, then its date and topic tags."""
+    """One item: its linked title, then its date, the mark of another language and its topic
+    tags."""
     lines = [f"• {link(shorten(item.title, DIGEST_TITLE_LIMIT), item.link)}"]
     meta = [long_date(item.published_at, zone)] if item.published_at else []
+    if mark := other_language_mark(item):
+        meta.append(mark)
     if tags := topic_tags(item.topic_slugs, taxonomy):
         meta.append(tags)
     if meta:

@@ -49,8 +49,8 @@ def item_block(item: Item, taxonomy: Taxonomy, zone: ZoneInfo) -> str:
     title = shorten(item.title, TITLE_LIMIT)
     lines = [f"<b>{link(title, item.link)}</b>"]
     meta = [long_date(item.published_at, zone)] if item.published_at else []
-    if item.language is not None and item.language != current_language():
-        meta.append(written_in(item.language))
+    if mark := other_language_mark(item):
+        meta.append(mark)
     if tags := topic_tags(item.topic_slugs, taxonomy):
         meta.append(tags)
     if meta:
@@ -199,14 +199,23 @@ def written_in(language: Language) -> str:
     return _("🇬🇧 In English")
 
 
+def other_language_mark(item: Item) -> str | None:
+    """The mark of an item written in another language than the chat's (its feed declared
+    it); None for one in the chat's language or of unknown language. Every list of items
+    carries it: alerts, /latest, digests and a burst's headlines."""
+    if item.language is None or item.language == current_language():
+        return None
+    return written_in(item.language)
+
+
 def alert_message(item: Item, taxonomy: Taxonomy, zone: ZoneInfo, topic: Topic | None) -> str:
     """One new item for a subscriber: topic mark, bold linked title, date, summary, tags."""
     mark = topic.emoji if topic else "📰"
     lines = [f"{mark} <b>{link(shorten(item.title, TITLE_LIMIT), item.link)}</b>"]
     if item.published_at:
         lines.append("🗓 " + long_date(item.published_at, zone))
-    if item.language is not None and item.language != current_language():
-        lines.append(written_in(item.language))
+    if language := other_language_mark(item):
+        lines.append(language)
     if item.summary:
         lines += ["", escape(shorten(item.summary, ALERT_SUMMARY_LIMIT))]
     if tags := topic_tags(item.topic_slugs, taxonomy):
@@ -272,6 +281,13 @@ def alert_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def _headline(item: Item) -> str:
+    """One headline of a burst: its linked title, and the mark of another language."""
+    line = f"• {link(shorten(item.title, DIGEST_TITLE_LIMIT), item.link)}"
+    mark = other_language_mark(item)
+    return f"{line} · {mark}" if mark else line
+
+
 def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
     """Several new items at once, as headlines grouped by topic, instead of a burst of alerts.
 
@@ -287,9 +303,7 @@ def digest_message(items: Sequence[Item], taxonomy: Taxonomy) -> str:
         topic = taxonomy.get(slug)
         heading = f"{topic.emoji} <b>{escape(topic.name)}</b>" if topic else _("<b>Other news</b>")
         entries += [("", 0), (heading, 0)]
-        entries += [
-            (f"• {link(shorten(it.title, DIGEST_TITLE_LIMIT), it.link)}", 1) for it in members
-        ]
+        entries += [(_headline(it), 1) for it in members]
     lines = [_("📰 <b>{count} new items</b>").format(count=len(items))]
     used = visible_length(lines[0])
     shown = 0

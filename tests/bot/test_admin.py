@@ -18,7 +18,9 @@ from telegram.ext import (
 
 from psgbot.bot.commands import ALIASES, PUBLIC_COMMANDS
 from psgbot.db.models import AuditEntry, TextVersion
+from psgbot.i18n import Language
 from psgbot.offline import ApiError
+from psgbot.render.buttons import CHAT_LANGUAGE, Keyed
 
 EDITOR, STRANGER = 222, 333
 REFUSAL = "This command is for PSG administrators."
@@ -41,6 +43,8 @@ def every_handler(handlers: list[BaseHandler[Any, Any, Any]]) -> list[BaseHandle
 
 def example_data(pattern: re.Pattern[str] | str | object) -> str:
     """Callback data matching a handler's pattern, e.g. ^adm:bc:(send|cancel)$ -> adm:bc:send."""
+    if isinstance(pattern, Keyed) and pattern.field is CHAT_LANGUAGE:
+        return pattern.encode((-1001234567890, Language.ES))
     text = pattern.pattern if isinstance(pattern, re.Pattern) else str(pattern)
     anchored = text.endswith("$")
     text = re.sub(r"\(([^)|]*)(\|[^)]*)?\)", r"\1", text).strip("^$")

@@ -1,5 +1,6 @@
 """What the dispatcher sends, in each recipient's language: broadcasts in two versions (or one,
-with a note), alerts' and reminders' frames, dates."""
+with a note), alerts' and reminders' frames, dates. (Events' other notices, /event and a
+group's welcome in Spanish: test_language_events.py; digests: test_language_digests.py.)"""
 
 from __future__ import annotations
 
@@ -187,6 +188,46 @@ async def test_events_in_spanish_with_lima_time(bot: BotHarness) -> None:
     (english,) = await bot.reply_texts("/events", chat_id=7003, language_code="en")
     assert "10:00–17:00 London time" in english
     assert "Lima" not in english
+
+
+async def test_reminders_come_in_each_chats_language(bot: BotHarness) -> None:
+    # Saturday 7 June 2031, 18:00 in London (summer time): 17:00 UTC, 12:00 in Lima.
+    start = datetime(2031, 6, 7, 17, tzinfo=UTC)
+    event = event_from_yaml(
+        {
+            "uid": "vigil",
+            "title": "Vigilia por la memoria",
+            "timezone": "Europe/London",
+            "start": "2031-06-07 18:00",
+            "venue": "Plaza",
+        }
+    )
+    async with bot.services.sessions.begin() as session:
+        session.add(event)
+    answer, edit = await bot.press(f"ev:rem:{event.id}", chat_id=7007, **ESPANOL)
+    assert answer.params["text"] == (
+        "✓ Recordatorio activado: 24 horas, 1 hora antes. Toca de nuevo para deshacerlo."
+    )
+    assert labels(edit)[-1] == "✓ Recordatorio activado"
+    await bot.press(f"ev:rem:{event.id}", chat_id=7008, language_code="en")
+
+    sent = by_chat(await bot.deliver(clock=fixed(start - timedelta(hours=23, minutes=59))))
+    assert (sent[7007].text or "").splitlines() == [
+        "⏰ <b>Recordatorio:</b> Vigilia por la memoria empieza dentro de 24 horas.",
+        "<b>Vigilia por la memoria</b>",
+        "🗓 sábado 7 de junio de 2031, 18:00 hora de Londres (12:00 hora de Lima)",
+        "📍 Plaza",
+    ]
+    assert labels(sent[7007]) == ["Detalles", "Agregar al calendario"]
+    assert (sent[7008].text or "").splitlines()[:3] == [
+        "⏰ <b>Reminder:</b> Vigilia por la memoria is in 24 hours.",
+        "<b>Vigilia por la memoria</b>",
+        "🗓 Saturday 7 June 2031, 18:00 London time",
+    ]
+    assert labels(sent[7008]) == ["Details", "Add to calendar"]
+    sent = by_chat(await bot.deliver(clock=fixed(start - timedelta(minutes=59))))
+    assert "Vigilia por la memoria empieza dentro de 1 hora." in (sent[7007].text or "")
+    assert "Vigilia por la memoria is in 1 hour." in (sent[7008].text or "")
 
 
 async def test_topics_and_standing_texts_in_spanish(bot: BotHarness) -> None:
