@@ -14,7 +14,8 @@ from support.harness import BotHarness
 from psgbot.db.models import Chat
 from psgbot.feeds.poll import poll_source
 from psgbot.i18n import Language
-from psgbot.offline import BOT_USER, ApiCall
+from psgbot.offline import ApiCall
+from psgbot.offline_updates import BOT_USER
 
 CHANNEL = -1001234567890
 EDITOR = 222
