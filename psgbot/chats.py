@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,16 +49,22 @@ async def is_known(session: AsyncSession, chat_id: int) -> bool:
     return await session.get(Chat, chat_id) is not None
 
 
-async def stored_languages(
-    session: AsyncSession, chat_id: int
-) -> tuple[Language | None, Language | None] | None:
-    """The chat's chosen language and its Telegram language; None for a chat not stored."""
+class Reader(NamedTuple):
+    """How a stored chat reads: its chosen language, its Telegram language, its chosen zone."""
+
+    language: Language | None
+    telegram_language: Language | None
+    timezone: str | None
+
+
+async def stored_reader(session: AsyncSession, chat_id: int) -> Reader | None:
+    """How the chat reads, in one read; None for a chat not stored."""
     row = (
         await session.execute(
-            select(Chat.language, Chat.telegram_language).where(Chat.id == chat_id)
+            select(Chat.language, Chat.telegram_language, Chat.timezone).where(Chat.id == chat_id)
         )
     ).one_or_none()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else Reader(row[0], row[1], row[2])
 
 
 async def note_telegram_language(session: AsyncSession, chat_id: int, language: Language) -> None:

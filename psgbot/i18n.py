@@ -38,6 +38,8 @@ BABEL_LOCALES = {Language.EN: "en_GB", Language.ES: "es"}
 BABEL_LOCALE = BABEL_LOCALES[DEFAULT_LANGUAGE]
 
 _current: ContextVar[Language] = ContextVar("psgbot_language", default=DEFAULT_LANGUAGE)
+# The time zone the reader chose (/timezone), or None: times are then shown in their own zone.
+_zone: ContextVar[str | None] = ContextVar("psgbot_zone", default=None)
 
 
 @cache
@@ -62,6 +64,26 @@ def using(language: Language) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def current_zone() -> str | None:
+    """The IANA name of the zone the reader chose with /timezone, or None."""
+    return _zone.get()
+
+
+def set_zone(zone: str | None) -> None:
+    """The reader's chosen zone for what the current task renders (an update's handlers)."""
+    _zone.set(zone)
+
+
+@contextmanager
+def in_zone(zone: str | None) -> Iterator[None]:
+    """Renders for a reader who chose ``zone`` inside the block."""
+    token = _zone.set(zone)
+    try:
+        yield
+    finally:
+        _zone.reset(token)
 
 
 def language_of_code(code: str | None) -> Language:

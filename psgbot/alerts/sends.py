@@ -21,7 +21,7 @@ from psgbot.alerts.batch import Send as Send
 from psgbot.alerts.batch import Stored
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Notice, Priority
 from psgbot.db.models import Broadcast
-from psgbot.i18n import Language, using
+from psgbot.i18n import Language, in_zone, using
 from psgbot.outbox import Claimed, Outcome
 from psgbot.render.broadcasts import language_note
 from psgbot.render.events import reminder_keyboard
@@ -56,7 +56,8 @@ async def prepare(
         elif row.kind == DeliveryKind.BROADCAST:
             batch.add(_broadcast(row, stored))
         else:
-            with using(stored.language_of(row.chat_id)):
+            chat = stored.chats.get(row.chat_id)
+            with using(stored.language_of(row.chat_id)), in_zone(chat.timezone if chat else None):
                 batch.add(_notice(row, stored, now))
     await add_alerts(session, services, batch, alerts_by_chat, stored, gathered, share)
     batch.stored_at = {item.id: item.first_seen_at for item in stored.items.values()}

@@ -29,8 +29,16 @@ from psgbot.bot.access import chat_to_manage
 from psgbot.bot.admin import admin_menu
 from psgbot.bot.commands import Audience, language_code, menu_commands
 from psgbot.bot.flows import Handler
-from psgbot.chats import choose_language, note_telegram_language, stored_languages
-from psgbot.i18n import Language, _, language_of_code, languages, set_language, using
+from psgbot.chats import choose_language, note_telegram_language, stored_reader
+from psgbot.i18n import (
+    Language,
+    _,
+    language_of_code,
+    languages,
+    set_language,
+    set_zone,
+    using,
+)
 from psgbot.preferences import unaccented
 from psgbot.render.buttons import CHOOSE_LANGUAGE
 from psgbot.render.menu import language_chosen_message, language_keyboard, language_message
@@ -40,7 +48,8 @@ log = logging.getLogger(__name__)
 
 
 async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Sets the language everything this update renders is in (psgbot.i18n's context)."""
+    """Sets the language everything this update renders is in, and the zone its reader chose
+    (psgbot.i18n's context)."""
     chat, user = update.effective_chat, update.effective_user
     code = user.language_code if user is not None else None
     spoken = language_of_code(code)
@@ -49,11 +58,12 @@ async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = get_services(context)
     async with services.reads() as session:
-        stored = await stored_languages(session, chat.id)
+        stored = await stored_reader(session, chat.id)
     if stored is None:  # a new chat: psgbot.chats.ensure_chat stores this language with it
         set_language(spoken)
         return
-    chosen, telegram = stored
+    chosen, telegram, zone = stored
+    set_zone(zone)
     if chosen is not None:
         set_language(chosen)
     elif chat.type == ChatType.PRIVATE and code is not None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from urllib.parse import quote_plus
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup
 
 from psgbot.dates import format_clock, format_day, format_short_day, zone_city
 from psgbot.db.models import Event
-from psgbot.i18n import Language, _, current_language, ngettext
+from psgbot.i18n import Language, _, current_language, current_zone, ngettext
 from psgbot.render.buttons import EVENT_CALENDAR, EVENT_DETAILS, EVENT_REMIND
 from psgbot.render.markup import CAPTION_LIMIT, escape, fit, link, pack, shorten, shorten_lines
 
@@ -20,9 +20,10 @@ LIMA = "America/Lima"
 
 def event_when(event: Event) -> str:
     """Date and time in the event's own zone, named by its place: "Saturday 6 June 2026,
-    10:30–13:00 London time"; a date without a time is "time to be announced". In Spanish,
-    also in Lima time when the event's zone is another: "sábado 6 de junio de 2026, 10:30–13:00
-    hora de Londres (04:30–07:00 hora de Lima)"."""
+    10:30–13:00 London time"; a date without a time is "time to be announced". Also, where the
+    clock differs, in the zone the reader chose with /timezone and, for a Spanish reader, in
+    Lima's: "sábado 6 de junio de 2026, 10:30–13:00 hora de Londres (04:30–07:00 hora de
+    Lima)"."""
     zone = ZoneInfo(event.timezone)
     start = event.starts_at.astimezone(zone)
     day = format_day(start.date())
@@ -31,17 +32,35 @@ def event_when(event: Event) -> str:
     shown = _("{day}, {time} {place} time").format(
         day=day, time=_times(event, zone), place=zone_city(event.timezone)
     )
-    lima = ZoneInfo(LIMA)
-    if (
-        current_language() == Language.ES
-        and start.utcoffset() != start.astimezone(lima).utcoffset()
-    ):
-        there = _("{time} {place} time").format(time=_times(event, lima), place=zone_city(LIMA))
-        local_day = event.starts_at.astimezone(lima).date()
-        if local_day != start.date():
-            there = f"{format_short_day(local_day)}, {there}"
-        shown += f" ({there})"
+    offsets = {start.utcoffset()}
+    elsewhere = []
+    for reader in _reader_zones():
+        local = event.starts_at.astimezone(reader)
+        if local.utcoffset() in offsets:
+            continue  # the same clock as one already shown
+        offsets.add(local.utcoffset())
+        there = _("{time} {place} time").format(
+            time=_times(event, reader), place=zone_city(reader.key)
+        )
+        if local.date() != start.date():
+            there = f"{format_short_day(local.date())}, {there}"
+        elsewhere.append(there)
+    if elsewhere:
+        shown += f" ({' · '.join(elsewhere)})"
     return shown
+
+
+def _reader_zones() -> list[ZoneInfo]:
+    """The zone the reader chose (/timezone), then Lima's for a Spanish reader."""
+    names = [current_zone(), LIMA if current_language() == Language.ES else None]
+    zones = []
+    for name in names:
+        try:
+            if name:
+                zones.append(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):  # stored before a zone was renamed away
+            continue
+    return zones
 
 
 def _times(event: Event, zone: ZoneInfo) -> str:

@@ -14,6 +14,7 @@ from support.harness import BotHarness
 
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
+from psgbot.events_file import event_from_yaml
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
 
@@ -477,3 +478,41 @@ async def test_a_zone_may_be_named_by_its_place_alone(bot: BotHarness) -> None:
     assert "Time zone: <b>America/Lima</b>" in reply
     (reply,) = await bot.reply_texts("/timezone LONDON")
     assert "Time zone: <b>Europe/London</b>" in reply
+
+
+async def test_event_times_are_also_shown_in_the_chats_own_zone(bot: BotHarness) -> None:
+    # Saturday 7 June 2031, 18:00 in London (summer time): 17:00 UTC; 02:00 on Sunday in Tokyo.
+    event = event_from_yaml(
+        {"uid": "talk", "title": "Talk", "timezone": "Europe/London", "start": "2031-06-07 18:00"}
+    )
+    async with bot.services.sessions.begin() as session:
+        session.add(event)
+    london = "Saturday 7 June 2031, 18:00 London time"
+    assert f"🕰 {london}" in lines(await bot.reply_texts(f"/event {event.id}", chat_id=31))
+    await bot.send("/timezone Asia/Tokyo", chat_id=32)
+    await bot.send("/timezone Europe/London", chat_id=33)
+    await bot.send("/timezone Europe/Madrid", chat_id=34, language_code="es")
+    tokyo = lines(await bot.reply_texts(f"/event {event.id}", chat_id=32))
+    assert f"🕰 {london} (Sun 8 Jun, 02:00 Tokyo time)" in tokyo
+    assert (
+        f"🗓 {london} (Sun 8 Jun, 02:00 Tokyo time)"
+        in (await bot.reply_texts("/events", chat_id=32))[0]
+    )
+    same = lines(await bot.reply_texts(f"/event {event.id}", chat_id=33))
+    assert f"🕰 {london}" in same, "a chat on the event's clock sees it once"
+    # A Spanish chat in Madrid: its own time, then Lima's.
+    madrid = lines(await bot.reply_texts(f"/event {event.id}", chat_id=34, language_code="es"))
+    assert (
+        "🕰 sábado 7 de junio de 2031, 18:00 hora de Londres "
+        "(19:00 hora de Madrid · 12:00 hora de Lima)"
+    ) in madrid
+    # Reminders, rendered by the dispatcher for each chat, show the chat's time too.
+    await bot.press(f"ev:rem:{event.id}", chat_id=32)
+    start = datetime(2031, 6, 7, 17, tzinfo=UTC)
+    sent = await bot.deliver(clock=fixed(start - timedelta(hours=23, minutes=59)))
+    (reminder,) = [call for call in sent if call.params.get("chat_id") == 32]
+    assert f"🗓 {london} (Sun 8 Jun, 02:00 Tokyo time)" in (reminder.text or "")
+
+
+def lines(replies: list[str]) -> list[str]:
+    return [line for reply in replies for line in reply.splitlines()]
