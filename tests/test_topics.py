@@ -313,6 +313,22 @@ def test_at_most_three_topics_the_highest_scoring_first() -> None:
     assert len(crowded) == 3
 
 
+def test_the_cap_takes_the_best_of_the_topics_that_pass_their_bars() -> None:
+    title, summary = "Alpha", "Alpha Centauri, beta, gamma, delta. Later epsilon epsilon epsilon."
+    # alpha scores 6.5, so the bar is 3.25; beta, gamma and delta score 1.5 each and fail it.
+    # epsilon also scores 1.5 but is paired with alpha (its bar is the threshold, 1.2): ranked
+    # fifth (ties go in the taxonomy's order), it is still one of the best three that pass.
+    pairs = toy_taxonomy(threshold=1.2, relative=0.5, paired={"alpha": frozenset({"epsilon"})})
+    assert [(r.slug, r.score) for r in pairs.explain(title, summary)] == [
+        ("alpha", 6.5),
+        ("beta", 1.5),
+        ("gamma", 1.5),
+        ("delta", 1.5),
+        ("epsilon", 1.5),
+    ]
+    assert pairs.classify(title, summary) == ["alpha", "epsilon"]
+
+
 def test_an_item_with_only_weak_cues_still_gets_its_best_topic() -> None:
     taxonomy = toy_taxonomy()
     assert taxonomy.classify("News", "Nothing. The first of many.") == ["alpha"]

@@ -12,10 +12,10 @@ new cue. A phrase that names a topic only as the setting ("during the pandemic")
 Feed categories that map to a topic are strong evidence. The topics whose score passes the
 threshold, and is not dwarfed by the best topic's (a companion topic such as the PSG's own
 activity dwarfs none; a topic the guide pairs with the best one, such as environment beside
-extractives, need only pass the threshold), are the item's, at most three; an item whose cues
-all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the working, cue by
-cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
-they are tuned to, on the development set scored by ``bench/topics.py``.
+extractives, need only pass the threshold), are the item's, the best three of them at most; an
+item whose cues all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the
+working, cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the
+labelling guide they are tuned to, on the development set scored by ``bench/topics.py``.
 """
 
 from __future__ import annotations
@@ -350,12 +350,14 @@ class Taxonomy:
         leader = (subjects or ranked)[0]
         floor = max(scoring.threshold, scoring.relative * totals[leader])
         paired = scoring.paired.get(self.topics[leader].slug, frozenset())
-        tagged = {
+        # The bars first, then the cap: a topic that passes its bar is not crowded out by
+        # higher-scoring ones that fail theirs (a paired topic's bar is lower than the rest's).
+        passing = [
             index
-            for index in ranked[: scoring.most]
+            for index in ranked
             if totals[index] >= (scoring.threshold if self.topics[index].slug in paired else floor)
-        }
-        tagged = tagged or {ranked[0]}
+        ]
+        tagged = set(passing[: scoring.most]) or {ranked[0]}
         return [
             TopicScore(
                 slug=self.topics[index].slug,
