@@ -92,6 +92,34 @@ async def test_why_shows_each_topics_score_and_cues(
     assert "Also scored, not tagged: 🕊 Human rights 1.2" in older
 
 
+async def test_why_counts_the_feed_categories_tagging_counted(
+    bot: BotHarness, feed_url: str, feed_server: FeedServer
+) -> None:
+    """The item's human rights come from its feed category alone: /why shows that cue, and
+    the same topics as ingest gave."""
+    round_up = FeedItem(
+        "round-up",
+        "Weekly round-up",
+        "The court met. Later the government met.",
+        "https://n.example/round-up",
+        recent(),
+        ("Derechos Humanos",),
+    )
+    feed_server.routes["/feed"] = Response(rss([round_up, *HISTORY]))
+    await poll_source(bot.services, feed_url)
+    lines = (await reply(bot, "/why 1")).split("\n")
+    assert lines[2:10] == [
+        "Tagged: ⚖️ Justice, 🕊 Human rights",
+        "",
+        "<b>🕊 Human rights</b>: 3.0, tagged",
+        "• “Derechos Humanos” (category): feed category, ×1, 3.0 points",
+        "",
+        "<b>⚖️ Justice</b>: 1.5, tagged",
+        "• “court*” (keyword): first sentence, ×1, 1.5 points",
+        "",
+    ]
+
+
 async def test_why_names_a_tag_without_cues_after_a_retag(bot: BotHarness) -> None:
     await reply(bot, "/tag 1 +women")
     text = await reply(bot, "/why 1")
