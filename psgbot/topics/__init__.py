@@ -21,7 +21,7 @@ labelling guide they are tuned to, on the development set scored by ``bench/topi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -70,6 +70,11 @@ class Scoring:
     # "contamination and people's health: health and environment"): beside the best topic, one
     # paired with it needs only the threshold, as a consequence the item describes is no aside.
     paired: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def leader(self, ranked: Sequence[str]) -> str:
+        """Of topics ranked by score (slugs, best first), the one whose score sets the relative
+        bar: the best that is no companion, or the best when all are."""
+        return next((slug for slug in ranked if slug not in self.companions), ranked[0])
 
     @classmethod
     def from_yaml(cls, raw: Mapping[str, Any]) -> Scoring:
@@ -346,10 +351,10 @@ class Taxonomy:
         ranked = sorted(totals, key=lambda index: (-totals[index], index))
         # The best topic sets the bar for the others, unless it is a companion topic (then the
         # best of the rest does): a PSG event on a mining conflict is also about mining.
-        subjects = [index for index in ranked if self.topics[index].slug not in scoring.companions]
-        leader = (subjects or ranked)[0]
-        floor = max(scoring.threshold, scoring.relative * totals[leader])
-        paired = scoring.paired.get(self.topics[leader].slug, frozenset())
+        by_slug = {self.topics[index].slug: index for index in ranked}
+        leader = scoring.leader(list(by_slug))
+        floor = max(scoring.threshold, scoring.relative * totals[by_slug[leader]])
+        paired = scoring.paired.get(leader, frozenset())
         # The bars first, then the cap: a topic that passes its bar is not crowded out by
         # higher-scoring ones that fail theirs (a paired topic's bar is lower than the rest's).
         passing = [
