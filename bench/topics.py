@@ -1,6 +1,6 @@
 """The tagger against a labelled set: per-topic and micro-averaged precision, recall and F1.
 
-    python bench/topics.py [--set data/topics-dev.yaml] [--misses] [--tuning-only]
+    python bench/topics.py [--set data/topics-dev.yaml] [--misses [--show-held-out]]
 
 Each item of the set (labelled by data/topics.md) is classified as a feed item is; an item's
 topics count as a set (order is not scored). The default set is the development set, with
@@ -12,8 +12,10 @@ fourth round``), scored unseen once and then tuned on in a fourth; and every thi
 written first (the 3rd, 6th, ...), held out from every round.
 ``--set data/topics-heldout.yaml`` scores the held-out set, which nobody tunes on (its file says
 ``held out: true``, and it has no parts). ``--misses`` lists each item whose topics differ: the
-topics missed and those tagged wrongly, with the cues that scored. The last line sums it up over
-the whole set.
+topics missed and those tagged wrongly, with the cues that scored. It lists those of the items
+tuned on only: a held-out item's misses are what tuning would chase, so they are listed only with
+``--show-held-out`` (a held-out set's not at all without it). The last line sums it up over the
+whole set.
 """
 
 from __future__ import annotations
@@ -175,21 +177,35 @@ def main() -> None:
         help="list the items tagged wrongly: topics missed, topics tagged wrongly, cues",
     )
     parser.add_argument(
-        "--tuning-only", action="store_true", help="list only the errors of the items tuned on"
+        "--show-held-out",
+        action="store_true",
+        help="with --misses, list held-out items' misses too (read them, then tune on nothing)",
     )
     args = parser.parse_args()
 
     taxonomy = Taxonomy.load(args.topics)
     items, held_out = load_set(args.labelled)
+    if args.errors and held_out and not args.show_held_out:
+        parser.error(
+            f"{args.labelled} is held out: its misses are listed only with --show-held-out"
+        )
     tagged = [taxonomy.classify(item.title, item.summary, item.categories) for item in items]
 
     if args.errors:
         shown = [
             (i, t)
             for i, t in zip(items, tagged, strict=True)
-            if not args.tuning_only or not i.held_out
+            if args.show_held_out or not i.held_out
         ]
         print_errors(taxonomy, [i for i, _ in shown], [t for _, t in shown])
+        hidden = sum(
+            1
+            for i, t in zip(items, tagged, strict=True)
+            if i.held_out and set(t) != set(i.topics) and not args.show_held_out
+        )
+        if hidden:
+            items_word = "item" if hidden == 1 else "items"
+            print(f"({hidden} held-out {items_word} tagged wrongly not listed: --show-held-out)")
         print()
 
     micro, per_topic = score(taxonomy, items, tagged)

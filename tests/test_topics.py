@@ -101,36 +101,40 @@ def test_the_required_topics_exist_with_descriptions_and_cues() -> None:
         assert topic.strong
 
 
-@pytest.mark.parametrize(
-    ("title", "expected"),
-    [
-        ("Fujimoristas vote may save Hinostroza from prosecution", {"justice", "politics"}),
-        ("Peru Support Group Annual Conference", {"psg", "human-rights"}),
-        ("Judges assess legality of Alberto Fujimori's pardon", {"justice", "human-rights"}),
-        ("Chavarry fights back", {"justice"}),
-        ("Lower copper prices take their toll", {"economy", "extractives"}),
-        (
-            "Indigenous organisations of the Amazon speak out against the Hydrocarbons bill",
-            {"indigenous", "extractives"},
-        ),
-        ("Apurimac women study their rights", {"women"}),
-        ("Women pallaqueras achieve recognition", {"women", "extractives"}),
-        ("Chavarry digs in", {"justice", "politics"}),
-        (
-            "BBC highlights child poisoning in Cerro de Pasco",
-            {"health", "environment", "extractives"},
-        ),
-    ],
-)
-def test_seed_items_get_their_topics(title: str, expected: set[str]) -> None:
+SEEDS = {
+    item["title"]: tuple(item["topics"])
+    for item in yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["items"]
+    if item.get("source") == "seed"
+}
+# Seed items on which the tagger disagrees with the development set's labels today: title ->
+# (labelled topics it misses, topics it tags beyond the labels). Listed, not fixed by tuning cues
+# on this test; any change here, better or worse, fails the test and is to be reviewed.
+KNOWN_MISSES: dict[str, tuple[set[str], set[str]]] = {
+    "Judges assess legality of Alberto Fujimori's pardon": (set(), {"politics"}),
+    "Indigenous organisations of the Amazon speak out against the Hydrocarbons bill": (
+        {"politics"},
+        {"human-rights"},
+    ),
+}
+
+
+@pytest.mark.parametrize("title", list(SEEDS))
+def test_seed_items_get_their_labelled_topics(title: str) -> None:
+    """Each seed item, read from the sample feed as ingest reads it, gets exactly the topics the
+    development set labels it with, but for the disagreements KNOWN_MISSES lists."""
     items = {
         item.title: item
         for item in parse_feed((DEFAULT_DATA_DIR / "sample" / "psg-news.xml").read_bytes()).items
     }
     item = items[title]
-    found = TAXONOMY.classify(item.title, item.summary, item.categories)
-    assert expected <= set(found), (title, found)
-    assert len(found) <= 3
+    found = set(TAXONOMY.classify(item.title, item.summary, item.categories))
+    labelled = set(SEEDS[title])
+    assert (labelled - found, found - labelled) == KNOWN_MISSES.get(title, (set(), set()))
+
+
+def test_the_seed_items_and_their_known_misses_are_the_development_sets() -> None:
+    assert len(SEEDS) == 10
+    assert set(KNOWN_MISSES) <= set(SEEDS)
 
 
 def test_a_passing_mention_does_not_tag_a_topic() -> None:
@@ -311,6 +315,22 @@ def test_at_most_three_topics_the_highest_scoring_first() -> None:
         "Fuerza Popular, the Supreme Court, Las Bambas, femicides and dengue.",
     )
     assert len(crowded) == 3
+
+
+def test_the_cap_takes_the_best_of_the_topics_that_pass_their_bars() -> None:
+    title, summary = "Alpha", "Alpha Centauri, beta, gamma, delta. Later epsilon epsilon epsilon."
+    # alpha scores 6.5, so the bar is 3.25; beta, gamma and delta score 1.5 each and fail it.
+    # epsilon also scores 1.5 but is paired with alpha (its bar is the threshold, 1.2): ranked
+    # fifth (ties go in the taxonomy's order), it is still one of the best three that pass.
+    pairs = toy_taxonomy(threshold=1.2, relative=0.5, paired={"alpha": frozenset({"epsilon"})})
+    assert [(r.slug, r.score) for r in pairs.explain(title, summary)] == [
+        ("alpha", 6.5),
+        ("beta", 1.5),
+        ("gamma", 1.5),
+        ("delta", 1.5),
+        ("epsilon", 1.5),
+    ]
+    assert pairs.classify(title, summary) == ["alpha", "epsilon"]
 
 
 def test_an_item_with_only_weak_cues_still_gets_its_best_topic() -> None:

@@ -49,7 +49,7 @@ async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if item is None:
             messages = [no_such_item(position, count)]
         else:
-            scores = services.taxonomy.explain(item.title, item.summary)
+            scores = services.taxonomy.explain(item.title, item.summary, item.categories or ())
             messages = why_messages(position, item, scores, services.taxonomy)
     for message in messages:
         await chat.send_message(message)

@@ -33,7 +33,7 @@ from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
 from psgbot.db.enums import BroadcastStatus, DigestMode, Role
 from psgbot.db.search import ItemSearch as ItemSearch
 from psgbot.db.search import SearchQuery as SearchQuery
-from psgbot.db.types import UtcDateTime, str_enum, utcnow
+from psgbot.db.types import StringLines, UtcDateTime, str_enum, utcnow
 from psgbot.i18n import Language
 
 # Sizes of the columns that hold what a feed's server sends. psgbot.feeds bounds those values to
@@ -49,6 +49,9 @@ ITEM_LINK_MAX = 2000
 ITEM_IMAGE_MAX = 2000
 # An item's folded title (psgbot.feeds.duplicates); a longer one is stored as its hash.
 TITLE_KEY_MAX = 200
+# An item's feed categories: how many are kept, and the characters of each.
+ITEM_CATEGORIES_MAX = 20
+ITEM_CATEGORY_MAX = 100
 
 
 class Feed(Base):
@@ -99,6 +102,11 @@ class Item(Base):
     title: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(ITEM_LINK_MAX))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # Its categories in the feed, which tagging counts as evidence (so /why shows them too);
+    # None for an item stored before they were kept, until its feed is read again.
+    categories: Mapped[tuple[str, ...] | None] = mapped_column(
+        StringLines(ITEM_CATEGORIES_MAX, ITEM_CATEGORY_MAX)
+    )
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Newest first means: by publication date, or by first sight for undated items.

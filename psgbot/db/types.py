@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum
+from sqlalchemy import JSON, DateTime, Enum, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -81,6 +81,40 @@ def _from_json(field: EventField, value: str | None) -> FieldValue:
     if value is not None and field in TIME_FIELDS:
         return datetime.fromisoformat(value).astimezone(UTC)
     return value
+
+
+class StringLines(TypeDecorator[tuple[str, ...]]):
+    """A tuple of at most ``most`` one-line strings of 1 to ``longest`` characters, in and out,
+    stored in one bounded VARCHAR as :meth:`joined` writes them ("" for none, NULL for None).
+    A value out of bounds is refused on the way in: what a feed sends is bounded when it is read
+    (psgbot.feeds.parse), so that none is. Stored text compares with :meth:`joined` as it is,
+    without reading it back as a tuple: ingest's check of unchanged items costs no decoding."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, most: int, longest: int) -> None:
+        super().__init__(most * (longest + 1))
+        self.most, self.longest = most, longest
+
+    @staticmethod
+    def joined(strings: tuple[str, ...]) -> str:
+        return "\n".join(strings)
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if len(value) > self.most or any(
+            not isinstance(string, str) or not 0 < len(string) <= self.longest or "\n" in string
+            for string in value
+        ):
+            raise ValueError(f"not {self.most} or fewer lines of 1 to {self.longest} characters")
+        return self.joined(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        return tuple(value.split("\n")) if value else ()
 
 
 def utcnow() -> datetime:

@@ -4,8 +4,10 @@ What a feed says is bounded here to the columns that store it (``psgbot.db.model
 item must not make its feed's every poll fail on PostgreSQL. Titles and summaries are bounded too
 (``TITLE_MAX``, ``SUMMARY_MAX``): a megabyte of words would overflow PostgreSQL's search index
 and cost every watch and classifier pass, and no alert or listing shows more than a fraction
-of what is kept. Dates are believed only between ``EARLIEST_PUBLISHED`` and a little after now:
-one dated year 1 or 9999 would overflow date arithmetic, and one dated in the future would lead
+of what is kept. So are an item's categories, in number and length (``ITEM_CATEGORIES_MAX``,
+``ITEM_CATEGORY_MAX``): each is stored and read by the classifier, and a topic's category is a
+word or two. Dates are believed only between ``EARLIEST_PUBLISHED`` and a little after now: one
+dated year 1 or 9999 would overflow date arithmetic, and one dated in the future would lead
 /latest until that day came.
 """
 
@@ -20,7 +22,13 @@ from typing import Any
 
 import feedparser
 
-from psgbot.db.models import FEED_TITLE_MAX, ITEM_GUID_MAX, ITEM_LINK_MAX
+from psgbot.db.models import (
+    FEED_TITLE_MAX,
+    ITEM_CATEGORIES_MAX,
+    ITEM_CATEGORY_MAX,
+    ITEM_GUID_MAX,
+    ITEM_LINK_MAX,
+)
 from psgbot.feeds.images import item_image
 from psgbot.feeds.normalise import plain_text
 from psgbot.i18n import Language
@@ -223,11 +231,22 @@ def _keyed(raw: list[_RawItem], now: datetime) -> list[ParsedItem]:
                 link=_stored_link(item.link),
                 published=_believable(item.published, now),
                 summary=bounded_text(item.summary, SUMMARY_MAX),
-                categories=item.categories,
+                categories=_bounded_categories(item.categories),
                 image=item.image,
             )
         )
     return items
+
+
+def _bounded_categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The first ``ITEM_CATEGORIES_MAX`` distinct categories, each within ``ITEM_CATEGORY_MAX``
+    characters, in the feed's order."""
+    kept: dict[str, None] = {}
+    for category in categories:
+        kept.setdefault(bounded_text(category, ITEM_CATEGORY_MAX))
+        if len(kept) == ITEM_CATEGORIES_MAX:
+            break
+    return tuple(kept)
 
 
 def _key_for(item: _RawItem, *, shared_link: bool) -> str:

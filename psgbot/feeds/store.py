@@ -1,5 +1,6 @@
-"""Stores parsed items once per feed; a changed title or summary updates the stored copy. A
-story stored already under another key (psgbot.feeds.duplicates) is kept as a linked copy.
+"""Stores parsed items once per feed; a changed title, summary or list of categories updates
+the stored copy and its topics. A story stored already under another key
+(psgbot.feeds.duplicates) is kept as a linked copy.
 
 Each item's search words (psgbot.search) are written in the same transaction as the item, and
 rewritten when its text changes, so search never finds an item that is not stored, nor misses
@@ -13,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.models import Feed, Item, ItemTopic
-from psgbot.db.types import utcnow
+from psgbot.db.types import StringLines, utcnow
 from psgbot.feeds.duplicates import DUPLICATE_WINDOW, earlier_copies, lock_title_keys, title_key
 from psgbot.feeds.parse import ParsedItem
 from psgbot.feeds.sources import display_source
@@ -83,9 +84,9 @@ async def store_items(
     """Adds unseen items and refreshes changed ones; the caller commits.
 
     An item's identity is its key within its feed, so a repeated ingest stores nothing new.
-    Stored items are compared by key, title and summary alone (no topics loaded), and only new
-    or changed items are classified, off the event loop. New items are written in chunks, so
-    a first poll of a large feed never stalls the bot for long.
+    Stored items are compared by key, title, summary and categories alone (no topics loaded),
+    and only new or changed items are classified, off the event loop. New items are written in
+    chunks, so a first poll of a large feed never stalls the bot for long.
     """
     now = now or utcnow()
     result = StoreResult(feed=feed, seen=len(items))
@@ -93,11 +94,18 @@ async def store_items(
     # Feeds list newest first; storing oldest first makes ids grow with recency, which orders
     # items published at the same moment the way the feed does.
     fresh = [parsed for parsed in reversed(items) if parsed.key not in stored]
-    changed = [
-        parsed
-        for parsed in reversed(items)
-        if parsed.key in stored and stored[parsed.key][1:] != (parsed.title, parsed.summary)
-    ]
+    changed: list[ParsedItem] = []
+    unknown: dict[int, tuple[str, ...]] = {}  # stored before categories were: id -> categories
+    for parsed in reversed(items):
+        if (version := stored.get(parsed.key)) is None:
+            continue
+        item_id, title, summary, categories = version
+        if (title, summary) != (parsed.title, parsed.summary) or (
+            categories is not None and categories != StringLines.joined(parsed.categories)
+        ):
+            changed.append(parsed)
+        elif categories is None:
+            unknown[item_id] = parsed.categories
     for start in range(0, len(fresh), _STORE_CHUNK):
         chunk = fresh[start : start + _STORE_CHUNK]
         topics = await _classify(taxonomy, chunk)
@@ -107,6 +115,8 @@ async def store_items(
     if changed:
         await _refresh(session, changed, {p.key: stored[p.key][0] for p in changed}, taxonomy, now)
         result.updated = len(changed)
+    if unknown:
+        await _record_categories(session, unknown)
     return result
 
 
@@ -131,6 +141,7 @@ async def _insert(
             "title": parsed.title,
             "link": parsed.link,
             "summary": parsed.summary,
+            "categories": parsed.categories,
             "published_at": parsed.published,
             "first_seen_at": now,
             "sort_at": parsed.published or now,
@@ -225,7 +236,8 @@ async def _refresh(
     taxonomy: Taxonomy,
     now: datetime,
 ) -> None:
-    """Updates the stored copies of items whose title or summary changed, and their topics."""
+    """Updates the stored copies of items whose title, summary or categories changed, and their
+    topics."""
     topics = await _classify(taxonomy, changed)
     for start in range(0, len(changed), _LOOKUP_CHUNK):
         chunk = list(zip(changed, topics, strict=True))[start : start + _LOOKUP_CHUNK]
@@ -239,6 +251,7 @@ async def _refresh(
             item.title = parsed.title
             item.title_key = title_key(parsed.title)
             item.summary = parsed.summary
+            item.categories = parsed.categories
             item.link = parsed.link or item.link
             if parsed.image and parsed.image != item.image_url:
                 item.image_url, item.image_refused_at = parsed.image, None
@@ -258,17 +271,34 @@ async def _refresh(
         )
 
 
+async def _record_categories(session: AsyncSession, categories: dict[int, tuple[str, ...]]) -> None:
+    """Records the categories of items stored before they were kept (migration 0021), in one
+    bulk UPDATE by id, without retagging: they were tagged with their categories at ingest."""
+    await session.execute(
+        update(Item),
+        [{"id": item_id, "categories": kept} for item_id, kept in categories.items()],
+    )
+
+
+# An item's categories as stored (StringLines.joined), not read back as a tuple: comparing
+# costs no decoding of each unchanged item.
+_Version = tuple[int, str, str, str | None]
+
+
 async def _stored_versions(
     session: AsyncSession, feed_id: int, keys: list[str]
-) -> dict[str, tuple[int, str, str]]:
-    """Stored items of the feed among ``keys``: key -> (id, title, summary), nothing else."""
-    found: dict[str, tuple[int, str, str]] = {}
+) -> dict[str, _Version]:
+    """Stored items of the feed among ``keys``: key -> (id, title, summary, categories), nothing
+    else."""
+    found: dict[str, _Version] = {}
     for start in range(0, len(keys), _LOOKUP_CHUNK):
         chunk = keys[start : start + _LOOKUP_CHUNK]
         rows = await session.execute(
-            select(Item.key, Item.id, Item.title, Item.summary).where(
-                Item.feed_id == feed_id, Item.key.in_(chunk)
-            )
+            select(
+                Item.key, Item.id, Item.title, Item.summary, type_coerce(Item.categories, String)
+            ).where(Item.feed_id == feed_id, Item.key.in_(chunk))
         )
-        found.update((key, (item_id, title, summary)) for key, item_id, title, summary in rows)
+        found.update(
+            (key, (item_id, title, summary, kept)) for key, item_id, title, summary, kept in rows
+        )
     return found

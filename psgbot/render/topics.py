@@ -127,18 +127,56 @@ def why_messages(
     if not scores:
         blocks.append(_("No cue of any topic is in the title or summary."))
     scoring = taxonomy.scoring
-    blocks.append(
-        _(
-            "The rules tag a topic from {threshold} points and {relative}% of the best topic's "
-            "score, at most {most} topics (the best one whatever its score). Points: the cue's "
-            "strength times where it stands; repeats and further cues add less."
-        ).format(
-            threshold=_points(scoring.threshold),
-            relative=round(scoring.relative * 100),
-            most=scoring.most,
-        )
+    rules = _(
+        "The rules tag a topic from {threshold} points and {relative}% of the best topic's "
+        "score, at most {most} topics (the best one whatever its score). Points: the cue's "
+        "strength times where it stands; repeats and further cues add less."
+    ).format(
+        threshold=_points(scoring.threshold),
+        relative=round(scoring.relative * 100),
+        most=scoring.most,
     )
+    blocks.append(" ".join([rules, *_exceptions(scores, taxonomy)]))
     return pack(blocks)
+
+
+def _exceptions(scores: Sequence[TopicScore], taxonomy: Taxonomy) -> list[str]:
+    """The guide's exceptions to the relative bar that this item's topics meet: a companion
+    topic ahead of the subject (the bar is the subject's), and topics paired with the subject
+    (they need only the threshold). Without them, such a topic would seem tagged below the bar."""
+    if not scores:
+        return []
+    scoring = taxonomy.scoring
+    ranked = [score.slug for score in scores]
+    leader = scoring.leader(ranked)
+    notes = []
+    if beside := ranked[: ranked.index(leader)]:
+        notes.append(
+            ngettext(
+                "{topics} stands beside the item's subject, so the {relative}% bar is measured "
+                "on the score of {leader}.",
+                "{topics} stand beside the item's subject, so the {relative}% bar is measured "
+                "on the score of {leader}.",
+                len(beside),
+            ).format(
+                topics=_names(beside, taxonomy),
+                relative=round(scoring.relative * 100),
+                leader=_name(leader, taxonomy),
+            )
+        )
+    if partners := [slug for slug in ranked if slug in scoring.paired.get(leader, ())]:
+        notes.append(
+            ngettext(
+                "The guide pairs {topics} with {leader}: it needs only {threshold} points.",
+                "The guide pairs {topics} with {leader}: they need only {threshold} points.",
+                len(partners),
+            ).format(
+                topics=_names(partners, taxonomy),
+                leader=_name(leader, taxonomy),
+                threshold=_points(scoring.threshold),
+            )
+        )
+    return notes
 
 
 def why_usage() -> str:

@@ -12,86 +12,26 @@ new cue. A phrase that names a topic only as the setting ("during the pandemic")
 Feed categories that map to a topic are strong evidence. The topics whose score passes the
 threshold, and is not dwarfed by the best topic's (a companion topic such as the PSG's own
 activity dwarfs none; a topic the guide pairs with the best one, such as environment beside
-extractives, need only pass the threshold), are the item's, at most three; an item whose cues
-all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the working, cue by
-cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the labelling guide
-they are tuned to, on the development set scored by ``bench/topics.py``.
+extractives, need only pass the threshold), are the item's, the best three of them at most; an
+item whose cues all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the
+working, cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the
+labelling guide they are tuned to, on the development set scored by ``bench/topics.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from psgbot.i18n import Language, current_language
 from psgbot.topics.matching import SENTENCE_END, fold, trie_regex, without_feed_footer
-
-
-class Strength(Enum):
-    """How telling a cue is: its list in ``data/topics.yaml``."""
-
-    STRONG = "strong"
-    KEYWORD = "keyword"
-    WEAK = "weak"
-    CATEGORY = "category"
-
-
-class Place(Enum):
-    """Where in an item a cue stands; the best place of a cue's occurrences is the one shown."""
-
-    TITLE = "title"
-    FIRST_SENTENCE = "first sentence"
-    REST = "rest of the summary"
-    CATEGORY = "category"
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """The weights of ``scoring:`` in ``data/topics.yaml``."""
-
-    strengths: Mapping[Strength, float]
-    places: Mapping[Place, float]
-    repeat: float
-    repeats_counted: int
-    further: float
-    threshold: float
-    relative: float
-    most: int
-    # Topics that stand beside an item's subject (the PSG's own activity: "the topic of that
-    # activity comes second"), so their score is not the best one that ``relative`` measures.
-    companions: frozenset[str] = frozenset()
-    # Topics the guide pairs with another ("an oil spill: extractives and environment";
-    # "contamination and people's health: health and environment"): beside the best topic, one
-    # paired with it needs only the threshold, as a consequence the item describes is no aside.
-    paired: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    @classmethod
-    def from_yaml(cls, raw: Mapping[str, Any]) -> Scoring:
-        strengths = raw["strength"]
-        places = raw["place"]
-        return cls(
-            strengths={strength: float(strengths[strength.value]) for strength in Strength},
-            places={
-                Place.TITLE: float(places["title"]),
-                Place.FIRST_SENTENCE: float(places["first sentence"]),
-                Place.REST: float(places["rest"]),
-                Place.CATEGORY: 1.0,
-            },
-            repeat=float(raw["repeat"]),
-            repeats_counted=int(raw["repeats counted"]),
-            further=float(raw["further cues"]),
-            threshold=float(raw["threshold"]),
-            relative=float(raw["relative"]),
-            most=int(raw["most"]),
-            companions=frozenset(raw.get("companions") or ()),
-            paired={slug: frozenset(others) for slug, others in (raw.get("paired") or {}).items()},
-        )
+from psgbot.topics.scoring import Place as Place
+from psgbot.topics.scoring import Scoring as Scoring
+from psgbot.topics.scoring import Strength as Strength
 
 
 @dataclass(frozen=True)
@@ -346,16 +286,18 @@ class Taxonomy:
         ranked = sorted(totals, key=lambda index: (-totals[index], index))
         # The best topic sets the bar for the others, unless it is a companion topic (then the
         # best of the rest does): a PSG event on a mining conflict is also about mining.
-        subjects = [index for index in ranked if self.topics[index].slug not in scoring.companions]
-        leader = (subjects or ranked)[0]
-        floor = max(scoring.threshold, scoring.relative * totals[leader])
-        paired = scoring.paired.get(self.topics[leader].slug, frozenset())
-        tagged = {
+        by_slug = {self.topics[index].slug: index for index in ranked}
+        leader = scoring.leader(list(by_slug))
+        floor = max(scoring.threshold, scoring.relative * totals[by_slug[leader]])
+        paired = scoring.paired.get(leader, frozenset())
+        # The bars first, then the cap: a topic that passes its bar is not crowded out by
+        # higher-scoring ones that fail theirs (a paired topic's bar is lower than the rest's).
+        passing = [
             index
-            for index in ranked[: scoring.most]
+            for index in ranked
             if totals[index] >= (scoring.threshold if self.topics[index].slug in paired else floor)
-        }
-        tagged = tagged or {ranked[0]}
+        ]
+        tagged = set(passing[: scoring.most]) or {ranked[0]}
         return [
             TopicScore(
                 slug=self.topics[index].slug,

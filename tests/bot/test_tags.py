@@ -92,6 +92,84 @@ async def test_why_shows_each_topics_score_and_cues(
     assert "Also scored, not tagged: 🕊 Human rights 1.2" in older
 
 
+async def test_why_counts_the_feed_categories_tagging_counted(
+    bot: BotHarness, feed_url: str, feed_server: FeedServer
+) -> None:
+    """The item's human rights come from its feed category alone: /why shows that cue, and
+    the same topics as ingest gave."""
+    round_up = FeedItem(
+        "round-up",
+        "Weekly round-up",
+        "The court met. Later the government met.",
+        "https://n.example/round-up",
+        recent(),
+        ("Derechos Humanos",),
+    )
+    feed_server.routes["/feed"] = Response(rss([round_up, *HISTORY]))
+    await poll_source(bot.services, feed_url)
+    lines = (await reply(bot, "/why 1")).split("\n")
+    assert lines[2:10] == [
+        "Tagged: ⚖️ Justice, 🕊 Human rights",
+        "",
+        "<b>🕊 Human rights</b>: 3.0, tagged",
+        "• “Derechos Humanos” (category): feed category, ×1, 3.0 points",
+        "",
+        "<b>⚖️ Justice</b>: 1.5, tagged",
+        "• “court*” (keyword): first sentence, ×1, 1.5 points",
+        "",
+    ]
+
+
+async def test_why_explains_topics_tagged_under_the_relative_bar(
+    bot: BotHarness, feed_url: str, feed_server: FeedServer
+) -> None:
+    """A topic the guide pairs with the subject, and the subject of a PSG activity, are tagged
+    below a fifth of the best score: /why says why."""
+    conga = FeedItem(
+        "conga",
+        "March against the Conga project",
+        "Thousands marched in Cajamarca against Yanacocha's Conga gold project, which would "
+        "drain four lakes.",
+        "https://n.example/conga",
+        recent(1),
+    )
+    delegation = FeedItem(
+        "delegation",
+        "PSG delegation visits Cajamarca",
+        "A Peru Support Group delegation met human rights defenders facing criminal charges for "
+        "opposing mining in Cajamarca.",
+        "https://n.example/delegation",
+        recent(2),
+    )
+    feed_server.routes["/feed"] = Response(rss([conga, delegation, *HISTORY]))
+    await poll_source(bot.services, feed_url)
+
+    paired = (await reply(bot, "/why 1")).split("\n")
+    assert "<b>⛏ Mining, oil and gas</b>: 14.7, tagged" in paired
+    assert "<b>🌳 Environment</b>: 1.5, tagged" in paired
+    assert paired[-1].endswith(
+        "repeats and further cues add less. The guide pairs 🌳 Environment with ⛏ Mining, oil "
+        "and gas: it needs only 1.5 points."
+    )
+    beside = (await reply(bot, "/why 2")).split("\n")
+    assert "<b>📣 PSG news and events</b>: 13.5, tagged" in beside
+    assert "<b>⛏ Mining, oil and gas</b>: 1.5, tagged" in beside
+    assert beside[-1].endswith(
+        "add less. 📣 PSG news and events stands beside the item's subject, so the 20% bar is "
+        "measured on the score of 🕊 Human rights."
+    )
+    # An item that meets neither exception is told neither (Mining alone: nothing it pairs with).
+    plain = await reply(bot, "/why 3")
+    assert "Item 3: <b>Mining concession protest</b>" in plain
+    assert plain.endswith("repeats and further cues add less.")
+    await bot.send("/language es", chat_id=OWNER)
+    spanish = await reply(bot, "/why 2")
+    assert spanish.endswith(
+        "📣 Noticias y eventos del PSG acompaña al asunto de la noticia: el umbral del 20% "
+        "parte de la puntuación de 🕊 Derechos humanos."
+    )
+
+
 async def test_why_names_a_tag_without_cues_after_a_retag(bot: BotHarness) -> None:
     await reply(bot, "/tag 1 +women")
     text = await reply(bot, "/why 1")

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from psgbot.db.engine import create_engine, create_session_factory
 from psgbot.db.enums import DeliveryKind, DeliveryStatus, EventField, Notice
 from psgbot.db.migrate import alembic_config, current_revision, upgrade
-from psgbot.db.models import Base, Delivery
+from psgbot.db.models import Base, Delivery, Item
 from psgbot.feeds.duplicates import title_key
 from psgbot.search import search_document, search_page, search_terms
 
@@ -339,3 +339,57 @@ async def test_the_media_migration_keys_stored_titles_as_ingest_does(database_ur
     ]
     assert {tuple(row[2:]) for row in rows} == {(None, None, None)}
     await engine.dispose()
+
+
+async def test_items_stored_before_the_categories_migration_have_none_known(
+    database_url: str,
+) -> None:
+    """0021: an item stored before keeps its text and topics, with its categories unknown (NULL:
+    ingest records them the next time its feed lists it); one stored after reads them back."""
+    engine = create_engine(database_url)
+    await upgrade(engine, "0020")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO feeds (id, source, created_at) VALUES (1, 'f', '2024-01-01 00:00:00')"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO items (id, feed_id, key, title, summary, first_seen_at, sort_at,"
+                " updated_at) VALUES (1, 1, 'k1', 'Court rules', 'It did.', '2024-01-01 00:00:00',"
+                " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO item_topics (item_id, topic, sort_at)"
+                " VALUES (1, 'justice', '2024-01-01 00:00:00')"
+            )
+        )
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Item).values(
+                id=2,
+                feed_id=1,
+                key="k2",
+                title="Round-up",
+                summary="",
+                categories=("Derechos Humanos", "Minería"),
+                sort_at=datetime(2024, 1, 2, tzinfo=UTC),
+            )
+        )
+    async with engine.connect() as connection:
+        rows = list(
+            await connection.execute(
+                select(Item.id, Item.title, Item.summary, Item.categories).order_by(Item.id)
+            )
+        )
+        tags = (await connection.execute(text("SELECT count(*) FROM item_topics"))).scalar()
+    await engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (1, "Court rules", "It did.", None),
+        (2, "Round-up", "", ("Derechos Humanos", "Minería")),
+    ]
+    assert tags == 1

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import pytest
 from conftest import SAMPLE_FEED
 from sqlalchemy import inspect, select, update
+from sqlalchemy.dialects import sqlite
 
 from psgbot.config import DEFAULT_DATA_DIR
 from psgbot.db.engine import create_engine, create_read_session_factory, create_session_factory
 from psgbot.db.migrate import current_revision, upgrade
 from psgbot.db.models import Event, Item
+from psgbot.db.types import StringLines
 from psgbot.events import list_events
 from psgbot.events_file import add_new_events, read_events_file
 from psgbot.feeds.parse import ParsedItem, parse_feed
@@ -131,3 +134,16 @@ async def test_reading_sessions_never_wait_for_a_writer(database_url: str) -> No
         assert shown
         assert all(item.title != "being rewritten" for item in shown), "read the committed copy"
     await engine.dispose()
+
+
+def test_a_column_of_lines_holds_its_bounds_and_refuses_more() -> None:
+    """Item.categories' type: "" is none, NULL unknown; too many, too long, empty or multi-line
+    strings are refused rather than stored as something else."""
+    column, dialect = StringLines(2, 5), sqlite.dialect()
+    for value, stored in [(("Salud",), "Salud"), (("a", "b c"), "a\nb c"), ((), "")]:
+        assert column.process_bind_param(value, dialect) == stored
+        assert column.process_result_value(stored, dialect) == value
+    assert column.process_result_value(None, dialect) is None
+    for refused in [("a", "b", "c"), ("longer",), ("",), ("a\nb",)]:
+        with pytest.raises(ValueError, match="lines of 1 to 5 characters"):
+            column.process_bind_param(refused, dialect)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from support import feeds
 
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.db.models import Item
+from psgbot.db.models import ITEM_CATEGORIES_MAX, ITEM_CATEGORY_MAX, Item
 from psgbot.feeds.normalise import plain_text
 from psgbot.feeds.parse import SUMMARY_MAX, TITLE_MAX, FeedParseError, parse_feed
 from psgbot.feeds.store import get_or_create_feed, store_items
@@ -132,6 +132,18 @@ def test_categories_are_read() -> None:
     body = rss("<item><title>X</title><guid>1</guid><category>Minería</category></item>")
     (item,) = parse_feed(body.encode()).items
     assert item.categories == ("Minería",)
+
+
+def test_categories_are_bounded_in_number_and_length() -> None:
+    """Repeats go, the feed's order stays, each is cut at a word, and only the first twenty
+    distinct ones are kept (of the sixty a hostile item lists)."""
+    long = "Derechos humanos " * 10
+    listed = ("Minería", "Salud", "Minería", long, *(f"tag {n}" for n in range(60)))
+    (item,) = parse_feed(feeds.rss([feeds.FeedItem("c", "X", categories=listed)])).items
+    assert len(item.categories) == ITEM_CATEGORIES_MAX
+    assert item.categories[:3] == ("Minería", "Salud", "Derechos humanos " * 5 + "Derechos…")
+    assert item.categories[3:] == tuple(f"tag {n}" for n in range(17))
+    assert all(len(category) <= ITEM_CATEGORY_MAX for category in item.categories)
 
 
 def test_long_titles_and_summaries_are_cut_at_a_word() -> None:
