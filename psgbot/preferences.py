@@ -187,7 +187,12 @@ def schedule(chat: Chat, default_zone: ZoneInfo, now: datetime) -> None:
 
 def hold_until(now: datetime) -> ColumnElement[datetime | None]:
     """SQL, for a query that joins Chat: until when a chat's alerts are held as of ``now``
-    (its next digest, or the end of its quiet window), or NULL to send at once."""
+    (its next digest, or the end of its quiet window), or NULL to send at once.
+
+    The chats' digests must be current: call :func:`roll_schedules` first in the same
+    transaction. A digest that passed a moment ago, not yet moved on by the dispatcher, would
+    otherwise hold an alert until a time already past, and it would go at once, alone, as
+    that digest."""
     at = literal(now, type_=UtcDateTime())
     return case(
         (Chat.digest_at.is_not(None), Chat.digest_at),

@@ -19,10 +19,11 @@ from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.enums import DeliveryStatus, DigestMode
-from psgbot.db.models import Chat, Delivery
+from psgbot.db.models import Chat, Delivery, Item
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall
 from psgbot.preferences import Change, change
+from psgbot.retag import TagChanges, retag
 from psgbot.services import Services
 
 JUSTICE = "Court annuls the pardon of {n}"
@@ -118,6 +119,76 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert JUSTICE.format(n=4) in digest
     assert JUSTICE.format(n=3) not in digest, "Sunday's was sent on Sunday"
+
+
+async def test_news_just_after_a_digest_hour_waits_for_the_next_digest(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    # Nothing is held at the digest hour, and the dispatcher moves a chat's next digest on
+    # only every 30 s: what comes seconds later still waits a day, not goes as a digest of one.
+    feed = Feed(bot, feed_server)
+    monday = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, digest_time=time(8)), monday)
+    bot.api.clear()
+
+    tuesday = datetime(2026, 11, 3, 8, 0, 10, tzinfo=UTC)
+    await feed.publish(1, tuesday)
+    assert sent(await bot.deliver(clock=fixed(tuesday))) == []
+    ((chat, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 11, 4, 8, 0, tzinfo=UTC)))
+    )
+    assert chat == 1
+    assert "Your daily digest</b>: 1 new item" in digest
+    assert JUSTICE.format(n=1) in digest
+
+    # An ordinary announcement released just after Thursday's hour waits for Friday's.
+    thursday = datetime(2026, 11, 5, 8, 0, 20, tzinfo=UTC)
+    async with bot.services.sessions.begin() as session:
+        await broadcasts.create(
+            session, audience="all", text="Ordinary news", scheduled_at=thursday, created_by=1
+        )
+    assert sent(await bot.deliver(clock=fixed(thursday))) == []
+    friday = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)
+    assert sent(await bot.deliver(clock=fixed(friday - timedelta(minutes=1)))) == []
+    assert sent(await bot.deliver(clock=fixed(friday))) == [(1, "Ordinary news")]
+
+
+async def test_a_retag_just_after_a_digest_hour_waits_for_the_next_digest(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    feed = Feed(bot, feed_server)
+    monday = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    await feed.publish(1, monday)
+    await bot.send("/subscribe women", chat_id=3)
+    async with bot.services.sessions.begin() as session:
+        chat = await session.get(Chat, 3)
+        assert chat is not None
+        daily = Change(digest=DigestMode.DAILY, digest_time=time(8))
+        await change(session, chat, daily, bot.services.settings.zone, monday)
+    bot.api.clear()
+    # An editor adds the chat's topic to the item at 08:00:10, before the digest was moved on.
+    tuesday = datetime(2026, 11, 3, 8, 0, 10, tzinfo=UTC)
+    settings = bot.services.settings
+    async with bot.services.sessions.begin() as session:
+        stored = await session.scalar(select(Item).where(Item.key == "guid:pref-1"))
+        assert stored is not None
+        result = await retag(
+            session,
+            stored,
+            TagChanges(frozenset({"women"}), frozenset()),
+            user_id=None,
+            now=tuesday,
+            max_age=settings.alert_max_age,
+            retention=settings.delivery_retention,
+            zone=settings.zone,
+        )
+    assert result.alerted == 1
+    assert sent(await bot.deliver(clock=fixed(tuesday))) == []
+    ((chat_id, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 11, 4, 8, 0, tzinfo=UTC)))
+    )
+    assert chat_id == 3
+    assert JUSTICE.format(n=1) in digest
 
 
 LIMA_QUIET = Change(timezone="America/Lima", quiet=(time(22, 0), time(7, 0)))
