@@ -20,7 +20,7 @@ from psgbot.db.enums import DeliveryStatus, DigestMode
 from psgbot.db.models import ALL_NEWS, Item, Subscription
 from psgbot.i18n import Language, using
 from psgbot.outbox import Claimed, Outcome
-from psgbot.preferences import zone_named
+from psgbot.preferences import Gathering, gathering, zone_named
 from psgbot.render.digests import gathered_messages
 from psgbot.render.news import (
     alert_caption,
@@ -122,8 +122,10 @@ class _Alerting:
         )
         chat_items = [self.stored.items[row.item_id] for row in rows if row.item_id is not None]
         if chat_id in self.gathered:
+            quiet = chat.quiet if chat else (None, None)
+            why = gathering(mode, quiet, zone, [row.due_at for row in rows])
             with using(language):
-                return _gathered(services, chat_id, rows, chat_items, mode, zone)
+                return _gathered(services, chat_id, rows, chat_items, why, zone)
         threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed), None)
@@ -194,7 +196,7 @@ def _gathered(
     chat_id: int,
     rows: list[Claimed],
     chat_items: list[Item],
-    mode: DigestMode,
+    why: Gathering,
     zone: ZoneInfo,
 ) -> list[Send]:
     """A chat's held alerts as one message (more only past Telegram's limit), oldest first."""
@@ -202,7 +204,7 @@ def _gathered(
     ordered = sorted(chat_items, key=lambda item: (item.sort_at, item.id))
     return [
         Send(chat_id, [by_item[item_id] for item_id in item_ids], text)
-        for text, item_ids in gathered_messages(ordered, mode, services.taxonomy, zone)
+        for text, item_ids in gathered_messages(ordered, why, services.taxonomy, zone)
     ]
 
 

@@ -234,6 +234,34 @@ async def test_quiet_hours_across_midnight_hold_alerts_and_fold_them_at_the_end(
     assert rows == [DeliveryStatus.SENT] * 4
 
 
+async def test_what_a_digest_held_comes_under_a_plain_heading_when_digests_are_turned_off(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    # Chat 1 also has quiet hours, which hold nothing at 15:00; chat 2 has none. Neither gets
+    # what its digest held as "During your quiet hours".
+    feed = Feed(bot, feed_server)
+    now = lima(11, 15)
+    digest = Change(digest=DigestMode.DAILY, digest_time=time(8))
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, quiet=(time(22), time(7))), now)
+    await follow_justice(bot, 2, digest, now)
+    await feed.publish(1, now)
+    await feed.publish(2, now)
+    assert sent(await bot.deliver(clock=fixed(now))) == []
+
+    later = now + timedelta(minutes=1)
+    async with bot.services.sessions.begin() as session:
+        for chat_id in (1, 2):
+            chat = await session.get(Chat, chat_id)
+            assert chat is not None
+            instant = Change(digest=DigestMode.INSTANT)
+            await change(session, chat, instant, bot.services.settings.zone, later)
+    calls = sent(await bot.deliver(clock=fixed(later)))
+    assert sorted(chat for chat, _ in calls) == [1, 2]
+    for _chat, text in calls:
+        assert text.startswith("📬 <b>Held for you</b>: 2 new items")
+        assert JUSTICE.format(n=2) in text
+
+
 async def test_urgent_announcements_bypass_digests_and_quiet_hours_ordinary_ones_wait(
     bot: BotHarness,
 ) -> None:
