@@ -36,7 +36,8 @@ from psgbot.watches import WatchedPhrases
 log = logging.getLogger(__name__)
 
 FAILED = DeliveryStatus.FAILED
-DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
+# More alerts than this for one chat (not a channel) at once go as one message.
+DIGEST_THRESHOLD = 3
 
 
 async def add_alerts(
@@ -48,9 +49,9 @@ async def add_alerts(
     gathered: Collection[int],
     share: bool,
 ) -> None:
-    """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
-    its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone,
-    language) is rendered once per batch.
+    """Each chat's alerts, or one digest past the threshold (never in a channel); a gathered
+    chat's held alerts as its digest. A fan-out sends one item to many chats: each (item, topic
+    or watch, zone, language) is rendered once per batch.
 
     In a forum, an alert goes to the thread of the subscription that brought it (read now, so
     a topic moved to another thread takes its waiting alerts along); the threshold counts each
@@ -138,7 +139,9 @@ class _Alerting:
         in_channel = chat is not None and chat.channel
         sends: list[Send] = []
         for thread, alerts in threads.items():
-            if len(alerts) > DIGEST_THRESHOLD:
+            # A channel posts each item as its own post, however many come at once: its flood
+            # window paces them, and its readers share and link posts one by one.
+            if len(alerts) > DIGEST_THRESHOLD and not in_channel:
                 with using(language):
                     text = digest_message([item for _row, item, *_ in alerts], services.taxonomy)
                 sends.append(Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread))
