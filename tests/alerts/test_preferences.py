@@ -75,8 +75,10 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     bot.api.clear()
 
     await feed.publish(1, friday)
-    await feed.publish(2, friday + timedelta(hours=3))
-    calls = sent(await bot.deliver(clock=fixed(friday + timedelta(hours=3))))
+    # Published at 23:30 UTC on Friday: 00:30 on Saturday in London.
+    late = datetime(2026, 10, 23, 23, 35, tzinfo=UTC)
+    await feed.publish(2, late)
+    calls = sent(await bot.deliver(clock=fixed(late)))
     assert [chat for chat, _ in calls] == [2, 2], "only the instant chat hears at once"
     assert sent(await bot.deliver(clock=fixed(datetime(2026, 10, 24, 6, 59, tzinfo=UTC)))) == []
 
@@ -86,8 +88,12 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert "Your daily digest</b>: 2 new items" in digest
     assert digest.index(JUSTICE.format(n=1)) < digest.index(JUSTICE.format(n=2))
-    assert '<a href="https://n.example/pref-1">' in digest
-    assert "#justice" in digest
+    # Each item's lines: its linked title, then its own date in the chat's zone, and its tags.
+    first, second = digest.split("\n\n")[1:]
+    assert first.startswith('• <a href="https://n.example/pref-1">Court annuls the pardon of 1</a>')
+    assert "   23 October 2026 · #justice" in first
+    assert second.startswith('• <a href="https://n.example/pref-2">Court annuls the pardon of 2')
+    assert "   24 October 2026 · #justice" in second
 
     # Saturday afternoon's item waits for Sunday 08:00 London, which is now 08:00 UTC: not
     # 07:00 UTC, Saturday's hour.
@@ -105,6 +111,7 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert "1 new item" in digest
     assert JUSTICE.format(n=3) in digest
+    assert "</a>\n   24 October 2026 · #justice" in digest
 
     # Nothing new by Monday 08:00: nothing is sent then, and an item of Monday afternoon waits
     # for Tuesday's digest (the dispatcher moved the chat's next digest on as it passed).
