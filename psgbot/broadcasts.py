@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from psgbot.db.engine import dialect_insert
 from psgbot.db.enums import BroadcastStatus, DeliveryKind, DeliveryStatus, Priority
 from psgbot.db.models import ALL_NEWS, Broadcast, Chat, Delivery, Subscription, receiving
 from psgbot.i18n import Language
-from psgbot.preferences import hold_until
+from psgbot.preferences import hold_until, roll_schedules
 from psgbot.topics import Taxonomy
 
 # Short names the bot and the command line use for a broadcast's statuses.
@@ -71,8 +72,9 @@ async def audience_size(session: AsyncSession, audience: str) -> int:
     return int(count or 0)
 
 
-async def release_due(session: AsyncSession, now: datetime) -> list[int]:
-    """Fans every due scheduled broadcast out into the outbox (one INSERT … SELECT each)."""
+async def release_due(session: AsyncSession, now: datetime, zone: ZoneInfo) -> list[int]:
+    """Fans every due scheduled broadcast out into the outbox (one INSERT … SELECT each).
+    ``zone`` is the PSG's, the zone of chats that chose none."""
     due = list(
         await session.scalars(
             select(Broadcast)
@@ -80,6 +82,10 @@ async def release_due(session: AsyncSession, now: datetime) -> list[int]:
             .with_for_update(skip_locked=True)
         )
     )
+    if due:
+        # A digest that has just passed is moved on first: ordinary announcements wait for
+        # the next one (psgbot.preferences.hold_until).
+        await roll_schedules(session, zone, now)
     at = literal(now, type_=Delivery.due_at.type)
     for broadcast in due:
         audience = _audience_chats(broadcast.audience).subquery()

@@ -104,7 +104,11 @@ class UpdateFactory:
         first_name: str = "Ana",
         text: str = "…",
         language_code: str | None = None,
+        forum: bool = False,
+        thread_id: int | None = None,
     ) -> Update:
+        """A press of a button under the bot's message; in a ``forum``, a message in the
+        thread ``thread_id`` (None: the General topic)."""
         message: JSON = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -112,6 +116,11 @@ class UpdateFactory:
             "from": BOT_USER,
             "text": text,
         }
+        if forum:
+            message["chat"]["is_forum"] = True
+            if thread_id is not None:
+                message["message_thread_id"] = thread_id
+                message["is_topic_message"] = True
         query: JSON = {
             "id": str(next(self._update_ids)),
             "from": self._user(user_id or abs(chat_id), first_name, language_code),

@@ -169,6 +169,8 @@ class Claimed:
     reminder_hours: int | None = None
     priority: int = Priority.ALERT
     changes: EventChanges | None = None
+    # When it was due: a held alert's, the time it was held until.
+    due_at: datetime | None = None
 
 
 OUTBOX_PRIORITIES = [priority for priority in Priority if priority != Priority.REPLY]

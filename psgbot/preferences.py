@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
@@ -187,13 +188,54 @@ def schedule(chat: Chat, default_zone: ZoneInfo, now: datetime) -> None:
 
 def hold_until(now: datetime) -> ColumnElement[datetime | None]:
     """SQL, for a query that joins Chat: until when a chat's alerts are held as of ``now``
-    (its next digest, or the end of its quiet window), or NULL to send at once."""
+    (its next digest, or the end of its quiet window), or NULL to send at once.
+
+    The chats' digests must be current: call :func:`roll_schedules` first in the same
+    transaction. A digest that passed a moment ago, not yet moved on by the dispatcher, would
+    otherwise hold an alert until a time already past, and it would go at once, alone, as
+    that digest."""
     at = literal(now, type_=UtcDateTime())
     return case(
         (Chat.digest_at.is_not(None), Chat.digest_at),
         (and_(Chat.quiet_starts_at <= at, Chat.quiet_ends_at > at), Chat.quiet_ends_at),
         else_=None,
     )
+
+
+class Gathering(StrEnum):
+    """Why a chat's held alerts go out together: its digest, the end of its quiet hours, or a
+    change of settings that let them go (neither a digest nor quiet hours cover the release)."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    QUIET = "quiet"
+    RELEASED = "released"
+
+
+def gathering(
+    mode: DigestMode,
+    quiet: tuple[time | None, time | None],
+    zone: ZoneInfo,
+    held_until: Sequence[datetime | None],
+) -> Gathering:
+    """Why held alerts go now, from the chat's settings now and the times they were held until:
+    a chat on digests gets its digest; otherwise quiet hours cover them only when they were held
+    until the end of one of its windows (``/digest off`` lets them go at once, which is not)."""
+    if mode == DigestMode.DAILY:
+        return Gathering.DAILY
+    if mode == DigestMode.WEEKLY:
+        return Gathering.WEEKLY
+    start, end = quiet
+    if start is not None and end is not None:
+        for moment in held_until:
+            if moment is not None and _ends_a_window(start, end, zone, moment):
+                return Gathering.QUIET
+    return Gathering.RELEASED
+
+
+def _ends_a_window(start: time, end: time, zone: ZoneInfo, moment: datetime) -> bool:
+    """Whether ``moment`` is the end of one of these quiet windows."""
+    return quiet_window(start, end, zone, moment - timedelta(microseconds=1))[1] == moment
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from psgbot.admins import audit
 from psgbot.db.engine import dialect_insert
 from psgbot.db.models import Item, ItemTopic
 from psgbot.outbox import enqueue_alerts
+from psgbot.preferences import roll_schedules
 from psgbot.topics import Taxonomy
 
 # What a change may start with: "+" adds; "-" removes, and so do the dashes phones put in
@@ -138,9 +140,12 @@ async def retag(
     now: datetime,
     max_age: timedelta,
     retention: timedelta,
+    zone: ZoneInfo,
 ) -> Retagged:
     """Applies ``changes`` to the item's topics, audits them and queues the alerts they owe;
-    the caller commits. A change that changes nothing writes nothing."""
+    the caller commits. A change that changes nothing writes nothing. ``zone`` is the PSG's,
+    the zone of chats that chose none (their digests are moved on before alerts wait for
+    them)."""
     before = frozenset(item.topic_slugs)
     after = (before | changes.add) - changes.remove
     due = alerts_due(item, now, max_age, retention)
@@ -169,6 +174,7 @@ async def retag(
     item.topics_edited_at = now
     alerted = 0
     if result.added and due:
+        await roll_schedules(session, zone, now)  # a digest just passed holds nothing more
         alerted = await enqueue_alerts(session, [item.id], now, topics=result.added)
     signed = [f"+{slug}" for slug in sorted(result.added)]
     signed += [f"-{slug}" for slug in sorted(result.removed)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +17,7 @@ from psgbot.db.engine import (
     create_read_session_factory,
     create_session_factory,
 )
+from psgbot.db.types import utcnow
 from psgbot.feeds.fetch import FeedClient, http_client
 from psgbot.leader import ActiveLock
 from psgbot.texts import StandingText, load_texts
@@ -42,6 +44,8 @@ class Services:
     feed_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Called after outbox rows are committed, so an idle dispatcher sends them at once.
     wake_dispatcher: Callable[[], None] = lambda: None
+    # The time as chats' settings are changed and shown (tests set it instead of waiting).
+    clock: Callable[[], datetime] = utcnow
 
     def feed_lock(self, source: str) -> asyncio.Lock:
         return self.feed_locks.setdefault(source, asyncio.Lock())

@@ -20,7 +20,7 @@ from psgbot.db.enums import DeliveryStatus, DigestMode
 from psgbot.db.models import ALL_NEWS, Item, Subscription
 from psgbot.i18n import Language, using
 from psgbot.outbox import Claimed, Outcome
-from psgbot.preferences import zone_named
+from psgbot.preferences import Gathering, gathering, zone_named
 from psgbot.render.digests import gathered_messages
 from psgbot.render.news import (
     alert_caption,
@@ -36,7 +36,8 @@ from psgbot.watches import WatchedPhrases
 log = logging.getLogger(__name__)
 
 FAILED = DeliveryStatus.FAILED
-DIGEST_THRESHOLD = 3  # more alerts than this for one chat at once go as one message
+# More alerts than this for one chat (not a channel) at once go as one message.
+DIGEST_THRESHOLD = 3
 
 
 async def add_alerts(
@@ -48,9 +49,9 @@ async def add_alerts(
     gathered: Collection[int],
     share: bool,
 ) -> None:
-    """Each chat's alerts, or one digest past the threshold; a gathered chat's held alerts as
-    its digest. A fan-out sends one item to many chats: each (item, topic or watch, zone,
-    language) is rendered once per batch.
+    """Each chat's alerts, or one digest past the threshold (never in a channel); a gathered
+    chat's held alerts as its digest. A fan-out sends one item to many chats: each (item, topic
+    or watch, zone, language) is rendered once per batch.
 
     In a forum, an alert goes to the thread of the subscription that brought it (read now, so
     a topic moved to another thread takes its waiting alerts along); the threshold counts each
@@ -122,8 +123,10 @@ class _Alerting:
         )
         chat_items = [self.stored.items[row.item_id] for row in rows if row.item_id is not None]
         if chat_id in self.gathered:
+            quiet = chat.quiet if chat else (None, None)
+            why = gathering(mode, quiet, zone, [row.due_at for row in rows])
             with using(language):
-                return _gathered(services, chat_id, rows, chat_items, mode, zone)
+                return _gathered(services, chat_id, rows, chat_items, why, zone)
         threads: dict[int | None, list[tuple[Claimed, Item, str | None, str | None]]] = {}
         for row, item in zip(rows, chat_items, strict=True):
             matched = next((s for s in item.topic_slugs if s in followed), None)
@@ -136,7 +139,9 @@ class _Alerting:
         in_channel = chat is not None and chat.channel
         sends: list[Send] = []
         for thread, alerts in threads.items():
-            if len(alerts) > DIGEST_THRESHOLD:
+            # A channel posts each item as its own post, however many come at once: its flood
+            # window paces them, and its readers share and link posts one by one.
+            if len(alerts) > DIGEST_THRESHOLD and not in_channel:
                 with using(language):
                     text = digest_message([item for _row, item, *_ in alerts], services.taxonomy)
                 sends.append(Send(chat_id, [row for row, *_ in alerts], text, thread_id=thread))
@@ -194,7 +199,7 @@ def _gathered(
     chat_id: int,
     rows: list[Claimed],
     chat_items: list[Item],
-    mode: DigestMode,
+    why: Gathering,
     zone: ZoneInfo,
 ) -> list[Send]:
     """A chat's held alerts as one message (more only past Telegram's limit), oldest first."""
@@ -202,7 +207,7 @@ def _gathered(
     ordered = sorted(chat_items, key=lambda item: (item.sort_at, item.id))
     return [
         Send(chat_id, [by_item[item_id] for item_id in item_ids], text)
-        for text, item_ids in gathered_messages(ordered, mode, services.taxonomy, zone)
+        for text, item_ids in gathered_messages(ordered, why, services.taxonomy, zone)
     ]
 
 

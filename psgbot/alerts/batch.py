@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -75,6 +75,7 @@ class ChatNow:
     digest: DigestMode
     timezone: str | None
     kind: str
+    quiet: tuple[time | None, time | None] = (None, None)
 
     @property
     def group(self) -> bool:
@@ -94,7 +95,7 @@ class Stored:
     events: dict[int, Event]
     feeds: dict[int, Feed]
     # What the batch's chats are now: the language each speaks (psgbot.db.models.Chat.speaks),
-    # how it takes alerts, its time zone and whether it is a group.
+    # how it takes alerts, its time zone, whether it is a group, its quiet hours.
     chats: dict[int, ChatNow]
 
     def language_of(self, chat_id: int) -> Language:
@@ -111,11 +112,13 @@ class Stored:
                 Chat.digest,
                 Chat.timezone,
                 Chat.type,
+                Chat.quiet_from,
+                Chat.quiet_until,
             ).where(Chat.id.in_({row.chat_id for row in claimed}))
         )
         chats = {
-            chat_id: ChatNow(speaks(chosen, telegram), digest, zone, kind)
-            for chat_id, chosen, telegram, digest, zone, kind in rows
+            chat_id: ChatNow(speaks(chosen, telegram), digest, zone, kind, (starts, ends))
+            for chat_id, chosen, telegram, digest, zone, kind, starts, ends in rows
         }
         return cls(
             chats=chats,

@@ -206,14 +206,14 @@ class Dispatcher:
     async def claim(self, limit: int, unsettled: Unsettled) -> ClaimedSends:
         """Claims up to ``limit`` due rows (releasing due broadcasts first) and renders them."""
         now = self.clock()
+        zone = self.services.settings.zone
         async with self.services.sessions.begin() as session:
-            await release_due(session, now)
+            await release_due(session, now, zone)
             rows = await claim_due(
                 session, self.worker, limit, now, self.lease, take_over=self._take_over_due(now)
             )
             held = await claim_held(session, self.worker, HELD_CHATS_PER_CLAIM, now)
             gathered = sorted({row.chat_id for row in held})
-            zone = self.services.settings.zone
             if gathered:
                 # Their digest or quiet hours are over: hold what comes next until the next.
                 await roll_schedules(session, zone, now, gathered)

@@ -9,9 +9,10 @@ from the chat's subscriptions. A message to be pinned is pinned once sent; a pin
 refuses leaves the message sent (it is logged, and counted by the dispatcher), never sent
 again.
 
-An alert's picture is a URL Telegram fetches. When Telegram cannot ("wrong file identifier/HTTP
-URL specified", "failed to get HTTP URL content", ...), the same message goes at once as text
-with its article's preview: one more call, and the row is sent once. The refusal is recorded on
+An alert's picture is a URL Telegram fetches. When Telegram refuses the photo for anything but
+the chat, the thread or the text ("wrong file identifier/HTTP URL specified", "failed to get
+HTTP URL content", "WEBPAGE_CURL_FAILED", ...), the same message goes at once as text with its
+article's preview: one more call, and the row is sent once. The refusal is recorded on
 the item (``Effects.refused_images``), so no later alert of it tries the picture again, and
 remembered here meanwhile, so the rest of a fan-out already rendered goes straight to text.
 """
@@ -46,16 +47,29 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_RETRY_AFTER_WAITS = 10
-# Telegram's answers (lower case) when it cannot use a photo given by URL: the picture's server
-# failed or refused, or what it served is no picture Telegram takes.
-PICTURE_REFUSALS = (
-    "wrong file identifier/http url specified",
-    "failed to get http url content",
-    "wrong type of the web page content",
-    "image_process_failed",
-    "photo_invalid_dimensions",
-    "photo_save_file_invalid",
+# Words (lower case) of a 400 to sendPhoto about something other than the picture: the chat
+# (not found, blocked, no right to post), the forum thread, or the text (its HTML, entities,
+# buttons). The text message would meet the same, so it is handled as any send's error. Any
+# other 400 is the picture's: Telegram could not fetch it ("failed to get HTTP URL content",
+# "WEBPAGE_CURL_FAILED"), or what it got is no picture it takes ("PHOTO_EXT_INVALID",
+# "IMAGE_PROCESS_FAILED", ...), a list no one can keep complete.
+NOT_THE_PICTURE = (
+    "chat",
+    "blocked",
+    "kicked",
+    "deactivated",
+    "rights",
+    "thread",
+    "topic",
+    "entities",
+    "entity",
+    "parse_mode",
+    "button",
+    "markup",
 )
+# A chat whose members may send no photos: its alert goes as text, the picture stays good for
+# other chats.
+PHOTOS_FORBIDDEN = "not enough rights to send photos"
 # Pictures refused while this process runs, remembered at most this many at once.
 REFUSED_REMEMBERED = 1000
 PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
@@ -128,7 +142,8 @@ class Sender:
                     thread = None  # the General topic, once
                     continue
                 if photo and send.image_of is not None and _picture_refused(reason):
-                    self._refused(photo, send.image_of, exc.message, effects)
+                    if PHOTOS_FORBIDDEN not in reason:
+                        self._refused(photo, send.image_of, exc.message, effects)
                     photo = None
                     continue
                 if "chat not found" in reason:
@@ -266,7 +281,8 @@ def _all(send: Send, status: DeliveryStatus, **details: Any) -> list[Outcome]:
 
 
 def _picture_refused(reason: str) -> bool:
-    return any(refusal in reason for refusal in PICTURE_REFUSALS)
+    """Whether a 400 to sendPhoto (its description, lower case) lets the text go instead."""
+    return PHOTOS_FORBIDDEN in reason or not any(word in reason for word in NOT_THE_PICTURE)
 
 
 def _seconds(value: object) -> float:

@@ -17,7 +17,6 @@ from psgbot.bot.language import set_chat_menus
 from psgbot.chats import choose_language, ensure_chat
 from psgbot.db.enums import DigestMode
 from psgbot.db.models import Chat
-from psgbot.db.types import utcnow
 from psgbot.i18n import _, set_language
 from psgbot.preferences import (
     DAILY_WORDS,
@@ -54,7 +53,7 @@ async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, what: Chang
     services = get_services(context)
     async with services.sessions.begin() as session:
         stored = await ensure_chat(session, chat)
-        await change(session, stored, what, services.settings.zone, utcnow())
+        await change(session, stored, what, services.settings.zone, services.clock())
     return stored
 
 
@@ -69,7 +68,7 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         watches = len(await watches_of(session, chat.id))
     zone = chat_zone(stored, services.settings.zone)
     await chat.send_message(
-        render.settings_message(stored, zone, utcnow(), watches),
+        render.settings_message(stored, zone, services.clock(), watches),
         reply_markup=render.settings_keyboard(stored, zone),
     )
 
@@ -151,7 +150,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(render.bad_zone_message(typed))
         return
     if await _apply(update, context, Change(timezone=zone_.key)) is not None:
-        await message.reply_text(render.timezone_set_message(zone_, utcnow()))
+        await message.reply_text(render.timezone_set_message(zone_, services.clock()))
 
 
 async def announcements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -184,7 +183,7 @@ async def _redraw(update: Update, context: ContextTypes.DEFAULT_TYPE, stored: Ch
     await query.answer()
     try:
         await query.edit_message_text(
-            render.settings_message(stored, zone, utcnow(), watches),
+            render.settings_message(stored, zone, services.clock(), watches),
             reply_markup=render.settings_keyboard(stored, zone),
         )
     except BadRequest as exc:
@@ -245,7 +244,8 @@ async def pick_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if await _apply(update, context, Change(timezone=name)) is not None:
         await query.answer()
-        await query.edit_message_text(render.timezone_set_message(ZoneInfo(name), utcnow()))
+        now = get_services(context).clock()
+        await query.edit_message_text(render.timezone_set_message(ZoneInfo(name), now))
 
 
 async def announcements_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

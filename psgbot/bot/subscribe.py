@@ -6,7 +6,7 @@ with getChatMember on every change, buttons included (anyone in a group can pres
 
 In a supergroup with topics (a forum), ``/subscribe <topic>`` typed inside a thread sends that
 topic's alerts to the thread; typed in the General topic, to the General topic. The reply goes
-to the thread it was typed in.
+to the thread it was typed in; so does ``/subscribe``'s keyboard, whose topics go to its thread.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from psgbot.bot.access import chat_to_manage, may_manage
 from psgbot.bot.channels import can_post
 from psgbot.bot.commands import SPANISH_NAMES
 from psgbot.bot.flows import Handler
-from psgbot.bot.topic_keyboard import refusal, refuse, see_latest_button, send_keyboard, stop_now
+from psgbot.bot.topic_keyboard import (
+    forum_thread,
+    refusal,
+    refuse,
+    see_latest_button,
+    send_keyboard,
+    stop_now,
+)
 from psgbot.chats import (
     ensure_chat,
     follow,
@@ -66,16 +73,6 @@ ALL_WORDS = {"all", "todo", "todos", "todas"}
 ALL_NEWS_WORDS = ALL_WORDS | {"everything", "all news", "todas las noticias"}
 # The statuses in which the bot is in a chat and may write to it.
 JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
-
-
-def forum_thread(update: Update) -> tuple[bool, int | None]:
-    """Whether the update comes from a forum, and the thread (None: the General topic)."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or not chat.is_forum:
-        return False, None
-    if message is None or not message.is_topic_message:
-        return True, None
-    return True, message.message_thread_id
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -186,12 +183,13 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def show_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE, intro: str) -> None:
-    """The topic keyboard in reply to a command (the chat is recorded first)."""
+    """The topic keyboard in reply to a command (the chat is recorded first); in a forum, in
+    the thread the command was typed in, whose thread the topics chosen on it then go to."""
     chat = update.effective_chat
     assert chat is not None
     async with get_services(context).sessions.begin() as session:
         await ensure_chat(session, chat)
-    await send_keyboard(chat.id, context, intro)
+    await send_keyboard(chat.id, context, intro, thread_id=forum_thread(update)[1])
 
 
 async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -98,6 +98,7 @@ async def tag(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 now=utcnow(),
                 max_age=settings.alert_max_age,
                 retention=settings.delivery_retention,
+                zone=settings.zone,
             )
             reply = retag_message(position, item, result, taxonomy, settings.alert_max_age)
             alerted = result.alerted

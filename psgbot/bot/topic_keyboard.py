@@ -12,7 +12,7 @@ from psgbot.bot.access import chat_to_manage, tell
 from psgbot.bot.fallback import answer_stale
 from psgbot.bot.flows import Confirmation, Handler
 from psgbot.bot.news import send_latest
-from psgbot.chats import ensure_chat, follow, followed_topics, unfollow
+from psgbot.chats import ensure_chat, follow, follow_in_thread, followed_topics, unfollow
 from psgbot.db.models import ALL_NEWS
 from psgbot.db.types import utcnow
 from psgbot.i18n import _
@@ -66,10 +66,26 @@ def undo_button() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[data.STOP_UNDO.button(_("↩ Undo"))]])
 
 
+def forum_thread(update: Update) -> tuple[bool, int | None]:
+    """Whether the update comes from a forum, and the thread (None: the General topic) its
+    message was typed in, or its button pressed under."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or not chat.is_forum:
+        return False, None
+    if message is None or not message.is_topic_message:
+        return True, None
+    return True, message.message_thread_id
+
+
 async def send_keyboard(
-    chat_id: int, context: ContextTypes.DEFAULT_TYPE, intro: str | None = None
+    chat_id: int,
+    context: ContextTypes.DEFAULT_TYPE,
+    intro: str | None = None,
+    *,
+    thread_id: int | None = None,
 ) -> None:
-    """The topic keyboard under ``intro`` (also the main menu's "Get alerts")."""
+    """The topic keyboard under ``intro`` (also the main menu's "Get alerts"), in a forum's
+    thread when ``thread_id`` names one."""
     services = get_services(context)
     async with services.reads() as session:
         followed = await followed_topics(session, chat_id)
@@ -80,6 +96,7 @@ async def send_keyboard(
         chat_id,
         keyboard_intro(intro, stopped),
         reply_markup=topic_keyboard(services.taxonomy, followed, announcements),
+        message_thread_id=thread_id,
     )
 
 
@@ -115,8 +132,10 @@ async def _redraw(
 
 
 async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str) -> None:
+    """Follows or drops a topic; in a forum, one followed goes to the keyboard's thread."""
     chat = update.effective_chat
     assert chat is not None
+    forum, thread = forum_thread(update)
     resumed = False
     async with get_services(context).sessions.begin() as session:
         await ensure_chat(session, chat)
@@ -125,7 +144,10 @@ async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str)
             await unfollow(session, chat.id, [slug])
             followed.discard(slug)
         else:
-            await follow(session, chat.id, [slug])
+            if forum:
+                await follow_in_thread(session, chat.id, slug, thread)
+            else:
+                await follow(session, chat.id, [slug])
             followed.add(slug)
             resumed = await resume_chat(session, chat.id)
     await _redraw(update, context, followed, resumed)

@@ -23,6 +23,7 @@ from psgbot.feeds.ingest import FetchedFeed, SourceError, read_source
 from psgbot.feeds.sources import display_source, feed_label, hide_secrets
 from psgbot.feeds.store import get_or_create_feed, store_items
 from psgbot.outbox import enqueue_alerts, enqueue_notice
+from psgbot.preferences import roll_schedules
 from psgbot.services import Services
 from psgbot.watches import enqueue_watch_alerts
 
@@ -196,6 +197,10 @@ async def _store(
             for item in result.new_items
             if item.published_at is None or item.published_at >= oldest
         ]
+        if fresh:
+            # A digest that has just passed is moved on first, so these alerts wait for the
+            # next one (psgbot.preferences.hold_until).
+            await roll_schedules(session, services.settings.zone, now)
         alerts = await enqueue_alerts(session, fresh, now)
         # After the topics' rows: a chat both match already has its one row for the item.
         alerts += await enqueue_watch_alerts(session, fresh, now)

@@ -1,5 +1,6 @@
-"""Forum topics: in a supergroup with topics, /subscribe typed in a thread sends that topic's
-alerts to the thread; elsewhere they go to the General topic; a deleted thread falls back."""
+"""Forum topics: in a supergroup with topics, /subscribe typed in a thread (or its keyboard's
+topics chosen there) sends that topic's alerts to the thread; elsewhere they go to the General
+topic; a deleted thread falls back."""
 
 from __future__ import annotations
 
@@ -81,6 +82,34 @@ async def test_a_topic_subscribed_in_a_thread_is_alerted_there(
     assert "Subscribed to <b>Justice</b>" in (reply.text or "")
     await publish(bot, feed_server, [COURT_AGAIN, JUSTICE, ECONOMY])
     assert alerts(await bot.deliver()) == {"Court rules": MINES}
+
+
+async def press_in(bot: BotHarness, data: str, thread: int | None, user: int = ADMIN) -> None:
+    """A button pressed under the bot's message in a thread of the forum (None: General)."""
+    await bot.press(
+        data, chat_id=FORUM, chat_type="supergroup", user_id=user, forum=True, thread_id=thread
+    )
+
+
+async def test_topics_chosen_on_the_keyboard_in_a_thread_are_alerted_there(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    a_forum(bot)
+    # The keyboard comes in the thread /subscribe was typed in.
+    keyboard = await type_in(bot, "/subscribe", COURTS)
+    assert keyboard.params["message_thread_id"] == COURTS
+    assert "reply_markup" in keyboard.params
+    await press_in(bot, "sub:t:justice", COURTS)
+    await press_in(bot, "sub:t:economy", None)  # the keyboard of a /subscribe in General
+    await press_in(bot, "sub:t:women", MINES, user=MEMBER)  # refused: not an admin
+    assert await threads(bot) == {"justice": COURTS, "economy": None}
+
+    bot.api.clear()
+    await publish(bot, feed_server, [JUSTICE, ECONOMY])
+    assert alerts(await bot.deliver()) == {"Court annuls": COURTS, "Copper": None}
+    # Tapped again, the topic is dropped, wherever it went.
+    await press_in(bot, "sub:t:justice", MINES)
+    assert await threads(bot) == {"economy": None}
 
 
 async def test_a_deleted_thread_falls_back_to_the_general_topic_once(

@@ -3,6 +3,7 @@ the article; a picture Telegram cannot fetch falls back to text, once. Lists hav
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from support.feed_server import FeedServer, Response
 from support.feeds import ADMIN, HISTORY, FeedItem, recent, rss
@@ -12,7 +13,7 @@ from support.transport import PHOTO_NOT_FETCHED, WRONG_PHOTO, utf16_units
 
 from psgbot.db.models import Delivery, Item
 from psgbot.feeds.poll import poll_source
-from psgbot.offline import ApiCall
+from psgbot.offline import ApiCall, ApiError
 
 PICTURE = "https://img.example/vigil.jpg"
 VIGIL = FeedItem(
@@ -147,15 +148,70 @@ async def test_a_picture_telegram_refuses_falls_back_to_text_once_and_is_not_tri
     assert bot.api.failed_calls == []
 
 
-async def test_a_picture_address_telegram_calls_wrong_falls_back_too(
-    bot: BotHarness, feed_server: FeedServer
+async def picture_refused(bot: BotHarness) -> bool:
+    async with bot.services.sessions() as session:
+        item = await session.scalar(select(Item).where(Item.guid == "pic-1"))
+    assert item is not None
+    return item.image_refused_at is not None
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        WRONG_PHOTO,
+        "Bad Request: WEBPAGE_CURL_FAILED",
+        "Bad Request: PHOTO_EXT_INVALID",
+        "Bad Request: WEBPAGE_MEDIA_EMPTY",
+        "Bad Request: IMAGE_PROCESS_FAILED",
+    ],
+)
+async def test_any_refusal_of_the_picture_falls_back_to_text(
+    bot: BotHarness, feed_server: FeedServer, refusal: str
 ) -> None:
     await subscribed(bot, feed_server, 1)
-    bot.api.unreachable_photos[PICTURE] = WRONG_PHOTO
+    bot.api.unreachable_photos[PICTURE] = refusal
     await publish(bot, feed_server, [VIGIL])
     (call,) = await bot.deliver()
     assert call.method == "sendMessage"
+    assert "Vigil for the victims of the protests" in call.params["text"]
     assert [status for _chat, status, _id in await outbox(bot)] == ["sent"]
+    assert await picture_refused(bot)
+
+
+async def test_a_chat_that_takes_no_photos_gets_text_and_the_others_the_picture(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1, 2)
+
+    def no_photos_in_chat_1(call: ApiCall) -> None:
+        if call.method == "sendPhoto" and call.chat_id == 1:
+            raise ApiError(400, "Bad Request: not enough rights to send photos to the chat")
+
+    bot.api.faults.append(no_photos_in_chat_1)
+    await publish(bot, feed_server, [VIGIL])
+    calls = await bot.deliver(concurrency=1)
+    assert sorted((call.chat_id or 0, call.method) for call in calls) == [
+        (1, "sendMessage"),
+        (2, "sendPhoto"),
+    ]
+    assert not await picture_refused(bot), "the picture is good: chat 1 takes none"
+
+
+async def test_a_refusal_about_the_chat_is_no_reason_to_send_text(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await subscribed(bot, feed_server, 1)
+
+    def chat_gone(call: ApiCall) -> None:
+        if call.method == "sendPhoto":
+            raise ApiError(400, "Bad Request: chat not found")
+
+    bot.api.faults.append(chat_gone)
+    await publish(bot, feed_server, [VIGIL])
+    await bot.deliver()
+    assert [call.method for call, _error in bot.api.failed_calls] == ["sendPhoto"]
+    assert [status for _chat, status, _id in await outbox(bot)] == ["failed"]
+    assert not await picture_refused(bot)
 
 
 async def test_a_digest_has_no_picture_and_no_preview(

@@ -19,10 +19,11 @@ from psgbot.alerts.dispatcher import Dispatcher
 from psgbot.app import build_application, running
 from psgbot.config import Settings
 from psgbot.db.enums import DeliveryStatus, DigestMode
-from psgbot.db.models import Chat, Delivery
+from psgbot.db.models import Chat, Delivery, Item
 from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall
 from psgbot.preferences import Change, change
+from psgbot.retag import TagChanges, retag
 from psgbot.services import Services
 
 JUSTICE = "Court annuls the pardon of {n}"
@@ -74,8 +75,10 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     bot.api.clear()
 
     await feed.publish(1, friday)
-    await feed.publish(2, friday + timedelta(hours=3))
-    calls = sent(await bot.deliver(clock=fixed(friday + timedelta(hours=3))))
+    # Published at 23:30 UTC on Friday: 00:30 on Saturday in London.
+    late = datetime(2026, 10, 23, 23, 35, tzinfo=UTC)
+    await feed.publish(2, late)
+    calls = sent(await bot.deliver(clock=fixed(late)))
     assert [chat for chat, _ in calls] == [2, 2], "only the instant chat hears at once"
     assert sent(await bot.deliver(clock=fixed(datetime(2026, 10, 24, 6, 59, tzinfo=UTC)))) == []
 
@@ -85,8 +88,12 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert "Your daily digest</b>: 2 new items" in digest
     assert digest.index(JUSTICE.format(n=1)) < digest.index(JUSTICE.format(n=2))
-    assert '<a href="https://n.example/pref-1">' in digest
-    assert "#justice" in digest
+    # Each item's lines: its linked title, then its own date in the chat's zone, and its tags.
+    first, second = digest.split("\n\n")[1:]
+    assert first.startswith('• <a href="https://n.example/pref-1">Court annuls the pardon of 1</a>')
+    assert "   23 October 2026 · #justice" in first
+    assert second.startswith('• <a href="https://n.example/pref-2">Court annuls the pardon of 2')
+    assert "   24 October 2026 · #justice" in second
 
     # Saturday afternoon's item waits for Sunday 08:00 London, which is now 08:00 UTC: not
     # 07:00 UTC, Saturday's hour.
@@ -104,6 +111,7 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert "1 new item" in digest
     assert JUSTICE.format(n=3) in digest
+    assert "</a>\n   24 October 2026 · #justice" in digest
 
     # Nothing new by Monday 08:00: nothing is sent then, and an item of Monday afternoon waits
     # for Tuesday's digest (the dispatcher moved the chat's next digest on as it passed).
@@ -118,6 +126,76 @@ async def test_a_daily_digest_comes_at_its_hour_across_a_clock_change(
     assert chat == 1
     assert JUSTICE.format(n=4) in digest
     assert JUSTICE.format(n=3) not in digest, "Sunday's was sent on Sunday"
+
+
+async def test_news_just_after_a_digest_hour_waits_for_the_next_digest(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    # Nothing is held at the digest hour, and the dispatcher moves a chat's next digest on
+    # only every 30 s: what comes seconds later still waits a day, not goes as a digest of one.
+    feed = Feed(bot, feed_server)
+    monday = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, digest_time=time(8)), monday)
+    bot.api.clear()
+
+    tuesday = datetime(2026, 11, 3, 8, 0, 10, tzinfo=UTC)
+    await feed.publish(1, tuesday)
+    assert sent(await bot.deliver(clock=fixed(tuesday))) == []
+    ((chat, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 11, 4, 8, 0, tzinfo=UTC)))
+    )
+    assert chat == 1
+    assert "Your daily digest</b>: 1 new item" in digest
+    assert JUSTICE.format(n=1) in digest
+
+    # An ordinary announcement released just after Thursday's hour waits for Friday's.
+    thursday = datetime(2026, 11, 5, 8, 0, 20, tzinfo=UTC)
+    async with bot.services.sessions.begin() as session:
+        await broadcasts.create(
+            session, audience="all", text="Ordinary news", scheduled_at=thursday, created_by=1
+        )
+    assert sent(await bot.deliver(clock=fixed(thursday))) == []
+    friday = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)
+    assert sent(await bot.deliver(clock=fixed(friday - timedelta(minutes=1)))) == []
+    assert sent(await bot.deliver(clock=fixed(friday))) == [(1, "Ordinary news")]
+
+
+async def test_a_retag_just_after_a_digest_hour_waits_for_the_next_digest(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    feed = Feed(bot, feed_server)
+    monday = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    await feed.publish(1, monday)
+    await bot.send("/subscribe women", chat_id=3)
+    async with bot.services.sessions.begin() as session:
+        chat = await session.get(Chat, 3)
+        assert chat is not None
+        daily = Change(digest=DigestMode.DAILY, digest_time=time(8))
+        await change(session, chat, daily, bot.services.settings.zone, monday)
+    bot.api.clear()
+    # An editor adds the chat's topic to the item at 08:00:10, before the digest was moved on.
+    tuesday = datetime(2026, 11, 3, 8, 0, 10, tzinfo=UTC)
+    settings = bot.services.settings
+    async with bot.services.sessions.begin() as session:
+        stored = await session.scalar(select(Item).where(Item.key == "guid:pref-1"))
+        assert stored is not None
+        result = await retag(
+            session,
+            stored,
+            TagChanges(frozenset({"women"}), frozenset()),
+            user_id=None,
+            now=tuesday,
+            max_age=settings.alert_max_age,
+            retention=settings.delivery_retention,
+            zone=settings.zone,
+        )
+    assert result.alerted == 1
+    assert sent(await bot.deliver(clock=fixed(tuesday))) == []
+    ((chat_id, digest),) = sent(
+        await bot.deliver(clock=fixed(datetime(2026, 11, 4, 8, 0, tzinfo=UTC)))
+    )
+    assert chat_id == 3
+    assert JUSTICE.format(n=1) in digest
 
 
 LIMA_QUIET = Change(timezone="America/Lima", quiet=(time(22, 0), time(7, 0)))
@@ -161,6 +239,34 @@ async def test_quiet_hours_across_midnight_hold_alerts_and_fold_them_at_the_end(
     async with bot.services.reads() as session:
         rows = list(await session.scalars(select(Delivery.status).where(Delivery.chat_id == 1)))
     assert rows == [DeliveryStatus.SENT] * 4
+
+
+async def test_what_a_digest_held_comes_under_a_plain_heading_when_digests_are_turned_off(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    # Chat 1 also has quiet hours, which hold nothing at 15:00; chat 2 has none. Neither gets
+    # what its digest held as "During your quiet hours".
+    feed = Feed(bot, feed_server)
+    now = lima(11, 15)
+    digest = Change(digest=DigestMode.DAILY, digest_time=time(8))
+    await follow_justice(bot, 1, Change(digest=DigestMode.DAILY, quiet=(time(22), time(7))), now)
+    await follow_justice(bot, 2, digest, now)
+    await feed.publish(1, now)
+    await feed.publish(2, now)
+    assert sent(await bot.deliver(clock=fixed(now))) == []
+
+    later = now + timedelta(minutes=1)
+    async with bot.services.sessions.begin() as session:
+        for chat_id in (1, 2):
+            chat = await session.get(Chat, chat_id)
+            assert chat is not None
+            instant = Change(digest=DigestMode.INSTANT)
+            await change(session, chat, instant, bot.services.settings.zone, later)
+    calls = sent(await bot.deliver(clock=fixed(later)))
+    assert sorted(chat for chat, _ in calls) == [1, 2]
+    for _chat, text in calls:
+        assert text.startswith("📬 <b>Held for you</b>: 2 new items")
+        assert JUSTICE.format(n=2) in text
 
 
 async def test_urgent_announcements_bypass_digests_and_quiet_hours_ordinary_ones_wait(

@@ -136,6 +136,30 @@ async def test_owner_connects_a_channel_by_name_and_its_news_is_posted_there(
     assert [(row.status, row.message_id is not None) for row in rows] == [("sent", True)]
 
 
+async def test_a_channel_posts_each_item_however_many_come_at_once(
+    bot: BotHarness, feed: FeedServer
+) -> None:
+    a_channel(bot)
+    await bot.send("/channel @psgnews", chat_id=OWNER)
+    await bot.press("adm:ch:all", chat_id=OWNER)
+    await bot.press("adm:ch:done", chat_id=OWNER)
+    await bot.send("/subscribe all", chat_id=4242)  # a supporter, for comparison
+    bot.api.clear()
+    rulings = [
+        FeedItem(f"burst-{n}", f"Ruling {n} on the pardon", "A ruling.", f"https://n.example/b{n}")
+        for n in range(5)
+    ]
+    await publish(bot, feed, rulings)
+    calls = await bot.deliver()
+    posts = [call.text or "" for call in calls if call.chat_id == CHANNEL]
+    assert len(posts) == 5
+    for n in range(5):
+        assert [post for post in posts if f"Ruling {n} on the pardon" in post] != [], n
+    assert not [post for post in posts if "new items" in post]
+    (headlines,) = [call.text or "" for call in calls if call.chat_id == 4242]
+    assert "<b>5 new items</b>" in headlines
+
+
 async def test_owner_connects_a_channel_by_forwarding_a_post(bot: BotHarness) -> None:
     a_channel(bot, PRIVATE_CHANNEL, username=None)  # a private channel: no @name
     update = bot.updates.forwarded_post(

@@ -80,6 +80,35 @@ async def test_title_hits_rank_first_then_newest(bot: BotHarness, feed_server: F
     assert "<b>3.</b>" in reply
 
 
+# Newest first: summary only, then two with some of the words in the title, then the oldest,
+# with them all in its title. Relevance puts them the other way round.
+WATER_PERMITS = [
+    item("w-1", "Regional news", "The water permit was granted.", hours=1),
+    item("w-2", "Permit hearing postponed", "The water board asked for time.", hours=2),
+    item("w-3", "Water board meets", "A permit was discussed.", hours=3),
+    item("w-4", "Water permit granted", "The authority ruled.", hours=4),
+]
+BY_RELEVANCE = [
+    "Water permit granted",  # every word in the title
+    "Permit hearing postponed",  # some of them in the title, newer
+    "Water board meets",  # some of them in the title, older
+    "Regional news",  # in the summary only, however new
+]
+
+
+async def test_titles_with_some_of_the_words_rank_between_all_and_none(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await publish(bot, feed_server, WATER_PERMITS)
+    (reply,) = await bot.reply_texts("/search water permit")
+    assert "4 items" in reply
+    order = [reply.index(title) for title in BY_RELEVANCE]
+    assert order == sorted(order)
+    # Inline mode ranks alike, the last word as it is being typed.
+    answer = await bot.inline("water perm")
+    assert [r["title"] for r in results(answer)] == BY_RELEVANCE
+
+
 async def test_pages_of_five_with_more_until_the_last(
     bot: BotHarness, feed_server: FeedServer
 ) -> None:
@@ -106,6 +135,9 @@ async def test_pages_of_five_with_more_until_the_last(
     assert "That is all" in (pages[2].text or "")
     # Newest first, each once, across the pages.
     assert seen == titles
+    # A list: no page takes its first link's preview.
+    for page in pages:
+        assert page.params["link_preview_options"] == {"is_disabled": True}
 
 
 async def test_a_forgotten_search_says_so(bot: BotHarness, feed_server: FeedServer) -> None:

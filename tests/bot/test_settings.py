@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from support.broadcasts import compose, send_now
@@ -19,6 +18,14 @@ from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
 
 GROUP = -100300400
+# The commands read the services' clock, stopped here for every test: a Wednesday, 12:00 in
+# London (on winter time, as UTC), so no test meets a clock change by the calendar's chance.
+NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def stopped_clock(bot: BotHarness) -> None:
+    bot.services.clock = fixed(NOW)
 
 
 async def stored(bot: BotHarness, chat_id: int = 4242) -> Chat:
@@ -102,8 +109,7 @@ async def test_typed_forms_set_each_setting_and_say_what_comes_next(bot: BotHarn
         4,
         time(18, 30),
     )
-    assert chat.digest_at is not None
-    assert chat.digest_at > datetime.now(UTC)
+    assert chat.digest_at == datetime(2026, 11, 6, 18, 30, tzinfo=UTC)
 
     (reply,) = await bot.reply_texts("/quiet 23:00 - 06:30")
     assert "Quiet hours 23:00–06:30 (Europe/London)" in reply
@@ -261,11 +267,8 @@ async def test_zone_names_that_are_not_places_are_refused(bot: BotHarness, name:
 
 
 # What the commands do, as a chat sees it: a feed publishes news, the dispatcher delivers on the
-# test's clock. The commands read the wall clock, so the instants are computed from it.
+# test's clock, and the commands read the services' clock (NOW, unless a test moves it).
 
-LONDON = ZoneInfo("Europe/London")  # the PSG's zone, a chat's until it sets its own
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Court rulings the tagger files under justice, each its own story.
 RULINGS = (
     "Supreme Court annuls the pardon of the former president",
@@ -307,25 +310,18 @@ def received(calls: list[ApiCall], chat_id: int) -> list[str]:
     return [call.text or "" for call in calls if call.chat_id == chat_id and call.text]
 
 
-def minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
-
-
 async def test_a_weekly_digest_set_by_command_gathers_the_news_on_its_day(
     bot: BotHarness, news: News
 ) -> None:
     await bot.send("/subscribe justice", chat_id=1)
     await bot.send("/subscribe justice", chat_id=2)  # instant, for comparison
-    now = datetime.now(UTC)
-    day = now.astimezone(LONDON).date() + timedelta(days=2)
-    due = datetime.combine(day, time(18, 30), tzinfo=LONDON).astimezone(UTC)
-    (reply,) = await bot.reply_texts(f"/digest weekly {DAYS[day.weekday()]} 18:30", chat_id=1)
-    name = DAY_NAMES[day.weekday()]
-    assert f"weekly digest on {name} at 18:30" in reply
-    assert f"The next is on {name} at 18:30 (Europe/London)" in reply
+    (reply,) = await bot.reply_texts("/digest weekly fri 18:30", chat_id=1)
+    assert "weekly digest on Friday at 18:30" in reply
+    assert "The next is on Friday at 18:30 (Europe/London)" in reply
+    due = datetime(2026, 11, 6, 18, 30, tzinfo=UTC)  # Friday 18:30 in London
 
-    title = await news.publish(0, now)
-    calls = await bot.deliver(clock=fixed(now))
+    title = await news.publish(0, NOW)
+    calls = await bot.deliver(clock=fixed(NOW))
     assert received(calls, 1) == [], "held for the digest"
     (alert,) = received(calls, 2)
     assert title in alert
@@ -341,18 +337,16 @@ async def test_quiet_hours_set_by_command_hold_the_news_until_they_end(
 ) -> None:
     await bot.send("/subscribe justice", chat_id=1)
     await bot.send("/subscribe justice", chat_id=2)  # no quiet hours, for comparison
-    now = datetime.now(UTC)
-    # A window that holds now: from an hour ago to two hours on.
-    starts, ends = minute(now) - timedelta(hours=1), minute(now) + timedelta(hours=2)
-    window = f"{starts.astimezone(LONDON):%H:%M}-{ends.astimezone(LONDON):%H:%M}"
-    (reply,) = await bot.reply_texts(f"/quiet {window}", chat_id=1)
-    assert f"sent as one message at {ends.astimezone(LONDON):%H:%M}" in reply
+    # A window that holds NOW (12:00 in London): from an hour before to two hours on.
+    (reply,) = await bot.reply_texts("/quiet 11:00-14:00", chat_id=1)
+    assert "sent as one message at 14:00" in reply
+    ends = NOW + timedelta(hours=2)
 
-    first = await news.publish(0, now)
-    calls = await bot.deliver(clock=fixed(now))
+    first = await news.publish(0, NOW)
+    calls = await bot.deliver(clock=fixed(NOW))
     assert received(calls, 1) == [], "held: quiet hours"
     assert len(received(calls, 2)) == 1
-    later = now + timedelta(minutes=30)
+    later = NOW + timedelta(minutes=30)
     second = await news.publish(1, later)
     assert received(await bot.deliver(clock=fixed(later)), 1) == []
     assert received(await bot.deliver(clock=fixed(ends - timedelta(minutes=1))), 1) == []
@@ -400,39 +394,25 @@ async def test_announcements_off_stops_broadcasts_not_topic_alerts(
 
 async def test_spanish_words_set_digests_in_a_spanish_chat(bot: BotHarness, news: News) -> None:
     await bot.send("/subscribe justice", chat_id=1, **ESPANOL)
-    now = datetime.now(UTC)
-    today = now.astimezone(LONDON).date()
     (reply,) = await bot.reply_texts("/digest diario 08:00", chat_id=1, **ESPANOL)
     assert "Ahora las alertas llegan en un resumen diario a las 08:00" in reply
-    assert "El próximo será el" in reply
-    eight = next(
-        moment
-        for offset in (0, 1, 2)
-        if (
-            moment := datetime.combine(
-                today + timedelta(days=offset), time(8), tzinfo=LONDON
-            ).astimezone(UTC)
-        )
-        > now
-    )
-    first = await news.publish(0, now)
-    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+    assert "El próximo será el jueves a las 08:00" in reply
+    eight = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)  # Thursday 08:00 in London
+    first = await news.publish(0, NOW)
+    assert received(await bot.deliver(clock=fixed(NOW)), 1) == []
     assert received(await bot.deliver(clock=fixed(eight - timedelta(minutes=1))), 1) == []
     (digest,) = received(await bot.deliver(clock=fixed(eight)), 1)
     assert "<b>Tu resumen diario</b>: 1 noticia nueva" in digest
     assert first in digest
 
+    later = eight + timedelta(hours=1)
+    bot.services.clock = fixed(later)
     (reply,) = await bot.reply_texts("/digest semanal vie 18:30", chat_id=1, **ESPANOL)
     assert "resumen semanal el viernes a las 18:30" in reply
     assert "El próximo será el viernes a las 18:30 (Europe/London)" in reply
-    friday = next(
-        moment
-        for offset in range(8)
-        if (day := today + timedelta(days=offset)).weekday() == 4
-        and (moment := datetime.combine(day, time(18, 30), tzinfo=LONDON).astimezone(UTC)) > now
-    )
-    second = await news.publish(1, now)
-    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+    friday = datetime(2026, 11, 6, 18, 30, tzinfo=UTC)
+    second = await news.publish(1, later)
+    assert received(await bot.deliver(clock=fixed(later)), 1) == []
     assert received(await bot.deliver(clock=fixed(friday - timedelta(minutes=1))), 1) == []
     (digest,) = received(await bot.deliver(clock=fixed(friday)), 1)
     assert "<b>Tu resumen semanal</b>: 1 noticia nueva" in digest
@@ -443,22 +423,20 @@ async def test_spanish_words_turn_quiet_hours_and_announcements_off(
     bot: BotHarness, news: News
 ) -> None:
     await bot.send("/subscribe justice", chat_id=1, **ESPANOL)
-    now = datetime.now(UTC)
-    starts, ends = minute(now) - timedelta(hours=1), minute(now) + timedelta(hours=2)
-    window = f"{starts.astimezone(LONDON):%H:%M}-{ends.astimezone(LONDON):%H:%M}"
-    (reply,) = await bot.reply_texts(f"/quiet {window}", chat_id=1, **ESPANOL)
-    assert f"se envían en un solo mensaje a las {ends.astimezone(LONDON):%H:%M}" in reply
-    held = await news.publish(0, now)
-    assert received(await bot.deliver(clock=fixed(now)), 1) == []
+    (reply,) = await bot.reply_texts("/quiet 11:00-14:00", chat_id=1, **ESPANOL)
+    assert "se envían en un solo mensaje a las 14:00" in reply
+    held = await news.publish(0, NOW)
+    assert received(await bot.deliver(clock=fixed(NOW)), 1) == []
 
+    later = NOW + timedelta(minutes=10)
+    bot.services.clock = fixed(later)
     (reply,) = await bot.reply_texts("/quiet no", chat_id=1, **ESPANOL)
     assert reply == "✓ Horas de silencio desactivadas: las alertas llegan a cualquier hora."
     # What was held comes now (as of the command), and so does what comes next.
-    now = datetime.now(UTC)
-    (released,) = received(await bot.deliver(clock=fixed(now)), 1)
+    (released,) = received(await bot.deliver(clock=fixed(later)), 1)
     assert held in released
-    fresh = await news.publish(1, now)
-    (alert,) = received(await bot.deliver(clock=fixed(now)), 1)
+    fresh = await news.publish(1, later)
+    (alert,) = received(await bot.deliver(clock=fixed(later)), 1)
     assert fresh in alert
 
     (reply,) = await bot.reply_texts("/announcements no", chat_id=1, **ESPANOL)
@@ -516,3 +494,33 @@ async def test_event_times_are_also_shown_in_the_chats_own_zone(bot: BotHarness)
 
 def lines(replies: list[str]) -> list[str]:
     return [line for reply in replies for line in reply.splitlines()]
+
+
+async def test_digest_off_sends_what_the_digest_held_under_a_plain_heading(
+    bot: BotHarness, news: News
+) -> None:
+    await bot.send("/subscribe justice", chat_id=1)
+    await bot.send("/digest daily 08:00", chat_id=1)
+    first = await news.publish(0, NOW)
+    second = await news.publish(1, NOW)
+    assert received(await bot.deliver(clock=fixed(NOW)), 1) == []
+
+    (reply,) = await bot.reply_texts("/digest off", chat_id=1)
+    assert "one by one" in reply
+    (released,) = received(await bot.deliver(clock=fixed(NOW)), 1)
+    # Neither a digest nor quiet hours (the chat has none) brought them now.
+    assert released.startswith("📬 <b>Held for you</b>: 2 new items")
+    assert released.index(first) < released.index(second)
+
+
+async def test_latest_dates_each_item_in_the_chats_zone(bot: BotHarness, news: News) -> None:
+    # Published at 23:30 UTC on 20 November: the 21st in Tokyo, the 20th in London.
+    title = await news.publish(2, datetime(2026, 11, 20, 23, 30, tzinfo=UTC))
+    await bot.send("/timezone Asia/Tokyo", chat_id=1)
+    (tokyo,) = await bot.reply_texts("/latest 1", chat_id=1)
+    (london,) = await bot.reply_texts("/latest 1", chat_id=2)
+    assert title in tokyo
+    assert "21 November 2026" in tokyo
+    assert "20 November 2026" not in tokyo
+    assert title in london
+    assert "20 November 2026" in london
