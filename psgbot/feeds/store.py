@@ -263,10 +263,15 @@ async def _refresh(
             if item.topics_edited_at is None and sorted(item.topic_slugs) != sorted(slugs):
                 item.topics = [ItemTopic(topic=slug) for slug in slugs]
         await session.flush()
-        # The search index follows the new text, in the same transaction.
+        # The search index follows the new text, in the same transaction; a copy of another
+        # item's story is not searched (it is found as that item).
         await index_items(
             session,
-            [(existing[parsed.key].id, parsed.title, parsed.summary) for parsed, _s in chunk],
+            [
+                (existing[parsed.key].id, parsed.title, parsed.summary)
+                for parsed, _s in chunk
+                if existing[parsed.key].duplicate_of is None
+            ],
             replace=True,
         )
 

@@ -4,6 +4,7 @@ days, is stored once and alerted once; the same title 8 days on is news again.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -87,6 +88,21 @@ async def test_a_story_posted_again_in_another_feed_is_stored_once_and_alerted_o
     await publish(bot, feed_server, "/partner", [copy_of(STORY), STORY])
     assert await bot.deliver() == []
     assert len(await latest_titles(bot)) == 1
+
+
+async def test_an_edited_copy_is_still_found_once_by_search(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    await partner_feed(bot, feed_server)
+    await publish(bot, feed_server, "/feed", [STORY])
+    await publish(bot, feed_server, "/partner", [copy_of(STORY)])
+    edited = dataclasses.replace(copy_of(STORY), summary="Reposted, with a comment.")
+    await publish(bot, feed_server, "/partner", [edited])
+    copy = await stored(bot, "partner-77")
+    assert copy.summary == "Reposted, with a comment.", "the edit is stored"
+    (results,) = await bot.reply_texts("/search annuls pardon", chat_id=1)
+    assert results.count("annuls Fujimori") == 1, results
+    assert len((await bot.inline("annuls pardon")).params["results"]) == 1
 
 
 async def test_two_copies_in_one_poll_alert_once(bot: BotHarness, feed_server: FeedServer) -> None:
