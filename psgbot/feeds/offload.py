@@ -21,6 +21,7 @@ from datetime import datetime
 import anyio
 
 from psgbot.feeds.parse import FeedParseError, ParsedFeed, ParsedItem, parse_feed
+from psgbot.i18n import Language
 
 PROCESS_OVER = 256 * 1024  # bytes; smaller bodies parse in well under 100 ms
 CHUNK = 500  # items per pickled chunk: each unpickles in a few milliseconds
@@ -28,7 +29,7 @@ CHUNK = 500  # items per pickled chunk: each unpickles in a few milliseconds
 _ItemFields = tuple[
     str, str | None, str, str | None, datetime | None, str, tuple[str, ...], str | None
 ]
-_Packed = tuple[str | None, int | None, list[bytes]]
+_Packed = tuple[str | None, int | None, Language | None, list[bytes]]
 
 _pool: ProcessPoolExecutor | None = None
 
@@ -44,9 +45,9 @@ async def parse_off_loop(body: bytes, content_type: str | None = None) -> Parsed
     except BrokenProcessPool as exc:
         _forget_worker()
         raise FeedParseError("the parser process stopped (out of memory?)") from exc
-    title, ttl, chunks = packed
+    title, ttl, language, chunks = packed
     items = await anyio.to_thread.run_sync(_unpack, chunks)
-    return ParsedFeed(title=title, items=items, ttl_seconds=ttl)
+    return ParsedFeed(title=title, items=items, ttl_seconds=ttl, language=language)
 
 
 def _worker() -> ProcessPoolExecutor:
@@ -88,7 +89,7 @@ def _parse_packed(body: bytes, content_type: str | None) -> _Packed:
         pickle.dumps(fields[start : start + CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
         for start in range(0, len(fields), CHUNK)
     ]
-    return feed.title, feed.ttl_seconds, chunks
+    return feed.title, feed.ttl_seconds, feed.language, chunks
 
 
 def _unpack(chunks: list[bytes]) -> list[ParsedItem]:

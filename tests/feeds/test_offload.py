@@ -11,6 +11,7 @@ import pytest
 
 from psgbot.feeds import offload
 from psgbot.feeds.parse import FeedParseError, parse_feed
+from psgbot.i18n import Language
 
 
 def large_feed(items: int) -> bytes:
@@ -23,7 +24,7 @@ def large_feed(items: int) -> bytes:
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>PSG</title>'
-        f"<ttl>30</ttl>{entries}</channel></rss>"
+        f"<language>es-PE</language><ttl>30</ttl>{entries}</channel></rss>"
     ).encode()
 
 
@@ -43,6 +44,7 @@ async def test_a_large_body_parses_in_the_worker_as_it_would_here(
     assert parsed == expected
     assert len(parsed.items) == 1_500
     assert parsed.ttl_seconds == 1_800
+    assert parsed.language == Language.ES, "the feed's declared language comes back too"
 
 
 async def test_a_large_body_that_is_not_a_feed_is_refused() -> None:
