@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Flow, FlowState, choice
 from psgbot.i18n import Language, _, current_language
@@ -110,7 +110,7 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         return ConversationHandler.END
     async with get_services(context).sessions.begin() as session:
         await save_text(session, edit.name, edit.body, user.id, edit.language)
-        await audit(session, user.id, "text edited", f"{edit.name} ({edit.language})")
+        await audit(session, user.id, AuditAction.TEXT_EDITED, f"{edit.name} ({edit.language})")
     await query.edit_message_text(_("Saved: /{name} shows the new text.").format(name=edit.name))
     return ConversationHandler.END
 
@@ -127,7 +127,7 @@ async def reset_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return ConversationHandler.END
     async with get_services(context).sessions.begin() as session:
         await save_text(session, edit.name, None, user.id, edit.language)
-        await audit(session, user.id, "text reset", f"{edit.name} ({edit.language})")
+        await audit(session, user.id, AuditAction.TEXT_RESET, f"{edit.name} ({edit.language})")
     await query.edit_message_text(reset_done(edit.name))
     return ConversationHandler.END
 
