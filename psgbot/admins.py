@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psgbot.db.engine import dialect_insert
+from psgbot.db.enums import AuditAction as AuditAction
 from psgbot.db.enums import Role as Role
 from psgbot.db.models import Admin, AuditEntry
 from psgbot.db.types import utcnow
@@ -61,9 +62,12 @@ async def remove_editor(session: AsyncSession, user_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-async def audit(session: AsyncSession, user_id: int | None, action: str, detail: str = "") -> None:
+async def audit(
+    session: AsyncSession, user_id: int | None, action: AuditAction, detail: str = ""
+) -> None:
+    """Records an admin's action (``user_id`` None: the bot's own)."""
     session.add(AuditEntry(at=utcnow(), user_id=user_id, action=action, detail=detail[:2000]))
-    log.info("audit: user %s %s %s", user_id, action, detail[:200])
+    log.info("audit: user %s %s %s", user_id, action.value, detail[:200])
 
 
 async def latest_audit(session: AsyncSession, limit: int = 20) -> list[AuditEntry]:

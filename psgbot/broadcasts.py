@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal, or_, select, true, update
@@ -32,6 +33,24 @@ BLOCKED_PREFIXES = ("blocked:", "Chat not found", "Bad Request: chat not found")
 
 class AudienceError(ValueError):
     """An audience that is not "all", "topic:<slug>" or "chat:<id>"."""
+
+
+class AudienceKind(StrEnum):
+    """Who a broadcast is for, as its stored audience begins: everyone ("all"), one topic's
+    subscribers ("topic:<slug>") or one chat ("chat:<id>", an admin's test)."""
+
+    ALL = "all"
+    TOPIC = "topic"
+    CHAT = "chat"
+
+
+def audience_of(audience: str) -> tuple[AudienceKind, str]:
+    """A stored audience as its kind and what it names (a topic's slug, a chat's id)."""
+    kind, _, value = audience.partition(":")
+    try:
+        return AudienceKind(kind), value
+    except ValueError:
+        raise AudienceError(audience) from None
 
 
 def check_audience(audience: str, taxonomy: Taxonomy) -> str:

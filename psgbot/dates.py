@@ -4,9 +4,12 @@ the current language."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import (
     format_date,
     format_datetime,
@@ -15,34 +18,103 @@ from babel.dates import (
     get_timezone_location,
 )
 
-from psgbot.i18n import Language, babel_locale, current_language
+from psgbot.i18n import BABEL_LOCALES, Language, babel_locale, current_language
 
-_LAYOUTS = (
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%d/%m/%Y %H:%M",
-    "%d %B %Y %H:%M",
-    "%d %b %Y %H:%M",
-    "%d %B %Y %H.%M",
-)
-_DATE_ONLY = ("%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d %b %Y")
-_RELATIVE = re.compile(r"(today|tomorrow)\s+(\d{1,2})[:.](\d{2})", re.IGNORECASE)
+# Dates are read in English and Spanish whatever the chat's language (an admin may type either),
+# without regard to case or accents ("15 de diciembre de 2026 10:00", "manana 18:00"): month and
+# day names come from Babel's data for the languages the bot speaks, and Peru's "setiembre".
+_NUMERIC_LAYOUTS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
+_NUMERIC_DAYS = ("%Y-%m-%d", "%d/%m/%Y")
+_RELATIVE_DAYS = {
+    "today": 0,
+    "tomorrow": 1,
+    "day after tomorrow": 2,
+    "hoy": 0,
+    "manana": 1,
+    "pasado manana": 2,
+}
+_MONTH_ALIASES = {"setiembre": 9, "set": 9, "sep": 9}
+_CLOCK = r"(?:,?\s+(?:at\s+|a\s+las\s+)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:\s*h)?)"
+
+
+def _fold(text: str) -> str:
+    """Lower case, without accents, one space between words: "Mañana" is "manana"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(plain.split())
+
+
+@cache
+def _names() -> tuple[dict[str, int], frozenset[str]]:
+    """Month names and abbreviations (to their numbers) and weekday names, folded, in every
+    language the bot speaks."""
+    months, days = dict(_MONTH_ALIASES), set[str]()
+    for name in {"en", *BABEL_LOCALES.values()}:
+        locale = Locale.parse(name)
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, month in locale.months[context][width].items():
+                    months[_fold(month).rstrip(".")] = number
+                days.update(_fold(day).rstrip(".") for day in locale.days[context][width].values())
+    return months, frozenset(days)
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A named date ("[sunday] 15 [de] december [de] 2026[, 10:30]") and a relative one
+    ("tomorrow 18:00", "pasado manana a las 18:00"), for folded text."""
+    relative = "|".join(re.escape(word) for word in sorted(_RELATIVE_DAYS, key=len, reverse=True))
+    named = re.compile(
+        r"(?:(?P<weekday>[a-z]+),?\s+)?(?P<day>\d{1,2})(?:\s+de)?\s+(?P<month>[a-z]+)\.?"
+        r"(?:\s+de)?\s+(?P<year>\d{4})" + _CLOCK + "?"
+    )
+    return named, re.compile(f"(?P<word>{relative})" + _CLOCK)
+
+
+def _clock(match: re.Match[str]) -> time | None:
+    try:
+        return time(int(match.group("hour")), int(match.group("minute")))
+    except ValueError:
+        return None
+
+
+def _named_date(folded: str) -> tuple[date, time | None] | None:
+    """A date written with its month's name, and its time when one is given."""
+    months, days = _names()
+    match = _patterns()[0].fullmatch(folded)
+    if match is None or (match.group("weekday") or "") not in {"", *days}:
+        return None
+    month = months.get(match.group("month"))
+    if month is None:
+        return None
+    try:
+        day = date(int(match.group("year")), month, int(match.group("day")))
+    except ValueError:
+        return None
+    if match.group("hour") is None:
+        return day, None
+    moment = _clock(match)
+    return (day, moment) if moment is not None else None
 
 
 def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """ "15 December 2018 10:30", "15/12/2018 10:30", "2018-12-15 10:30", "tomorrow 18:00"."""
+    """A date and time as an admin types it, in English or Spanish: "15 December 2026 10:30",
+    "15 de diciembre de 2026 10:30", "15/12/2026 10:30", "2026-12-15 10:30", "tomorrow
+    18:00", "mañana 18:00", "pasado mañana 18:00"; None when it is not one."""
     cleaned = " ".join(text.strip().split())
-    relative = _RELATIVE.fullmatch(cleaned)
+    folded = _fold(cleaned)
+    relative = _patterns()[1].fullmatch(folded)
     if relative:
-        day = now.astimezone(zone).date()
-        if relative.group(1).lower() == "tomorrow":
-            day += timedelta(days=1)
-        try:
-            moment = time(int(relative.group(2)), int(relative.group(3)))
-        except ValueError:
+        moment = _clock(relative)
+        if moment is None:
             return None
+        day = now.astimezone(zone).date() + timedelta(days=_RELATIVE_DAYS[relative.group("word")])
         return datetime.combine(day, moment, tzinfo=zone)
-    for layout in _LAYOUTS:
+    named = _named_date(folded)
+    if named is not None:
+        day, moment = named
+        return datetime.combine(day, moment, tzinfo=zone) if moment is not None else None
+    for layout in _NUMERIC_LAYOUTS:
         try:
             return datetime.strptime(cleaned, layout).replace(tzinfo=zone)
         except ValueError:
@@ -65,9 +137,14 @@ def parse_time(text: str) -> time | None:
 
 
 def parse_day(text: str) -> date | None:
-    """A date without a time, for all-day events."""
+    """A date without a time, for all-day events: "15 December 2026", "15 de diciembre de
+    2026", "15/12/2026", "2026-12-15"."""
     cleaned = " ".join(text.strip().split())
-    for layout in _DATE_ONLY:
+    named = _named_date(_fold(cleaned))
+    if named is not None:
+        day, moment = named
+        return day if moment is None else None
+    for layout in _NUMERIC_DAYS:
         try:
             return datetime.strptime(cleaned, layout).date()
         except ValueError:
@@ -83,7 +160,11 @@ _PATTERNS: dict[str, dict[Language, str]] = {
     "date": {Language.EN: "d MMMM y", Language.ES: "d 'de' MMMM 'de' y"},
     "short day": {Language.EN: "EEE d MMM", Language.ES: "EEE d MMM"},
     "short moment": {Language.EN: "EEE d MMM HH:mm", Language.ES: "EEE d MMM HH:mm"},
-    "moment": {Language.EN: "d MMM y HH:mm zzz", Language.ES: "d MMM y HH:mm zzz"},
+    "moment": {Language.EN: "d MMM y HH:mm", Language.ES: "d MMM y HH:mm"},
+    "long moment": {
+        Language.EN: "EEEE d MMMM y, HH:mm",
+        Language.ES: "EEEE d 'de' MMMM 'de' y, HH:mm",
+    },
 }
 
 
@@ -109,9 +190,32 @@ def format_short_moment(moment: datetime) -> str:
 
 
 def format_moment(moment: datetime) -> str:
-    """ "29 Sept 2018 18:30 BST" in the moment's own zone (for admins' views)."""
+    """ "29 Sept 2018 18:30 BST", "29 sept 2018 18:30 GMT+1" in the moment's own zone, named
+    (for admins' views)."""
     pattern = _PATTERNS["moment"][current_language()]
-    return format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=babel_locale())
+    shown = format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=babel_locale())
+    return f"{shown} {zone_abbreviation(moment)}"
+
+
+def format_long_moment(moment: datetime) -> str:
+    """ "Saturday 29 September 2018, 18:30 BST", "sábado 29 de septiembre de 2018, 18:30
+    GMT+1" in the moment's own zone, named (a date and time read back to an admin)."""
+    pattern = _PATTERNS["long moment"][current_language()]
+    shown = format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=babel_locale())
+    return f"{shown} {zone_abbreviation(moment)}"
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """The zone of ``moment`` as it stands then: its abbreviation where the language has one
+    ("GMT", "BST" in English), else its offset from GMT ("GMT+1", "GMT-5")."""
+    name = format_datetime(moment, "zzz", tzinfo=moment.tzinfo, locale=babel_locale())
+    if name.isalpha():
+        return name
+    minutes = round((moment.utcoffset() or timedelta(0)).total_seconds() / 60)
+    if minutes == 0:
+        return "GMT"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"GMT{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def format_clock(moment: time) -> str:

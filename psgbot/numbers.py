@@ -32,6 +32,11 @@ def format_count(count: int) -> str:
     return format_decimal(count, locale=babel_locale())
 
 
+def format_score(value: float) -> str:
+    """A score to one decimal place as the current language writes it: "12.7", "12,7"."""
+    return format_decimal(value, "0.0", locale=babel_locale())
+
+
 def looks_like_number(text: str) -> bool:
     """Whether the user meant a number (digits of any kind, signed), right or wrong."""
     return bool(re.fullmatch(r"[+-]?\d+", text))

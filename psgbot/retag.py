@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psgbot.admins import audit
+from psgbot.admins import AuditAction, audit
 from psgbot.db.engine import dialect_insert
 from psgbot.db.models import Item, ItemTopic
 from psgbot.outbox import enqueue_alerts
@@ -180,6 +180,9 @@ async def retag(
     signed += [f"-{slug}" for slug in sorted(result.removed)]
     title = item.title[:AUDIT_TITLE_LIMIT]
     await audit(
-        session, user_id, "retag", f"item {item.id} “{title}”: {' '.join(signed)}; alerts {alerted}"
+        session,
+        user_id,
+        AuditAction.RETAG,
+        f"item {item.id} “{title}”: {' '.join(signed)}; alerts {alerted}",
     )
     return Retagged(item.id, item.title, before, after, alerted=alerted, alerts_due=due)

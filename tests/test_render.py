@@ -17,7 +17,7 @@ from support.transport import utf16_units
 
 from psgbot.broadcasts import Progress
 from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.db.enums import EventField
+from psgbot.db.enums import AuditAction, EventField
 from psgbot.db.models import Admin, AuditEntry, Broadcast, Event, Feed, Item, ItemTopic
 from psgbot.db.types import EventChanges
 from psgbot.feeds.poll import PollOutcome
@@ -302,7 +302,11 @@ def feeds(draw: st.DrawFn) -> tuple[Feed, int]:
     ),
     entries=st.lists(
         st.builds(
-            AuditEntry, at=st.just(WHEN), user_id=counts, action=shown_text, detail=hostile_text
+            AuditEntry,
+            at=st.just(WHEN),
+            user_id=counts,
+            action=st.sampled_from(AuditAction),
+            detail=hostile_text,
         ),
         max_size=20,
     ),
@@ -376,10 +380,10 @@ def test_broadcast_texts_are_always_sendable(
     assert_sendable(broadcast_html.preview_caption(label, count, True))
     assert_sendable(broadcast_html.send_question(label, count, True))
     assert_sendable(broadcast_html.empty_audience_message(label))
-    assert_sendable(broadcast_html.scheduled_message(count + 1, label, count))
+    assert_sendable(broadcast_html.scheduled_message(count + 1, WHEN.astimezone(LONDON), count))
     for broadcast, progress in listed[:3]:
         assert_sendable(broadcast_html.report_message(broadcast, progress, WHEN))
-    sendable_all(broadcast_html.broadcasts_messages(listed, LONDON))
+    sendable_all(broadcast_html.broadcasts_messages(listed, LONDON, TAXONOMY))
 
 
 @settings(max_examples=100, deadline=None)
@@ -392,7 +396,7 @@ def test_event_flow_texts_are_always_sendable(event: Event, text: str, required:
     for hint in hints:
         assert_sendable(event_admin.field_question(text, hint))
     assert_sendable(event_admin.unreadable_when_message(text))
-    assert_sendable(event_admin.when_check_message(text, required))
+    assert_sendable(event_admin.when_check_message(WHEN.astimezone(LONDON), required))
     assert_sendable(event_admin.cancel_question(event))
     assert_sendable(event_admin.saved_message(event.id, len(text)))
     fields = [(text, text)] * 9

@@ -13,7 +13,16 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, ContextTypes
 
-from psgbot.admins import Role, add_editor, all_admins, allows, audit, latest_audit, remove_editor
+from psgbot.admins import (
+    AuditAction,
+    Role,
+    add_editor,
+    all_admins,
+    allows,
+    audit,
+    latest_audit,
+    remove_editor,
+)
 from psgbot.bot.access import admin_only
 from psgbot.bot.commands import language_code, menu_commands
 from psgbot.bot.flows import Handler
@@ -140,7 +149,10 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if feed is not None:
                 feed.disabled, feed.failures, feed.next_poll_at = False, 0, None
                 await audit(
-                    session, user.id if user else None, "feed enabled", display_source(feed.source)
+                    session,
+                    user.id if user else None,
+                    AuditAction.FEED_ENABLED,
+                    display_source(feed.source),
                 )
         await update.effective_chat.send_message(
             _("Feed enabled; it is polled again from now.")
@@ -206,7 +218,8 @@ async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 else await remove_editor(session, target)
             )
             if changed:
-                await audit(session, user.id, f"admin {action}", str(target))
+                done = AuditAction.ADMIN_ADDED if action == "add" else AuditAction.ADMIN_REMOVED
+                await audit(session, user.id, done, str(target))
         if not changed:
             await chat.send_message(
                 _("Nothing changed: {id} is already an admin.").format(id=target)

@@ -17,13 +17,13 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from psgbot import broadcasts as store
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Handler
 from psgbot.db.models import Broadcast
 from psgbot.db.types import utcnow
 from psgbot.i18n import _, using
-from psgbot.render.broadcasts import broadcasts_messages, report_message
+from psgbot.render.broadcasts import broadcasts_messages, figures, report_message
 from psgbot.render.buttons import BROADCAST_DROP, BROADCAST_STOP
 from psgbot.services import Services, get_services
 
@@ -47,6 +47,7 @@ async def update_progress(services: Services, bot: Any, now: datetime) -> None:
             with using(broadcast.language):
                 text = report_message(broadcast, progress, now)
                 stop = BROADCAST_STOP.button(_("⏹ Stop"), broadcast.id)
+                outcome = f"#{broadcast.id}: {figures(progress)}"
             markup = None if finished else InlineKeyboardMarkup([[stop]])
             try:
                 if broadcast.progress_message_id is None:
@@ -65,13 +66,7 @@ async def update_progress(services: Services, bot: Any, now: datetime) -> None:
                 if "not modified" not in exc.message:
                     log.warning("progress of broadcast %s: %s", broadcast.id, exc.message)
             if finished:
-                await audit(
-                    session,
-                    None,
-                    "broadcast sent",
-                    f"#{broadcast.id}: {progress.sent} delivered, {progress.blocked} "
-                    f"blocked, {progress.failed} failed",
-                )
+                await audit(session, None, AuditAction.BROADCAST_SENT, outcome)
 
 
 async def progress_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -89,7 +84,7 @@ async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     async with get_services(context).sessions.begin() as session:
         stopped = await store.stop(session, broadcast_id, now)
         if stopped:
-            await audit(session, user.id, "broadcast stopped", f"#{broadcast_id}")
+            await audit(session, user.id, AuditAction.BROADCAST_STOPPED, f"#{broadcast_id}")
         broadcast = await session.get(Broadcast, broadcast_id)
         progress = await store.progress_of(session, broadcast_id)
     await query.answer(
@@ -117,7 +112,7 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         for broadcast, _progress in listed
         if broadcast.status == store.SCHEDULED
     ]
-    *first, last = broadcasts_messages(listed, services.settings.zone)
+    *first, last = broadcasts_messages(listed, services.settings.zone, services.taxonomy)
     for message in first:
         await chat.send_message(message)
     await chat.send_message(last, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
@@ -133,7 +128,7 @@ async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     async with get_services(context).sessions.begin() as session:
         stopped = await store.stop(session, broadcast_id, utcnow())
         if stopped:
-            await audit(session, user.id, "broadcast cancelled", f"#{broadcast_id}")
+            await audit(session, user.id, AuditAction.BROADCAST_CANCELLED, f"#{broadcast_id}")
     await query.answer(
         _("Broadcast #{id} cancelled.").format(id=broadcast_id)
         if stopped

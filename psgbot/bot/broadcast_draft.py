@@ -16,15 +16,15 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes, ConversationHandler
 
 from psgbot import broadcasts as store
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState
-from psgbot.dates import parse_when
-from psgbot.db.models import Broadcast
+from psgbot.dates import parse_when, zone_city
 from psgbot.db.types import utcnow
 from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
 from psgbot.render.broadcasts import (
+    created_detail,
     empty_audience_message,
     preview_caption,
     scheduled_message,
@@ -113,13 +113,13 @@ async def _ask_time(
     question: str,
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> bool:
-    """Puts a question about the time (``{zone}`` in it named) in place of the buttons pressed;
-    False when the draft is gone."""
+    """Puts a question about the time (``{zone}`` in it: the PSG zone's place, "London",
+    "Londres") in place of the buttons pressed; False when the draft is gone."""
     query = update.callback_query
     if query is None or await draft_of(update, context) is None:
         return False
     zone = get_services(context).settings.zone
-    await query.edit_message_text(question.format(zone=zone.key), reply_markup=keyboard)
+    await query.edit_message_text(question.format(zone=zone_city(zone.key)), reply_markup=keyboard)
     return True
 
 
@@ -256,12 +256,6 @@ async def schedule_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return ConversationHandler.END
 
 
-def _audit_marks(broadcast: Broadcast) -> str:
-    if not broadcast.urgent:
-        return ""
-    return " (urgent, pinned in groups)" if broadcast.pin else " (urgent)"
-
-
 async def release(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -294,15 +288,8 @@ async def release(
         )
         if progress_message is not None:
             broadcast.progress_message_id = progress_message.message_id
-        await audit(
-            session,
-            user.id,
-            "broadcast created",
-            f"#{broadcast.id} to {draft.label}, "
-            f"{at.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
-            + _audit_marks(broadcast),
-        )
+        detail = created_detail(broadcast, draft.label)
+        await audit(session, user.id, AuditAction.BROADCAST_CREATED, detail)
         reach = await store.audience_size(session, draft.audience)
     services.wake_dispatcher()
-    local = at.astimezone(services.settings.zone)
-    return scheduled_message(broadcast.id, local.strftime("%d %b %Y %H:%M %Z"), reach)
+    return scheduled_message(broadcast.id, at.astimezone(services.settings.zone), reach)

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Handler
 from psgbot.channels import ConnectedChannel, connected_channels, set_channel_language
@@ -71,7 +71,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         changed = await set_channel_language(session, channel_id, language)
         if changed:
             what = f"{channel_id}: {language.value}"
-            await audit(session, user.id if user else None, "channel language", what)
+            await audit(session, user.id if user else None, AuditAction.CHANNEL_LANGUAGE, what)
     named = await _named_channels(context)
     if changed:
         name = next((name for name, each in named if each.id == channel_id), str(channel_id))

@@ -20,7 +20,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot import channel_list
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import FlowState, Handler
@@ -223,7 +223,10 @@ async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         topics = " ".join(sorted(draft.topics))
         await audit(
-            session, user.id if user else None, "channel connected", f"{draft.chat_id}: {topics}"
+            session,
+            user.id if user else None,
+            AuditAction.CHANNEL_CONNECTED,
+            f"{draft.chat_id}: {topics}",
         )
     DRAFT.drop(context)
     await query.answer()
@@ -264,7 +267,9 @@ async def remove_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     async with get_services(context).sessions.begin() as session:
         removed = await disconnect_channel(session, channel_id)
         if removed:
-            await audit(session, user.id if user else None, "channel removed", str(channel_id))
+            await audit(
+                session, user.id if user else None, AuditAction.CHANNEL_REMOVED, str(channel_id)
+            )
     await query.answer()
     await query.edit_message_text(
         removed_message() if removed else not_connected_message(str(channel_id))

@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot import event_cancel
 from psgbot.bot.access import admin_only
 from psgbot.bot.event_draft import (
@@ -159,9 +159,8 @@ async def read_when(
         await message.reply_text(_("The end must come after the start. When does it end?"))
         return FIELD
     draft.pending_when = (when, all_day)
-    shown = when.strftime("%A %d %B %Y") if all_day else when.strftime("%A %d %B %Y, %H:%M %Z")
     await message.reply_text(
-        when_check_message(shown, all_day),
+        when_check_message(when, all_day),
         reply_markup=choice(
             data.EVENT_WHEN_OK.button(_("Yes")), data.EVENT_WHEN_REDO.button(_("No, type again"))
         ),
@@ -253,11 +252,11 @@ async def save_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             session.add(event)
         await session.flush()
         if before is None:
-            await audit(session, user.id, "event added", f"#{event.id} {event.title}")
+            await audit(session, user.id, AuditAction.EVENT_ADDED, f"#{event.id} {event.title}")
             if is_upcoming(event, now):
                 await announce(session, event, now)
         else:
-            await audit(session, user.id, "event changed", f"#{event.id} {event.title}")
+            await audit(session, user.id, AuditAction.EVENT_CHANGED, f"#{event.id} {event.title}")
             if changes := changes_between(before, told_fields(event)):
                 hours = services.settings.reminder_hours
                 told = await notify_change(session, event, hours, now, changes)

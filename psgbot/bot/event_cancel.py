@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.events import find_event, first_arg
 from psgbot.bot.flows import Handler, choice
@@ -61,7 +61,9 @@ async def cancel_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE
             stored.cancelled = True
             stored.updated_at = now
             told = await notify_cancellation(session, stored, now)
-            await audit(session, user.id, "event cancelled", f"#{stored.id} {stored.title}")
+            await audit(
+                session, user.id, AuditAction.EVENT_CANCELLED, f"#{stored.id} {stored.title}"
+            )
     if stored is None or told is None:
         await query.edit_message_text(_("Nothing changed."))
         return

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from psgbot.bot.flows import FlowState
-from psgbot.dates import parse_day, parse_time, parse_when
+from psgbot.dates import format_long_date, format_long_moment, parse_day, parse_time, parse_when
 from psgbot.db.models import Event
 from psgbot.db.types import FieldValue, utcnow
 from psgbot.i18n import N_, _
@@ -105,7 +105,7 @@ class EventDraft:
             return _("(none)")
         if isinstance(value, datetime):
             local = value.astimezone(zone)
-            return local.strftime("%d %B %Y" if self.all_day else "%d %B %Y %H:%M %Z")
+            return format_long_date(local.date()) if self.all_day else format_long_moment(local)
         return value
 
     def typed_when(self, text: str, zone: ZoneInfo, now: datetime) -> tuple[datetime | None, bool]:

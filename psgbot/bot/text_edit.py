@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from psgbot.admins import Role, audit
+from psgbot.admins import AuditAction, Role, audit
 from psgbot.bot.access import admin_only
 from psgbot.bot.flows import Flow, FlowButton, FlowState, choice
 from psgbot.i18n import Language, _, current_language
@@ -120,7 +120,7 @@ async def edit_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     services = get_services(context)
     async with services.sessions.begin() as session:
         await save_text(session, edit.name, edit.body, user.id, edit.language)
-        await audit(session, user.id, "text edited", f"{edit.name} ({edit.language})")
+        await audit(session, user.id, AuditAction.TEXT_EDITED, f"{edit.name} ({edit.language})")
         older = await _translation_older(session, edit, services.texts)
     await query.edit_message_text(
         saved_message(edit.name, older), reply_markup=translation_keyboard(edit.name, older)
@@ -151,7 +151,7 @@ async def reset_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = get_services(context)
     async with services.sessions.begin() as session:
         await save_text(session, edit.name, None, user.id, edit.language)
-        await audit(session, user.id, "text reset", f"{edit.name} ({edit.language})")
+        await audit(session, user.id, AuditAction.TEXT_RESET, f"{edit.name} ({edit.language})")
         older = await _translation_older(session, edit, services.texts)
     text = reset_done(edit.name)
     if older:

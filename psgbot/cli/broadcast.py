@@ -141,7 +141,8 @@ async def _queue(
     args: argparse.Namespace,
 ) -> int:
     from psgbot import broadcasts
-    from psgbot.admins import audit
+    from psgbot.admins import AuditAction, audit
+    from psgbot.render.broadcasts import created_detail
 
     (language, text), *others = versions
     async with services.sessions.begin() as session:
@@ -160,11 +161,8 @@ async def _queue(
         await audit(
             session,
             None,
-            "broadcast created",
-            f"#{broadcast.id} to {audience}, "
-            f"{when.astimezone(services.settings.zone).strftime('%d %b %Y %H:%M %Z')}"
-            + (" (urgent, pinned in groups)" if args.pin else " (urgent)" if args.urgent else "")
-            + " (command line)",
+            AuditAction.BROADCAST_CREATED,
+            created_detail(broadcast, audience) + " (command line)",
         )
     return broadcast.id
 

@@ -41,7 +41,7 @@ def _events_import(settings: Settings, args: argparse.Namespace) -> int:
 async def _events_import_async(settings: Settings, path: Path, entries: list[Any]) -> int:
     """Adds new events (announcing upcoming ones) and updates changed ones (telling those who
     asked for reminders), through the same outbox the bot sends from."""
-    from psgbot.admins import audit
+    from psgbot.admins import AuditAction, audit
     from psgbot.db.types import utcnow
     from psgbot.events import announce, is_upcoming, notify_change
     from psgbot.events_file import import_events
@@ -59,7 +59,7 @@ async def _events_import_async(settings: Settings, path: Path, entries: list[Any
                 await audit(
                     session,
                     None,
-                    "events imported",
+                    AuditAction.EVENTS_IMPORTED,
                     f"{path.name}: {len(added)} added, {len(changed)} updated",
                 )
     except (KeyError, ValueError) as exc:

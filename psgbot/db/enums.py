@@ -94,3 +94,26 @@ class Role(StrEnum):
 
     OWNER = "owner"
     EDITOR = "editor"
+
+
+class AuditAction(StrEnum):
+    """What an admin (or the bot, for a broadcast it finished) did, in the audit log. The
+    values are the words the log has always stored: rows of every version read back."""
+
+    BROADCAST_CREATED = "broadcast created"
+    BROADCAST_SENT = "broadcast sent"
+    BROADCAST_STOPPED = "broadcast stopped"
+    BROADCAST_CANCELLED = "broadcast cancelled"
+    EVENT_ADDED = "event added"
+    EVENT_CHANGED = "event changed"
+    EVENT_CANCELLED = "event cancelled"
+    EVENTS_IMPORTED = "events imported"
+    TEXT_EDITED = "text edited"
+    TEXT_RESET = "text reset"
+    ADMIN_ADDED = "admin add"
+    ADMIN_REMOVED = "admin remove"
+    FEED_ENABLED = "feed enabled"
+    CHANNEL_CONNECTED = "channel connected"
+    CHANNEL_REMOVED = "channel removed"
+    CHANNEL_LANGUAGE = "channel language"
+    RETAG = "retag"

@@ -30,7 +30,7 @@ from psgbot.config import FEED_SOURCE_MAX
 from psgbot.db.base import Base as Base
 from psgbot.db.deliveries import Delivery as Delivery
 from psgbot.db.deliveries import DeliveryRollup as DeliveryRollup
-from psgbot.db.enums import BroadcastStatus, DigestMode, Role
+from psgbot.db.enums import AuditAction, BroadcastStatus, DigestMode, Role
 from psgbot.db.search import ItemSearch as ItemSearch
 from psgbot.db.search import SearchQuery as SearchQuery
 from psgbot.db.types import StringLines, UtcDateTime, str_enum, utcnow
@@ -399,7 +399,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
-    action: Mapped[str] = mapped_column(String(50))
+    action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, length=50))
     detail: Mapped[str] = mapped_column(Text, default="")
 
 

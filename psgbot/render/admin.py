@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
+from psgbot.dates import format_moment
+from psgbot.db.enums import AuditAction
 from psgbot.db.models import Admin, AuditEntry, Feed
 from psgbot.feeds.sources import display_source
-from psgbot.i18n import _
+from psgbot.i18n import N_, _, ngettext
+from psgbot.numbers import format_count
 from psgbot.render import buttons as data
 from psgbot.render.markup import escape, fit, pack, shorten
 from psgbot.topics import Taxonomy
@@ -28,14 +31,37 @@ DETAIL_LIMIT = 300  # UTF-16 units: about 150 characters, as many emoji as lette
 
 
 def moment(at: datetime | None, zone: ZoneInfo) -> str:
-    """A date and time in the PSG's zone, "never" for none (plain text)."""
+    """A date and time in the PSG's zone and the current language, "never" for none (plain
+    text)."""
     if at is None:
         return _("never")
     try:
         local = at.astimezone(zone)
     except (OverflowError, ValueError):  # near year 1 or 9999: the zone's time cannot hold it
         local = at.astimezone(UTC)
-    return local.strftime("%d %b %Y %H:%M %Z")
+    return format_moment(local)
+
+
+# What each action of the audit log is called, translated where shown.
+AUDIT_ACTIONS = {
+    AuditAction.BROADCAST_CREATED: N_("broadcast created"),
+    AuditAction.BROADCAST_SENT: N_("broadcast sent"),
+    AuditAction.BROADCAST_STOPPED: N_("broadcast stopped"),
+    AuditAction.BROADCAST_CANCELLED: N_("broadcast cancelled"),
+    AuditAction.EVENT_ADDED: N_("event added"),
+    AuditAction.EVENT_CHANGED: N_("event changed"),
+    AuditAction.EVENT_CANCELLED: N_("event cancelled"),
+    AuditAction.EVENTS_IMPORTED: N_("events imported"),
+    AuditAction.TEXT_EDITED: N_("text edited"),
+    AuditAction.TEXT_RESET: N_("text reset"),
+    AuditAction.ADMIN_ADDED: N_("editor added"),
+    AuditAction.ADMIN_REMOVED: N_("editor removed"),
+    AuditAction.FEED_ENABLED: N_("feed enabled"),
+    AuditAction.CHANNEL_CONNECTED: N_("channel connected"),
+    AuditAction.CHANNEL_REMOVED: N_("channel removed"),
+    AuditAction.CHANNEL_LANGUAGE: N_("channel language changed"),
+    AuditAction.RETAG: N_("topics corrected"),
+}
 
 
 # A time as older audit entries wrote it (2026-12-01T18:30:00+00:00): shown in plain words.
@@ -65,43 +91,75 @@ def _source(source: str) -> str:
     return f"<code>{escape(shorten(display_source(source), SOURCE_LIMIT))}</code>"
 
 
+def _counted(form: str, count: int) -> str:
+    """``count`` in ``form``, the ngettext form it needs ("1 sent", "1 envío", "2 envíos")."""
+    return form.format(count=format_count(count))
+
+
+def _sent_and_failed(line: str, sent: int, failed: int) -> str:
+    return line.format(
+        sent=_counted(ngettext("{count} sent", "{count} sent", sent), sent),
+        failed=_counted(ngettext("{count} failed", "{count} failed", failed), failed),
+    )
+
+
 def stats_message(figures: Stats, taxonomy: Taxonomy) -> str:
     """/stats: chats, subscribers per topic, items, messages sent and failed, outbox."""
     topics = "\n".join(
-        f"  {escape(topic.name)}: {figures.subscribers.get(topic.slug, 0)}"
+        f"  {escape(topic.name)}: {format_count(figures.subscribers.get(topic.slug, 0))}"
         for topic in taxonomy.topics
     )
     lines = [
         _("📊 <b>Statistics</b>"),
-        _("Chats: {active} active ({groups} groups), {inactive} inactive").format(
-            active=figures.active_chats,
-            groups=figures.active_groups,
-            inactive=figures.inactive_chats,
+        _("Chats: {active} ({groups}), {inactive}").format(
+            active=_counted(
+                ngettext("{count} active", "{count} active", figures.active_chats),
+                figures.active_chats,
+            ),
+            groups=_counted(
+                ngettext("{count} group", "{count} groups", figures.active_groups),
+                figures.active_groups,
+            ),
+            inactive=_counted(
+                ngettext("{count} inactive", "{count} inactive", figures.inactive_chats),
+                figures.inactive_chats,
+            ),
         ),
         _("Subscribers per topic:"),
         topics,
-        _("  All news: {count}").format(count=figures.subscribers.get("*", 0)),
-        _("Items stored: {count}").format(count=figures.items),
-        _("Alerts, last 24 hours: {sent} sent, {failed} failed").format(
-            sent=figures.alerts_sent_day, failed=figures.alerts_failed_day
+        _("  All news: {count}").format(count=format_count(figures.subscribers.get("*", 0))),
+        _("Items stored: {count}").format(count=format_count(figures.items)),
+        _sent_and_failed(
+            _("Alerts, last 24 hours: {sent}, {failed}"),
+            figures.alerts_sent_day,
+            figures.alerts_failed_day,
         ),
-        _("Alerts, last 7 days: {sent} sent, {failed} failed").format(
-            sent=figures.alerts_sent_week, failed=figures.alerts_failed_week
+        _sent_and_failed(
+            _("Alerts, last 7 days: {sent}, {failed}"),
+            figures.alerts_sent_week,
+            figures.alerts_failed_week,
         ),
     ]
     in_all = [
-        (_("Alerts in all: {sent} sent, {failed} failed"), "alert"),
-        (_("Broadcast messages in all: {sent} sent, {failed} failed"), "broadcast"),
-        (_("Notices and reminders in all: {sent} sent, {failed} failed"), "notice"),
+        (_("Alerts in all: {sent}, {failed}"), "alert"),
+        (_("Broadcast messages in all: {sent}, {failed}"), "broadcast"),
+        (_("Notices and reminders in all: {sent}, {failed}"), "notice"),
     ]
     lines += [
-        line.format(
-            sent=figures.sent_in_all.get(kind, 0), failed=figures.failed_in_all.get(kind, 0)
-        )
+        _sent_and_failed(line, figures.sent_in_all.get(kind, 0), figures.failed_in_all.get(kind, 0))
         for line, kind in in_all
     ]
-    lines.append(_("Outbox: {count} waiting").format(count=figures.outbox))
-    lines.append(_("Broadcasts this month: {count}").format(count=figures.broadcasts_this_month))
+    lines.append(
+        _counted(
+            ngettext("Outbox: {count} waiting", "Outbox: {count} waiting", figures.outbox),
+            figures.outbox,
+        )
+    )
+    lines.append(
+        _("Broadcasts this month: {count}").format(
+            count=format_count(figures.broadcasts_this_month)
+        )
+    )
     return fit(["\n".join(lines)])
 
 
@@ -112,7 +170,7 @@ def feed_block(feed: Feed, items: int, zone: ZoneInfo) -> str:
         f"{state} {_source(feed.source)}",
         _("Last success: {at}").format(at=moment(feed.last_success_at, zone)),
         _("Next check: {at}").format(at=moment(feed.next_poll_at, zone)),
-        _("Items: {count}").format(count=items),
+        _("Items: {count}").format(count=format_count(items)),
     ]
     if feed.disabled:
         lines.append(
@@ -123,8 +181,13 @@ def feed_block(feed: Feed, items: int, zone: ZoneInfo) -> str:
     if feed.failures:
         lines.insert(
             2,
-            _("Failing {count} times in a row; last error: {error}").format(
-                count=feed.failures, error=escape(shorten(feed.last_error or "", ERROR_LIMIT))
+            ngettext(
+                "Failed once; last error: {error}",
+                "Failing {count} times in a row; last error: {error}",
+                feed.failures,
+            ).format(
+                count=format_count(feed.failures),
+                error=escape(shorten(feed.last_error or "", ERROR_LIMIT)),
             ),
         )
     return "\n".join(lines)
@@ -150,8 +213,15 @@ def poll_messages(outcomes: Sequence[PollOutcome]) -> list[str]:
             lines.append(_("✅ {source}: not modified").format(source=source))
         else:
             lines.append(
-                _("✅ {source}: {seen} items, {new} new, {alerts} alerts").format(
-                    source=source, seen=outcome.seen, new=outcome.new, alerts=outcome.alerts
+                _("✅ {source}: {items}, {new}, {alerts}").format(
+                    source=source,
+                    items=_counted(
+                        ngettext("{count} item", "{count} items", outcome.seen), outcome.seen
+                    ),
+                    new=_counted(ngettext("{count} new", "{count} new", outcome.new), outcome.new),
+                    alerts=_counted(
+                        ngettext("{count} alert", "{count} alerts", outcome.alerts), outcome.alerts
+                    ),
                 )
             )
     return pack(["\n".join(lines)]) if lines else []
@@ -168,7 +238,7 @@ def audit_messages(
         detail = _plain_times(entry.detail or "", zone)
         lines.append(
             f"{moment(entry.at, zone)} · {escape(shorten(who(entry.user_id, names), 100))} · "
-            f"<b>{escape(shorten(entry.action, 100))}</b>"
+            f"<b>{escape(_(AUDIT_ACTIONS[entry.action]))}</b>"
             + (f" {escape(shorten(detail, DETAIL_LIMIT))}" if detail else "")
         )
     if not entries:

@@ -7,17 +7,20 @@ The announcement itself is the admin's own message, sent with its entities (neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
 from psgbot import broadcasts as store
+from psgbot.dates import format_moment, format_short_moment
+from psgbot.db.enums import BroadcastStatus
 from psgbot.db.models import Broadcast
-from psgbot.i18n import Language, _, ngettext
+from psgbot.i18n import N_, Language, _, ngettext
 from psgbot.numbers import format_count
 from psgbot.render import buttons as data
 from psgbot.render.markup import CAPTION_LIMIT, TITLE_LIMIT, escape, pack, shorten
+from psgbot.topics import Taxonomy
 
 REASON_LIMIT = 200  # a failure's reason as Telegram gave it
 
@@ -98,7 +101,7 @@ def send_keyboard(count: int) -> InlineKeyboardMarkup:
     yes = ngettext("Yes, send to {count} chat", "Yes, send to {count} chats", count)
     return InlineKeyboardMarkup(
         [
-            [data.BROADCAST_CONFIRM.button(yes.format(count=count))],
+            [data.BROADCAST_CONFIRM.button(yes.format(count=format_count(count)))],
             [data.BROADCAST_BACK.button(_("No, back to the preview"))],
         ]
     )
@@ -112,12 +115,23 @@ def empty_audience_message(label: str) -> str:
     ).format(label=escape(shorten(label, TITLE_LIMIT)))
 
 
-def scheduled_message(broadcast_id: int, when: str, count: int) -> str:
-    """A broadcast stored for later, with the chats it would reach now."""
+def scheduled_message(broadcast_id: int, at: datetime, count: int) -> str:
+    """A broadcast stored for later (``at`` in the PSG's zone), with the chats it would reach
+    now."""
     return _(
         "🗓 Broadcast #{id} scheduled for {when}. It would reach {chats} now (the audience is "
         "counted again when it goes). /broadcasts lists it, with a Cancel button."
-    ).format(id=broadcast_id, when=escape(shorten(when, TITLE_LIMIT)), chats=chats(count))
+    ).format(id=broadcast_id, when=escape(format_moment(at)), chats=chats(count))
+
+
+def created_detail(broadcast: Broadcast, label: str) -> str:
+    """The audit log's words for a new broadcast, in its writer's language as its audience's
+    label is: number, audience, time (ISO 8601 in UTC, which /audit shows in its reader's
+    language and the PSG's zone), urgent and pinned (plain text)."""
+    at = broadcast.scheduled_at.astimezone(UTC).isoformat(timespec="minutes")
+    marks = [_("urgent")] if broadcast.urgent else []
+    marks += [_("pinned in groups")] if broadcast.pin else []
+    return f"#{broadcast.id} → {label}, {at}" + (f" ({', '.join(marks)})" if marks else "")
 
 
 def report_message(broadcast: Broadcast, progress: store.Progress, now: datetime) -> str:
@@ -130,48 +144,92 @@ def report_message(broadcast: Broadcast, progress: store.Progress, now: datetime
     }.get(broadcast.status, _("📣 <b>Broadcast #{id} sending…</b> {seconds} s"))
     lines = [
         heading.format(id=broadcast.id, seconds=seconds),
-        _("Delivered: {count}").format(count=progress.sent),
-        _("Blocked (now inactive): {count}").format(count=progress.blocked),
-        _("Failed: {count}").format(count=progress.failed),
+        _("Delivered: {count}").format(count=format_count(progress.sent)),
+        _("Blocked (now inactive): {count}").format(count=format_count(progress.blocked)),
+        _("Failed: {count}").format(count=format_count(progress.failed)),
     ]
     lines += [
-        f"  · {escape(shorten(reason, REASON_LIMIT))}: {count}"
+        f"  · {escape(shorten(reason, REASON_LIMIT))}: {format_count(count)}"
         for reason, count in progress.reasons.most_common(5)
     ]
     if broadcast.pins_refused:
         # Delivered all the same: these groups did not give the bot the right to pin.
         lines.append(
             _("Delivered but not pinned (no right to pin there): {count}").format(
-                count=broadcast.pins_refused
+                count=format_count(broadcast.pins_refused)
             )
         )
     if broadcast.status == store.SENDING_STATUS:
-        lines.append(_("Remaining: {count}").format(count=progress.remaining))
+        lines.append(_("Remaining: {count}").format(count=format_count(progress.remaining)))
     elif progress.cancelled:
-        lines.append(_("Not sent (stopped): {count}").format(count=progress.cancelled))
+        lines.append(
+            _("Not sent (stopped): {count}").format(count=format_count(progress.cancelled))
+        )
     return "\n".join(lines)
 
 
-def broadcast_line(broadcast: Broadcast, progress: store.Progress, zone: ZoneInfo) -> str:
-    """One broadcast in /broadcasts: number, status, audience, when, figures."""
-    when = broadcast.scheduled_at.astimezone(zone)
-    return (
-        f"#{broadcast.id} · {escape(broadcast.status)} · "
-        f"{escape(shorten(broadcast.audience, TITLE_LIMIT))} · {when:%d %b %H:%M} · "
-        + _("{sent} delivered, {failed} failed, {blocked} blocked").format(
-            sent=progress.sent, failed=progress.failed, blocked=progress.blocked
-        )
-        + (" · " + _("urgent") if broadcast.urgent else "")
-        + (" · " + _("pinned in groups") if broadcast.pin else "")
+# What each status of a broadcast is called in /broadcasts, translated where shown.
+STATUSES = {
+    BroadcastStatus.SCHEDULED: N_("scheduled"),
+    BroadcastStatus.SENDING: N_("sending"),
+    BroadcastStatus.DONE: N_("sent"),
+    BroadcastStatus.CANCELLED: N_("cancelled"),
+}
+
+
+def audience_label(audience: str, taxonomy: Taxonomy) -> str:
+    """A stored audience in words: everyone, a topic's subscribers, one chat (plain text)."""
+    try:
+        kind, value = store.audience_of(audience)
+    except store.AudienceError:
+        return audience
+    if kind == store.AudienceKind.ALL:
+        return _("everyone")
+    if kind == store.AudienceKind.TOPIC:
+        topic = taxonomy.get(value)
+        return _("subscribers of {topic}").format(topic=topic.name if topic else value)
+    return _("chat {id}").format(id=value)
+
+
+def figures(progress: store.Progress) -> str:
+    """What became of a broadcast's messages: "3 delivered, 1 failed, 0 blocked" (plain
+    text)."""
+    counts = [
+        ngettext("{count} delivered", "{count} delivered", progress.sent),
+        ngettext("{count} failed", "{count} failed", progress.failed),
+        ngettext("{count} blocked", "{count} blocked", progress.blocked),
+    ]
+    numbers = [progress.sent, progress.failed, progress.blocked]
+    return ", ".join(
+        form.format(count=format_count(number))
+        for form, number in zip(counts, numbers, strict=True)
     )
 
 
+def broadcast_line(
+    broadcast: Broadcast, progress: store.Progress, zone: ZoneInfo, taxonomy: Taxonomy
+) -> str:
+    """One broadcast in /broadcasts: number, status, audience, when, figures."""
+    parts = [
+        f"#{broadcast.id}",
+        _(STATUSES[broadcast.status]),
+        shorten(audience_label(broadcast.audience, taxonomy), TITLE_LIMIT),
+        format_short_moment(broadcast.scheduled_at.astimezone(zone)),
+        figures(progress),
+    ]
+    if broadcast.urgent:
+        parts.append(_("urgent"))
+    if broadcast.pin:
+        parts.append(_("pinned in groups"))
+    return escape(" · ".join(parts))
+
+
 def broadcasts_messages(
-    listed: Sequence[tuple[Broadcast, store.Progress]], zone: ZoneInfo
+    listed: Sequence[tuple[Broadcast, store.Progress]], zone: ZoneInfo, taxonomy: Taxonomy
 ) -> list[str]:
     """/broadcasts: recent and scheduled broadcasts, in as many messages as needed."""
     lines = [_("📣 <b>Broadcasts</b>")]
-    lines += [broadcast_line(broadcast, progress, zone) for broadcast, progress in listed]
+    lines += [broadcast_line(broadcast, progress, zone, taxonomy) for broadcast, progress in listed]
     if len(lines) == 1:
         lines.append(_("None yet. /broadcast sends one."))
     return pack(["\n".join(lines)])

@@ -3,10 +3,14 @@ check, and /cancelevent's question."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import InlineKeyboardMarkup
 
+from psgbot.dates import format_day, format_long_moment
 from psgbot.db.models import Event
 from psgbot.i18n import _, ngettext
+from psgbot.numbers import format_count
 from psgbot.render import buttons as data
 from psgbot.render.events import event_title, event_when
 from psgbot.render.markup import escape, fit, shorten
@@ -43,10 +47,12 @@ def unreadable_when_message(text: str) -> str:
     ).format(text=escape(shorten(text, TYPED_LIMIT)))
 
 
-def when_check_message(shown: str, all_day: bool) -> str:
-    """The date as read, for the admin to confirm."""
+def when_check_message(when: datetime, all_day: bool) -> str:
+    """The date as read (in the PSG's zone), in the current language, for the admin to
+    confirm: the day alone for an all-day event."""
+    shown = format_day(when.date()) if all_day else format_long_moment(when)
     return _("I read that as <b>{when}</b>{all_day}. Right?").format(
-        when=escape(shorten(shown, TYPED_LIMIT)), all_day=_(" (all day)") if all_day else ""
+        when=escape(shown), all_day=_(" (all day)") if all_day else ""
     )
 
 
@@ -69,7 +75,7 @@ def saved_message(event_id: int, told: int | None) -> str:
             "{count} chat that asked for a reminder is told what changed.",
             "{count} chats that asked for a reminder are told what changed.",
             told,
-        ).format(count=told)
+        ).format(count=format_count(told))
     )
 
 
@@ -79,7 +85,7 @@ def cancelled_message(event_id: int, told: int) -> str:
         "Event #{id} cancelled; {count} chat told.",
         "Event #{id} cancelled; {count} chats told.",
         told,
-    ).format(id=event_id, count=told)
+    ).format(id=event_id, count=format_count(told))
 
 
 def fields_message(event_id: int, fields: list[tuple[str, str]]) -> str:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from psgbot.i18n import _, ngettext
+from psgbot.numbers import format_count
 from psgbot.render.markup import CAPTION_LIMIT, escape, fit, shorten
 from psgbot.topics import Taxonomy
 
@@ -99,12 +100,12 @@ def my_data_summary(record: dict[str, Any] | None, taxonomy: Taxonomy) -> str:
     lines.append(
         ngettext(
             "• Reminders: {n} event", "• Reminders: {n} events", len(record["reminders"])
-        ).format(n=len(record["reminders"]))
+        ).format(n=format_count(len(record["reminders"])))
     )
     lines.append(
         ngettext(
             "• Messages on record: {n}", "• Messages on record: {n}", record["messages_stored"]
-        ).format(n=record["messages_stored"])
+        ).format(n=format_count(record["messages_stored"]))
     )
     lines.append(_("/forget deletes all of it."))
     return fit(["\n".join(lines), "\n".join([lines[0], lines[-1]])], CAPTION_LIMIT)

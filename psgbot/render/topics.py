@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from psgbot.db.models import Item
 from psgbot.i18n import _, ngettext
+from psgbot.numbers import format_count, format_score
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, pack, shorten
 from psgbot.render.privacy import duration
 from psgbot.topics import CueHit, Place, Strength, Taxonomy, TopicScore
@@ -38,7 +39,7 @@ def _strengths() -> dict[Strength, str]:
 
 
 def _points(value: float) -> str:
-    return f"{value:.1f}"
+    return format_score(value)
 
 
 def _name(slug: str, taxonomy: Taxonomy) -> str:
@@ -259,7 +260,7 @@ def retag_message(
                 "Alerts: {count} chat following the added topics will get it.",
                 "Alerts: {count} chats following the added topics will get it.",
                 result.alerted,
-            ).format(count=result.alerted)
+            ).format(count=format_count(result.alerted))
         )
     elif result.added:
         lines.append(

@@ -217,10 +217,10 @@ async def test_audit_in_plain_words_with_names(bot: BotHarness) -> None:
     (audit,) = await texts(bot, "/audit", OWNER)
     assert "None" not in audit
     assert not re.search(r"\d{4}-\d{2}-\d{2}T", audit)
-    assert "· Supporter · <b>admin add</b> 222" in audit
-    assert "to only you, " in audit
+    assert "· Supporter · <b>editor added</b> 222" in audit
+    assert "→ only you, " in audit
     assert "· the bot · <b>broadcast sent</b>" in audit
-    assert f"· {EDITOR} · <b>broadcast created</b> #8 at 01 Dec 2026 18:30 GMT" in audit
+    assert f"· {EDITOR} · <b>broadcast created</b> #8 at 1 Dec 2026 18:30 GMT" in audit
 
 
 async def test_edit_can_be_cancelled(bot: BotHarness) -> None:

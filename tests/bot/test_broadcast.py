@@ -173,7 +173,7 @@ async def test_schedule_tomorrow_morning_and_typed_dates(bot: BotHarness) -> Non
         (reply,) = await bot.reply_texts(bad, chat_id=OWNER)
         assert "could not read that" in reply
     (reply,) = await bot.reply_texts("2099-06-01 18:30", chat_id=OWNER)
-    assert "scheduled for 01 Jun 2099 18:30 BST" in reply
+    assert "scheduled for 1 Jun 2099 18:30 BST" in reply
 
 
 async def test_scheduled_broadcast_survives_a_restart_and_can_be_cancelled(
@@ -259,7 +259,7 @@ async def test_broadcast_to_twenty_thousand_chats(bot: BotHarness) -> None:
     assert len(received) == 20_000
     assert set(received.values()) == {1}
     assert edits >= 19
-    assert "Delivered: 20000" in (bot.api.calls[-1].text or "")
+    assert "Delivered: 20,000" in (bot.api.calls[-1].text or "")
 
 
 @pytest.fixture

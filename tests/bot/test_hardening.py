@@ -17,7 +17,7 @@ from support.harness import BotHarness
 from support.telegram_html import validate_telegram_html
 
 from psgbot import broadcasts
-from psgbot.admins import audit
+from psgbot.admins import AuditAction, audit
 from psgbot.bot.throttle import THROTTLE_KEY, Throttle
 from psgbot.db.models import Broadcast, Delivery, Event, Reminder
 from psgbot.db.types import utcnow
@@ -91,7 +91,7 @@ async def test_long_event_details_are_split_between_blocks(bot: BotHarness) -> N
 async def test_admin_views_that_grow_are_split_not_cut(bot: BotHarness) -> None:
     async with bot.services.sessions.begin() as session:
         for number in range(20):
-            await audit(session, OWNER, "edit", f"{number:03}: " + "😀&" * 70)
+            await audit(session, OWNER, AuditAction.TEXT_EDITED, f"{number:03}: " + "😀&" * 70)
         for number in range(6):
             feed = await get_or_create_feed(session, f"https://feeds.example/{number}")
             feed.failures, feed.last_error = 3, "& < >" * 400
@@ -187,7 +187,7 @@ async def test_only_group_admins_set_reminders_for_a_group(bot: BotHarness) -> N
 @pytest.mark.parametrize("command", ["/admins", "/audit", "/stats", "/feeds", "/broadcasts"])
 async def test_admin_commands_in_a_group_reveal_nobody(bot: BotHarness, command: str) -> None:
     async with bot.services.sessions.begin() as session:
-        await audit(session, OWNER, "edit", "aims")
+        await audit(session, OWNER, AuditAction.TEXT_EDITED, "aims")
     calls = await bot.send(command, chat_id=GROUP, chat_type="supergroup", user_id=OWNER)
     (reply,) = visible(calls)
     assert "private chat" in reply

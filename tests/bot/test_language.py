@@ -3,16 +3,11 @@ each language, and every command and button answering in Spanish."""
 
 from __future__ import annotations
 
-import re
-
-from babel.messages.pofile import read_po
 from conftest import OWNER, PUBLIC_MENU
 from support.harness import BotHarness
+from support.spanish import buttons, texts_of, untranslated
 
 from psgbot.bot.throttle import THROTTLE_KEY, Throttle
-from psgbot.config import DEFAULT_DATA_DIR
-from psgbot.i18n import LOCALES_DIR
-from psgbot.offline import ApiCall
 
 GROUP = -100900900
 SPANISH_USER = {"language_code": "es-PE"}
@@ -32,61 +27,6 @@ SPANISH_MENU = [
     }.get(name, name)
     for name in PUBLIC_MENU
 ]
-
-
-def english_fragments() -> list[str]:
-    """Words of the English messages that their Spanish translation does not keep: none of
-    them may reach a Spanish chat. Placeholders, tags and command names split them. Words the
-    news and events say too are left out: their content stays as published."""
-    published = " ".join(
-        (DEFAULT_DATA_DIR / name).read_text(encoding="utf-8").lower()
-        for name in ("sample/psg-news.xml", "events.yaml")
-    )
-    with (LOCALES_DIR / "es" / "LC_MESSAGES" / "psgbot.po").open("rb") as file:
-        catalog = read_po(file)
-    fragments = set()
-    for message in catalog:
-        if not message.id:
-            continue
-        originals = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = message.string
-        spanish = strings if isinstance(strings, str) else " ".join(strings or ())
-        for original in originals:
-            for part in re.split(r"\{[a-z_]*\}|<[^>]+>|/[a-z]+|\n|[.:;,()?!]", original):
-                part = part.strip(" “”•–-")
-                if len(part) >= 14 and part not in spanish and part.lower() not in published:
-                    fragments.add(part)
-    return sorted(fragments)
-
-
-ENGLISH = english_fragments()
-
-
-def english_in(texts: list[str]) -> list[str]:
-    return [fragment for fragment in ENGLISH for text in texts if fragment in text]
-
-
-def texts_of(calls: list[ApiCall]) -> list[str]:
-    """What a user sees: messages, captions, buttons and answers to presses."""
-    seen = []
-    for call in calls:
-        for key in ("text", "caption"):
-            if isinstance(call.params.get(key), str):
-                seen.append(call.params[key])
-        markup = call.params.get("reply_markup")
-        if isinstance(markup, dict):
-            seen += [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-    return seen
-
-
-def buttons(call: ApiCall) -> list[str]:
-    markup = call.params.get("reply_markup") or {}
-    return [
-        b["callback_data"]
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-        if "callback_data" in b
-    ]
 
 
 async def test_a_spanish_speaker_is_answered_in_spanish_from_the_first_message(
@@ -162,7 +102,7 @@ async def test_each_scope_has_a_spanish_menu(bot: BotHarness) -> None:
     assert owner["broadcast"] == "Enviar un anuncio"
     assert owner["ayuda"] == "Los comandos que puedes usar aquí"
     for menu in spanish.values():
-        assert english_in([description for _, description in menu]) == []
+        assert untranslated([description for _, description in menu]) == []
 
 
 async def test_every_command_and_button_answers_in_spanish(bot: BotHarness) -> None:
@@ -185,13 +125,8 @@ async def test_every_command_and_button_answers_in_spanish(bot: BotHarness) -> N
                 seen += texts_of(await bot.press(data, **user))
     assert {"menu:latest", "sub:done", "privacy:forget", "lang:es"} <= pressed
     assert not any("No conozco" in text for text in seen)
-    assert english_in(seen) == [], [t for t in seen if english_in([t])]
-    # The admin's commands and flows too.
-    admin = {"chat_id": OWNER, **SPANISH_USER}
-    for command in ("/stats", "/feeds", "/broadcast", "/cancel", "/edit", "/addevent", "/cancel"):
-        seen = texts_of(await bot.send(command, **admin))
-        assert seen, command
-        assert english_in(seen) == [], command
+    assert untranslated(seen) == []
+    # The admins' commands and flows: tests/bot/test_language_admin.py.
 
 
 async def test_a_chosen_language_brings_the_chats_menu_in_it(bot: BotHarness) -> None:

@@ -137,7 +137,7 @@ async def test_any_exception_while_polling_is_a_recorded_feed_failure(
     assert "is failing" in (notice.text or "")
     assert "RuntimeError" in (notice.text or "")
     (listing,) = await bot.reply_texts("/feeds", chat_id=ADMIN)
-    assert "Failing 1 times in a row" in listing
+    assert "Failed once; last error" in listing
     assert "the disk is on fire" in listing
 
     await poll_source(bot.services, url)
