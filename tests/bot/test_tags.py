@@ -154,9 +154,11 @@ async def test_why_explains_topics_tagged_under_the_relative_bar(
     beside = (await reply(bot, "/why 2")).split("\n")
     assert "<b>📣 PSG news and events</b>: 13.5, tagged" in beside
     assert "<b>⛏ Mining, oil and gas</b>: 1.5, tagged" in beside
+    # Mining beside human rights defenders is also a pair the guide names, so /why says both.
     assert beside[-1].endswith(
         "add less. 📣 PSG news and events stands beside the item's subject, so the 20% bar is "
-        "measured on the score of 🕊 Human rights."
+        "measured on the score of 🕊 Human rights. The guide pairs ⛏ Mining, oil and gas with "
+        "🕊 Human rights: it needs only 1.5 points."
     )
     # An item that meets neither exception is told neither (Mining alone: nothing it pairs with).
     plain = await reply(bot, "/why 3")
@@ -166,7 +168,8 @@ async def test_why_explains_topics_tagged_under_the_relative_bar(
     spanish = await reply(bot, "/why 2")
     assert spanish.endswith(
         "📣 Noticias y eventos del PSG acompaña al asunto de la noticia: el umbral del 20% "
-        "parte de la puntuación de 🕊 Derechos humanos."
+        "parte de la puntuación de 🕊 Derechos humanos. La guía empareja ⛏ Minería, petróleo y "
+        "gas con 🕊 Derechos humanos: le bastan 1.5 puntos."
     )
 
 
