@@ -223,6 +223,15 @@ class Taxonomy:
     def get(self, slug: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.slug == slug), None)
 
+    def _bar(self, index: int, leader: str, paired: frozenset[str], floor: float) -> float:
+        """The score a topic must reach beside ``leader``: ``floor``, or only the threshold for a
+        topic paired with the leader; a secondary topic's own bar when it is not the leader."""
+        slug = self.topics[index].slug
+        bar = self.scoring.threshold if slug in paired else floor
+        if slug != leader:
+            bar = max(bar, self.scoring.secondary.get(slug, 0.0))
+        return bar
+
     def resolve(self, name: str) -> Topic | None:
         """Finds a topic by slug, display name or alias, however it is cased or accented."""
         return self._by_name.get(fold(name).replace("-", " ").replace("_", " ").strip())
@@ -293,9 +302,7 @@ class Taxonomy:
         # The bars first, then the cap: a topic that passes its bar is not crowded out by
         # higher-scoring ones that fail theirs (a paired topic's bar is lower than the rest's).
         passing = [
-            index
-            for index in ranked
-            if totals[index] >= (scoring.threshold if self.topics[index].slug in paired else floor)
+            index for index in ranked if totals[index] >= self._bar(index, leader, paired, floor)
         ]
         tagged = set(passing[: scoring.most]) or {ranked[0]}
         return [

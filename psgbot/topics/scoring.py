@@ -46,6 +46,10 @@ class Scoring:
     # "contamination and people's health: health and environment"): beside the best topic, one
     # paired with it needs only the threshold, as a consequence the item describes is no aside.
     paired: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Topics that a passing cue is apt to name in an item about something else ("indigenous
+    # peoples" in a list of those affected, "women" among the victims): beside a leading topic,
+    # such a topic needs this higher bar of its own, whatever else lets it through.
+    secondary: Mapping[str, float] = field(default_factory=dict)
 
     def leader(self, ranked: Sequence[str]) -> str:
         """Of topics ranked by score (slugs, best first), the one whose score sets the relative
@@ -72,4 +76,5 @@ class Scoring:
             most=int(raw["most"]),
             companions=frozenset(raw.get("companions") or ()),
             paired={slug: frozenset(others) for slug, others in (raw.get("paired") or {}).items()},
+            secondary={slug: float(bar) for slug, bar in (raw.get("secondary") or {}).items()},
         )
