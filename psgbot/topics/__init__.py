@@ -12,10 +12,12 @@ new cue. A phrase that names a topic only as the setting ("during the pandemic")
 Feed categories that map to a topic are strong evidence. The topics whose score passes the
 threshold, and is not dwarfed by the best topic's (a companion topic such as the PSG's own
 activity dwarfs none; a topic the guide pairs with the best one, such as environment beside
-extractives, need only pass the threshold), are the item's, the best three of them at most; an
-item whose cues all fall short still gets its best topic. :meth:`Taxonomy.explain` shows the
-working, cue by cue. The weights are in ``data/topics.yaml``; ``data/topics.md`` is the
-labelling guide they are tuned to, on the development set scored by ``bench/topics.py``.
+extractives, need only pass the threshold; a topic a passing word is apt to name, such as
+indigenous or politics, needs a bar of its own beside the leading topic), are the item's, the
+best three of them at most; an item whose cues all fall short still gets its best topic.
+:meth:`Taxonomy.explain` shows the working, cue by cue. The weights are in
+``data/topics.yaml``; ``data/topics.md`` is the labelling guide they are tuned to, on the
+development set scored by ``bench/topics.py``.
 """
 
 from __future__ import annotations
