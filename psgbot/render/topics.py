@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -165,19 +165,42 @@ def _exceptions(scores: Sequence[TopicScore], taxonomy: Taxonomy) -> list[str]:
                 leader=_name(leader, taxonomy),
             )
         )
-    if partners := [slug for slug in ranked if slug in scoring.paired.get(leader, ())]:
+    partners = [slug for slug in ranked if slug in scoring.paired.get(leader, ())]
+    # A paired topic needs only the threshold, or its own bar as a secondary topic if higher.
+    for bar, slugs in _by_bar(partners, lambda slug: scoring.secondary.get(slug, 0.0)).items():
         notes.append(
             ngettext(
                 "The guide pairs {topics} with {leader}: it needs only {threshold} points.",
                 "The guide pairs {topics} with {leader}: they need only {threshold} points.",
-                len(partners),
+                len(slugs),
             ).format(
-                topics=_names(partners, taxonomy),
+                topics=_names(slugs, taxonomy),
                 leader=_name(leader, taxonomy),
-                threshold=_points(scoring.threshold),
+                threshold=_points(max(bar, scoring.threshold)),
             )
         )
+    beside_subject = [
+        slug
+        for slug in ranked
+        if slug != leader and slug in scoring.secondary and slug not in partners
+    ]
+    for bar, slugs in _by_bar(beside_subject, lambda slug: scoring.secondary[slug]).items():
+        notes.append(
+            ngettext(
+                "Beside another subject, {topics} needs at least {bar} points.",
+                "Beside another subject, {topics} need at least {bar} points.",
+                len(slugs),
+            ).format(topics=_names(slugs, taxonomy), bar=_points(bar))
+        )
     return notes
+
+
+def _by_bar(slugs: Sequence[str], bar: Callable[[str], float]) -> dict[float, list[str]]:
+    """Topics grouped by the bar each must reach, lowest bar first."""
+    groups: dict[float, list[str]] = {}
+    for slug in slugs:
+        groups.setdefault(bar(slug), []).append(slug)
+    return dict(sorted(groups.items()))
 
 
 def why_usage() -> str:

@@ -169,7 +169,30 @@ async def test_why_explains_topics_tagged_under_the_relative_bar(
     assert spanish.endswith(
         "📣 Noticias y eventos del PSG acompaña al asunto de la noticia: el umbral del 20% "
         "parte de la puntuación de 🕊 Derechos humanos. La guía empareja ⛏ Minería, petróleo y "
-        "gas con 🕊 Derechos humanos: le bastan 1.5 puntos."
+        "gas con 🕊 Derechos humanos: le bastan 1,5 puntos."
+    )
+
+
+async def test_why_names_the_higher_bar_of_a_topic_beside_another_subject(
+    bot: BotHarness, feed_url: str, feed_server: FeedServer
+) -> None:
+    """Politics, named in passing beside a spill, must reach its own bar as a secondary topic
+    (data/topics.yaml's ``secondary``): /why says so, in the reader's language."""
+    spill = FeedItem(
+        "spill",
+        "Oil spill in the Marañón river",
+        "Petroperú's pipeline leaked crude into the river, and Congress summoned the minister.",
+        "https://n.example/spill",
+        recent(1),
+    )
+    feed_server.routes["/feed"] = Response(rss([spill, *HISTORY]))
+    await poll_source(bot.services, feed_url)
+    text = await reply(bot, "/why 1")
+    assert "🏛 Politics 2.0" in text, "scored, not tagged"
+    assert text.endswith("Beside another subject, 🏛 Politics needs at least 2.0 points.")
+    await bot.send("/language es", chat_id=OWNER)
+    assert (await reply(bot, "/why 1")).endswith(
+        "Junto a otro asunto, 🏛 Política necesita al menos 2,0 puntos."
     )
 
 
