@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,8 @@ from support.transport import WATCHED, RecordingBotApi
 
 from psgbot.app import DISPATCHER_KEY, build_application, prepare_storage, running
 from psgbot.config import DEFAULT_DATA_DIR, Settings, load_settings
+from psgbot.db.engine import create_engine
+from psgbot.db.migrate import upgrade
 from psgbot.feeds.poll import poll_all
 from psgbot.offline_updates import UpdateFactory
 from psgbot.services import Services
@@ -106,28 +109,71 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or a new database on the session's server."""
+    """A fresh database with nothing stored, at the schema's head: a copy of one migrated once
+    per test process (the same schema as migrating it here, without running 21 migrations per
+    test). tests/db/ overrides it with empty databases, for the migrations themselves."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'psgbot.db'}"
+        path = tmp_path / "psgbot.db"
+        template = await _sqlite_template(request.getfixturevalue("tmp_path_factory"))
+        shutil.copyfile(template, path)
+        return f"sqlite+aiosqlite:///{path}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return await server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    template_name = await _postgres_template(server)
+    return await server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=template_name)
+
+
+# The migrated databases copied from, per test process: SQLite's file, and per PostgreSQL
+# server (by port) the template database's name.
+_SQLITE_TEMPLATE: list[Path] = []
+_POSTGRES_TEMPLATES: dict[int, str] = {}
+
+
+async def _sqlite_template(factory: pytest.TempPathFactory) -> Path:
+    if not _SQLITE_TEMPLATE:
+        path = factory.mktemp("template") / "migrated.db"
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        assert not path.with_name(path.name + "-wal").exists(), "copied whole: no WAL left"
+        _SQLITE_TEMPLATE.append(path)
+    return _SQLITE_TEMPLATE[0]
+
+
+async def _postgres_template(server: PostgresServer) -> str:
+    if server.port not in _POSTGRES_TEMPLATES:
+        name = f"template_{uuid.uuid4().hex[:12]}"
+        engine = create_engine(await server.create_database(name))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()  # CREATE DATABASE … TEMPLATE needs it unconnected
+        _POSTGRES_TEMPLATES[server.port] = name
+    return _POSTGRES_TEMPLATES[server.port]
 
 
 class FreshDatabases:
-    """A new, empty database per call on one kind of database: for property tests, whose
-    every example must start from nothing (examples share no state, so failures reproduce
-    and shrink)."""
+    """A new database with nothing stored per call, on one kind of database (a copy of the
+    migrated template, as ``database_url``): for property tests, whose every example must
+    start from nothing (examples share no state, so failures reproduce and shrink)."""
 
-    def __init__(self, kind: str, folder: Path, server: PostgresServer | None) -> None:
+    def __init__(
+        self, kind: str, factory: pytest.TempPathFactory, server: PostgresServer | None
+    ) -> None:
         self.kind = kind
-        self.folder = folder
+        self.factory = factory
+        self.folder = factory.mktemp("examples")
         self.server = server
 
     async def new(self) -> str:
         name = f"e_{uuid.uuid4().hex[:12]}"
         if self.server is None:
-            return f"sqlite+aiosqlite:///{self.folder / name}.db"
-        return await self.server.create_database(name)
+            path = self.folder / f"{name}.db"
+            shutil.copyfile(await _sqlite_template(self.factory), path)
+            return f"sqlite+aiosqlite:///{path}"
+        template = await _postgres_template(self.server)
+        return await self.server.create_database(name, template=template)
 
 
 @pytest.fixture(
@@ -138,7 +184,7 @@ def fresh_databases(
 ) -> FreshDatabases:
     """Session-scoped (hypothesis allows it with @given), on each database in turn."""
     server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
-    return FreshDatabases(request.param, tmp_path_factory.mktemp("examples"), server)
+    return FreshDatabases(request.param, tmp_path_factory, server)
 
 
 @pytest.fixture

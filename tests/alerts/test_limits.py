@@ -64,9 +64,10 @@ async def test_a_channel_has_its_own_window_as_a_group_does() -> None:
     (20 a minute; 3 per 50 ms here): a fourth post waits for the first to leave it."""
     channel = -1001234567890
     limiter = FloodLimiter(overall_per_second=1000, group_per_minute=3)
-    window = limiter.chat_window(channel)
-    assert window.limit == 3
-    window.period = 0.05
+    assert limiter.chat_window(channel).limit == 3
+    assert limiter.chat_window(channel).period == 60.0
+    # The same window, a minute shortened to 50 ms (its bulk spacing is set when it is made).
+    window = limiter._chats[channel] = SlidingWindow(3, 0.05)
     started = time.monotonic()
     for _ in range(3):
         await record(limiter, channel, outbox=True)

@@ -115,14 +115,17 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
-    async def create_database(self, name: str) -> str:
+    async def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (a database nobody is connected
+        to)."""
         import asyncpg
 
         connection = await asyncpg.connect(
             host="127.0.0.1", port=self.port, user="postgres", database="postgres"
         )
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            await connection.execute(f'CREATE DATABASE "{name}"{copy}')
         finally:
             await connection.close()
         return self.url(name)
