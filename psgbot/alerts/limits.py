@@ -169,10 +169,14 @@ class FloodLimiter(BaseRateLimiter[int]):
         group_per_minute: int = 20,
         private_per_second: int = 1,
         paid_per_second: int = 1000,
+        group_period: float = 60.0,
     ) -> None:
+        """Telegram's limits; ``group_period``: the seconds a group's (or channel's) window
+        spans, a minute (shorter only in tests)."""
         self.overall = SlidingWindow(overall_per_second, 1.0)
         self.paid = SlidingWindow(paid_per_second, 1.0)
         self.group_per_minute = group_per_minute
+        self.group_period = group_period
         self.private_per_second = private_per_second
         self._chats: OrderedDict[int | str, SlidingWindow] = OrderedDict()
         self._resume_at = 0.0
@@ -195,7 +199,7 @@ class FloodLimiter(BaseRateLimiter[int]):
         window = self._chats.get(chat_id)
         if window is None:
             window = (
-                SlidingWindow(self.group_per_minute, 60.0)
+                SlidingWindow(self.group_per_minute, self.group_period)
                 if _is_group(chat_id)
                 else SlidingWindow(self.private_per_second, 1.0)
             )

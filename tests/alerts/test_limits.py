@@ -63,18 +63,15 @@ async def test_a_channel_has_its_own_window_as_a_group_does() -> None:
     """Posts to a channel (id -100…) count in the channel's own window, of the groups' size
     (20 a minute; 3 per 50 ms here): a fourth post waits for the first to leave it."""
     channel = -1001234567890
-    limiter = FloodLimiter(overall_per_second=1000, group_per_minute=3)
-    assert limiter.chat_window(channel).limit == 3
-    assert limiter.chat_window(channel).period == 60.0
-    # The same window, a minute shortened to 50 ms (its bulk spacing is set when it is made).
-    window = limiter._chats[channel] = SlidingWindow(3, 0.05)
+    limiter = FloodLimiter(overall_per_second=1000, group_per_minute=3, group_period=0.05)
     started = time.monotonic()
     for _ in range(3):
         await record(limiter, channel, outbox=True)
     fourth = await record(limiter, channel, outbox=True)
     assert fourth - started >= 0.05 * 0.99
-    # Another channel's window is its own.
-    assert limiter.chat_window(-1009876543210) is not window
+    # A group's window, not a private chat's (one a second); another channel's is its own.
+    assert limiter.chat_window(channel).limit == 3
+    assert limiter.chat_window(-1009876543210) is not limiter.chat_window(channel)
 
 
 async def test_retry_after_pauses_every_send() -> None:
