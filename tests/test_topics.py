@@ -246,44 +246,6 @@ def test_lawyers_who_speak_do_not_make_an_item_about_justice() -> None:
     assert "justice" in TAXONOMY.classify("Lawyers for the victims appeal the verdict", "")
 
 
-@pytest.mark.parametrize(
-    ("title", "summary", "slug"),
-    [
-        ("Serfor report", "Serfor has published its annual report.", "environment"),
-        ("Frost hits the southern highlands", "", "environment"),
-        ("Niño costero forecast", "", "environment"),
-        ("Arsenic found in Juliaca's wells", "", "environment"),
-        ("Leishmaniasis cases rise in Cusco", "", "health"),
-        ("Diresa Puno issues an alert", "", "health"),
-        (
-            "Inter-American Court rules on La Oroya",
-            "The court found that the state violated the rights to health of the residents.",
-            "health",
-        ),
-        ("FENAMAD denounces incursions", "", "indigenous"),
-        ("Rondas campesinas march in Chota", "", "indigenous"),
-    ],
-)
-def test_the_fourth_rounds_cues_tag_their_topics(title: str, summary: str, slug: str) -> None:
-    assert slug in TAXONOMY.classify(title, summary)
-
-
-@pytest.mark.parametrize(
-    ("title", "summary", "slug"),
-    [
-        ("Fire in a Lima market", "", "environment"),
-        ("Niño phenomenon expected", "", "environment"),
-        ("Artisanal gold in Puno", "", "extractives"),
-        ("Court confirms the Fujimori pardon is void", "", "human-rights"),
-        ("Court confirms the Fujimori pardon is void", "", "justice"),
-        ("Editor sued for libel", "", "justice"),
-        ("Foreign minister visits Brasilia", "", "politics"),
-    ],
-)
-def test_the_fifth_rounds_cues_tag_their_topics(title: str, summary: str, slug: str) -> None:
-    assert slug in TAXONOMY.classify(title, summary)
-
-
 def test_a_verb_strikes_is_no_labour_strike() -> None:
     assert "economy" not in TAXONOMY.classify("Earthquake strikes the south", "")
     assert "economy" in TAXONOMY.classify("Teachers on strike over pay", "")

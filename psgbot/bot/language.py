@@ -53,6 +53,7 @@ async def apply_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat, user = update.effective_chat, update.effective_user
     code = user.language_code if user is not None else None
     spoken = language_of_code(code)
+    set_zone(None)  # until the chat's own is read: none carries over from another update
     if chat is None:
         set_language(spoken)
         return

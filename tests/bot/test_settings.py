@@ -490,6 +490,9 @@ async def test_event_times_are_also_shown_in_the_chats_own_zone(bot: BotHarness)
     sent = await bot.deliver(clock=fixed(start - timedelta(hours=23, minutes=59)))
     (reminder,) = [call for call in sent if call.params.get("chat_id") == 32]
     assert f"🗓 {london} (Sun 8 Jun, 02:00 Tokyo time)" in (reminder.text or "")
+    # A chat the bot has not stored yet, right after the Tokyo chat: no zone carries over.
+    await bot.send("/help", chat_id=32)
+    assert f"🕰 {london}" in lines(await bot.reply_texts(f"/event {event.id}", chat_id=36))
 
 
 def lines(replies: list[str]) -> list[str]:
