@@ -9,12 +9,16 @@ from the chat's subscriptions. A message to be pinned is pinned once sent; a pin
 refuses leaves the message sent (it is logged, and counted by the dispatcher), never sent
 again.
 
-An alert's picture is a URL Telegram fetches. When Telegram refuses the photo for anything but
-the chat, the thread or the text ("wrong file identifier/HTTP URL specified", "failed to get
-HTTP URL content", "WEBPAGE_CURL_FAILED", ...), the same message goes at once as text with its
-article's preview: one more call, and the row is sent once. The refusal is recorded on
-the item (``Effects.refused_images``), so no later alert of it tries the picture again, and
-remembered here meanwhile, so the rest of a fan-out already rendered goes straight to text.
+An alert's picture is a URL Telegram fetches. When Telegram answers sendPhoto with a 400 not
+plainly about the chat, the thread or the text, the same message goes at once as text with its
+article's preview: one more call, and the row gets one outcome, the text send's. The picture
+is taken as refused only when that text send succeeds, which proves the picture was the
+problem ("wrong file identifier/HTTP URL specified", "failed to get HTTP URL content",
+"IMAGE_PROCESS_FAILED", ...), and the 400 named neither the caption nor the chat
+(``NOT_PROVEN``); a text send that fails too ("PEER_ID_INVALID", "CHANNEL_PRIVATE") refuses
+nothing. A refusal is recorded on the item (``Effects.refused_images``), so no later alert of it
+tries the picture again, and remembered here meanwhile, so the rest of a fan-out already
+rendered goes straight to text.
 """
 
 from __future__ import annotations
@@ -47,12 +51,13 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_RETRY_AFTER_WAITS = 10
-# Words (lower case) of a 400 to sendPhoto about something other than the picture: the chat
-# (not found, blocked, no right to post), the forum thread, or the text (its HTML, entities,
-# buttons). The text message would meet the same, so it is handled as any send's error. Any
-# other 400 is the picture's: Telegram could not fetch it ("failed to get HTTP URL content",
-# "WEBPAGE_CURL_FAILED"), or what it got is no picture it takes ("PHOTO_EXT_INVALID",
-# "IMAGE_PROCESS_FAILED", ...), a list no one can keep complete.
+# Words (lower case) of a 400 to sendPhoto plainly about something other than the picture: the
+# chat (not found, blocked, no right to post), the forum thread, or the text (its HTML,
+# entities, buttons). The text message would meet the same, so it is handled as any send's
+# error. Any other 400 may be the picture's (Telegram could not fetch it, "failed to get HTTP
+# URL content", or what it got is no picture it takes, "IMAGE_PROCESS_FAILED", a list no one can
+# keep complete) or not ("PEER_ID_INVALID"): the message goes as text, and only the text send's
+# success shows the picture was at fault.
 NOT_THE_PICTURE = (
     "chat",
     "blocked",
@@ -70,6 +75,11 @@ NOT_THE_PICTURE = (
 # A chat whose members may send no photos: its alert goes as text, the picture stays good for
 # other chats.
 PHOTOS_FORBIDDEN = "not enough rights to send photos"
+# Words (lower case) of a 400 to sendPhoto that a successful text send does not pin on the
+# picture: the caption (the text message has none: "MEDIA_CAPTION_TOO_LONG", "message caption is
+# too long"), a reply, the peer or channel ("PEER_ID_INVALID", "CHANNEL_PRIVATE",
+# "USER_BANNED_IN_CHANNEL"), should Telegram take the text where it refused the photo.
+NOT_PROVEN = ("caption", "too long", "reply", "peer", "channel", "user_banned")
 # Pictures refused while this process runs, remembered at most this many at once.
 REFUSED_REMEMBERED = 1000
 PENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENT
@@ -118,6 +128,9 @@ class Sender:
         photo = send.photo
         if send.image_of is not None and photo in self.refused_images:
             photo = None
+        # The picture and the 400 sendPhoto met, while the text send that follows decides
+        # whether the picture was at fault (it was, if the text goes through as it stands).
+        suspect: tuple[str, str] | None = None
         waits = 0
         while True:
             try:
@@ -130,6 +143,7 @@ class Sender:
                     return _all(send, PENDING, due_at=later)
                 await self.sleep(seconds)
             except ChatMigrated as exc:
+                suspect = None  # the text went elsewhere than the photo: it proves nothing
                 effects.migrated[chat_id] = exc.new_chat_id
                 chat_id = exc.new_chat_id
             except Forbidden as exc:
@@ -139,17 +153,17 @@ class Sender:
                 reason = exc.message.lower()
                 if "message thread not found" in reason and thread is not None:
                     effects.lost_threads.add((chat_id, thread))
-                    thread = None  # the General topic, once
+                    thread, suspect = None, None  # the General topic, once
                     continue
                 if photo and send.image_of is not None and _picture_refused(reason):
-                    if PHOTOS_FORBIDDEN not in reason:
-                        self._refused(photo, send.image_of, exc.message, effects)
+                    if _may_be_the_picture(reason):
+                        suspect = (photo, exc.message)
                     photo = None
                     continue
                 if "chat not found" in reason:
                     effects.deactivated[chat_id] = exc.message
                 elif "parse entities" in reason and parse_mode is not None:
-                    text, parse_mode = html_to_text(text), None
+                    text, parse_mode, suspect = html_to_text(text), None, None
                     continue
                 return _all(send, FAILED, error=exc.message)
             except (NetworkError, TimeoutError) as exc:
@@ -160,6 +174,8 @@ class Sender:
                 log.exception("unexpected error sending to %s", chat_id)
                 return _all(send, FAILED, error=type(exc).__name__)
             else:
+                if suspect is not None and send.image_of is not None:
+                    self._refused(suspect[0], send.image_of, suspect[1], effects)
                 pinned = await self._pin(chat_id, message_id, send) if send.pin else None
                 return _all(send, SENT, message_id=message_id, pinned=pinned)
 
@@ -283,6 +299,11 @@ def _all(send: Send, status: DeliveryStatus, **details: Any) -> list[Outcome]:
 def _picture_refused(reason: str) -> bool:
     """Whether a 400 to sendPhoto (its description, lower case) lets the text go instead."""
     return PHOTOS_FORBIDDEN in reason or not any(word in reason for word in NOT_THE_PICTURE)
+
+
+def _may_be_the_picture(reason: str) -> bool:
+    """Whether a 400 to sendPhoto (lower case), the text then taken, blames the picture."""
+    return PHOTOS_FORBIDDEN not in reason and not any(word in reason for word in NOT_PROVEN)
 
 
 def _seconds(value: object) -> float:

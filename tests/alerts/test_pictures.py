@@ -298,3 +298,124 @@ async def test_a_caption_of_exactly_1024_units_goes_with_its_picture_one_more_go
     assert "Vigil for the victims, part 3" in over.params["text"]
     assert over.params["link_preview_options"]["url"] == "https://n.example/vigil-3"
     assert bot.api.failed_calls == [], "neither was refused: each went in the form it fits"
+
+
+def reason(error: str) -> str:
+    """Telegram's description as python-telegram-bot words it, in lower case."""
+    return error.removeprefix("Bad Request: ").lower()
+
+
+async def errors(bot: BotHarness) -> list[tuple[int, str, str | None]]:
+    """Each row's chat, status and error (in lower case)."""
+    async with bot.services.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.status, Delivery.error).order_by(Delivery.chat_id)
+        )
+        return [(chat, status, error and error.lower()) for chat, status, error in rows]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "Bad Request: PEER_ID_INVALID",
+        "Bad Request: CHANNEL_PRIVATE",
+        "Bad Request: USER_BANNED_IN_CHANNEL",
+    ],
+)
+async def test_an_error_about_one_chat_refuses_no_picture_and_the_others_get_the_photo(
+    bot: BotHarness, feed_server: FeedServer, error: str
+) -> None:
+    await subscribed(bot, feed_server, 1, 2)
+
+    def chat_1_unknown(call: ApiCall) -> None:
+        if call.method in ("sendPhoto", "sendMessage") and call.chat_id == 1:
+            raise ApiError(400, error)
+
+    bot.api.faults.append(chat_1_unknown)
+    await publish(bot, feed_server, [VIGIL])
+    calls = await bot.deliver(concurrency=1)
+    # Chat 1's photo, then its text (which tells whether the picture was at fault), refused.
+    assert [(call.method, call.chat_id) for call, _error in bot.api.failed_calls] == [
+        ("sendPhoto", 1),
+        ("sendMessage", 1),
+    ]
+    assert [(call.chat_id, call.method) for call in calls] == [(2, "sendPhoto")]
+    assert await errors(bot) == [(1, "failed", reason(error)), (2, "sent", None)]
+    assert not await picture_refused(bot), "the chat's error, not the picture's"
+
+
+@pytest.mark.parametrize(
+    "error", ["Bad Request: MEDIA_CAPTION_TOO_LONG", "Bad Request: message caption is too long"]
+)
+async def test_a_caption_telegram_refuses_goes_as_text_and_refuses_no_picture(
+    bot: BotHarness, feed_server: FeedServer, error: str
+) -> None:
+    await subscribed(bot, feed_server, 1, 2)
+
+    def caption_too_long(call: ApiCall) -> None:
+        if call.method == "sendPhoto":
+            raise ApiError(400, error)
+
+    bot.api.faults.append(caption_too_long)
+    await publish(bot, feed_server, [VIGIL])
+    calls = await bot.deliver(concurrency=1)
+    assert sorted((call.chat_id or 0, call.method) for call in calls) == [
+        (1, "sendMessage"),
+        (2, "sendMessage"),
+    ], "each chat tried the photo, then got the text, once"
+    assert [call.method for call, _error in bot.api.failed_calls] == ["sendPhoto", "sendPhoto"]
+    for call in calls:
+        assert "Vigil for the victims of the protests" in call.params["text"]
+    assert await errors(bot) == [(1, "sent", None), (2, "sent", None)]
+    assert not await picture_refused(bot), "the caption's fault: the text needs none"
+
+
+@pytest.mark.parametrize(
+    "refusal", [WRONG_PHOTO, PHOTO_NOT_FETCHED, "Bad Request: IMAGE_PROCESS_FAILED"]
+)
+async def test_a_refused_picture_is_not_recorded_when_the_text_fails_too(
+    bot: BotHarness, feed_server: FeedServer, refusal: str
+) -> None:
+    await subscribed(bot, feed_server, 1)
+    bot.api.unreachable_photos[PICTURE] = refusal
+
+    def text_refused(call: ApiCall) -> None:
+        if call.method == "sendMessage":
+            raise ApiError(400, "Bad Request: PEER_ID_INVALID")
+
+    bot.api.faults.append(text_refused)
+    await publish(bot, feed_server, [VIGIL])
+    assert await bot.deliver() == []
+    assert [call.method for call, _error in bot.api.failed_calls] == ["sendPhoto", "sendMessage"]
+    assert await errors(bot) == [(1, "failed", "peer_id_invalid")]
+    assert not await picture_refused(bot), "unproven: the text failed as well"
+
+
+@pytest.mark.parametrize(
+    "refusal", [WRONG_PHOTO, PHOTO_NOT_FETCHED, "Bad Request: IMAGE_PROCESS_FAILED"]
+)
+async def test_a_picture_refused_beside_a_chat_error_is_recorded_once_by_the_chat_it_reached(
+    bot: BotHarness, feed_server: FeedServer, refusal: str
+) -> None:
+    await subscribed(bot, feed_server, 1, 2, 3)
+    bot.api.unreachable_photos[PICTURE] = refusal
+
+    def chat_1_unknown(call: ApiCall) -> None:
+        if call.chat_id == 1 and call.method in ("sendPhoto", "sendMessage"):
+            raise ApiError(400, "Bad Request: PEER_ID_INVALID")
+
+    bot.api.faults.append(chat_1_unknown)
+    await publish(bot, feed_server, [VIGIL])
+    calls = await bot.deliver(concurrency=1)
+    # Chat 1 proves nothing; chat 2's text shows the picture refused; chat 3 goes straight to text.
+    assert [(call.method, call.chat_id) for call, _error in bot.api.failed_calls] == [
+        ("sendPhoto", 1),
+        ("sendMessage", 1),
+        ("sendPhoto", 2),
+    ]
+    assert [(call.chat_id, call.method) for call in calls] == [
+        (2, "sendMessage"),
+        (3, "sendMessage"),
+    ]
+    assert [status for _chat, status, _error in await errors(bot)] == ["failed", "sent", "sent"]
+    assert await picture_refused(bot)
