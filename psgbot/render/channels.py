@@ -11,7 +11,7 @@ from psgbot.channels import ConnectedChannel
 from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
 from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
-from psgbot.render.menu import LANGUAGE_NAMES
+from psgbot.render.menu import language_label
 from psgbot.render.subscriptions import followed_names, topic_choice_keyboard
 from psgbot.topics import Taxonomy
 
@@ -91,12 +91,6 @@ def connected_message(name: str, topics: set[str], taxonomy: Taxonomy, language:
     return fit([f"{text}\n\n{posts_in}", text])
 
 
-def language_name(language: Language) -> str:
-    """A language as /language names it: in itself ("English", "Español"), with its flag."""
-    flag = "🇪🇸" if language == Language.ES else "🇬🇧"
-    return f"{flag} {LANGUAGE_NAMES[language]}"
-
-
 def channels_message(channels: Sequence[tuple[str, ConnectedChannel]], taxonomy: Taxonomy) -> str:
     """/channel: each connected channel by name (topics, announcements, language)."""
     if not channels:
@@ -111,7 +105,7 @@ def channels_message(channels: Sequence[tuple[str, ConnectedChannel]], taxonomy:
         line = f"• {_bold(name)}: {what}"
         if channel.announcements:
             line += " " + _("(and the PSG's announcements)")
-        lines.append(f"{line} · {language_name(channel.language)}")
+        lines.append(f"{line} · {language_label(channel.language)}")
     lines += [
         "",
         _("/channel remove @name disconnects one."),
@@ -130,7 +124,7 @@ def channels_keyboard(channels: Sequence[tuple[str, ConnectedChannel]]) -> Inlin
     for name, channel in channels:
         other = Language.EN if channel.language == Language.ES else Language.ES
         label = _("{channel}: switch to {language}").format(
-            channel=shorten(name, CHANNEL_BUTTON_NAME_LIMIT), language=language_name(other)
+            channel=shorten(name, CHANNEL_BUTTON_NAME_LIMIT), language=language_label(other)
         )
         rows.append([data.CHANNEL_LANGUAGE.button(label, (channel.id, other))])
     return InlineKeyboardMarkup(rows)
