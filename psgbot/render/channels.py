@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup
 from psgbot.channels import ConnectedChannel
 from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
-from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
+from psgbot.render.markup import ANSWER_LIMIT, TITLE_LIMIT, escape, fit, shorten, utf16_len
 from psgbot.render.menu import language_label
 from psgbot.render.subscriptions import followed_names, topic_choice_keyboard
 from psgbot.topics import Taxonomy
@@ -135,11 +135,14 @@ def channel_gone_note() -> str:
 
 
 def language_set_note(name: str, language: Language) -> str:
-    """The answer to a channel's language button (plain text)."""
-    channel = shorten(name, TITLE_LIMIT)
+    """The answer to a channel's language button (plain text, within a callback answer's 200
+    characters: the channel's name is shortened to the room the sentence leaves)."""
     if language == Language.ES:
-        return _("Posts in {channel} are now in Spanish.").format(channel=channel)
-    return _("Posts in {channel} are now in English.").format(channel=channel)
+        sentence = _("Posts in {channel} are now in Spanish.")
+    else:
+        sentence = _("Posts in {channel} are now in English.")
+    room = ANSWER_LIMIT - utf16_len(sentence.format(channel=""))
+    return sentence.format(channel=shorten(name, room))
 
 
 def remove_question(name: str) -> str:
