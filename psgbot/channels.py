@@ -97,9 +97,10 @@ async def connect_channel(
 
 
 async def set_channel_language(session: AsyncSession, chat_id: int, language: Language) -> bool:
-    """The language of a channel's posts from now on; False when it is not a stored channel."""
+    """The language of a channel's posts from now on; False when it is not a connected (stored
+    and active) channel."""
     chat = await session.get(Chat, chat_id)
-    if chat is None or chat.type != CHANNEL:
+    if chat is None or chat.type != CHANNEL or not chat.active:
         return False
     chat.language, chat.updated_at = language, utcnow()
     return True

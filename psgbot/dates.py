@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,9 @@ _RELATIVE_DAYS = {
     "pasado manana": 2,
 }
 _MONTH_ALIASES = {"setiembre": 9, "set": 9, "sep": 9}
+# Years the bot reads: none before 2000, none more than this many years ahead (an all-day event
+# on 31 December 9999 would end past the last date Python can hold).
+_FIRST_YEAR, _YEARS_AHEAD = 2000, 10
 _CLOCK = r"(?:,?\s+(?:at\s+|a\s+las\s+)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:\s*h)?)"
 
 
@@ -45,18 +48,24 @@ def _fold(text: str) -> str:
 
 
 @cache
-def _names() -> tuple[dict[str, int], frozenset[str]]:
-    """Month names and abbreviations (to their numbers) and weekday names, folded, in every
-    language the bot speaks."""
-    months, days = dict(_MONTH_ALIASES), set[str]()
+def _names() -> tuple[dict[str, int], dict[str, frozenset[int]]]:
+    """Month names and abbreviations (to their numbers) and weekday names and abbreviations (to
+    the weekdays they may name, Monday 0), folded, in every language the bot speaks."""
+    months, days = dict(_MONTH_ALIASES), dict[str, set[int]]()
     for name in {"en", *BABEL_LOCALES.values()}:
         locale = Locale.parse(name)
         for context in ("format", "stand-alone"):
             for width in ("wide", "abbreviated"):
                 for number, month in locale.months[context][width].items():
                     months[_fold(month).rstrip(".")] = number
-                days.update(_fold(day).rstrip(".") for day in locale.days[context][width].values())
-    return months, frozenset(days)
+                for weekday, day in locale.days[context][width].items():
+                    days.setdefault(_fold(day).rstrip("."), set()).add(weekday)
+    return months, {day: frozenset(weekdays) for day, weekdays in days.items()}
+
+
+def _year_allowed(year: int, now: datetime) -> bool:
+    """Whether a typed date's year is one the bot takes: from 2000 to ten years from now."""
+    return _FIRST_YEAR <= year <= now.year + _YEARS_AHEAD
 
 
 @cache
@@ -82,15 +91,17 @@ def _named_date(folded: str) -> tuple[date, time | None] | None:
     """A date written with its month's name, and its time when one is given."""
     months, days = _names()
     match = _patterns()[0].fullmatch(folded)
-    if match is None or (match.group("weekday") or "") not in {"", *days}:
+    if match is None:
         return None
-    month = months.get(match.group("month"))
-    if month is None:
+    weekday, month = match.group("weekday"), months.get(match.group("month"))
+    if month is None or (weekday is not None and weekday not in days):
         return None
     try:
         day = date(int(match.group("year")), month, int(match.group("day")))
     except ValueError:
         return None
+    if weekday is not None and day.weekday() not in days[weekday]:
+        return None  # "lunes 15 de diciembre de 2026": the 15th is a Tuesday
     if match.group("hour") is None:
         return day, None
     moment = _clock(match)
@@ -100,7 +111,15 @@ def _named_date(folded: str) -> tuple[date, time | None] | None:
 def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """A date and time as an admin types it, in English or Spanish: "15 December 2026 10:30",
     "15 de diciembre de 2026 10:30", "15/12/2026 10:30", "2026-12-15 10:30", "tomorrow
-    18:00", "mañana 18:00", "pasado mañana 18:00"; None when it is not one."""
+    18:00", "mañana 18:00", "pasado mañana 18:00"; None when it is not one, or its year is
+    before 2000 or more than ten years after ``now``'s."""
+    when = _parse_when(text, zone, now)
+    if when is None or not _year_allowed(when.year, now.astimezone(zone)):
+        return None
+    return when
+
+
+def _parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     cleaned = " ".join(text.strip().split())
     folded = _fold(cleaned)
     relative = _patterns()[1].fullmatch(folded)
@@ -136,9 +155,17 @@ def parse_time(text: str) -> time | None:
         return None
 
 
-def parse_day(text: str) -> date | None:
+def parse_day(text: str, now: datetime | None = None) -> date | None:
     """A date without a time, for all-day events: "15 December 2026", "15 de diciembre de
-    2026", "15/12/2026", "2026-12-15"."""
+    2026", "15/12/2026", "2026-12-15"; None when it is not one, or its year is before 2000 or
+    more than ten years after ``now``'s (the current time when not given)."""
+    day = _parse_day(text)
+    if day is None or not _year_allowed(day.year, now or datetime.now(UTC)):
+        return None
+    return day
+
+
+def _parse_day(text: str) -> date | None:
     cleaned = " ".join(text.strip().split())
     named = _named_date(_fold(cleaned))
     if named is not None:

@@ -54,6 +54,16 @@ def test_dates_are_read_in_english_and_spanish(typed: str, meant: tuple[int, ...
         "someday 15 December 2026 10:00",
         "mañana",
         "15 December 2026",  # a day without a time is parse_day's
+        # A named weekday that is not the date's: the 15th is a Tuesday.
+        "lunes 15 de diciembre de 2026 10:00",
+        "Monday 15 December 2026, 10:30",
+        "sun 15 dec 2026 10:30",
+        # Years before 2000, or more than ten after now's (2026).
+        "31 de diciembre de 9999 a las 23:00",
+        "9999-12-31 23:00",
+        "1 January 2037 10:00",
+        "31/12/1999 23:00",
+        "31 December 1999 23:00",
     ],
 )
 def test_what_is_not_a_date_and_time_is_refused(typed: str) -> None:
@@ -65,6 +75,21 @@ def test_a_day_alone_in_either_language() -> None:
     assert parse_day("15 de diciembre de 2026") == date(2026, 12, 15)
     assert parse_day("15/12/2026") == date(2026, 12, 15)
     assert parse_day("15 de diciembre de 2026 10:00") is None
+    assert parse_day("martes 15 de diciembre de 2026") == date(2026, 12, 15)
+    assert parse_day("lunes 15 de diciembre de 2026") is None
+
+
+def test_years_from_2000_to_ten_years_ahead() -> None:
+    assert parse_when("1 January 2000 00:00", LONDON, NOW) is not None
+    assert parse_when("31 December 2036 23:59", LONDON, NOW) is not None
+    assert parse_when("31/12/1999 23:59", LONDON, NOW) is None
+    assert parse_when("2037-01-01 00:00", LONDON, NOW) is None
+    assert parse_day("1/1/2000", NOW) == date(2000, 1, 1)
+    assert parse_day("31 December 2036", NOW) == date(2036, 12, 31)
+    assert parse_day("31 December 1999", NOW) is None
+    assert parse_day("1 de enero de 2037", NOW) is None
+    assert parse_day("31 de diciembre de 9999") is None
+    assert parse_day("9999-12-31") is None
 
 
 def test_moments_are_written_in_the_current_language() -> None:

@@ -21,11 +21,14 @@ from psgbot.db.enums import AuditAction, EventField
 from psgbot.db.models import Admin, AuditEntry, Broadcast, Event, Feed, Item, ItemTopic
 from psgbot.db.types import EventChanges
 from psgbot.feeds.poll import PollOutcome
+from psgbot.i18n import Language, using
 from psgbot.render import admin, event_admin, markup, menu, news, notices, subscriptions
 from psgbot.render import broadcasts as broadcast_html
+from psgbot.render import channels as channel_html
 from psgbot.render import events as event_html
 from psgbot.render import topics as topic_html
-from psgbot.render.markup import CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
+from psgbot.render import watches as watch_html
+from psgbot.render.markup import ANSWER_LIMIT, CAPTION_LIMIT, MESSAGE_LIMIT, pack, shorten
 from psgbot.render.news import latest_messages
 from psgbot.retag import Retagged
 from psgbot.stats import Stats
@@ -270,6 +273,20 @@ def test_menu_replies_are_always_sendable(name: str | None, command: str) -> Non
     assert_sendable(menu.welcome_message(name))
     assert_sendable(menu.help_message([("latest", "The newest items"), ("aims", "Our aims")]))
     assert_sendable(menu.unknown_command_message("/" + command))
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=hostile_text, language=st.sampled_from(Language), ui=st.sampled_from(Language))
+def test_button_answers_fit_a_callback_answer(name: str, language: Language, ui: Language) -> None:
+    """A callback query's answer is plain text of at most 200 UTF-16 units."""
+    with using(ui):
+        for answer in [
+            channel_html.language_set_note(name, language),
+            channel_html.channel_gone_note(),
+            watch_html.removed_note(name),
+            watch_html.removed_note(None),
+        ]:
+            assert 0 < utf16_units(answer) <= ANSWER_LIMIT, answer
 
 
 @st.composite

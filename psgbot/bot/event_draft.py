@@ -116,7 +116,7 @@ class EventDraft:
         starts, moment = self.values.get("starts_at"), parse_time(text)
         if self.current.field == "ends_at" and isinstance(starts, datetime) and moment is not None:
             return datetime.combine(starts.astimezone(zone).date(), moment, tzinfo=zone), False
-        if (day := parse_day(text)) is not None:
+        if (day := parse_day(text, now.astimezone(zone))) is not None:
             return datetime.combine(day, datetime.min.time(), tzinfo=zone), True
         return None, False
 

@@ -116,11 +116,18 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or update.effective_chat is None:
         return
-    action = MENU_ACTIONS.get(MENU.of(query))
+    chosen = MENU.of(query)
+    action = MENU_ACTIONS.get(chosen)
     if action is None:
         await answer_stale(query)
         return
     await query.answer()
+    if chosen == "subscribe":
+        # As /subscribe: in a forum, the keyboard (and the topics chosen on it) in the thread
+        # the menu was pressed in.
+        thread_id = topic_keyboard.forum_thread(update)[1]
+        await topic_keyboard.send_keyboard(update.effective_chat.id, context, thread_id=thread_id)
+        return
     await action(update.effective_chat.id, context)
 
 

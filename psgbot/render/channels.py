@@ -10,8 +10,8 @@ from telegram import InlineKeyboardMarkup
 from psgbot.channels import ConnectedChannel
 from psgbot.i18n import Language, _
 from psgbot.render import buttons as data
-from psgbot.render.markup import TITLE_LIMIT, escape, fit, shorten
-from psgbot.render.menu import LANGUAGE_NAMES
+from psgbot.render.markup import ANSWER_LIMIT, TITLE_LIMIT, escape, fit, shorten, utf16_len
+from psgbot.render.menu import language_label
 from psgbot.render.subscriptions import followed_names, topic_choice_keyboard
 from psgbot.topics import Taxonomy
 
@@ -91,12 +91,6 @@ def connected_message(name: str, topics: set[str], taxonomy: Taxonomy, language:
     return fit([f"{text}\n\n{posts_in}", text])
 
 
-def language_name(language: Language) -> str:
-    """A language as /language names it: in itself ("English", "Español"), with its flag."""
-    flag = "🇪🇸" if language == Language.ES else "🇬🇧"
-    return f"{flag} {LANGUAGE_NAMES[language]}"
-
-
 def channels_message(channels: Sequence[tuple[str, ConnectedChannel]], taxonomy: Taxonomy) -> str:
     """/channel: each connected channel by name (topics, announcements, language)."""
     if not channels:
@@ -111,7 +105,7 @@ def channels_message(channels: Sequence[tuple[str, ConnectedChannel]], taxonomy:
         line = f"• {_bold(name)}: {what}"
         if channel.announcements:
             line += " " + _("(and the PSG's announcements)")
-        lines.append(f"{line} · {language_name(channel.language)}")
+        lines.append(f"{line} · {language_label(channel.language)}")
     lines += [
         "",
         _("/channel remove @name disconnects one."),
@@ -130,7 +124,7 @@ def channels_keyboard(channels: Sequence[tuple[str, ConnectedChannel]]) -> Inlin
     for name, channel in channels:
         other = Language.EN if channel.language == Language.ES else Language.ES
         label = _("{channel}: switch to {language}").format(
-            channel=shorten(name, CHANNEL_BUTTON_NAME_LIMIT), language=language_name(other)
+            channel=shorten(name, CHANNEL_BUTTON_NAME_LIMIT), language=language_label(other)
         )
         rows.append([data.CHANNEL_LANGUAGE.button(label, (channel.id, other))])
     return InlineKeyboardMarkup(rows)
@@ -141,11 +135,14 @@ def channel_gone_note() -> str:
 
 
 def language_set_note(name: str, language: Language) -> str:
-    """The answer to a channel's language button (plain text)."""
-    channel = shorten(name, TITLE_LIMIT)
+    """The answer to a channel's language button (plain text, within a callback answer's 200
+    characters: the channel's name is shortened to the room the sentence leaves)."""
     if language == Language.ES:
-        return _("Posts in {channel} are now in Spanish.").format(channel=channel)
-    return _("Posts in {channel} are now in English.").format(channel=channel)
+        sentence = _("Posts in {channel} are now in Spanish.")
+    else:
+        sentence = _("Posts in {channel} are now in English.")
+    room = ANSWER_LIMIT - utf16_len(sentence.format(channel=""))
+    return sentence.format(channel=shorten(name, room))
 
 
 def remove_question(name: str) -> str:

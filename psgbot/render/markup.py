@@ -19,6 +19,7 @@ from typing import ClassVar
 MESSAGE_LIMIT = 4096  # UTF-16 units of visible text
 CAPTION_LIMIT = 1024
 TITLE_LIMIT = 250
+ANSWER_LIMIT = 200  # a callback query's answer (a toast or alert)
 SHORT_SUMMARY_LIMIT = 220  # about two lines on a phone
 # Telegram documents no limit for a link's URL; an escaped href longer than the longest link we
 # store (models.LINK_LIMIT) can only come from hostile input, and is shown as plain text.

@@ -107,6 +107,12 @@ def unknown_command_message(command: str) -> str:
 
 # /language: each language named in itself, so that anyone can find their own.
 LANGUAGE_NAMES = {Language.EN: "English", Language.ES: "Español"}
+LANGUAGE_FLAGS = {Language.EN: "🇬🇧", Language.ES: "🇪🇸"}
+
+
+def language_label(language: Language) -> str:
+    """A language named in itself with its flag: "🇬🇧 English", "🇪🇸 Español"."""
+    return f"{LANGUAGE_FLAGS[language]} {LANGUAGE_NAMES[language]}"
 
 
 def language_message() -> str:

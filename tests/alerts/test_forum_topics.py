@@ -112,6 +112,31 @@ async def test_topics_chosen_on_the_keyboard_in_a_thread_are_alerted_there(
     assert await threads(bot) == {"economy": None}
 
 
+async def test_the_menus_get_alerts_in_a_thread_brings_the_keyboard_there(
+    bot: BotHarness, feed_server: FeedServer
+) -> None:
+    a_forum(bot)
+    calls = await bot.press(
+        "menu:subscribe",
+        chat_id=FORUM,
+        chat_type="supergroup",
+        user_id=ADMIN,
+        forum=True,
+        thread_id=COURTS,
+    )
+    (keyboard,) = [call for call in calls if call.method == "sendMessage"]
+    assert keyboard.params["message_thread_id"] == COURTS
+    assert "reply_markup" in keyboard.params
+    # Pressed in General, it comes in General.
+    calls = await bot.press(
+        "menu:subscribe", chat_id=FORUM, chat_type="supergroup", user_id=ADMIN, forum=True
+    )
+    (keyboard,) = [call for call in calls if call.method == "sendMessage"]
+    assert "message_thread_id" not in keyboard.params
+    await press_in(bot, "sub:t:justice", COURTS)
+    assert await threads(bot) == {"justice": COURTS}
+
+
 async def test_a_deleted_thread_falls_back_to_the_general_topic_once(
     bot: BotHarness, feed_server: FeedServer
 ) -> None:

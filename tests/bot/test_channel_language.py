@@ -11,6 +11,7 @@ from support.feed_server import FeedServer, Response
 from support.feeds import HISTORY, FeedItem, recent, rss
 from support.harness import BotHarness
 
+from psgbot.chats import deactivate
 from psgbot.db.models import Chat
 from psgbot.feeds.poll import poll_source
 from psgbot.i18n import Language
@@ -142,3 +143,18 @@ async def test_an_english_owners_channel_posts_in_english_and_only_owners_switch
     assert answer.params["text"] == "That channel is no longer connected."
     (redrawn,) = [call for call in calls if call.method == "editMessageText"]
     assert "No channel is connected" in (redrawn.text or "")
+
+
+async def test_a_stored_channel_that_is_no_longer_active_is_not_switched(
+    bot: BotHarness, feed: FeedServer
+) -> None:
+    await connect(bot, **ENGLISH)
+    calls = await bot.send("/channel", chat_id=OWNER, **ENGLISH)
+    (listing,) = [call for call in calls if call.method == "sendMessage"]
+    assert buttons(listing)  # the list's button, pressed after the bot lost the channel
+    async with bot.services.sessions.begin() as session:
+        await deactivate(session, CHANNEL, "kicked")
+    calls = await bot.press(f"adm:ch:lang:{CHANNEL}.es", chat_id=OWNER, **ENGLISH)
+    (answer,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "That channel is no longer connected."
+    assert await channel_language(bot) == Language.EN

@@ -302,6 +302,19 @@ async def test_admin_adds_an_event_announced_to_psg_subscribers(bot: BotHarness)
     assert "Peru after the elections" in (sent[0].text or "")
 
 
+async def test_a_date_too_far_ahead_or_back_is_asked_for_again(bot: BotHarness) -> None:
+    await bot.send("/addevent", chat_id=OWNER)
+    await bot.send("Far future", chat_id=OWNER)
+    for typed in (
+        "31 de diciembre de 9999 a las 23:00",
+        "31 December 9999",  # an all-day event that would end past year 9999
+        "9999-12-31",
+        "31/12/1999 10:00",
+    ):
+        (question,) = await bot.reply_texts(typed, chat_id=OWNER)
+        assert "could not read" in question, typed
+
+
 async def test_change_and_cancellation_reach_those_reminded(bot: BotHarness) -> None:
     start = (datetime.now(LONDON) + timedelta(days=10)).replace(hour=18, minute=0)
     event = await add_event(
