@@ -16,6 +16,8 @@ from psgbot.feeds.poll import poll_source
 from psgbot.offline import ApiCall, ApiError
 
 PICTURE = "https://img.example/vigil.jpg"
+# Refusals that are the picture's own fault, as Telegram words them.
+PICTURE_REFUSALS = [WRONG_PHOTO, PHOTO_NOT_FETCHED, "Bad Request: IMAGE_PROCESS_FAILED"]
 VIGIL = FeedItem(
     "pic-1",
     "Vigil for the victims of the protests",
@@ -370,9 +372,7 @@ async def test_a_caption_telegram_refuses_goes_as_text_and_refuses_no_picture(
     assert not await picture_refused(bot), "the caption's fault: the text needs none"
 
 
-@pytest.mark.parametrize(
-    "refusal", [WRONG_PHOTO, PHOTO_NOT_FETCHED, "Bad Request: IMAGE_PROCESS_FAILED"]
-)
+@pytest.mark.parametrize("refusal", PICTURE_REFUSALS)
 async def test_a_refused_picture_is_not_recorded_when_the_text_fails_too(
     bot: BotHarness, feed_server: FeedServer, refusal: str
 ) -> None:
@@ -391,9 +391,7 @@ async def test_a_refused_picture_is_not_recorded_when_the_text_fails_too(
     assert not await picture_refused(bot), "unproven: the text failed as well"
 
 
-@pytest.mark.parametrize(
-    "refusal", [WRONG_PHOTO, PHOTO_NOT_FETCHED, "Bad Request: IMAGE_PROCESS_FAILED"]
-)
+@pytest.mark.parametrize("refusal", PICTURE_REFUSALS)
 async def test_a_picture_refused_beside_a_chat_error_is_recorded_once_by_the_chat_it_reached(
     bot: BotHarness, feed_server: FeedServer, refusal: str
 ) -> None:

@@ -3,7 +3,6 @@ a change of them retags it, as a change of its text does. Over HTTP, on both dat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,13 +10,12 @@ import pytest
 from conftest import make_settings
 from sqlalchemy import select, update
 from support.feed_server import FeedServer, Response
-from support.feeds import FeedItem, recent, rss
+from support.feeds import FeedItem, recent, rss, titles_classified
 
 from psgbot.app import prepare_storage
 from psgbot.db.models import ITEM_CATEGORIES_MAX, ITEM_CATEGORY_MAX, Item, ItemTopic
 from psgbot.feeds.poll import poll_source
 from psgbot.services import Services
-from psgbot.topics import Taxonomy
 
 # Neither text names a topic: only the category does.
 NEWSLETTER = FeedItem(
@@ -82,16 +80,7 @@ async def test_a_change_of_categories_alone_retags_the_item(
 ) -> None:
     services, url, server = feed
     await poll_source(services, url)
-    classified: list[str] = []
-    original = Taxonomy.classify
-
-    def counting(
-        self: Taxonomy, title: str, summary: str, categories: Sequence[str] = ()
-    ) -> list[str]:
-        classified.append(title)
-        return original(self, title, summary, categories)
-
-    monkeypatch.setattr(Taxonomy, "classify", counting)
+    classified = titles_classified(monkeypatch)
     recategorised = replace(NEWSLETTER, categories=("Salud",))
     server.routes["/feed"] = Response(rss([recategorised, ROUND_UP, HOSTILE]))
     outcome = await poll_source(services, url)

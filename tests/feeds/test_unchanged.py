@@ -3,14 +3,13 @@ compared without their topics, and only new or changed items are classified."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from conftest import make_settings
 from sqlalchemy import func, select
 from support.feed_server import FeedServer, Response
-from support.feeds import FeedItem, recent, rss
+from support.feeds import FeedItem, recent, rss, titles_classified
 
 from psgbot.app import prepare_storage
 from psgbot.db.models import Feed, Item
@@ -18,7 +17,6 @@ from psgbot.feeds import ingest, offload
 from psgbot.feeds.parse import parse_feed
 from psgbot.feeds.poll import poll_source
 from psgbot.services import Services
-from psgbot.topics import Taxonomy
 
 ITEMS = [
     FeedItem(f"g{n}", f"Court ruling {n} on the pardon", "Justice.", None, recent(n + 1))
@@ -76,16 +74,7 @@ async def test_only_new_or_changed_items_are_classified(
 ) -> None:
     services, url, server = polling
     await poll_source(services, url)
-    classified: list[str] = []
-    original = Taxonomy.classify
-
-    def counting(
-        self: Taxonomy, title: str, summary: str, categories: Sequence[str] = ()
-    ) -> list[str]:
-        classified.append(title)
-        return original(self, title, summary, categories)
-
-    monkeypatch.setattr(Taxonomy, "classify", counting)
+    classified = titles_classified(monkeypatch)
     edited = [FeedItem("g0", "Court ruling 0 on the pardon, updated", "Mining.", None, recent(1))]
     server.routes["/feed"] = Response(
         rss([FeedItem("g-new", "Mining protest", "", None), *edited, *ITEMS[1:]])

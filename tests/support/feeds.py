@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
+
+import pytest
+
+from psgbot.topics import Taxonomy
 
 
 @dataclass
@@ -90,3 +95,18 @@ HISTORY = [
     ),
 ]
 """What the test feed holds before a test publishes anything: stored by the first poll."""
+
+
+def titles_classified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The titles the tagger classifies from now on, in order (it still classifies them)."""
+    classified: list[str] = []
+    original = Taxonomy.classify
+
+    def counting(
+        self: Taxonomy, title: str, summary: str, categories: Sequence[str] = ()
+    ) -> list[str]:
+        classified.append(title)
+        return original(self, title, summary, categories)
+
+    monkeypatch.setattr(Taxonomy, "classify", counting)
+    return classified
